@@ -1,0 +1,177 @@
+//! The consumer's side of the hand-over socket: accepts one connection per
+//! pipe, receives its handshake and memfd, maps it as a `Consumer`, and
+//! reports when a producer's connection closes. Driven by polling from the
+//! consumer's event loop; every call returns at most one event.
+const std = @import("std");
+const os = std.os;
+const assert = std.debug.assert;
+const socket = @import("socket.zig");
+const Consumer = @import("Consumer.zig");
+
+const Listener = @This();
+
+/// Bounds the number of live pipes (guest threads across all processes).
+pub const connections_max = 4096;
+
+pub const EventKind = enum(u32) {
+    none = 0,
+    /// A producer connected and its pipe is mapped; payload holds its handshake.
+    pipe_opened = 1,
+    /// A producer's connection closed; its consumer will drain and end.
+    producer_gone = 2,
+    /// A connection was refused (bad handshake, bad pipe); `reason` says why.
+    rejected = 3,
+};
+
+pub const Reason = enum(u32) {
+    none = 0,
+    closed_before_handshake,
+    bad_handshake,
+    no_memfd,
+    pipe_not_sealed,
+    pipe_bad_header,
+    too_many_connections,
+    out_of_memory,
+    system,
+};
+
+/// Read by Bun through FFI; keep in step with src/mempipe/native.ts.
+pub const Event = extern struct {
+    kind: u32,
+    connection: u32,
+    consumer: u64,
+    payload_bytes: u32,
+    reason: u32,
+};
+
+const Connection = struct {
+    fd: os.fd_t = -1,
+    consumer: ?*Consumer = null,
+};
+
+allocator: std.mem.Allocator,
+listen_fd: os.fd_t,
+connections: []Connection,
+pollfds: []os.pollfd,
+/// Rotates where scanning starts so one busy connection cannot starve others.
+scan_start: usize = 0,
+
+pub fn init(allocator: std.mem.Allocator, path: []const u8) !*Listener {
+    const listen_fd = try socket.listen(path, 128);
+    errdefer os.close(listen_fd);
+    const self = try allocator.create(Listener);
+    errdefer allocator.destroy(self);
+    const connections = try allocator.alloc(Connection, connections_max);
+    errdefer allocator.free(connections);
+    @memset(connections, .{});
+    const pollfds = try allocator.alloc(os.pollfd, connections_max + 1);
+    self.* = .{ .allocator = allocator, .listen_fd = listen_fd, .connections = connections, .pollfds = pollfds };
+    return self;
+}
+
+/// Closes the socket and every connection. Consumers already handed out by
+/// `pipe_opened` belong to the caller and are not touched.
+pub fn deinit(self: *Listener) void {
+    for (self.connections) |*connection| {
+        if (connection.fd != -1) os.close(connection.fd);
+        if (connection.consumer) |consumer| consumer.markProducerGone();
+    }
+    os.close(self.listen_fd);
+    self.allocator.free(self.pollfds);
+    self.allocator.free(self.connections);
+    self.allocator.destroy(self);
+}
+
+pub fn poll(self: *Listener, timeout_ms: i32, event: *Event, payload: []u8) EventKind {
+    event.* = std.mem.zeroes(Event);
+    // The listening socket goes first in the poll set; its slot maps to no
+    // connection.
+    self.pollfds[0] = .{ .fd = self.listen_fd, .events = os.POLL.IN, .revents = 0 };
+    for (self.connections, 0..) |connection, index| {
+        self.pollfds[index + 1] = .{ .fd = connection.fd, .events = os.POLL.IN, .revents = 0 };
+    }
+    const ready = os.poll(self.pollfds, timeout_ms) catch return .none;
+    if (ready == 0) return .none;
+    if (self.pollfds[0].revents != 0) {
+        if (self.accept(event)) |kind| return kind;
+    }
+    var scanned: usize = 0;
+    while (scanned < self.connections.len) : (scanned += 1) {
+        const index = (self.scan_start + scanned) % self.connections.len;
+        if (self.connections[index].fd == -1 or self.pollfds[index + 1].revents == 0) continue;
+        const kind = self.service(@intCast(index), event, payload);
+        if (kind != .none) {
+            self.scan_start = index + 1;
+            return kind;
+        }
+    }
+    return .none;
+}
+
+fn accept(self: *Listener, event: *Event) ?EventKind {
+    const fd = os.accept(self.listen_fd, null, null, os.SOCK.NONBLOCK | os.SOCK.CLOEXEC) catch return null;
+    for (self.connections) |*connection| {
+        if (connection.fd == -1) {
+            connection.* = .{ .fd = fd };
+            return null;
+        }
+    }
+    os.close(fd);
+    event.kind = @intFromEnum(EventKind.rejected);
+    event.reason = @intFromEnum(Reason.too_many_connections);
+    return .rejected;
+}
+
+fn service(self: *Listener, index: u32, event: *Event, payload: []u8) EventKind {
+    const connection = &self.connections[index];
+    event.connection = index;
+    if (connection.consumer) |consumer| {
+        // After the handshake the producer never sends again: readable means
+        // closed (or a protocol violation, treated the same way).
+        var scratch: [64]u8 = undefined;
+        const received = os.recv(connection.fd, &scratch, os.MSG.DONTWAIT) catch |err| switch (err) {
+            error.WouldBlock => return .none,
+            else => 0,
+        };
+        _ = received;
+        consumer.markProducerGone();
+        self.close(index);
+        event.consumer = @intFromPtr(consumer);
+        event.kind = @intFromEnum(EventKind.producer_gone);
+        return .producer_gone;
+    }
+    const reason: Reason = blk: {
+        const handshake = socket.receivePipe(connection.fd, payload) catch |err| switch (err) {
+            error.WouldBlock => return .none,
+            error.Closed => break :blk .closed_before_handshake,
+            error.BadHandshake => break :blk .bad_handshake,
+            error.NoFd => break :blk .no_memfd,
+            error.SystemResources => break :blk .system,
+        };
+        const consumer = Consumer.open(self.allocator, handshake.memfd) catch |err| {
+            os.close(handshake.memfd);
+            break :blk switch (err) {
+                error.NotSealed => .pipe_not_sealed,
+                error.OutOfMemory => .out_of_memory,
+                error.SystemResources => .system,
+                else => .pipe_bad_header,
+            };
+        };
+        connection.consumer = consumer;
+        event.kind = @intFromEnum(EventKind.pipe_opened);
+        event.consumer = @intFromPtr(consumer);
+        event.payload_bytes = @intCast(handshake.payload.len);
+        return .pipe_opened;
+    };
+    self.close(index);
+    event.kind = @intFromEnum(EventKind.rejected);
+    event.reason = @intFromEnum(reason);
+    return .rejected;
+}
+
+fn close(self: *Listener, index: u32) void {
+    const connection = &self.connections[index];
+    assert(connection.fd != -1);
+    os.close(connection.fd);
+    connection.* = .{};
+}

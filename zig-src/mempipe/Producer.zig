@@ -1,0 +1,176 @@
+//! The writing end of a mempipe: owned by exactly one thread (a QEMU vCPU
+//! thread, or a test). It fills the current chunk in place and publishes it
+//! with a release store; when every chunk is held by consumers it waits
+//! (spin, then futex), so no data is ever dropped silently.
+const std = @import("std");
+const os = std.os;
+const assert = std.debug.assert;
+const layout = @import("layout.zig");
+const futex = @import("futex.zig");
+const socket = @import("socket.zig");
+const memfd_ = @import("memfd.zig");
+
+const Producer = @This();
+
+
+/// Spins before sleeping while waiting for a free chunk: a consumer that is
+/// merely busy frees one within microseconds.
+const wait_spins = 2000;
+/// How long one futex sleep lasts before the producer re-checks that the
+/// consumer is still alive.
+const wait_sleep_ns = 50 * std.time.ns_per_ms;
+
+pub const Options = struct {
+    chunk_bytes: u32 = layout.chunk_bytes_default,
+    chunk_count: u32 = layout.chunk_count_default,
+};
+
+pub const Error = error{ConsumerGone} || memfd_.Error || layout.GeometryError || socket.SocketError;
+
+geometry: layout.Geometry,
+memory: []align(layout.page_bytes) u8,
+memfd: os.fd_t,
+/// -1 when the pipe is not connected (tests that hand the memory over in
+/// process).
+sock: os.fd_t,
+/// Sequence number of the chunk being filled.
+sequence: u64,
+/// Bytes already written into the current chunk.
+cursor: u32,
+chunk: [*]u8,
+
+/// Creates the pipe memory (anonymous memfd, never named in /dev/shm).
+pub fn create(options: Options) Error!Producer {
+    const geometry = try layout.Geometry.init(options.chunk_bytes, options.chunk_count);
+    const memfd = try memfd_.createSealed(geometry.total_bytes);
+    errdefer os.close(memfd);
+    const memory = try memfd_.mapShared(memfd, geometry.total_bytes);
+    var producer = Producer{
+        .geometry = geometry,
+        .memory = memory,
+        .memfd = memfd,
+        .sock = -1,
+        .sequence = 0,
+        .cursor = 0,
+        .chunk = undefined,
+    };
+    geometry.writeHeader(producer.header());
+    producer.chunk = producer.chunkData(0);
+    return producer;
+}
+
+/// Connects to the consumer's socket and hands over the memfd with the
+/// handshake payload.
+pub fn connect(self: *Producer, socket_path: []const u8, handshake: []const u8) Error!void {
+    assert(self.sock == -1);
+    const sock = try socket.connect(socket_path);
+    errdefer os.close(sock);
+    try socket.sendPipe(sock, self.memfd, handshake);
+    self.sock = sock;
+}
+
+pub fn header(self: *const Producer) *layout.Header {
+    return @ptrCast(self.memory.ptr);
+}
+
+fn mailbox(self: *const Producer, slot: u32) *layout.Mailbox {
+    assert(slot < self.geometry.chunk_count);
+    const mailboxes: [*]layout.Mailbox = @ptrCast(@alignCast(self.memory.ptr + self.geometry.mailbox_offset));
+    return &mailboxes[slot];
+}
+
+fn chunkData(self: *const Producer, sequence: u64) [*]u8 {
+    return self.memory.ptr + self.geometry.chunkOffset(self.geometry.slot(sequence));
+}
+
+/// Returns room for `bytes` contiguous bytes in the current chunk, publishing
+/// it and moving to the next one when it is too full. Records never straddle
+/// chunks, so a consumer can decode any chunk on its own.
+pub inline fn reserve(self: *Producer, bytes: u32) Error![*]u8 {
+    assert(bytes <= self.geometry.chunk_bytes);
+    if (self.cursor + bytes > self.geometry.chunk_bytes) try self.advance();
+    return self.chunk + self.cursor;
+}
+
+pub inline fn commit(self: *Producer, bytes: u32) void {
+    assert(self.cursor + bytes <= self.geometry.chunk_bytes);
+    self.cursor += bytes;
+}
+
+pub fn write(self: *Producer, bytes: []const u8) Error!void {
+    const n: u32 = @intCast(bytes.len);
+    const destination = try self.reserve(n);
+    @memcpy(destination[0..n], bytes);
+    self.commit(n);
+}
+
+/// Publishes the current chunk if it holds anything.
+pub fn flush(self: *Producer) Error!void {
+    if (self.cursor > 0) try self.advance();
+}
+
+fn advance(self: *Producer) Error!void {
+    self.publish();
+    try self.acquire();
+}
+
+fn publish(self: *Producer) void {
+    const box = self.mailbox(self.geometry.slot(self.sequence));
+    assert(@atomicLoad(u32, &box.state, .Monotonic) == @intFromEnum(layout.State.empty));
+    box.length = self.cursor;
+    box.sequence = self.sequence;
+    @atomicStore(u32, &box.state, @intFromEnum(layout.State.full), .Release);
+    self.header().published_chunks = self.sequence + 1;
+    self.sequence += 1;
+    self.cursor = 0;
+}
+
+/// Makes the chunk for `self.sequence` writable, waiting for consumers to
+/// hand it back.
+fn acquire(self: *Producer) Error!void {
+    const box = self.mailbox(self.geometry.slot(self.sequence));
+    if (!self.slotEmpty(box)) try self.waitForSlot(box);
+    self.chunk = self.chunkData(self.sequence);
+}
+
+fn slotEmpty(self: *const Producer, box: *const layout.Mailbox) bool {
+    _ = self;
+    return @atomicLoad(u32, &box.state, .Acquire) == @intFromEnum(layout.State.empty);
+}
+
+fn waitForSlot(self: *Producer, box: *layout.Mailbox) Error!void {
+    const head = self.header();
+    var spins: u32 = 0;
+    while (spins < wait_spins) : (spins += 1) {
+        if (self.slotEmpty(box)) return;
+        std.atomic.spinLoopHint();
+    }
+    while (true) {
+        const released = @atomicLoad(u32, &head.released_chunks, .SeqCst);
+        @atomicStore(u32, &head.producer_waiting, 1, .SeqCst);
+        if (self.slotEmpty(box)) break;
+        futex.wait(&head.released_chunks, released, wait_sleep_ns);
+        if (self.slotEmpty(box)) break;
+        if (self.sock != -1 and socket.peerClosed(self.sock)) {
+            @atomicStore(u32, &head.producer_waiting, 0, .SeqCst);
+            return error.ConsumerGone;
+        }
+    }
+    @atomicStore(u32, &head.producer_waiting, 0, .SeqCst);
+}
+
+/// Publishes what is left, marks the stream as cleanly closed and hangs up.
+pub fn close(self: *Producer) Error!void {
+    try self.flush();
+    @atomicStore(u32, &self.header().producer_status, @intFromEnum(layout.ProducerStatus.closed_clean), .Release);
+    self.release();
+}
+
+/// Drops the mapping and descriptors without marking the stream clean, as if
+/// the producer had died.
+pub fn release(self: *Producer) void {
+    if (self.sock != -1) os.close(self.sock);
+    self.sock = -1;
+    os.munmap(self.memory);
+    os.close(self.memfd);
+}
