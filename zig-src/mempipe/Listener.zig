@@ -129,11 +129,10 @@ fn service(self: *Listener, index: u32, event: *Event, payload: []u8) EventKind 
         // After the handshake the producer never sends again: readable means
         // closed (or a protocol violation, treated the same way).
         var scratch: [64]u8 = undefined;
-        const received = os.recv(connection.fd, &scratch, os.MSG.DONTWAIT) catch |err| switch (err) {
+        _ = os.recv(connection.fd, &scratch, os.MSG.DONTWAIT) catch |err| switch (err) {
             error.WouldBlock => return .none,
-            else => 0,
+            else => {},
         };
-        _ = received;
         consumer.markProducerGone();
         self.close(index);
         event.consumer = @intFromPtr(consumer);

@@ -1,0 +1,56 @@
+//! Bun FFI binding of the mempipe consumer library (zig-src/mempipe/c_api.zig).
+//! Every Worker and the main thread dlopen it themselves: the library keeps
+//! its state behind the pointers it hands out, so they can be shared across
+//! Workers as plain numbers.
+import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { nativeLibraryPath } from "../native_paths";
+
+const symbols = {
+  cnl_listener_open: { args: [FFIType.cstring], returns: FFIType.ptr },
+  cnl_listener_poll: {
+    args: [FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u32],
+    returns: FFIType.u32,
+  },
+  cnl_listener_close: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_handshake_payload_bytes_max: { args: [], returns: FFIType.u32 },
+  cnl_consumer_claim: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
+  cnl_consumer_release: { args: [FFIType.ptr, FFIType.u64_fast], returns: FFIType.void },
+  cnl_consumer_base: { args: [FFIType.ptr], returns: FFIType.ptr },
+  cnl_consumer_mapped_bytes: { args: [FFIType.ptr], returns: FFIType.u64_fast },
+  cnl_consumer_chunk_bytes: { args: [FFIType.ptr], returns: FFIType.u32 },
+  cnl_consumer_summary: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.void },
+  cnl_consumer_destroy: { args: [FFIType.ptr], returns: FFIType.void },
+} as const;
+
+export type ConsumerLibrary = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+
+let library: ConsumerLibrary | undefined;
+
+export function consumerLibrary(): ConsumerLibrary {
+  library ??= dlopen(nativeLibraryPath("libcannoli_consumer.so"), symbols).symbols;
+  return library;
+}
+
+export type { Pointer };
+
+/** Mirrors Consumer.Failure in zig-src/mempipe/Consumer.zig. */
+export const streamFailures = ["none", "bad mailbox state", "bad sequence number", "bad chunk length", "lost chunks"] as const;
+
+/** Mirrors Listener.Reason in zig-src/mempipe/Listener.zig. */
+export const rejectReasons = [
+  "none",
+  "connection closed before handshake",
+  "bad handshake",
+  "no memfd in handshake",
+  "pipe memory is not sealed",
+  "pipe header is invalid",
+  "too many connections",
+  "out of memory",
+  "system error",
+] as const;
+
+/** Mirrors the ClaimStatus enum in c_api.zig. */
+export const ClaimStatus = { claimed: 0, notReady: 1, ended: 2, failed: 3 } as const;
+
+/** Mirrors Listener.EventKind. */
+export const EventKind = { none: 0, pipeOpened: 1, producerGone: 2, rejected: 3 } as const;

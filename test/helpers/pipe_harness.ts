@@ -1,0 +1,131 @@
+//! Runs the stand-alone producer (zig-out/bin/mempipe-producer) against a
+//! PipeListener and drains its pipe with N Workers: the cross-process
+//! harness behind the mempipe tests and benchmarks.
+import type { Subprocess } from "bun";
+import { PipeListener, type PipeEvent } from "../../src/mempipe/PipeListener";
+import { PipeReader, destroyPipe, type StreamSummary } from "../../src/mempipe/PipeReader";
+import { nativeToolPath } from "../../src/native_paths";
+
+export interface DrainOptions {
+  mode: string;
+  bytes?: number;
+  chunkBytes?: number;
+  chunkCount?: number;
+  workers?: number;
+  /** Post every chunk back so the test can check order and contents. */
+  copy?: boolean;
+  /** Called once the pipe is open, with the producer process. */
+  onOpened?: (producer: Subprocess) => void;
+  /** Delay before the Workers start draining (a stalled consumer). */
+  stallMs?: number;
+}
+
+export interface DrainResult {
+  chunks: Map<number, Uint8Array>;
+  summary: StreamSummary | null;
+  workerErrors: string[];
+  rejected: string | null;
+  messages: number;
+  producerStdout: string;
+  producerExit: number | null;
+  wallMs: number;
+}
+
+async function nextEvent(listener: PipeListener, deadlineMs: number): Promise<PipeEvent | null> {
+  while (performance.now() < deadlineMs) {
+    const event = listener.poll(0);
+    if (event) return event;
+    await Bun.sleep(1);
+  }
+  return null;
+}
+
+export async function drainProducer(options: DrainOptions): Promise<DrainResult> {
+  const listener = new PipeListener();
+  const args = [String(options.bytes ?? 1 << 20), String(options.chunkBytes ?? 262144), String(options.chunkCount ?? 32)];
+  const producer = Bun.spawn([nativeToolPath("mempipe-producer"), listener.socketPath, options.mode, ...args], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const result: DrainResult = {
+    chunks: new Map(),
+    summary: null,
+    workerErrors: [],
+    rejected: null,
+    messages: 0,
+    producerStdout: "",
+    producerExit: null,
+    wallMs: 0,
+  };
+  const started = performance.now();
+  try {
+    const opened = await nextEvent(listener, started + 10_000);
+    if (opened?.kind === "rejected") {
+      result.rejected = opened.reason;
+      return result;
+    }
+    if (opened?.kind !== "opened") throw new Error(`expected a pipe, got ${JSON.stringify(opened)}`);
+    options.onOpened?.(producer);
+    if (options.stallMs) await Bun.sleep(options.stallMs);
+
+    const workerCount = options.workers ?? 1;
+    const workers: Worker[] = [];
+    let finished = 0;
+    const allDone = new Promise<void>((resolve) => {
+      for (let i = 0; i < workerCount; i++) {
+        const worker = new Worker(new URL("./drain_worker.ts", import.meta.url).href);
+        worker.onmessage = (event: MessageEvent) => {
+          const data = event.data;
+          if (data.done) {
+            if (data.error) result.workerErrors.push(data.error);
+            result.messages += data.messages;
+            if (++finished === workerCount) resolve();
+          } else {
+            result.chunks.set(data.ticket, data.bytes);
+          }
+        };
+        worker.postMessage({ consumer: opened.consumer, copy: options.copy ?? false });
+        workers.push(worker);
+      }
+    });
+    // Keep serving the socket while the Workers drain: the producer's hang-up
+    // is what lets them see the end. Workers that hit corruption end early.
+    let workersDone = false;
+    void allDone.then(() => (workersDone = true));
+    const deadline = started + 120_000;
+    while (!workersDone) {
+      if (performance.now() > deadline) throw new Error("drain did not finish in 120 s");
+      listener.poll(0);
+      await Bun.sleep(1);
+    }
+    result.wallMs = performance.now() - started;
+    result.summary = new PipeReader(opened.consumer).summary();
+    for (const worker of workers) worker.terminate();
+    destroyPipe(opened.consumer);
+    return result;
+  } finally {
+    if (producer.exitCode === null) producer.kill(9);
+    result.producerExit = await producer.exited;
+    result.producerStdout = await new Response(producer.stdout).text();
+    listener.close();
+  }
+}
+
+/** FNV-1a over the payloads of u16-length-prefixed records, in ticket order:
+ *  the producer tool prints the same figure for what it wrote. */
+export function recordsChecksum(chunks: Map<number, Uint8Array>): { fnv: number; bytes: number } {
+  let fnv = 0x811c9dc5;
+  let bytes = 0;
+  for (let ticket = 0; ticket < chunks.size; ticket++) {
+    const chunk = chunks.get(ticket);
+    if (!chunk) throw new Error(`chunk ${ticket} missing`);
+    let at = 0;
+    while (at < chunk.length) {
+      const length = chunk[at]! | (chunk[at + 1]! << 8);
+      for (let i = at + 2; i < at + 2 + length; i++) fnv = Math.imul(fnv ^ chunk[i]!, 16777619) >>> 0;
+      bytes += length;
+      at += 2 + length;
+    }
+  }
+  return { fnv, bytes };
+}

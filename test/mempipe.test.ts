@@ -1,0 +1,95 @@
+//! Cross-process tests of the mempipe: the stand-alone Zig producer in its
+//! own process, Bun Workers consuming through FFI.
+import { describe, expect, test } from "bun:test";
+import { drainProducer, recordsChecksum } from "./helpers/pipe_harness";
+
+function producerFigures(stdout: string): { bytes: number; chunks: number; fnv: number } {
+  const match = /bytes=(\d+) chunks=(\d+) fnv=0x([0-9a-f]+)/.exec(stdout);
+  if (!match) throw new Error(`unexpected producer output: ${stdout}`);
+  return { bytes: Number(match[1]), chunks: Number(match[2]), fnv: parseInt(match[3]!, 16) };
+}
+
+describe("mempipe across processes", () => {
+  for (const workers of [1, 3]) {
+    test(`every byte arrives in order with ${workers} consumer Worker(s)`, async () => {
+      const result = await drainProducer({ mode: "random", bytes: 8 << 20, chunkBytes: 65536, chunkCount: 8, workers, copy: true });
+      const sent = producerFigures(result.producerStdout);
+      expect(result.workerErrors).toEqual([]);
+      expect(result.summary).toMatchObject({ clean: true, chunks: sent.chunks, failure: null, droppedChunks: 0 });
+      expect(recordsChecksum(result.chunks)).toEqual({ fnv: sent.fnv, bytes: sent.bytes });
+    });
+  }
+
+  test("wrap-around over ten thousand chunks keeps a checksum of every byte", async () => {
+    const result = await drainProducer({ mode: "random", bytes: 40 << 20, chunkBytes: 4096, chunkCount: 4, workers: 2, copy: true });
+    const sent = producerFigures(result.producerStdout);
+    expect(sent.chunks).toBeGreaterThan(10_000);
+    expect(result.summary?.chunks).toBe(sent.chunks);
+    expect(recordsChecksum(result.chunks)).toEqual({ fnv: sent.fnv, bytes: sent.bytes });
+  });
+
+  test("a stalled consumer blocks the producer; nothing is lost", async () => {
+    let producerAliveAfterStall = false;
+    const result = await drainProducer({
+      mode: "random",
+      bytes: 4 << 20,
+      chunkBytes: 4096,
+      chunkCount: 2,
+      copy: true,
+      stallMs: 500,
+      onOpened: (producer) => setTimeout(() => (producerAliveAfterStall = producer.exitCode === null), 450),
+    });
+    const sent = producerFigures(result.producerStdout);
+    expect(producerAliveAfterStall).toBe(true);
+    expect(result.producerExit).toBe(0);
+    expect(recordsChecksum(result.chunks)).toEqual({ fnv: sent.fnv, bytes: sent.bytes });
+  });
+
+  test("one-byte messages are all counted", async () => {
+    const result = await drainProducer({ mode: "messages", bytes: 2_000_000, workers: 2 });
+    expect(result.workerErrors).toEqual([]);
+    expect(result.messages).toBe(2_000_000);
+    expect(result.summary?.clean).toBe(true);
+  });
+
+  test("a producer killed with -9 mid-stream: published chunks drain, the end is abrupt", async () => {
+    const result = await drainProducer({
+      mode: "forever",
+      chunkBytes: 65536,
+      chunkCount: 4,
+      workers: 2,
+      onOpened: (producer) => setTimeout(() => producer.kill(9), 300),
+    });
+    expect(result.workerErrors).toEqual([]);
+    expect(result.producerExit).not.toBe(0);
+    expect(result.summary?.clean).toBe(false);
+    expect(result.summary?.chunks).toBeGreaterThan(0);
+    expect(result.summary?.failure).toBeNull();
+  });
+
+  test("a pipe that is never written: clean end when closed, abrupt when killed", async () => {
+    const empty = await drainProducer({ mode: "empty" });
+    expect(empty.summary).toMatchObject({ chunks: 0, bytes: 0, clean: true, failure: null });
+    const silent = await drainProducer({ mode: "silent", onOpened: (producer) => setTimeout(() => producer.kill(9), 200) });
+    expect(silent.summary).toMatchObject({ chunks: 0, clean: false, failure: null });
+  });
+
+  test.each([
+    ["bad-header", "pipe header is invalid"],
+    ["unsealed", "pipe memory is not sealed"],
+    ["no-handshake", "connection closed before handshake"],
+  ])("a %s producer is refused: %s", async (mode, reason) => {
+    const result = await drainProducer({ mode });
+    expect(result.rejected).toBe(reason);
+  });
+
+  test.each([
+    ["bad-mailbox", "bad mailbox state"],
+    ["bad-length", "bad chunk length"],
+    ["bad-sequence", "bad sequence number"],
+  ])("corruption (%s) ends the stream with an error, not a hang", async (mode, failure) => {
+    const result = await drainProducer({ mode, workers: 2 });
+    expect(result.workerErrors.length).toBeGreaterThan(0);
+    for (const error of result.workerErrors) expect(error).toBe(`cannoli: corrupted stream: ${failure}`);
+  });
+});
