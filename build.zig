@@ -1,22 +1,49 @@
-//! Builds cannoli's native pieces: the mempipe consumer library that Bun
-//! loads through FFI, the producer tool used by tests and benchmarks, and
-//! the Zig unit tests (`zig build test`).
+//! Builds cannoli's native pieces:
+//!   zig-out/lib/libcannoli_server.so    the server QEMU loads (-plugin)
+//!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer Bun loads (bun:ffi)
+//!   zig-out/bin/mempipe-producer        stand-alone producer for tests/benchmarks
+//! `zig build test` runs the Zig unit tests; `zig build wire-ts` prints the
+//! TypeScript view of the wire format. `-Dhooks=FILE` compiles a custom hook
+//! file (see zig-src/server/hooks.zig) into the server.
 const std = @import("std");
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
-    const optimize = b.standardOptimizeOption(.{ .preferred_optimize_mode = .ReleaseFast });
+    const optimize = b.standardOptimizeOption(.{});
+    const hooks_path = b.option([]const u8, "hooks", "Zig hook file compiled into the server") orelse
+        "zig-src/server/hooks.zig";
 
     const mempipe = b.addModule("mempipe", .{ .source_file = .{ .path = "zig-src/mempipe/mempipe.zig" } });
+    const wire = b.addModule("wire", .{ .source_file = .{ .path = "zig-src/wire/wire.zig" } });
+    const hook_api = b.createModule(.{ .source_file = .{ .path = "zig-src/server/hook_api.zig" } });
+    const hooks = b.createModule(.{
+        .source_file = .{ .path = hooks_path },
+        .dependencies = &.{.{ .name = "hook_api", .module = hook_api }},
+    });
 
-    const consumer_lib = b.addSharedLibrary(.{
+    const server = b.addSharedLibrary(.{
+        .name = "cannoli_server",
+        .root_source_file = .{ .path = "zig-src/server/plugin.zig" },
+        .target = target,
+        .optimize = optimize,
+    });
+    server.addModule("mempipe", mempipe);
+    server.addModule("wire", wire);
+    server.addModule("hooks", hooks);
+    server.addModule("hook_api", hook_api);
+    // The qemu_plugin_* symbols stay undefined until QEMU loads the library.
+    server.linker_allow_shlib_undefined = true;
+    server.linkLibC();
+    b.installArtifact(server);
+
+    const consumer = b.addSharedLibrary(.{
         .name = "cannoli_consumer",
         .root_source_file = .{ .path = "zig-src/mempipe/c_api.zig" },
         .target = target,
         .optimize = optimize,
     });
-    consumer_lib.linkLibC();
-    b.installArtifact(consumer_lib);
+    consumer.linkLibC();
+    b.installArtifact(consumer);
 
     const producer_tool = b.addExecutable(.{
         .name = "mempipe-producer",
@@ -27,11 +54,29 @@ pub fn build(b: *std.Build) void {
     producer_tool.addModule("mempipe", mempipe);
     b.installArtifact(producer_tool);
 
-    const test_step = b.step("test", "Run the Zig unit tests");
-    const mempipe_tests = b.addTest(.{
-        .root_source_file = .{ .path = "zig-src/mempipe/mempipe.zig" },
+    const wire_ts = b.addExecutable(.{
+        .name = "wire-ts",
+        .root_source_file = .{ .path = "zig-src/wire/gen_ts.zig" },
         .target = target,
-        .optimize = .Debug,
     });
-    test_step.dependOn(&b.addRunArtifact(mempipe_tests).step);
+    const wire_ts_step = b.step("wire-ts", "Print the TypeScript view of the wire format");
+    wire_ts_step.dependOn(&b.addRunArtifact(wire_ts).step);
+
+    const test_step = b.step("test", "Run the Zig unit tests");
+    const test_roots = [_][]const u8{
+        "zig-src/mempipe/mempipe.zig",
+        "zig-src/wire/wire.zig",
+        "zig-src/server/Config.zig",
+        "zig-src/server/guest.zig",
+        "zig-src/server/qemu_plugin.zig",
+    };
+    for (test_roots) |root| {
+        const unit_tests = b.addTest(.{ .root_source_file = .{ .path = root }, .target = target });
+        unit_tests.addModule("mempipe", mempipe);
+        unit_tests.addModule("wire", wire);
+        unit_tests.addModule("hooks", hooks);
+        unit_tests.addModule("hook_api", hook_api);
+        unit_tests.linkLibC();
+        test_step.dependOn(&b.addRunArtifact(unit_tests).step);
+    }
 }

@@ -12,7 +12,7 @@ function producerFigures(stdout: string): { bytes: number; chunks: number; fnv: 
 describe("mempipe across processes", () => {
   for (const workers of [1, 3]) {
     test(`every byte arrives in order with ${workers} consumer Worker(s)`, async () => {
-      const result = await drainProducer({ mode: "random", bytes: 8 << 20, chunkBytes: 65536, chunkCount: 8, workers, copy: true });
+      const result = await drainProducer({ mode: "random", bytes: 8 << 20, chunkBytes: 65536, chunkCount: 8, workers, consume: "post" });
       const sent = producerFigures(result.producerStdout);
       expect(result.workerErrors).toEqual([]);
       expect(result.summary).toMatchObject({ clean: true, chunks: sent.chunks, failure: null, droppedChunks: 0 });
@@ -21,7 +21,7 @@ describe("mempipe across processes", () => {
   }
 
   test("wrap-around over ten thousand chunks keeps a checksum of every byte", async () => {
-    const result = await drainProducer({ mode: "random", bytes: 40 << 20, chunkBytes: 4096, chunkCount: 4, workers: 2, copy: true });
+    const result = await drainProducer({ mode: "random", bytes: 40 << 20, chunkBytes: 4096, chunkCount: 4, workers: 2, consume: "post" });
     const sent = producerFigures(result.producerStdout);
     expect(sent.chunks).toBeGreaterThan(10_000);
     expect(result.summary?.chunks).toBe(sent.chunks);
@@ -35,7 +35,7 @@ describe("mempipe across processes", () => {
       bytes: 4 << 20,
       chunkBytes: 4096,
       chunkCount: 2,
-      copy: true,
+      consume: "post",
       stallMs: 500,
       onOpened: (producer) => setTimeout(() => (producerAliveAfterStall = producer.exitCode === null), 450),
     });

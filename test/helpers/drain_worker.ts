@@ -1,11 +1,15 @@
-//! Test Worker: drains one pipe, posting each chunk (copied) or just counts,
-//! so tests can check ordering and contents across several consumers.
+//! Test and benchmark Worker: drains one pipe, posting each chunk (copied),
+//! counting its messages in place, or copying it out (bulk benchmark).
 import type { Pointer } from "bun:ffi";
 import { PipeReader, StreamCorruptError } from "../../src/mempipe/PipeReader";
 
 declare const self: Worker;
 
-self.onmessage = (event: MessageEvent<{ consumer: Pointer; copy: boolean }>) => {
+export type Consume = "post" | "messages" | "memcpy";
+
+self.onmessage = (event: MessageEvent<{ consumer: Pointer; consume: Consume }>) => {
+  const consume = event.data.consume;
+  const scratch = new Uint8Array(consume === "memcpy" ? 16 << 20 : 0);
   const reader = new PipeReader(event.data.consumer);
   let idleRounds = 0;
   let bytes = 0;
@@ -20,8 +24,10 @@ self.onmessage = (event: MessageEvent<{ consumer: Pointer; copy: boolean }>) => 
       }
       idleRounds = 0;
       bytes += chunk.bytes.length;
-      if (event.data.copy) {
+      if (consume === "post") {
         self.postMessage({ ticket: chunk.ticket, bytes: chunk.bytes.slice() });
+      } else if (consume === "memcpy") {
+        scratch.set(chunk.bytes);
       } else {
         // Walk the u16-length-prefixed messages in place, as a tracer would.
         const view = chunk.bytes;

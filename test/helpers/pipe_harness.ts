@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 import { PipeListener, type PipeEvent } from "../../src/mempipe/PipeListener";
 import { PipeReader, destroyPipe, type StreamSummary } from "../../src/mempipe/PipeReader";
 import { nativeToolPath } from "../../src/native_paths";
+import type { Consume } from "./drain_worker";
 
 export interface DrainOptions {
   mode: string;
@@ -12,8 +13,9 @@ export interface DrainOptions {
   chunkBytes?: number;
   chunkCount?: number;
   workers?: number;
-  /** Post every chunk back so the test can check order and contents. */
-  copy?: boolean;
+  /** What Workers do with a chunk: post a copy back (so the test can check
+   *  order and contents), count its messages in place, or memcpy it out. */
+  consume?: Consume;
   /** Called once the pipe is open, with the producer process. */
   onOpened?: (producer: Subprocess) => void;
   /** Delay before the Workers start draining (a stalled consumer). */
@@ -28,7 +30,8 @@ export interface DrainResult {
   messages: number;
   producerStdout: string;
   producerExit: number | null;
-  wallMs: number;
+  /** From the pipe's hand-over to the last Worker's end. */
+  streamMs: number;
 }
 
 async function nextEvent(listener: PipeListener, deadlineMs: number): Promise<PipeEvent | null> {
@@ -55,7 +58,7 @@ export async function drainProducer(options: DrainOptions): Promise<DrainResult>
     messages: 0,
     producerStdout: "",
     producerExit: null,
-    wallMs: 0,
+    streamMs: 0,
   };
   const started = performance.now();
   try {
@@ -68,6 +71,7 @@ export async function drainProducer(options: DrainOptions): Promise<DrainResult>
     options.onOpened?.(producer);
     if (options.stallMs) await Bun.sleep(options.stallMs);
 
+    const streamStarted = performance.now();
     const workerCount = options.workers ?? 1;
     const workers: Worker[] = [];
     let finished = 0;
@@ -84,7 +88,7 @@ export async function drainProducer(options: DrainOptions): Promise<DrainResult>
             result.chunks.set(data.ticket, data.bytes);
           }
         };
-        worker.postMessage({ consumer: opened.consumer, copy: options.copy ?? false });
+        worker.postMessage({ consumer: opened.consumer, consume: options.consume ?? "messages" });
         workers.push(worker);
       }
     });
@@ -98,7 +102,7 @@ export async function drainProducer(options: DrainOptions): Promise<DrainResult>
       listener.poll(0);
       await Bun.sleep(1);
     }
-    result.wallMs = performance.now() - started;
+    result.streamMs = performance.now() - streamStarted;
     result.summary = new PipeReader(opened.consumer).summary();
     for (const worker of workers) worker.terminate();
     destroyPipe(opened.consumer);

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds QEMU 7.2's own plugins, unmodified, from Debian's qemu source package
+# as test oracles: cannoli's counts and traces must match theirs.
+# Usage: scripts/build-oracles.sh   (last line printed: the oracle dir)
+#   Cache: ${CANNOLI_CACHE:-$HOME/.cache/cannoli}/{qemu-src,oracles}, outside
+#   the repo because the unpacked source is ~300 MB. Seeds from
+#   ${CANNOLI_QEMU_SEED:-/var/cache/cannoli/src}/qemu_7.2* if present, else
+#   runs `apt-get source qemu`.
+#   Run: qemu-<arch> -plugin $ORACLES/libX.so[,key=val,...] -d plugin -D log ./guest
+#
+# Output formats (details and caveats: test/oracles/FORMATS.md). Everything
+# goes through qemu_plugin_outs, i.e. the QEMU log: nothing without
+# `-d plugin`; stderr without `-D file`. Exit output only on a normal exit
+# (none if the guest dies of a signal); a forked child prints its own.
+#
+# libexeclog.so: one line per executed instruction, written when that vCPU
+#   starts its next one (the last at exit); a faulting access is not listed:
+#     <cpu>, 0x<pc>, 0x<opcode>, "<disas>"[, load|store, 0x<vaddr>]...
+#   cpu %u (one vCPU per guest thread, indexes reused); pc %PRIx64; opcode =
+#   4 bytes of QEMU's copy of the insn as little-endian u32, %PRIx32 (bytes
+#   past the insn size are junk); disas is arch-specific and may hold ", "
+#   and tabs; then ", load, 0x%08PRIx64" / ", store, 0x%08PRIx64" per access
+#   in order (guest vaddr, no size or value). Args: ifilter=<disas prefix>,
+#   afilter=<hex pc>. With several threads records can be glued onto one
+#   line (record and "\n" are separate writes).
+# libinsn.so: at exit
+#   (no args)   "cpu <i> insns: <n>" per vCPU index with n>0, "total insns: <n>";
+#               while running "detected repeat execution @ 0x<pc32>" when a
+#               vCPU runs the same pc twice in a row (x86 rep); pc cut to 32 bits
+#   inline=on   "insns: <n>" (shared non-atomic counter: wrong with threads)
+#   sizes=on    "len <b> bytes: <n> insns", counts translated, not executed
+#   match=<p>   also per matching execution: "0x<pc>, '<disas>', <h> hits,
+#               <m> match hits, Δ+<d> since last match, <a> avg insns/match"
+# libmem.so: at exit; with no args it prints nothing
+#   inline=on   "inline mem accesses: <n>"
+#   callback=on "callback mem accesses: <n>"
+#   haddr=on    "io accesses: <n>" (0 in linux-user)
+#   track=r|w|rw  broken on 7.2: r counts stores, w counts all; keep rw
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+CACHE=${CANNOLI_CACHE:-$HOME/.cache/cannoli}
+SRC_ROOT=$CACHE/qemu-src
+OUT=$CACHE/oracles
+# A pre-downloaded copy of the source package, if this machine has one.
+SEED=${CANNOLI_QEMU_SEED:-/var/cache/cannoli/src}
+
+"$here/setup-system.sh" >/dev/null
+
+find_src() { compgen -G "$SRC_ROOT/qemu-*/include/qemu/qemu-plugin.h" | head -1 | sed 's|/include/qemu/qemu-plugin.h$||'; }
+
+src=$(find_src || true)
+if [ -z "$src" ]; then
+  # Unpack in a scratch dir and rename, so an interrupted run leaves no
+  # half-extracted tree that a later run would trust.
+  tmp=$SRC_ROOT.tmp.$$
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
+  if compgen -G "$SEED/qemu_7.2*.dsc" >/dev/null; then
+    cp "$SEED"/qemu_7.2* "$tmp"/
+    (cd "$tmp" && dpkg-source -x qemu_7.2*.dsc >/dev/null 2>&1)
+  else
+    echo "build-oracles: apt-get source qemu (~24 MB)" >&2
+    (cd "$tmp" && apt-get source -qq qemu >/dev/null 2>&1) || {
+      echo "build-oracles: 'apt-get source qemu' failed; is a bookworm deb-src entry configured? (scripts/setup-system.sh adds one)" >&2
+      exit 1; }
+  fi
+  rm -rf "$SRC_ROOT"; mv "$tmp" "$SRC_ROOT"; trap - EXIT
+  src=$(find_src)
+fi
+
+mkdir -p "$OUT"
+cflags=(-shared -fPIC -O2 -I"$src/include/qemu")
+read -ra glib <<<"$(pkg-config --cflags glib-2.0)"
+for rel in contrib/plugins/execlog.c tests/plugin/insn.c tests/plugin/mem.c; do
+  so=$OUT/lib$(basename "$rel" .c).so
+  [ "$so" -nt "$src/$rel" ] && [ "$so" -nt "$src/include/qemu/qemu-plugin.h" ] && [ "$so" -nt "$0" ] && continue
+  gcc "${cflags[@]}" "${glib[@]}" -o "$so.tmp" "$src/$rel"
+  # QEMU dlopens with immediate binding and exits 1 if that fails: check
+  # the plugin loads before trusting it (the host's /bin/true as guest).
+  qemu-x86_64 -plugin "$so.tmp" /bin/true >/dev/null 2>&1 ||
+    { echo "build-oracles: $so.tmp does not load in qemu-x86_64" >&2; exit 1; }
+  mv "$so.tmp" "$so"
+done
+echo "$OUT"

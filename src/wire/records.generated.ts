@@ -1,0 +1,28 @@
+// Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.
+export const protocolVersion = 1;
+export const Kind = {
+  exec: 1,
+  mem: 2,
+  syscall: 3,
+  sysret: 4,
+  exit: 5,
+} as const;
+export const memSizeShiftBit = 8;
+export const memStoreBit = 11;
+export const memSignBit = 12;
+export const memBigEndianBit = 13;
+export const syscallArgs = 6;
+export const recordWords1 = {
+  exec: 2,
+  mem: 5,
+  syscall: 8,
+  sysret: 3,
+  exit: 1,
+} as const;
+export const recordWords2 = {
+  exec: 3,
+  mem: 7,
+  syscall: 15,
+  sysret: 5,
+  exit: 1,
+} as const;

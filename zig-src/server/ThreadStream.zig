@@ -1,0 +1,87 @@
+//! One guest thread's trace stream: a mempipe producer plus typed record
+//! writers for the wire format (zig-src/wire/records.zig). Generic over the
+//! guest's address type so 32-bit guests write 4-byte fields and the record
+//! sizes are compile-time constants on the hot path.
+const std = @import("std");
+const assert = std.debug.assert;
+const mempipe = @import("mempipe");
+const records = @import("wire").records;
+
+pub fn ThreadStream(comptime Addr: type) type {
+    comptime assert(Addr == u32 or Addr == u64);
+    return struct {
+        const Self = @This();
+        const addr_words: u32 = @sizeOf(Addr) / 4;
+
+        producer: mempipe.Producer,
+        pid: i32,
+        tid: i32,
+
+        inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
+            const bytes = comptime records.recordWords(kind, addr_words) * 4;
+            const destination = self.producer.reserve(bytes) catch |err| fatal(err);
+            return @ptrCast(@alignCast(destination));
+        }
+
+        inline fn commit(self: *Self, comptime kind: records.Kind) void {
+            self.producer.commit(comptime records.recordWords(kind, addr_words) * 4);
+        }
+
+        inline fn putAddr(words: [*]u32, value: u64) void {
+            words[0] = @truncate(value);
+            if (addr_words == 2) words[1] = @truncate(value >> 32);
+        }
+
+        pub inline fn exec(self: *Self, pc: u64) void {
+            const words = self.reserve(.exec);
+            words[0] = @intFromEnum(records.Kind.exec);
+            putAddr(words + 1, pc);
+            self.commit(.exec);
+        }
+
+        /// `flags`: size shift, store, sign and big-endian bits, already in
+        /// their record positions.
+        pub inline fn mem(self: *Self, flags: u32, pc: u64, addr: u64, value: u64) void {
+            const words = self.reserve(.mem);
+            words[0] = @intFromEnum(records.Kind.mem) | flags;
+            putAddr(words + 1, pc);
+            putAddr(words + 1 + addr_words, addr);
+            words[1 + 2 * addr_words] = @truncate(value);
+            words[2 + 2 * addr_words] = @truncate(value >> 32);
+            self.commit(.mem);
+        }
+
+        pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
+            const words = self.reserve(.syscall);
+            words[0] = @intFromEnum(records.Kind.syscall);
+            putAddr(words + 1, number);
+            for (args, 0..) |arg, index| putAddr(words + 1 + (1 + index) * addr_words, arg);
+            self.commit(.syscall);
+        }
+
+        pub fn sysret(self: *Self, number: u64, ret: u64) void {
+            const words = self.reserve(.sysret);
+            words[0] = @intFromEnum(records.Kind.sysret);
+            putAddr(words + 1, number);
+            putAddr(words + 1 + addr_words, ret);
+            self.commit(.sysret);
+        }
+
+        /// Ends the stream cleanly: an exit record, then the producer's close.
+        pub fn finish(self: *Self) void {
+            const words = self.reserve(.exit);
+            words[0] = @intFromEnum(records.Kind.exit);
+            self.commit(.exit);
+            self.producer.close() catch |err| fatal(err);
+        }
+    };
+}
+
+/// The consumer is the only place a trace can go; without it QEMU must stop
+/// rather than run untraced or block forever.
+pub fn fatal(err: anyerror) noreturn {
+    var buffer: [160]u8 = undefined;
+    const message = std.fmt.bufPrint(&buffer, "cannoli-server: trace stream failed ({s}); stopping QEMU\n", .{@errorName(err)}) catch "cannoli-server: trace stream failed\n";
+    _ = std.os.linux.write(2, message.ptr, message.len);
+    std.os.linux.exit_group(125);
+}

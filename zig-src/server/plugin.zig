@@ -1,0 +1,293 @@
+//! libcannoli_server.so as a QEMU TCG plugin: the front door that works with
+//! an unmodified distribution QEMU (Debian 12's qemu-user 7.2, plugin API 1).
+//!
+//!   qemu-<arch> -plugin libcannoli_server.so,sock=PATH[,range=LO-HI][,mem=off][,once=on] guest
+//!
+//! At translation time it decides, per instruction, whether to record it
+//! (never / always / once) and its memory accesses (yes / no); at run time
+//! the callbacks append records to the executing guest thread's own pipe.
+//! Streams open lazily on a thread's first event because QEMU announces a new
+//! vCPU from the parent thread, before the child's host thread exists.
+const std = @import("std");
+const assert = std.debug.assert;
+const linux = std.os.linux;
+const qp = @import("qemu_plugin.zig");
+const mempipe = @import("mempipe");
+const records = @import("wire").records;
+const hooks = @import("hooks");
+const Config = @import("Config.zig");
+const guest = @import("guest.zig");
+const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const fatal = @import("ThreadStream.zig").fatal;
+
+export var qemu_plugin_version: c_int = qp.QEMU_PLUGIN_VERSION;
+
+comptime {
+    _ = @as(qp.qemu_plugin_install_t, &qemu_plugin_install);
+}
+
+/// Bounds the vCPU index table (QEMU reuses indices of exited threads).
+const vcpus_max = 4096;
+const allocator = std.heap.c_allocator;
+
+var config: Config = .{};
+var arch: guest.Arch = undefined;
+/// Host address of guest address 0 (linux-user maps guest memory at a fixed
+/// offset); learnt from the first translated instruction.
+var guest_base: usize = 0;
+var guest_base_known: bool = false;
+var process_id: i32 = 0;
+/// Set on the first memory callback: whether decoding meminfo inline agrees
+/// with QEMU's accessors (it is QEMU-internal layout, not API).
+var meminfo_inline: enum(u8) { unchecked, yes, no } = .unchecked;
+
+export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info_t, argc: c_int, argv: ?[*][*:0]u8) c_int {
+    if (info.system_emulation) return refuse("system emulation is not supported; use qemu-user", .{});
+    arch = guest.lookup(std.mem.span(info.target_name)) orelse
+        return refuse("unsupported guest architecture {s}", .{info.target_name});
+    var args: [Config.ranges_max + 16][]const u8 = undefined;
+    const arg_count: usize = @intCast(argc);
+    if (arg_count > args.len) return refuse("too many plugin arguments", .{});
+    for (0..arg_count) |index| args[index] = std.mem.span(argv.?[index]);
+    config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
+        return refuse("bad plugin arguments ({s})", .{@errorName(err)});
+    process_id = linux.getpid();
+    // QEMU must not outlive the consumer that spawned it, even if that
+    // consumer is killed with -9.
+    _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
+    if (std.c.pthread_atfork(null, null, afterForkInChild) != 0) return refuse("pthread_atfork failed", .{});
+    if (arch.pointer_bytes == 4) Server(u32).register(id) else Server(u64).register(id);
+    return 0;
+}
+
+fn refuse(comptime format: []const u8, args: anytype) c_int {
+    var buffer: [256]u8 = undefined;
+    const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
+    _ = linux.write(2, message.ptr, message.len);
+    return -1;
+}
+
+var after_fork_hook: *const fn () void = undefined;
+
+/// A guest fork forks QEMU: the child inherits the parent's pipes and must
+/// neither write to them nor close them cleanly. It drops them and opens its
+/// own streams, keyed by its new pid, on its first events.
+fn afterForkInChild() callconv(.C) void {
+    process_id = linux.getpid();
+    after_fork_hook();
+}
+
+fn Server(comptime Addr: type) type {
+    return struct {
+        const Stream = ThreadStream(Addr);
+        var streams = [_]?*Stream{null} ** vcpus_max;
+
+        fn register(id: qp.qemu_plugin_id_t) void {
+            after_fork_hook = dropInheritedStreams;
+            qp.qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
+            qp.qemu_plugin_register_vcpu_exit_cb(id, onVcpuExit);
+            if (config.trace_syscalls) {
+                qp.qemu_plugin_register_vcpu_syscall_cb(id, onSyscall);
+                qp.qemu_plugin_register_vcpu_syscall_ret_cb(id, onSyscallReturn);
+            }
+            qp.qemu_plugin_register_atexit_cb(id, onExit, null);
+        }
+
+        inline fn streamFor(vcpu_index: c_uint) *Stream {
+            if (vcpu_index >= vcpus_max) fatal(error.TooManyThreads);
+            if (streams[vcpu_index]) |stream| return stream;
+            return openStream(vcpu_index);
+        }
+
+        fn openStream(vcpu_index: c_uint) *Stream {
+            @setCold(true);
+            const stream = allocator.create(Stream) catch fatal(error.OutOfMemory);
+            stream.* = .{
+                .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
+                .pid = process_id,
+                .tid = linux.gettid(),
+            };
+            var buffer: [4096]u8 = undefined;
+            const handshake = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
+            stream.producer.connect(config.socketPath(), handshake) catch |err| fatal(err);
+            @atomicStore(?*Stream, &streams[vcpu_index], stream, .Release);
+            return stream;
+        }
+
+        fn dropInheritedStreams() void {
+            for (&streams) |*slot| {
+                if (slot.*) |stream| {
+                    stream.producer.release();
+                    allocator.destroy(stream);
+                    slot.* = null;
+                }
+            }
+        }
+
+        fn onTranslate(id: qp.qemu_plugin_id_t, tb: *qp.qemu_plugin_tb) callconv(.C) void {
+            _ = id;
+            const count = qp.qemu_plugin_tb_n_insns(tb);
+            for (0..count) |index| {
+                const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse continue;
+                const pc = qp.qemu_plugin_insn_vaddr(insn);
+                if (!guest_base_known) {
+                    if (qp.qemu_plugin_insn_haddr(insn)) |haddr| {
+                        guest_base = @intFromPtr(haddr) -% @as(usize, @intCast(pc));
+                        guest_base_known = true;
+                    }
+                }
+                const data: [*]const u8 = @ptrCast(qp.qemu_plugin_insn_data(insn));
+                const bytes = data[0..qp.qemu_plugin_insn_size(insn)];
+                const choice = hooks.hookInstruction(pc, bytes, config.instructionChoice(pc));
+                switch (choice) {
+                    .never => continue,
+                    .always => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExec, .no_regs, @ptrFromInt(pc)),
+                    .once => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExecOnce, .no_regs, newOnceSlot(pc)),
+                }
+                // "once" is for coverage: its memory accesses are not recorded.
+                if (choice == .always and hooks.hookMemory(pc, config.trace_mem)) {
+                    qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pc));
+                }
+            }
+        }
+
+        fn onExec(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+            streamFor(vcpu_index).exec(@intFromPtr(userdata));
+        }
+
+        fn onExecOnce(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+            const slot: *OnceSlot = @ptrCast(@alignCast(userdata.?));
+            if (@atomicLoad(u32, &slot.fired, .Monotonic) != 0) return;
+            if (@atomicRmw(u32, &slot.fired, .Xchg, 1, .AcqRel) != 0) return;
+            streamFor(vcpu_index).exec(slot.pc);
+        }
+
+        fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+            const access = decodeMeminfo(info);
+            const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+            // The callback runs after the access succeeded, so the guest
+            // page is mapped and holds the value just loaded or stored.
+            const host: [*]const u8 = @ptrFromInt(guest_base +% @as(usize, @intCast(addr)));
+            const value: u64 = switch (access.size_shift) {
+                0 => host[0],
+                1 => readGuest(u16, host, access.big_endian),
+                2 => readGuest(u32, host, access.big_endian),
+                else => readGuest(u64, host, access.big_endian),
+            };
+            const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
+                @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
+                @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
+                @as(u32, @intFromBool(access.big_endian)) << records.mem_big_endian_bit;
+            streamFor(vcpu_index).mem(flags, @intFromPtr(userdata), addr, value);
+        }
+
+        fn onSyscall(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64, a7: u64, a8: u64) callconv(.C) void {
+            _ = id;
+            _ = a7;
+            _ = a8;
+            streamFor(vcpu_index).syscall(@bitCast(number), .{ a1, a2, a3, a4, a5, a6 });
+        }
+
+        fn onSyscallReturn(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, ret: i64) callconv(.C) void {
+            _ = id;
+            streamFor(vcpu_index).sysret(@bitCast(number), @bitCast(ret));
+        }
+
+        /// A guest thread ended (sys_exit): its stream ends cleanly.
+        fn onVcpuExit(id: qp.qemu_plugin_id_t, vcpu_index: c_uint) callconv(.C) void {
+            _ = id;
+            if (vcpu_index >= vcpus_max) return;
+            const stream = streams[vcpu_index] orelse return;
+            streams[vcpu_index] = null;
+            stream.finish();
+            allocator.destroy(stream);
+        }
+
+        /// The process is exiting (exit_group, or the last thread's exit):
+        /// every stream still open ends cleanly.
+        fn onExit(id: qp.qemu_plugin_id_t, userdata: ?*anyopaque) callconv(.C) void {
+            _ = id;
+            _ = userdata;
+            for (&streams) |*slot| {
+                const stream = slot.* orelse continue;
+                slot.* = null;
+                stream.finish();
+                allocator.destroy(stream);
+            }
+        }
+    };
+}
+
+const OnceSlot = struct {
+    pc: u64,
+    fired: u32 = 0,
+};
+
+/// Once-slots live as long as QEMU (translated code may point at them), so
+/// they come from an arena that is never freed. Translation is serialised
+/// by QEMU's mmap_lock in linux-user.
+var once_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
+
+fn newOnceSlot(pc: u64) *OnceSlot {
+    const slot = once_arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
+    slot.* = .{ .pc = pc };
+    return slot;
+}
+
+const Access = struct { size_shift: u3, store: bool, sign: bool, big_endian: bool };
+
+inline fn decodeMeminfo(info: qp.qemu_plugin_meminfo_t) Access {
+    if (meminfo_inline == .yes) return .{
+        .size_shift = qp.meminfo.sizeShift(info),
+        .store = qp.meminfo.isStore(info),
+        .sign = qp.meminfo.isSignExtended(info),
+        .big_endian = qp.meminfo.isByteSwapped(info),
+    };
+    return decodeMeminfoSlow(info);
+}
+
+fn decodeMeminfoSlow(info: qp.qemu_plugin_meminfo_t) Access {
+    @setCold(true);
+    const access = Access{
+        .size_shift = @intCast(qp.qemu_plugin_mem_size_shift(info)),
+        .store = qp.qemu_plugin_mem_is_store(info),
+        .sign = qp.qemu_plugin_mem_is_sign_extended(info),
+        .big_endian = qp.qemu_plugin_mem_is_big_endian(info),
+    };
+    if (meminfo_inline == .unchecked) {
+        const agrees = access.size_shift == qp.meminfo.sizeShift(info) and
+            access.store == qp.meminfo.isStore(info) and
+            access.sign == qp.meminfo.isSignExtended(info) and
+            access.big_endian == qp.meminfo.isByteSwapped(info);
+        meminfo_inline = if (agrees) .yes else .no;
+    }
+    return access;
+}
+
+inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
+    const bytes: *align(1) const [@sizeOf(T)]u8 = @ptrCast(host);
+    return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
+}
+
+extern fn getppid() i32;
+
+fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
+    var stream = std.io.fixedBufferStream(buffer);
+    const exe_c = qp.qemu_plugin_path_to_binary();
+    defer if (exe_c) |p| qp.g_free(p);
+    const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else "";
+    const comm = std.fs.path.basename(exe);
+    try std.json.stringify(.{
+        .protocol = records.protocol_version,
+        .backend = "plugin",
+        .arch = arch.name,
+        .pointer_bytes = arch.pointer_bytes,
+        .big_endian = arch.big_endian,
+        .pid = pid,
+        .ppid = getppid(),
+        .tid = tid,
+        .exe = exe,
+        .comm = comm[0..@min(comm.len, 15)],
+    }, .{}, stream.writer());
+    return stream.getWritten();
+}

@@ -1,0 +1,25 @@
+//! Writes the TypeScript view of records.zig to stdout
+//! (`zig build wire-ts > src/wire/records.generated.ts`).
+const std = @import("std");
+const records = @import("records.zig");
+
+pub fn main() !void {
+    const out = std.io.getStdOut().writer();
+    try out.writeAll("// Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.\n");
+    try out.print("export const protocolVersion = {d};\n", .{records.protocol_version});
+    try out.writeAll("export const Kind = {\n");
+    inline for (std.meta.fields(records.Kind)) |field| try out.print("  {s}: {d},\n", .{ field.name, field.value });
+    try out.writeAll("} as const;\n");
+    try out.print("export const memSizeShiftBit = {d};\n", .{records.mem_size_shift_bit});
+    try out.print("export const memStoreBit = {d};\n", .{records.mem_store_bit});
+    try out.print("export const memSignBit = {d};\n", .{records.mem_sign_bit});
+    try out.print("export const memBigEndianBit = {d};\n", .{records.mem_big_endian_bit});
+    try out.print("export const syscallArgs = {d};\n", .{records.syscall_args});
+    inline for (.{ 1, 2 }) |addr_words| {
+        try out.print("export const recordWords{d} = {{\n", .{addr_words});
+        inline for (std.meta.fields(records.Kind)) |field| {
+            try out.print("  {s}: {d},\n", .{ field.name, records.recordWords(@enumFromInt(field.value), addr_words) });
+        }
+        try out.writeAll("} as const;\n");
+    }
+}

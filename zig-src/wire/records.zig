@@ -1,0 +1,57 @@
+//! The trace records carried inside mempipe chunks: the one definition of
+//! the wire format. `gen_ts.zig` turns it into src/wire/records.generated.ts
+//! and a Bun test checks the two agree, so Zig and TypeScript cannot drift.
+//!
+//! Every record is a whole number of little-endian u32 words, so a consumer
+//! can decode a chunk through one Uint32Array view. Word 0 holds the kind in
+//! its low 8 bits and kind-specific flags above. Addresses, PCs and
+//! syscall arguments take one word on 32-bit guests and two (low, high) on
+//! 64-bit guests: `addr_words` below. A record never straddles chunks.
+//!
+//!   exec     [head] [pc]
+//!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13]
+//!            [pc] [addr] [value lo] [value hi]
+//!   syscall  [head] [number] [arg 0..5]          (number and args: addr width)
+//!   sysret   [head] [number] [ret]
+//!   exit     [head]                              the thread ended normally
+const std = @import("std");
+
+pub const Kind = enum(u8) {
+    exec = 1,
+    mem = 2,
+    syscall = 3,
+    sysret = 4,
+    exit = 5,
+};
+
+/// Three bits: 1 << shift bytes, up to 16 (only the low 8 bytes of a 16-byte
+/// access are carried in `value`).
+pub const mem_size_shift_bit = 8;
+pub const mem_store_bit = 11;
+pub const mem_sign_bit = 12;
+pub const mem_big_endian_bit = 13;
+
+pub const syscall_args = 6;
+
+/// Words per record for a guest whose addresses take `addr_words` words.
+pub fn recordWords(kind: Kind, addr_words: u32) u32 {
+    std.debug.assert(addr_words == 1 or addr_words == 2);
+    return switch (kind) {
+        .exec => 1 + addr_words,
+        .mem => 1 + 2 * addr_words + 2,
+        .syscall => 1 + (1 + syscall_args) * addr_words,
+        .sysret => 1 + 2 * addr_words,
+        .exit => 1,
+    };
+}
+
+/// The handshake sent with each pipe is JSON; these are its fields (see
+/// src/wire/handshake.ts for their meaning).
+pub const protocol_version = 1;
+
+test "records are whole words and fit any chunk" {
+    inline for (std.meta.fields(Kind)) |field| {
+        const kind: Kind = @enumFromInt(field.value);
+        try std.testing.expect(recordWords(kind, 2) * 4 <= 4096);
+    }
+}
