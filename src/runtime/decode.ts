@@ -1,0 +1,282 @@
+//! Decodes one chunk of trace records (zig-src/wire/records.zig) in place and
+//! feeds it to a tracer's Worker-side handlers. Counting happens here too,
+//! whatever the tracer, so the run's statistics come from the records
+//! themselves. The producer is untrusted: a record that does not parse ends
+//! the stream with StreamCorruptError, never an out-of-bounds read.
+import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit, recordWords1, recordWords2 } from "../wire/records.generated";
+import { StreamCorruptError } from "../mempipe/PipeReader";
+import type { AnyTracer, MemEvent, RecordBatch, ThreadInfo } from "../tracer";
+import { firstLine } from "./errors";
+
+/** A tracer's own handler threw; the message names the handler and event. */
+export class HandlerError extends Error {}
+
+export interface ChunkCounts {
+  instructions: number;
+  reads: number;
+  writes: number;
+  /** The stream's `exit` record was seen (the thread ended normally). */
+  exited: boolean;
+}
+
+const two32 = 4294967296;
+
+/** Reusable column storage for the batch form, grown on demand. */
+class BatchColumns {
+  execPc = new Float64Array(0);
+  memPc = new Float64Array(0);
+  memAddr = new Float64Array(0);
+  memSize = new Uint8Array(0);
+  memIsStore = new Uint8Array(0);
+  memValueLo = new Uint32Array(0);
+  memValueHi = new Uint32Array(0);
+  memExecIndex = new Uint32Array(0);
+
+  ensure(records: number): void {
+    if (this.execPc.length >= records) return;
+    const n = Math.max(records, this.execPc.length * 2);
+    this.execPc = new Float64Array(n);
+    this.memPc = new Float64Array(n);
+    this.memAddr = new Float64Array(n);
+    this.memSize = new Uint8Array(n);
+    this.memIsStore = new Uint8Array(n);
+    this.memValueLo = new Uint32Array(n);
+    this.memValueHi = new Uint32Array(n);
+    this.memExecIndex = new Uint32Array(n);
+  }
+}
+
+export class ChunkDecoder {
+  readonly #tracer: AnyTracer;
+  readonly #ctx: unknown;
+  readonly #thread: ThreadInfo;
+  readonly #wide: boolean;
+  readonly #sizes: typeof recordWords1 | typeof recordWords2;
+  readonly #columns = new BatchColumns();
+  readonly #perEvent: boolean;
+
+  constructor(tracer: AnyTracer, thread: ThreadInfo) {
+    this.#tracer = tracer;
+    this.#thread = thread;
+    this.#wide = thread.pointerBytes === 8;
+    this.#sizes = this.#wide ? recordWords2 : recordWords1;
+    this.#ctx = tracer.context ? tracer.context(thread) : undefined;
+    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret);
+  }
+
+  /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
+  decode(bytes: Uint8Array, out: unknown[]): ChunkCounts {
+    if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) throw new StreamCorruptError("cannoli: corrupted stream: chunk length is not whole records");
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    if (this.#tracer.batch) return this.#decodeBatch(words, out);
+    if (this.#perEvent) return this.#decodeEvents(words, out);
+    return this.#count(words);
+  }
+
+  #truncated(at: number): never {
+    throw new StreamCorruptError(`cannoli: corrupted stream: record at word ${at} runs past the chunk`);
+  }
+
+  #badKind(kind: number, at: number): never {
+    throw new StreamCorruptError(`cannoli: corrupted stream: unknown record kind ${kind} at word ${at}`);
+  }
+
+  #addr(words: Uint32Array, at: number): number {
+    return this.#wide ? words[at]! + words[at + 1]! * two32 : words[at]!;
+  }
+
+  #bigAddr(words: Uint32Array, at: number): bigint {
+    return this.#wide ? (BigInt(words[at + 1]!) << 32n) | BigInt(words[at]!) : BigInt(words[at]!);
+  }
+
+  #sizeOf(kind: number, at: number): number {
+    switch (kind) {
+      case Kind.exec:
+        return this.#sizes.exec;
+      case Kind.mem:
+        return this.#sizes.mem;
+      case Kind.syscall:
+        return this.#sizes.syscall;
+      case Kind.sysret:
+        return this.#sizes.sysret;
+      case Kind.exit:
+        return this.#sizes.exit;
+      default:
+        return this.#badKind(kind, at);
+    }
+  }
+
+  #count(words: Uint32Array): ChunkCounts {
+    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
+    const execWords = this.#sizes.exec;
+    const memWords = this.#sizes.mem;
+    let at = 0;
+    while (at < words.length) {
+      const head = words[at]!;
+      const kind = head & 0xff;
+      if (kind === Kind.exec) {
+        counts.instructions++;
+        at += execWords;
+        continue;
+      }
+      if (kind === Kind.mem) {
+        if ((head >>> memStoreBit) & 1) counts.writes++;
+        else counts.reads++;
+        at += memWords;
+        continue;
+      }
+      if (kind === Kind.exit) counts.exited = true;
+      at += this.#sizeOf(kind, at);
+    }
+    if (at !== words.length) this.#truncated(at);
+    return counts;
+  }
+
+  #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
+    const cursor = { at: 0 };
+    try {
+      return this.#decodeEventsFrom(words, out, cursor);
+    } catch (error) {
+      if (error instanceof StreamCorruptError) throw error;
+      throw new HandlerError(`cannoli: tracer handler threw on ${this.#describe(words, cursor.at)}: ${firstLine(error)}`);
+    }
+  }
+
+  /** Names the handler and the event it was given, for error messages. */
+  #describe(words: Uint32Array, at: number): string {
+    const head = words[at]!;
+    const kind = head & 0xff;
+    const where = `thread ${this.#thread.pid}:${this.#thread.tid}`;
+    const hex = (word: number) => `0x${this.#addr(words, word).toString(16)}`;
+    switch (kind) {
+      case Kind.exec:
+        return `exec(pc=${hex(at + 1)}) in ${where}`;
+      case Kind.mem:
+        return `${(head >>> memStoreBit) & 1 ? "write" : "read"}(pc=${hex(at + 1)}, addr=${hex(at + 1 + (this.#wide ? 2 : 1))}) in ${where}`;
+      case Kind.syscall:
+        return `syscall(${this.#addr(words, at + 1)}) in ${where}`;
+      default:
+        return `sysret(${this.#addr(words, at + 1)}) in ${where}`;
+    }
+  }
+
+  #decodeEventsFrom(words: Uint32Array, out: unknown[], cursor: { at: number }): ChunkCounts {
+    const tracer = this.#tracer;
+    const ctx = this.#ctx;
+    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
+    const aw = this.#wide ? 2 : 1;
+    let at = 0;
+    while (at < words.length) {
+      const head = words[at]!;
+      const kind = head & 0xff;
+      const size = this.#sizeOf(kind, at);
+      if (at + size > words.length) this.#truncated(at);
+      cursor.at = at;
+      switch (kind) {
+        case Kind.exec:
+          counts.instructions++;
+          tracer.exec?.(ctx, { pc: this.#addr(words, at + 1) }, out);
+          break;
+        case Kind.mem: {
+          const isStore = ((head >>> memStoreBit) & 1) === 1;
+          if (isStore) counts.writes++;
+          else counts.reads++;
+          const handler = isStore ? tracer.write : tracer.read;
+          if (handler) {
+            const valueAt = at + 1 + 2 * aw;
+            const event: MemEvent = {
+              pc: this.#addr(words, at + 1),
+              addr: this.#addr(words, at + 1 + aw),
+              size: 1 << ((head >>> memSizeShiftBit) & 7),
+              value: (BigInt(words[valueAt + 1]!) << 32n) | BigInt(words[valueAt]!),
+              isStore,
+              signed: ((head >>> memSignBit) & 1) === 1,
+              bigEndian: ((head >>> memBigEndianBit) & 1) === 1,
+            };
+            handler.call(tracer, ctx, event, out);
+          }
+          break;
+        }
+        case Kind.syscall:
+          if (tracer.syscall) {
+            const args: bigint[] = [];
+            for (let i = 0; i < 6; i++) args.push(this.#bigAddr(words, at + 1 + (1 + i) * aw));
+            tracer.syscall(ctx, { number: this.#addr(words, at + 1), args }, out);
+          }
+          break;
+        case Kind.sysret:
+          if (tracer.sysret) {
+            let ret = this.#bigAddr(words, at + 1 + aw);
+            ret = this.#wide ? BigInt.asIntN(64, ret) : BigInt.asIntN(32, ret);
+            tracer.sysret(ctx, { number: this.#addr(words, at + 1), ret }, out);
+          }
+          break;
+        case Kind.exit:
+          counts.exited = true;
+          break;
+      }
+      at += size;
+      cursor.at = at;
+    }
+    return counts;
+  }
+
+  #decodeBatch(words: Uint32Array, out: unknown[]): ChunkCounts {
+    const columns = this.#columns;
+    columns.ensure(Math.ceil(words.length / 2));
+    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
+    const aw = this.#wide ? 2 : 1;
+    let execCount = 0;
+    let memCount = 0;
+    let syscallCount = 0;
+    let at = 0;
+    while (at < words.length) {
+      const head = words[at]!;
+      const kind = head & 0xff;
+      const size = this.#sizeOf(kind, at);
+      if (at + size > words.length) this.#truncated(at);
+      if (kind === Kind.exec) {
+        columns.execPc[execCount++] = this.#addr(words, at + 1);
+      } else if (kind === Kind.mem) {
+        const isStore = (head >>> memStoreBit) & 1;
+        if (isStore) counts.writes++;
+        else counts.reads++;
+        columns.memPc[memCount] = this.#addr(words, at + 1);
+        columns.memAddr[memCount] = this.#addr(words, at + 1 + aw);
+        columns.memSize[memCount] = 1 << ((head >>> memSizeShiftBit) & 7);
+        columns.memIsStore[memCount] = isStore;
+        columns.memValueLo[memCount] = words[at + 1 + 2 * aw]!;
+        columns.memValueHi[memCount] = words[at + 2 + 2 * aw]!;
+        columns.memExecIndex[memCount] = Math.max(0, execCount - 1);
+        memCount++;
+      } else if (kind === Kind.syscall) {
+        syscallCount++;
+      } else if (kind === Kind.exit) {
+        counts.exited = true;
+      }
+      at += size;
+    }
+    counts.instructions = execCount;
+    const batch: RecordBatch = {
+      thread: this.#thread,
+      words,
+      execCount,
+      execPc: columns.execPc,
+      memCount,
+      memPc: columns.memPc,
+      memAddr: columns.memAddr,
+      memSize: columns.memSize,
+      memIsStore: columns.memIsStore,
+      memValueLo: columns.memValueLo,
+      memValueHi: columns.memValueHi,
+      memExecIndex: columns.memExecIndex,
+      syscallCount,
+    };
+    try {
+      this.#tracer.batch!(this.#ctx, batch, out);
+    } catch (error) {
+      throw new HandlerError(`cannoli: tracer handler batch threw on a chunk of thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,44 @@
+//! Parses and validates the JSON handshake a producer sends with its pipe
+//! (written by zig-src/server/plugin.zig). It comes from inside QEMU, so
+//! every field is checked before it becomes a ThreadInfo.
+import { protocolVersion } from "../wire/records.generated";
+import type { ThreadInfo } from "../tracer";
+
+export class HandshakeError extends Error {}
+
+function field<T>(object: Record<string, unknown>, name: string, check: (v: unknown) => v is T): T {
+  const value = object[name];
+  if (!check(value)) throw new HandshakeError(`cannoli: bad handshake: field ${name} is ${JSON.stringify(value)}`);
+  return value;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isString = (v: unknown): v is string => typeof v === "string" && v.length <= 4096;
+const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+const isWidth = (v: unknown): v is 4 | 8 => v === 4 || v === 8;
+
+export function parseHandshake(text: string): ThreadInfo {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new HandshakeError("cannoli: bad handshake: not JSON");
+  }
+  if (typeof raw !== "object" || raw === null) throw new HandshakeError("cannoli: bad handshake: not an object");
+  const object = raw as Record<string, unknown>;
+  const protocol = field(object, "protocol", isInt);
+  if (protocol !== protocolVersion) {
+    throw new HandshakeError(`cannoli: server speaks protocol ${protocol}, this cannoli speaks ${protocolVersion}`);
+  }
+  return {
+    pid: field(object, "pid", isInt),
+    ppid: field(object, "ppid", isInt),
+    tid: field(object, "tid", isInt),
+    arch: field(object, "arch", isString),
+    pointerBytes: field(object, "pointer_bytes", isWidth),
+    bigEndian: field(object, "big_endian", isBool),
+    exe: field(object, "exe", isString),
+    comm: field(object, "comm", isString),
+    backend: field(object, "backend", isString),
+  };
+}

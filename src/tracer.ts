@@ -1,0 +1,149 @@
+/**
+ * The cannoli tracer API: what a tracer module (`cannoli run --tracer ./mine.ts`)
+ * exports as its default, built with {@link defineTracer}.
+ *
+ * Processing is parallel until it has to be sequential:
+ * - `context`, `exec`, `read`, `write`, `syscall`, `sysret` (or `batch`) run in
+ *   Worker threads, on any Worker, in any order. They get a read-only
+ *   per-thread context and push zero or more items into `out`.
+ * - `trace` runs in the ordered stage, one call at a time, strictly in
+ *   execution order for each guest thread, with mutable state made once by
+ *   `init`. `finish` runs once at the end.
+ *
+ * Items cross from Workers to the ordered stage by structured clone, once per
+ * chunk (not per event): push plain data (numbers, strings, arrays), and keep
+ * them few — fold what you can in the Worker.
+ *
+ * @example
+ * ```ts
+ * import { defineTracer } from "cannoli";
+ * export default defineTracer({
+ *   exec(ctx, ev, out) { if (ev.pc === 0x400123) out.push(1); },
+ *   init: () => ({ hits: 0 }),
+ *   trace(state, items) { state.hits += items.length; },
+ *   finish(state, output) { output.write(`hits: ${state.hits}\n`); },
+ * });
+ * ```
+ */
+
+/** Who produced a stream: one guest thread of one guest process. */
+export interface ThreadInfo {
+  /** Guest process id (the QEMU process's pid). */
+  readonly pid: number;
+  /** Parent process id: cannoli's own pid for the first process. */
+  readonly ppid: number;
+  /** Guest thread id (equal to `pid` for a process's main thread). */
+  readonly tid: number;
+  /** QEMU's target name: "mipsel", "aarch64", "riscv64", "x86_64", ... */
+  readonly arch: string;
+  /** 4 for 32-bit guests, 8 for 64-bit guests. */
+  readonly pointerBytes: 4 | 8;
+  readonly bigEndian: boolean;
+  /** The guest executable's path as QEMU was given it. */
+  readonly exe: string;
+  /** Short name of the guest program (at most 15 characters). */
+  readonly comm: string;
+  /** "plugin" (stock QEMU TCG plugin) or "patched" (cannoli's QEMU patch). */
+  readonly backend: string;
+}
+
+/** One executed guest instruction. */
+export interface ExecEvent {
+  /** Guest virtual address of the instruction. */
+  readonly pc: number;
+}
+
+/** One guest memory access, reported after it completed. */
+export interface MemEvent {
+  /** Address of the instruction that made the access. */
+  readonly pc: number;
+  /** Guest virtual address accessed. */
+  readonly addr: number;
+  /** Access size in bytes: 1, 2, 4, 8 (or 16: then `value` holds the low 8 bytes). */
+  readonly size: number;
+  /** The value loaded or stored, as the guest sees it (byte order applied), zero-extended. */
+  readonly value: bigint;
+  readonly isStore: boolean;
+  /** The load sign-extends into its register (the value here is still the raw memory value). */
+  readonly signed: boolean;
+  /** The access is big-endian. */
+  readonly bigEndian: boolean;
+}
+
+/** A system call as the guest issued it (guest numbering). */
+export interface SyscallEvent {
+  readonly number: number;
+  /** The first six arguments, as unsigned guest words. */
+  readonly args: readonly bigint[];
+}
+
+/** A system call's result (negative values are -errno). */
+export interface SysretEvent {
+  readonly number: number;
+  readonly ret: bigint;
+}
+
+/**
+ * The fast form: one chunk's records as columns over shared memory, valid
+ * only during the call. `words` is the raw record stream; the columns are
+ * decoded views of it.
+ */
+export interface RecordBatch {
+  readonly thread: ThreadInfo;
+  /** Raw little-endian record words (see zig-src/wire/records.zig). */
+  readonly words: Uint32Array;
+  /** Number of executed instructions in this batch. */
+  readonly execCount: number;
+  /** PCs of the executed instructions, in order (first `execCount` entries). */
+  readonly execPc: Float64Array;
+  /** Number of memory accesses in this batch. */
+  readonly memCount: number;
+  readonly memPc: Float64Array;
+  readonly memAddr: Float64Array;
+  /** Size in bytes of each access. */
+  readonly memSize: Uint8Array;
+  /** 1 for a store, 0 for a load. */
+  readonly memIsStore: Uint8Array;
+  /** Low and high 32 bits of each value. */
+  readonly memValueLo: Uint32Array;
+  readonly memValueHi: Uint32Array;
+  /** Index in execPc of the instruction that made each access. */
+  readonly memExecIndex: Uint32Array;
+  /** Number of system calls issued in this batch. */
+  readonly syscallCount: number;
+}
+
+/** Where `trace` and `finish` write: stderr, or the `-o FILE` of the run. */
+export interface Output {
+  write(text: string): void;
+}
+
+export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
+  /** Builds the read-only per-thread context; called in every Worker for every guest thread. */
+  context?(thread: ThreadInfo): Ctx;
+  exec?(ctx: Ctx, event: ExecEvent, out: Item[]): void;
+  read?(ctx: Ctx, event: MemEvent, out: Item[]): void;
+  write?(ctx: Ctx, event: MemEvent, out: Item[]): void;
+  syscall?(ctx: Ctx, event: SyscallEvent, out: Item[]): void;
+  sysret?(ctx: Ctx, event: SysretEvent, out: Item[]): void;
+  /** The fast form. When present, the per-event handlers above are not called. */
+  batch?(ctx: Ctx, batch: RecordBatch, out: Item[]): void;
+  /** Builds the ordered stage's mutable state, once. */
+  init?(): State;
+  /** Called in execution order per guest thread with the items its Workers pushed. */
+  trace?(state: State, items: Item[], thread: ThreadInfo, output: Output): void;
+  /** A guest thread's stream ended (all its items have been traced). */
+  threadEnd?(state: State, thread: ThreadInfo, output: Output): void;
+  /** Called once when the run is over. */
+  finish?(state: State, output: Output): void;
+}
+
+/** Identity function that gives a tracer object its full types. */
+export function defineTracer<Ctx = undefined, Item = unknown, State = undefined>(
+  tracer: Tracer<Ctx, Item, State>,
+): Tracer<Ctx, Item, State> {
+  return tracer;
+}
+
+/** A tracer with its type parameters erased, as the runtime handles it. */
+export type AnyTracer = Tracer<unknown, unknown, unknown>;

@@ -1,0 +1,35 @@
+//! `--tracer count`: instructions, reads and writes per guest thread. The
+//! counting happens in the Workers with the batch form; the ordered stage only
+//! adds up one small item per chunk.
+import { defineTracer } from "../tracer";
+
+type Counts = [instructions: number, reads: number, writes: number];
+
+export default defineTracer<undefined, Counts, Map<string, Counts>>({
+  batch(_ctx, batch, out) {
+    let writes = 0;
+    for (let i = 0; i < batch.memCount; i++) writes += batch.memIsStore[i]!;
+    out.push([batch.execCount, batch.memCount - writes, writes]);
+  },
+  init: () => new Map(),
+  trace(state, items, thread) {
+    const key = `${thread.pid}:${thread.tid}`;
+    const total = state.get(key) ?? [0, 0, 0];
+    for (const [instructions, reads, writes] of items) {
+      total[0] += instructions;
+      total[1] += reads;
+      total[2] += writes;
+    }
+    state.set(key, total);
+  },
+  finish(state, output) {
+    const all: Counts = [0, 0, 0];
+    for (const [key, [instructions, reads, writes]] of state) {
+      output.write(`${key} instructions ${instructions} reads ${reads} writes ${writes}\n`);
+      all[0] += instructions;
+      all[1] += reads;
+      all[2] += writes;
+    }
+    output.write(`total instructions ${all[0]} reads ${all[1]} writes ${all[2]}\n`);
+  },
+});

@@ -1,0 +1,13 @@
+//! The built-in tracers, by the name `--tracer` takes.
+import type { AnyTracer } from "../tracer";
+import count from "./count";
+import demo from "./demo";
+import nullTracer from "./null";
+import print from "./print";
+
+export const builtinTracers: Record<string, AnyTracer> = {
+  count: count as AnyTracer,
+  print: print as AnyTracer,
+  null: nullTracer as AnyTracer,
+  demo: demo as AnyTracer,
+};

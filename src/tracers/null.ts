@@ -1,0 +1,4 @@
+//! `--tracer null`: decodes and counts, calls nothing: the transport's cost.
+import { defineTracer } from "../tracer";
+
+export default defineTracer({});

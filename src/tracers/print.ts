@@ -1,0 +1,31 @@
+//! `--tracer print`: one line per event, in execution order per guest thread.
+//! Lines are formatted in the Workers; each chunk's lines travel to the
+//! ordered stage as one string.
+import { defineTracer, type ThreadInfo } from "../tracer";
+
+const hex = (value: number | bigint) => `0x${value.toString(16)}`;
+
+export default defineTracer<{ prefix: string; lines: string[] }, string, undefined>({
+  context: (thread: ThreadInfo) => ({ prefix: `${thread.pid}:${thread.tid}`, lines: [] }),
+  exec(ctx, event, out) {
+    out.push(`${ctx.prefix} exec ${hex(event.pc)}\n`);
+  },
+  read(ctx, event, out) {
+    out.push(`${ctx.prefix} read ${hex(event.pc)} ${hex(event.addr)} ${event.size} ${hex(event.value)}\n`);
+  },
+  write(ctx, event, out) {
+    out.push(`${ctx.prefix} write ${hex(event.pc)} ${hex(event.addr)} ${event.size} ${hex(event.value)}\n`);
+  },
+  syscall(ctx, event, out) {
+    out.push(`${ctx.prefix} syscall ${event.number} ${event.args.map(hex).join(" ")}\n`);
+  },
+  sysret(ctx, event, out) {
+    out.push(`${ctx.prefix} sysret ${event.number} ${event.ret}\n`);
+  },
+  trace(_state, items, _thread, output) {
+    output.write(items.join(""));
+  },
+  threadEnd(_state, thread, output) {
+    output.write(`${thread.pid}:${thread.tid} exit\n`);
+  },
+});

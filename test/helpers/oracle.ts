@@ -1,0 +1,296 @@
+//! Oracles for the end-to-end tests: QEMU 7.2's own plugins (execlog, insn,
+//! mem; built by scripts/build-oracles.sh, formats in test/oracles/FORMATS.md)
+//! run on the same guest, with the same argv, cwd and a controlled
+//! environment, so that cannoli's trace can be compared event for event.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const repoRoot = join(import.meta.dir, "..", "..");
+
+export type Arch = "mipsel" | "aarch64" | "riscv64" | "x86_64";
+export const ARCHES: readonly Arch[] = ["mipsel", "aarch64", "riscv64", "x86_64"];
+
+/** One memory access as execlog shows it: no size, no value. */
+export interface OracleAccess {
+  store: boolean;
+  addr: bigint;
+}
+
+/** One executed instruction and its memory accesses, in execution order. */
+export interface OracleInsn {
+  pc: bigint;
+  accesses: OracleAccess[];
+}
+
+export interface ParsedExeclog {
+  /** Per vCPU index (threads reuse indices once one has exited). */
+  cpus: Map<number, OracleInsn[]>;
+  /** Number of records (= executed instructions, per FORMATS.md). */
+  records: number;
+  /** Records that were glued onto the previous record's line. */
+  glued: number;
+  /** Non-empty text that is neither an execlog record nor a known line of
+   * the other oracles (insn, mem); should stay empty. */
+  unparsed: string[];
+}
+
+export interface InsnOutput {
+  /** `total insns: N`, one per process that exited normally, in the order
+   * they were printed (fork: the child exits first, so it comes first). */
+  totals: number[];
+  /** `cpu <i> insns: <n>` lines, grouped per process (same order as totals). */
+  perCpu: Map<number, number>[];
+  /** `detected repeat execution` lines. */
+  repeats: number;
+}
+
+export interface OracleRun {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** The QEMU log (`-d plugin -D file`): everything the plugins printed. */
+  log: string;
+  execlog?: ParsedExeclog;
+  insn?: InsnOutput;
+  /** `callback mem accesses: N`, one per process, in print order. */
+  memCounts?: number[];
+}
+
+export interface OracleOptions {
+  execlog?: boolean;
+  insn?: boolean;
+  mem?: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+let cachedOraclesDir: string | undefined;
+
+/** Directory holding libexeclog.so, libinsn.so and libmem.so (built on demand). */
+export function oraclesDir(): string {
+  if (cachedOraclesDir) return cachedOraclesDir;
+  const r = spawnSync("bash", [join(repoRoot, "scripts", "build-oracles.sh")], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`build-oracles.sh failed (${r.status}): ${r.stderr}`);
+  const lines = r.stdout.trim().split("\n");
+  const dir = lines[lines.length - 1]?.trim();
+  if (!dir) throw new Error(`build-oracles.sh printed no directory: ${r.stdout}`);
+  cachedOraclesDir = dir;
+  return dir;
+}
+
+export function oraclePlugin(name: "execlog" | "insn" | "mem"): string {
+  return join(oraclesDir(), `lib${name}.so`);
+}
+
+/** The controlled environment handed to both QEMU (oracle) and cannoli (which
+ * passes it through to its QEMU, hence to the guest). Everything else of the
+ * test runner's environment is dropped, as with `env -i`. */
+export function guestEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: process.env.HOME ?? homedir(), LANG: "C", ...extra };
+}
+
+export function guestPath(arch: Arch, name: string): string {
+  return join(repoRoot, "test", "guests", "build", arch, name);
+}
+
+export function qemuBinary(arch: Arch, env: Record<string, string> = guestEnv()): string {
+  const found = Bun.which(`qemu-${arch}`, { PATH: env.PATH ?? "/usr/bin:/bin" });
+  if (!found) throw new Error(`qemu-${arch} not found on ${env.PATH}`);
+  return found;
+}
+
+/** Runs `guest args` under qemu-<arch> with the chosen oracle plugins loaded
+ * together (one run: the plugins only observe). */
+export async function runOracle(arch: Arch, guest: string, args: string[] = [], opts: OracleOptions = {}): Promise<OracleRun> {
+  const want = { execlog: opts.execlog ?? true, insn: opts.insn ?? true, mem: opts.mem ?? true };
+  const env = opts.env ?? guestEnv();
+  const cwd = opts.cwd ?? repoRoot;
+  const dir = mkdtempSync(join(tmpdir(), "cannoli-oracle-"));
+  const logFile = join(dir, "qemu.log");
+  try {
+    const argv = [qemuBinary(arch, env)];
+    if (want.execlog) argv.push("-plugin", oraclePlugin("execlog"));
+    if (want.insn) argv.push("-plugin", oraclePlugin("insn"));
+    if (want.mem) argv.push("-plugin", `${oraclePlugin("mem")},callback=on`);
+    argv.push("-d", "plugin", "-D", logFile, guest, ...args);
+    const proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    await proc.exited;
+    clearTimeout(timer);
+    let log = "";
+    try {
+      log = readFileSync(logFile, "utf8");
+    } catch {
+      /* no output at all (e.g. killed by a signal before anything was logged) */
+    }
+    const run: OracleRun = {
+      argv,
+      cwd,
+      env,
+      exitCode: proc.signalCode ? null : proc.exitCode,
+      signal: proc.signalCode ?? null,
+      stdout,
+      stderr,
+      log,
+    };
+    if (want.execlog) run.execlog = parseExeclog(log);
+    if (want.insn) run.insn = parseInsnOutput(log);
+    if (want.mem) run.memCounts = parseMemOutput(log);
+    return run;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runExeclog(arch: Arch, guest: string, args: string[] = [], opts: Omit<OracleOptions, "execlog" | "insn" | "mem"> = {}) {
+  const run = await runOracle(arch, guest, args, { ...opts, execlog: true, insn: false, mem: false });
+  return { ...run, execlog: run.execlog! };
+}
+
+export async function runInsnCount(arch: Arch, guest: string, args: string[] = [], opts: Omit<OracleOptions, "execlog" | "insn" | "mem"> = {}) {
+  const run = await runOracle(arch, guest, args, { ...opts, execlog: false, insn: true, mem: false });
+  return { ...run, insn: run.insn! };
+}
+
+export async function runMemCount(arch: Arch, guest: string, args: string[] = [], opts: Omit<OracleOptions, "execlog" | "insn" | "mem"> = {}) {
+  const run = await runOracle(arch, guest, args, { ...opts, execlog: false, insn: false, mem: true });
+  return { ...run, memCounts: run.memCounts! };
+}
+
+/** Environment variables that make qemu-user load one more plugin (the insn
+ * oracle) and log its output to `logFile`, as `-plugin/-d/-D` would. Used to
+ * run the oracle *inside cannoli's own QEMU* for guests whose counts vary
+ * from run to run (threads). The guest sees these variables too. */
+export function coRunInsnEnv(logFile: string): Record<string, string> {
+  return { QEMU_PLUGIN: oraclePlugin("insn"), QEMU_LOG: "plugin", QEMU_LOG_FILENAME: logFile };
+}
+
+// ---------------------------------------------------------------------------
+// Parsers
+
+// One execlog record: cpu, pc, opcode (garbage beyond the insn size: ignored),
+// disassembly (may hold commas, tabs, riscv padding; never a quote), then the
+// accesses. An access address has at least 8 hex digits; it ends at the next
+// access, at the end of the line, or where a record of another vCPU was glued
+// on (then the cpu index is taken as the single decimal digit before ", 0x":
+// the only ambiguous case, see FORMATS.md).
+const ACCESS = String.raw`, (?:load|store), 0x[0-9a-f]{8,}?(?=, (?:load|store), 0x|\d, 0x[0-9a-f]+, 0x[0-9a-f]+, "|\r?\n|$)`;
+const RECORD = new RegExp(String.raw`(\d+), 0x([0-9a-f]+), 0x[0-9a-f]+, "[^"\n]*"((?:${ACCESS})*)`, "g");
+const ACCESS_ITEM = /, (load|store), 0x([0-9a-f]+)/g;
+// Lines the other oracles print into the same log.
+const OTHER_LINE = /^(?:cpu \d+ insns: \d+|total insns: \d+|insns: \d+|detected repeat execution @ 0x[0-9a-f]+|(?:inline|callback) mem accesses: \d+|io accesses: \d+|len \d+ bytes: \d+ insns)$/;
+
+export function parseExeclog(text: string): ParsedExeclog {
+  const cpus = new Map<number, OracleInsn[]>();
+  const unparsed: string[] = [];
+  let records = 0;
+  let glued = 0;
+  let last = 0;
+  const noteGap = (gap: string) => {
+    for (const line of gap.split("\n")) {
+      const t = line.trim();
+      if (t && !OTHER_LINE.test(t)) unparsed.push(t);
+    }
+  };
+  for (const m of text.matchAll(RECORD)) {
+    const start = m.index!;
+    const gap = text.slice(last, start);
+    if (start > 0 && text[start - 1] !== "\n") glued++;
+    noteGap(gap);
+    last = start + m[0].length;
+    const cpu = Number(m[1]);
+    const accesses: OracleAccess[] = [];
+    for (const a of (m[3] ?? "").matchAll(ACCESS_ITEM)) {
+      accesses.push({ store: a[1] === "store", addr: BigInt(`0x${a[2]}`) });
+    }
+    let seq = cpus.get(cpu);
+    if (!seq) cpus.set(cpu, (seq = []));
+    seq.push({ pc: BigInt(`0x${m[2]}`), accesses });
+    records++;
+  }
+  noteGap(text.slice(last));
+  return { cpus, records, glued, unparsed };
+}
+
+export function parseInsnOutput(text: string): InsnOutput {
+  const totals: number[] = [];
+  const perCpu: Map<number, number>[] = [];
+  let current = new Map<number, number>();
+  let repeats = 0;
+  // Not anchored at line starts: in multi-threaded/forked runs another
+  // writer's record may precede the text on the same line.
+  for (const m of text.matchAll(/(?:cpu (\d+) insns: (\d+)|total insns: (\d+)|detected repeat execution @ 0x[0-9a-f]+)(?=\n|$)/g)) {
+    if (m[1] !== undefined) current.set(Number(m[1]), Number(m[2]));
+    else if (m[3] !== undefined) {
+      totals.push(Number(m[3]));
+      perCpu.push(current);
+      current = new Map();
+    } else repeats++;
+  }
+  return { totals, perCpu, repeats };
+}
+
+export function parseMemOutput(text: string): number[] {
+  return [...text.matchAll(/callback mem accesses: (\d+)(?=\n|$)/g)].map((m) => Number(m[1]));
+}
+
+// ---------------------------------------------------------------------------
+// Guest binaries: symbols (all test arches are little-endian ELF).
+
+export interface ElfSymbol {
+  name: string;
+  value: bigint;
+  size: bigint;
+}
+
+/** Reads .symtab of a little-endian ELF32/ELF64 file. */
+export function elfSymbols(path: string): Map<string, ElfSymbol> {
+  const buf = readFileSync(path);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path}: not ELF`);
+  const is64 = buf[4] === 2;
+  if (buf[5] !== 1) throw new Error(`${path}: big-endian ELF not supported`);
+  const u16 = (o: number) => dv.getUint16(o, true);
+  const u32 = (o: number) => dv.getUint32(o, true);
+  const word = (o: number) => (is64 ? dv.getBigUint64(o, true) : BigInt(dv.getUint32(o, true)));
+  const shoff = Number(is64 ? dv.getBigUint64(0x28, true) : BigInt(u32(0x20)));
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const sections = [];
+  for (let i = 0; i < shnum; i++) {
+    const o = shoff + i * shentsize;
+    sections.push({
+      type: u32(o + 4),
+      offset: Number(is64 ? dv.getBigUint64(o + 0x18, true) : BigInt(u32(o + 0x10))),
+      size: Number(is64 ? dv.getBigUint64(o + 0x20, true) : BigInt(u32(o + 0x14))),
+      link: u32(is64 ? o + 0x28 : o + 0x18),
+      entsize: Number(is64 ? dv.getBigUint64(o + 0x38, true) : BigInt(u32(o + 0x24))),
+    });
+  }
+  const out = new Map<string, ElfSymbol>();
+  for (const s of sections) {
+    if (s.type !== 2 /* SHT_SYMTAB */) continue;
+    const strtab = sections[s.link];
+    if (!strtab) continue;
+    const n = s.entsize ? s.size / s.entsize : 0;
+    for (let i = 0; i < n; i++) {
+      const o = s.offset + i * s.entsize;
+      const nameOff = u32(o);
+      const value = is64 ? word(o + 8) : word(o + 4);
+      const size = is64 ? dv.getBigUint64(o + 16, true) : BigInt(u32(o + 8));
+      let end = strtab.offset + nameOff;
+      while (buf[end] !== 0 && end < buf.length) end++;
+      const name = buf.toString("latin1", strtab.offset + nameOff, end);
+      if (name && !out.has(name)) out.set(name, { name, value, size });
+    }
+  }
+  return out;
+}
