@@ -1,22 +1,42 @@
-//! Where the native pieces (Zig-built libraries and tools) are found: next to
-//! the sources in a checkout (zig-out/), or under CANNOLI_NATIVE_DIR.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+//! Where the native pieces (Zig-built libraries) are found. The libraries are
+//! imported as files, so `bun build --compile` embeds them in the single
+//! executable; QEMU and dlopen need real paths, so an embedded copy is
+//! written once to a cache directory keyed by its content hash.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, join } from "node:path";
+import serverLibrary from "../zig-out/lib/libcannoli_server.so" with { type: "file" };
+import consumerLibrary from "../zig-out/lib/libcannoli_consumer.so" with { type: "file" };
+
+const embedded: Record<string, string> = {
+  "libcannoli_server.so": serverLibrary,
+  "libcannoli_consumer.so": consumerLibrary,
+};
 
 const checkoutRoot = join(import.meta.dir, "..");
 
-export function nativeDir(): string {
-  return process.env.CANNOLI_NATIVE_DIR ?? join(checkoutRoot, "zig-out");
+function cacheDir(): string {
+  return join(process.env.CANNOLI_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "cannoli"), "native");
 }
 
-export function nativeLibraryPath(name: string): string {
-  const path = join(nativeDir(), "lib", name);
-  if (!existsSync(path)) {
-    throw new Error(`cannoli: native library ${path} is missing; run \`npm run build\` first`);
+/** A path on the real file system for `name`, extracting the embedded copy if needed. */
+export function nativeLibraryPath(name: "libcannoli_server.so" | "libcannoli_consumer.so"): string {
+  const path = embedded[name]!;
+  if (!path.startsWith("/$bunfs/")) return path;
+  const bytes = readFileSync(path);
+  const hash = new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
+  const dir = join(cacheDir(), hash);
+  const target = join(dir, basename(name));
+  if (!existsSync(target)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, bytes, { mode: 0o755 });
+    renameSync(temporary, target);
   }
-  return path;
+  return target;
 }
 
+/** Stand-alone tools (tests and benchmarks only; not embedded). */
 export function nativeToolPath(name: string): string {
-  return join(nativeDir(), "bin", name);
+  return join(process.env.CANNOLI_NATIVE_DIR ?? join(checkoutRoot, "zig-out"), "bin", name);
 }

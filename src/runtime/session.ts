@@ -164,7 +164,7 @@ export class Session {
   async #startWorkers(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.#options.workers; i++) {
-      const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+      const worker = new Worker(workerEntry());
       this.#workers.push(worker);
       ready.push(
         new Promise((resolve, reject) => {
@@ -321,6 +321,13 @@ export class Session {
       per_thread: perThread,
     };
   }
+}
+
+/** The Worker script: next to this file, or, inside the single executable,
+ *  under the bundle root (src/), where `bun build --compile` puts entry points. */
+function workerEntry(): string {
+  if (import.meta.url.includes("/$bunfs/")) return "./runtime/worker.ts";
+  return new URL("./worker.ts", import.meta.url).href;
 }
 
 function signalNumber(name: string): number | undefined {

@@ -1,0 +1,18 @@
+//! Builds the single executable dist/cannoli with `bun build --compile`: the
+//! CLI, the Worker entry point, and the Zig libraries embedded as files.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+mkdirSync(join(root, "dist"), { recursive: true });
+const result = await Bun.build({
+  entrypoints: [join(root, "src/cli.ts"), join(root, "src/runtime/worker.ts")],
+  compile: { outfile: join(root, "dist/cannoli") },
+  minify: false,
+  sourcemap: "none",
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.error(`built ${join(root, "dist/cannoli")}`);

@@ -1,0 +1,5 @@
+// Native libraries imported as files (see native_paths.ts).
+declare module "*.so" {
+  const path: string;
+  export default path;
+}

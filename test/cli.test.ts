@@ -1,0 +1,149 @@
+//! Bad input and interruptions: each gives one clear line, a non-zero exit,
+//! and leaves no process and no socket directory behind.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const repo = join(import.meta.dir, "..");
+const bun = process.execPath;
+const cli = join(repo, "src/cli.ts");
+const guest = (arch: string, name: string) => join(repo, "test/guests/build", arch, name);
+let scratch: string;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "cannoli-cli-test-"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs cannoli with its own TMPDIR so leftovers can be checked. */
+async function cannoli(args: string[], env: Record<string, string> = {}) {
+  const tmp = mkdtempSync(join(scratch, "tmp-"));
+  const child = Bun.spawn([bun, cli, ...args], {
+    cwd: repo,
+    env: { ...process.env, TMPDIR: tmp, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode, leftovers: readdirSync(tmp) };
+}
+
+function childrenOf(pid: number): number[] {
+  const out = Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString().trim();
+  return out ? out.split("\n").map(Number) : [];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("timed out waiting");
+    await Bun.sleep(20);
+  }
+}
+
+describe("bad input gets one clear line and a non-zero exit", () => {
+  test.each([
+    [["run", "--", "/nonexistent/guest"], /^cannoli: guest \/nonexistent\/guest does not exist$/],
+    [["run", "--", join(repo, "package.json")], /^cannoli: guest .*package\.json is not an ELF file$/],
+    [["run"], /^cannoli: no guest program given/],
+    [["run", "--bogus", "--", "x"], /^cannoli: unknown option --bogus/],
+    [["run", "--range", "5-1", "--", "x"], /^cannoli: --range 5-1 is not LO-HI/],
+    [["run", "--workers", "0", "--", "x"], /^cannoli: --workers takes a whole number/],
+    [["frobnicate"], /^cannoli: unknown command frobnicate/],
+  ])("%j", async (args, message) => {
+    const result = await cannoli(args);
+    expect(result.stderr.trim()).toMatch(message);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.exitCode).toBe(2);
+  });
+
+  test("an ELF for an unsupported architecture", async () => {
+    const elf = Buffer.alloc(64);
+    elf.writeUInt32BE(0x7f454c46, 0);
+    elf[4] = 1;
+    elf[5] = 1;
+    elf.writeUInt16LE(0x4242, 18);
+    const path = join(scratch, "weird.elf");
+    writeFileSync(path, elf);
+    const result = await cannoli(["run", "--", path]);
+    expect(result.stderr.trim()).toBe(`cannoli: guest ${path} is for an unsupported architecture (ELF machine 16962)`);
+    expect(result.exitCode).toBe(2);
+  });
+
+  test("qemu-<arch> missing names the package to install", async () => {
+    const result = await cannoli(["run", "--", guest("mipsel", "loops")], { PATH: "/nonexistent" });
+    expect(result.stderr.trim()).toBe("cannoli: qemu-mipsel not found; install Debian's qemu-user package (apt-get install qemu-user)");
+    expect(result.exitCode).toBe(2);
+  });
+
+  test("a tracer file that fails to load", async () => {
+    const path = join(scratch, "broken.ts");
+    writeFileSync(path, "export default {{{ not typescript");
+    const result = await cannoli(["run", "--tracer", path, "--", guest("mipsel", "loops")]);
+    expect(result.stderr.trim()).toMatch(/^cannoli: tracer .*broken\.ts failed to load: /);
+    expect(result.exitCode).toBe(2);
+  });
+
+  test("a handler that throws is named with its event; QEMU is stopped", async () => {
+    const path = join(scratch, "throws.ts");
+    writeFileSync(path, `export default { exec(ctx, ev) { if (ev.pc > 0) throw new Error("boom"); } };`);
+    const result = await cannoli(["run", "--quiet", "--tracer", path, "--", guest("mipsel", "loops")]);
+    expect(result.stderr.trim()).toMatch(/^cannoli: tracer handler threw on exec\(pc=0x[0-9a-f]+\) in thread \d+:\d+: boom$/);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.leftovers).toEqual([]);
+  });
+});
+
+describe("interruptions leave nothing behind", () => {
+  async function startLongRun() {
+    const tmp = mkdtempSync(join(scratch, "tmp-"));
+    const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", "/bin/sleep", "30"], {
+      cwd: repo,
+      env: { ...process.env, TMPDIR: tmp },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let qemu = 0;
+    await waitFor(() => {
+      qemu = childrenOf(child.pid).find((pid) => Bun.spawnSync(["cat", `/proc/${pid}/comm`]).stdout.toString().startsWith("qemu")) ?? 0;
+      return qemu > 0 && readdirSync(tmp).length > 0;
+    });
+    return { child, qemu, tmp };
+  }
+
+  test("QEMU killed with -9 mid-run", async () => {
+    const { child, qemu, tmp } = await startLongRun();
+    process.kill(qemu, 9);
+    const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect(stderr.trim()).toMatch(/^cannoli: .*qemu-x86_64 died of SIGKILL; the trace ends there$/);
+    expect(exitCode).toBe(137);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  test("cannoli interrupted with Ctrl-C stops QEMU", async () => {
+    const { child, qemu, tmp } = await startLongRun();
+    process.kill(child.pid, "SIGINT");
+    const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect(stderr.trim()).toBe("cannoli: interrupted; QEMU stopped");
+    expect(exitCode).toBe(130);
+    expect(alive(qemu)).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  test("cannoli killed with -9: QEMU does not outlive it", async () => {
+    const { child, qemu } = await startLongRun();
+    process.kill(child.pid, 9);
+    await child.exited;
+    await waitFor(() => !alive(qemu), 5000);
+  });
+});
