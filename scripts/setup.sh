@@ -24,5 +24,7 @@ if [ "${1:-}" != "--no-oracles" ]; then
   step "QEMU's own plugins (test oracles)"
   scripts/build-oracles.sh >/dev/null
 fi
+step "Debian's static busybox (arm64, mipsel)"
+scripts/fetch-busybox.sh >/dev/null
 step "single executable (dist/cannoli)"
 node_modules/.bin/bun run scripts/build-executable.ts

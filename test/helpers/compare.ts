@@ -68,3 +68,53 @@ export function multiAccessOrder(oracle: OracleInsn[], got: TraceInsn[]): { comp
   }
   return { compared, mismatch: null };
 }
+
+export interface ThreadLike {
+  key: string;
+  insns: TraceInsn[];
+}
+
+/** Multi-threaded guests: execlog's sequence for one vCPU index is the
+ * concatenation, in time order, of the whole sequences of the threads that
+ * held that index (indices are reused once a thread has exited). Splits each
+ * vCPU's sequence into cannoli threads that match it exactly (PCs and
+ * accesses). Returns null when every instruction of every vCPU and every
+ * cannoli thread is accounted for, else a description of what did not fit. */
+export function matchThreadsToCpus(cpus: Map<number, OracleInsn[]>, threads: ThreadLike[]): string | null {
+  const left = new Set(threads);
+  for (const [cpu, seq] of [...cpus.entries()].sort((a, b) => a[0] - b[0])) {
+    let pos = 0;
+    while (pos < seq.length) {
+      let best: { t: ThreadLike; prefix: number } | undefined;
+      let found: ThreadLike | undefined;
+      for (const t of left) {
+        let k = 0;
+        while (k < t.insns.length && pos + k < seq.length && sameInsn(seq[pos + k]!, t.insns[k]!, false)) k++;
+        if (k === t.insns.length) {
+          found = t;
+          break;
+        }
+        if (!best || k > best.prefix) best = { t, prefix: k };
+      }
+      if (found) {
+        left.delete(found);
+        pos += found.insns.length;
+        continue;
+      }
+      const lines = [`vCPU ${cpu}: no cannoli thread matches its instructions from #${pos} (of ${seq.length})`];
+      if (best) {
+        const i = pos + best.prefix;
+        lines.push(`closest: thread ${best.t.key} (${best.t.insns.length} instructions), equal for ${best.prefix}:`);
+        for (let k = Math.max(0, best.prefix - 3); k <= best.prefix + 1; k++) {
+          const mark = k === best.prefix ? ">>" : "  ";
+          lines.push(`${mark} oracle  #${pos + k}: ${describeOracleInsn(seq[pos + k])}`);
+          lines.push(`${mark} cannoli #${k}: ${describeTraceInsn(best.t.insns[k])}`);
+        }
+        void i;
+      }
+      return lines.join("\n");
+    }
+  }
+  if (left.size) return `cannoli threads not found in execlog: ${[...left].map((t) => `${t.key} (${t.insns.length} insns)`).join(", ")}`;
+  return null;
+}

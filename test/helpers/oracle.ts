@@ -170,7 +170,13 @@ export async function runMemCount(arch: Arch, guest: string, args: string[] = []
  * run the oracle *inside cannoli's own QEMU* for guests whose counts vary
  * from run to run (threads). The guest sees these variables too. */
 export function coRunInsnEnv(logFile: string): Record<string, string> {
-  return { QEMU_PLUGIN: oraclePlugin("insn"), QEMU_LOG: "plugin", QEMU_LOG_FILENAME: logFile };
+  return coRunEnv("insn", logFile);
+}
+
+/** Same for any one oracle plugin (qemu-user takes one QEMU_PLUGIN). */
+export function coRunEnv(plugin: "execlog" | "insn" | "mem", logFile: string): Record<string, string> {
+  const lib = oraclePlugin(plugin);
+  return { QEMU_PLUGIN: plugin === "mem" ? `${lib},callback=on` : lib, QEMU_LOG: "plugin", QEMU_LOG_FILENAME: logFile };
 }
 
 // ---------------------------------------------------------------------------

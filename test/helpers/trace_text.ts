@@ -29,6 +29,10 @@ export interface TraceSyscall {
   args: bigint[];
   /** From the matching `sysret`, when there was one. */
   ret?: bigint;
+  /** A `sysret` as the thread's very first event, with no `syscall` before
+   * it: a fork child returning from the fork its parent entered (args are
+   * then empty). */
+  entryMissing?: boolean;
 }
 
 export interface TraceThread {
@@ -112,7 +116,9 @@ export function parseTrace(text: string): ParsedTrace {
     } else if (m[13]) {
       const num = Number(m[14]);
       const open = [...t.syscalls].reverse().find((s) => s.ret === undefined);
-      if (!open || open.number !== num) err(n, line, "sysret without a matching syscall");
+      if (!open && t.insns.length === 0 && t.syscalls.length === 0) {
+        t.syscalls.push({ insnIndex: -1, number: num, args: [], ret: BigInt(m[15]!), entryMissing: true });
+      } else if (!open || open.number !== num) err(n, line, "sysret without a matching syscall");
       else open.ret = BigInt(m[15]!);
     } else if (m[16]) {
       t.exited = true;
