@@ -84,9 +84,9 @@ export interface SysretEvent {
 }
 
 /**
- * The fast form: one chunk's records as columns over shared memory, valid
- * only during the call. `words` is the raw record stream; the columns are
- * decoded views of it.
+ * The fast form: one chunk's records as columns, valid only during the call.
+ * `words` is the raw record stream in shared memory; the counts are free,
+ * and the columns are decoded from `words` the first time one is read.
  */
 export interface RecordBatch {
   readonly thread: ThreadInfo;
@@ -96,8 +96,10 @@ export interface RecordBatch {
   readonly execCount: number;
   /** PCs of the executed instructions, in order (first `execCount` entries). */
   readonly execPc: Float64Array;
-  /** Number of memory accesses in this batch. */
+  /** Number of memory accesses in this batch (`readCount + writeCount`). */
   readonly memCount: number;
+  readonly readCount: number;
+  readonly writeCount: number;
   readonly memPc: Float64Array;
   readonly memAddr: Float64Array;
   /** Size in bytes of each access. */

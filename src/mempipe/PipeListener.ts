@@ -25,7 +25,7 @@ export class PipeListener {
     this.dir = mkdtempSync(join(tmpdir(), "cannoli-"));
     chmodSync(this.dir, 0o700);
     this.socketPath = join(this.dir, "pipe.sock");
-    const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`));
+    const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`)) as Pointer | null;
     if (handle === null) {
       rmSync(this.dir, { recursive: true, force: true });
       throw new Error(`cannoli: cannot listen on ${this.socketPath}`);

@@ -15,6 +15,7 @@ export interface ChunkCounts {
   instructions: number;
   reads: number;
   writes: number;
+  syscalls: number;
   /** The stream's `exit` record was seen (the thread ended normally). */
   exited: boolean;
 }
@@ -107,7 +108,7 @@ export class ChunkDecoder {
   }
 
   #count(words: Uint32Array): ChunkCounts {
-    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
+    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, syscalls: 0, exited: false };
     const execWords = this.#sizes.exec;
     const memWords = this.#sizes.mem;
     let at = 0;
@@ -125,7 +126,8 @@ export class ChunkDecoder {
         at += memWords;
         continue;
       }
-      if (kind === Kind.exit) counts.exited = true;
+      if (kind === Kind.syscall) counts.syscalls++;
+      else if (kind === Kind.exit) counts.exited = true;
       at += this.#sizeOf(kind, at);
     }
     if (at !== words.length) this.#truncated(at);
@@ -163,7 +165,7 @@ export class ChunkDecoder {
   #decodeEventsFrom(words: Uint32Array, out: unknown[], cursor: { at: number }): ChunkCounts {
     const tracer = this.#tracer;
     const ctx = this.#ctx;
-    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
+    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, syscalls: 0, exited: false };
     const aw = this.#wide ? 2 : 1;
     let at = 0;
     while (at < words.length) {
@@ -198,6 +200,7 @@ export class ChunkDecoder {
           break;
         }
         case Kind.syscall:
+          counts.syscalls++;
           if (tracer.syscall) {
             const args: bigint[] = [];
             for (let i = 0; i < 6; i++) args.push(this.#bigAddr(words, at + 1 + (1 + i) * aw));
@@ -222,61 +225,94 @@ export class ChunkDecoder {
   }
 
   #decodeBatch(words: Uint32Array, out: unknown[]): ChunkCounts {
-    const columns = this.#columns;
-    columns.ensure(Math.ceil(words.length / 2));
-    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, exited: false };
-    const aw = this.#wide ? 2 : 1;
-    let execCount = 0;
-    let memCount = 0;
-    let syscallCount = 0;
-    let at = 0;
-    while (at < words.length) {
-      const head = words[at]!;
-      const kind = head & 0xff;
-      const size = this.#sizeOf(kind, at);
-      if (at + size > words.length) this.#truncated(at);
-      if (kind === Kind.exec) {
-        columns.execPc[execCount++] = this.#addr(words, at + 1);
-      } else if (kind === Kind.mem) {
-        const isStore = (head >>> memStoreBit) & 1;
-        if (isStore) counts.writes++;
-        else counts.reads++;
-        columns.memPc[memCount] = this.#addr(words, at + 1);
-        columns.memAddr[memCount] = this.#addr(words, at + 1 + aw);
-        columns.memSize[memCount] = 1 << ((head >>> memSizeShiftBit) & 7);
-        columns.memIsStore[memCount] = isStore;
-        columns.memValueLo[memCount] = words[at + 1 + 2 * aw]!;
-        columns.memValueHi[memCount] = words[at + 2 + 2 * aw]!;
-        columns.memExecIndex[memCount] = Math.max(0, execCount - 1);
-        memCount++;
-      } else if (kind === Kind.syscall) {
-        syscallCount++;
-      } else if (kind === Kind.exit) {
-        counts.exited = true;
-      }
-      at += size;
-    }
-    counts.instructions = execCount;
-    const batch: RecordBatch = {
-      thread: this.#thread,
-      words,
-      execCount,
-      execPc: columns.execPc,
-      memCount,
-      memPc: columns.memPc,
-      memAddr: columns.memAddr,
-      memSize: columns.memSize,
-      memIsStore: columns.memIsStore,
-      memValueLo: columns.memValueLo,
-      memValueHi: columns.memValueHi,
-      memExecIndex: columns.memExecIndex,
-      syscallCount,
-    };
+    // The counting pass also validates every record; columns are filled only
+    // if the tracer reads one (a counting tracer never pays for them).
+    const counts = this.#count(words);
+    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, this.#wide);
     try {
       this.#tracer.batch!(this.#ctx, batch, out);
     } catch (error) {
       throw new HandlerError(`cannoli: tracer handler batch threw on a chunk of thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
     }
     return counts;
+  }
+
+}
+
+/** RecordBatch over one validated chunk; columns decode on first access. */
+class LazyBatch implements RecordBatch {
+  readonly thread: ThreadInfo;
+  readonly words: Uint32Array;
+  readonly execCount: number;
+  readonly memCount: number;
+  readonly readCount: number;
+  readonly writeCount: number;
+  readonly syscallCount: number;
+  readonly #columns: BatchColumns;
+  readonly #wide: boolean;
+  #filled = false;
+
+  constructor(thread: ThreadInfo, words: Uint32Array, counts: ChunkCounts, columns: BatchColumns, wide: boolean) {
+    this.thread = thread;
+    this.words = words;
+    this.execCount = counts.instructions;
+    this.readCount = counts.reads;
+    this.writeCount = counts.writes;
+    this.memCount = counts.reads + counts.writes;
+    this.syscallCount = counts.syscalls;
+    this.#columns = columns;
+    this.#wide = wide;
+  }
+
+  get execPc() { return this.#fill().execPc; }
+  get memPc() { return this.#fill().memPc; }
+  get memAddr() { return this.#fill().memAddr; }
+  get memSize() { return this.#fill().memSize; }
+  get memIsStore() { return this.#fill().memIsStore; }
+  get memValueLo() { return this.#fill().memValueLo; }
+  get memValueHi() { return this.#fill().memValueHi; }
+  get memExecIndex() { return this.#fill().memExecIndex; }
+
+  #fill(): BatchColumns {
+    const columns = this.#columns;
+    if (this.#filled) return columns;
+    this.#filled = true;
+    columns.ensure(Math.max(this.execCount, this.memCount));
+    const words = this.words;
+    const wide = this.#wide;
+    const aw = wide ? 2 : 1;
+    const sizes = wide ? recordWords2 : recordWords1;
+    const addr = (at: number) => (wide ? words[at]! + words[at + 1]! * two32 : words[at]!);
+    let exec = 0;
+    let mem = 0;
+    for (let at = 0; at < words.length; ) {
+      const head = words[at]!;
+      switch (head & 0xff) {
+        case Kind.exec:
+          columns.execPc[exec++] = addr(at + 1);
+          at += sizes.exec;
+          break;
+        case Kind.mem:
+          columns.memPc[mem] = addr(at + 1);
+          columns.memAddr[mem] = addr(at + 1 + aw);
+          columns.memSize[mem] = 1 << ((head >>> memSizeShiftBit) & 7);
+          columns.memIsStore[mem] = (head >>> memStoreBit) & 1;
+          columns.memValueLo[mem] = words[at + 1 + 2 * aw]!;
+          columns.memValueHi[mem] = words[at + 2 + 2 * aw]!;
+          columns.memExecIndex[mem] = Math.max(0, exec - 1);
+          mem++;
+          at += sizes.mem;
+          break;
+        case Kind.syscall:
+          at += sizes.syscall;
+          break;
+        case Kind.sysret:
+          at += sizes.sysret;
+          break;
+        default:
+          at += sizes.exit;
+      }
+    }
+    return columns;
   }
 }

@@ -147,8 +147,8 @@ export class Session {
 
     let exitCode = qemu?.exitCode ?? 1;
     if (qemu?.signalCode) {
-      const signal = qemu.signalCode;
-      exitCode = 128 + (signalNumber(signal) ?? 0);
+      const signal = typeof qemu.signalCode === "number" ? (signalName[qemu.signalCode] ?? `signal ${qemu.signalCode}`) : qemu.signalCode;
+      exitCode = 128 + signalNumber(signal);
       if (!interrupted) this.#fail(`cannoli: ${this.#options.qemuArgv[0]} died of ${signal}; the trace ends there`);
     }
     if (interrupted && !this.#error) this.#fail("cannoli: interrupted; QEMU stopped");
@@ -330,6 +330,6 @@ function workerEntry(): string {
   return new URL("./worker.ts", import.meta.url).href;
 }
 
-function signalNumber(name: string): number | undefined {
-  return signalName.indexOf(name) >= 0 ? signalName.indexOf(name) : undefined;
+function signalNumber(name: string): number {
+  return Math.max(0, (signalName as readonly string[]).indexOf(name));
 }

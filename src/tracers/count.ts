@@ -7,9 +7,7 @@ type Counts = [instructions: number, reads: number, writes: number];
 
 export default defineTracer<undefined, Counts, Map<string, Counts>>({
   batch(_ctx, batch, out) {
-    let writes = 0;
-    for (let i = 0; i < batch.memCount; i++) writes += batch.memIsStore[i]!;
-    out.push([batch.execCount, batch.memCount - writes, writes]);
+    out.push([batch.execCount, batch.readCount, batch.writeCount]);
   },
   init: () => new Map(),
   trace(state, items, thread) {

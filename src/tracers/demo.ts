@@ -21,10 +21,8 @@ export default defineTracer<undefined, Item, State>({
       const pc = batch.execPc[i]!;
       hits.set(pc, (hits.get(pc) ?? 0) + 1);
     }
-    let writes = 0;
-    for (let i = 0; i < batch.memCount; i++) writes += batch.memIsStore[i]!;
     const top = [...hits].sort((a, b) => b[1] - a[1]).slice(0, 32);
-    out.push([batch.execCount, batch.memCount - writes, writes, batch.syscallCount, top]);
+    out.push([batch.execCount, batch.readCount, batch.writeCount, batch.syscallCount, top]);
   },
   init: () => ({ instructions: 0, reads: 0, writes: 0, syscalls: 0, hits: new Map(), threads: new Set() }),
   trace(state, items, thread) {
