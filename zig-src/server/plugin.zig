@@ -142,7 +142,13 @@ fn Server(comptime Addr: type) type {
                 switch (choice) {
                     .never => continue,
                     .always => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExec, .no_regs, @ptrFromInt(pc)),
-                    .once => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExecOnce, .no_regs, newOnceSlot(pc)),
+                    .once => {
+                        const slot = onceSlot(pc);
+                        // Already seen: a retranslation (or a block entered
+                        // mid-way) runs at full speed.
+                        if (@atomicLoad(u32, &slot.fired, .Acquire) != 0) continue;
+                        qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExecOnce, .no_regs, slot);
+                    },
                 }
                 // "once" is for coverage: its memory accesses are not recorded.
                 if (choice == .always and hooks.hookMemory(pc, config.trace_mem)) {
@@ -223,15 +229,22 @@ const OnceSlot = struct {
     fired: u32 = 0,
 };
 
-/// Once-slots live as long as QEMU (translated code may point at them), so
-/// they come from an arena that is never freed. Translation is serialised
-/// by QEMU's mmap_lock in linux-user.
+/// One slot per guest PC, shared by every block that contains it: QEMU may
+/// translate the same instruction into several blocks (a jump into the middle
+/// of a block, a cache flush), and "once" means once per PC. Slots live as
+/// long as QEMU (translated code points at them). Translation is serialised
+/// by QEMU's mmap_lock in linux-user, so the map needs no lock of its own.
 var once_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
+var once_slots = std.AutoHashMap(u64, *OnceSlot).init(std.heap.c_allocator);
 
-fn newOnceSlot(pc: u64) *OnceSlot {
-    const slot = once_arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
-    slot.* = .{ .pc = pc };
-    return slot;
+fn onceSlot(pc: u64) *OnceSlot {
+    const entry = once_slots.getOrPut(pc) catch fatal(error.OutOfMemory);
+    if (!entry.found_existing) {
+        const slot = once_arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
+        slot.* = .{ .pc = pc };
+        entry.value_ptr.* = slot;
+    }
+    return entry.value_ptr.*;
 }
 
 const Access = struct { size_shift: u3, store: bool, sign: bool, big_endian: bool };
