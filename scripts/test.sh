@@ -8,5 +8,7 @@ cd "$repo"
 scripts/setup.sh
 printf '\033[1m== zig build test\033[0m\n' >&2
 scripts/zig.sh build test --summary all 2>&1 | tail -n 3
+printf '\033[1m== tsc --noEmit (strict)\033[0m\n' >&2
+node_modules/.bin/tsc --noEmit -p .
 printf '\033[1m== bun test\033[0m\n' >&2
 node_modules/.bin/bun test "$@"

@@ -83,6 +83,16 @@ function memoize<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (p ??= fn());
 }
 
+/** QEMU 7.2's execlog plugin itself crashes multi-threaded guests now and
+ * then (~3 % of `threads` runs, also without cannoli: "qemu: uncaught target
+ * signal 11"/"10", most likely its unlocked last_exec array growing under
+ * other vCPUs). Such a run says nothing about cannoli: run it again. */
+async function retryExeclogCrash<T extends { exitCode: number | null; stderr: string }>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  let r = await fn();
+  for (let i = 1; i < attempts && r.exitCode !== 0 && /uncaught target signal/.test(r.stderr); i++) r = await fn();
+  return r;
+}
+
 function checkGuestOutput(spec: GuestSpec, run: { stdout: string; exitCode: number | null }) {
   expect(flatStdout(run.stdout)).toMatch(spec.stdout);
   expect(run.exitCode).toBe(spec.exitCode);
@@ -170,7 +180,7 @@ describe("oracle parsers", () => {
   }
 
   test("real execlog of threads: record count equals insn total despite glued lines", async () => {
-    const o = await runOracle("mipsel", guestPath("mipsel", "threads"));
+    const o = await retryExeclogCrash(() => runOracle("mipsel", guestPath("mipsel", "threads")));
     expect(o.execlog!.unparsed).toEqual([]);
     expect(o.insn!.totals).toEqual([o.execlog!.records]);
     const accesses = [...o.execlog!.cpus.values()].flat().reduce((s, i) => s + i.accesses.length, 0);
@@ -382,7 +392,7 @@ for (const spec of GUESTS) {
         const dir = mkdtempSync(join(tmpdir(), "cannoli-e2e-threads-"));
         try {
           const log = join(dir, "execlog.log");
-          const cannoli = await runCannoli(guest, [], { env: guestEnv(coRunEnv("execlog", log)) });
+          const cannoli = await retryExeclogCrash(() => runCannoli(guest, [], { env: guestEnv(coRunEnv("execlog", log)) }));
           return { cannoli, execlog: parseExeclog(readFileSync(log, "utf8")) };
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -500,5 +510,14 @@ describe.skipIf(!CLI)("e2e options", () => {
     const want = oracleSeq(o).filter((i) => i.pc >= from && i.pc < hi);
     expect(want.length).toBeGreaterThan(100);
     expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
+  }, TIMEOUT);
+
+  test("--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event", async () => {
+    const g = guestPath("mipsel", "dynamic");
+    const env = guestEnv();
+    const [o, c] = await Promise.all([runOracle("mipsel", g, [], { env, insn: false, mem: false }), runCannoli(g, [], { env, options: ["--workers", "3"] })]);
+    checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+    checkSelfConsistent(c);
+    expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
   }, TIMEOUT);
 });

@@ -61,7 +61,7 @@ export async function runCannoli(guest: string, args: string[] = [], opts: Canno
       argv,
       env,
       exitCode: proc.signalCode ? null : proc.exitCode,
-      signal: proc.signalCode ?? null,
+      signal: proc.signalCode == null ? null : String(proc.signalCode),
       stdout,
       stderr,
       traceText,

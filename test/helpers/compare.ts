@@ -103,14 +103,12 @@ export function matchThreadsToCpus(cpus: Map<number, OracleInsn[]>, threads: Thr
       }
       const lines = [`vCPU ${cpu}: no cannoli thread matches its instructions from #${pos} (of ${seq.length})`];
       if (best) {
-        const i = pos + best.prefix;
         lines.push(`closest: thread ${best.t.key} (${best.t.insns.length} instructions), equal for ${best.prefix}:`);
         for (let k = Math.max(0, best.prefix - 3); k <= best.prefix + 1; k++) {
           const mark = k === best.prefix ? ">>" : "  ";
           lines.push(`${mark} oracle  #${pos + k}: ${describeOracleInsn(seq[pos + k])}`);
           lines.push(`${mark} cannoli #${k}: ${describeTraceInsn(best.t.insns[k])}`);
         }
-        void i;
       }
       return lines.join("\n");
     }
