@@ -3,7 +3,8 @@
  * exports as its default, built with {@link defineTracer}.
  *
  * Processing is parallel until it has to be sequential:
- * - `context`, `exec`, `read`, `write`, `syscall`, `sysret` (or `batch`) run in
+ * - `context`, `exec`, `read`, `write`, `syscall`, `sysret`, `mmap`, `munmap`
+ *   (or `batch`) run in
  *   Worker threads, on any Worker, in any order. They get a read-only
  *   per-thread context and push zero or more items into `out`.
  * - `trace` runs in the ordered stage, one call at a time, strictly in
@@ -83,6 +84,28 @@ export interface SysretEvent {
   readonly ret: bigint;
 }
 
+/** A successful mmap (or mmap2) of the guest, reported when it returned. */
+export interface MmapEvent {
+  /** Where the kernel placed the mapping. */
+  readonly addr: number;
+  readonly length: number;
+  /** File offset in bytes (mmap2's page offset already multiplied out). */
+  readonly offset: number;
+  readonly prot: number;
+  /** The guest's MAP_* flags (their values are architecture-specific). */
+  readonly flags: number;
+  /** -1 for anonymous memory. */
+  readonly fd: number;
+  /** The mapped file's path, or null for anonymous memory. */
+  readonly path: string | null;
+}
+
+/** A successful munmap of the guest. */
+export interface MunmapEvent {
+  readonly addr: number;
+  readonly length: number;
+}
+
 /**
  * The fast form: one chunk's records as columns, valid only during the call.
  * `words` is the raw record stream in shared memory; the counts are free,
@@ -128,6 +151,8 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   write?(ctx: Ctx, event: MemEvent, out: Item[]): void;
   syscall?(ctx: Ctx, event: SyscallEvent, out: Item[]): void;
   sysret?(ctx: Ctx, event: SysretEvent, out: Item[]): void;
+  mmap?(ctx: Ctx, event: MmapEvent, out: Item[]): void;
+  munmap?(ctx: Ctx, event: MunmapEvent, out: Item[]): void;
   /** The fast form. When present, the per-event handlers above are not called. */
   batch?(ctx: Ctx, batch: RecordBatch, out: Item[]): void;
   /** Builds the ordered stage's mutable state, once. */

@@ -3,9 +3,9 @@
 //! whatever the tracer, so the run's statistics come from the records
 //! themselves. The producer is untrusted: a record that does not parse ends
 //! the stream with StreamCorruptError, never an out-of-bounds read.
-import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit, recordWords1, recordWords2 } from "../wire/records.generated";
+import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit, mmapPathShift, pathBytesMax, recordWords1, recordWords2 } from "../wire/records.generated";
 import { StreamCorruptError } from "../mempipe/PipeReader";
-import type { AnyTracer, MemEvent, RecordBatch, ThreadInfo } from "../tracer";
+import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo } from "../tracer";
 import { firstLine } from "./errors";
 
 /** A tracer's own handler threw; the message names the handler and event. */
@@ -62,7 +62,7 @@ export class ChunkDecoder {
     this.#wide = thread.pointerBytes === 8;
     this.#sizes = this.#wide ? recordWords2 : recordWords1;
     this.#ctx = tracer.context ? tracer.context(thread) : undefined;
-    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret);
+    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
   }
 
   /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
@@ -90,7 +90,7 @@ export class ChunkDecoder {
     return this.#wide ? (BigInt(words[at + 1]!) << 32n) | BigInt(words[at]!) : BigInt(words[at]!);
   }
 
-  #sizeOf(kind: number, at: number): number {
+  #sizeOf(kind: number, at: number, head = 0): number {
     switch (kind) {
       case Kind.exec:
         return this.#sizes.exec;
@@ -102,9 +102,32 @@ export class ChunkDecoder {
         return this.#sizes.sysret;
       case Kind.exit:
         return this.#sizes.exit;
+      case Kind.munmap:
+        return this.#sizes.munmap;
+      case Kind.mmap: {
+        const pathBytes = head >>> mmapPathShift;
+        if (pathBytes > pathBytesMax) throw new StreamCorruptError(`cannoli: corrupted stream: mmap path of ${pathBytes} bytes at word ${at}`);
+        return this.#sizes.mmap + ((pathBytes + 3) >>> 2);
+      }
       default:
         return this.#badKind(kind, at);
     }
+  }
+
+  #mmapEvent(words: Uint32Array, at: number): MmapEvent {
+    const aw = this.#wide ? 2 : 1;
+    const pathBytes = words[at]! >>> mmapPathShift;
+    const pathAt = (at + this.#sizes.mmap) * 4;
+    const bytes = new Uint8Array(words.buffer, words.byteOffset + pathAt, pathBytes);
+    return {
+      addr: this.#addr(words, at + 1),
+      length: this.#addr(words, at + 1 + aw),
+      offset: this.#addr(words, at + 1 + 2 * aw),
+      prot: words[at + 1 + 3 * aw]!,
+      flags: words[at + 2 + 3 * aw]!,
+      fd: words[at + 3 + 3 * aw]! | 0,
+      path: pathBytes > 0 ? new TextDecoder().decode(bytes) : null,
+    };
   }
 
   #count(words: Uint32Array): ChunkCounts {
@@ -128,7 +151,7 @@ export class ChunkDecoder {
       }
       if (kind === Kind.syscall) counts.syscalls++;
       else if (kind === Kind.exit) counts.exited = true;
-      at += this.#sizeOf(kind, at);
+      at += this.#sizeOf(kind, at, head);
     }
     if (at !== words.length) this.#truncated(at);
     return counts;
@@ -157,8 +180,12 @@ export class ChunkDecoder {
         return `${(head >>> memStoreBit) & 1 ? "write" : "read"}(pc=${hex(at + 1)}, addr=${hex(at + 1 + (this.#wide ? 2 : 1))}) in ${where}`;
       case Kind.syscall:
         return `syscall(${this.#addr(words, at + 1)}) in ${where}`;
-      default:
+      case Kind.sysret:
         return `sysret(${this.#addr(words, at + 1)}) in ${where}`;
+      case Kind.mmap:
+        return `mmap(addr=${hex(at + 1)}) in ${where}`;
+      default:
+        return `munmap(addr=${hex(at + 1)}) in ${where}`;
     }
   }
 
@@ -171,7 +198,7 @@ export class ChunkDecoder {
     while (at < words.length) {
       const head = words[at]!;
       const kind = head & 0xff;
-      const size = this.#sizeOf(kind, at);
+      const size = this.#sizeOf(kind, at, head);
       if (at + size > words.length) this.#truncated(at);
       cursor.at = at;
       switch (kind) {
@@ -213,6 +240,12 @@ export class ChunkDecoder {
             ret = this.#wide ? BigInt.asIntN(64, ret) : BigInt.asIntN(32, ret);
             tracer.sysret(ctx, { number: this.#addr(words, at + 1), ret }, out);
           }
+          break;
+        case Kind.mmap:
+          if (tracer.mmap) tracer.mmap(ctx, this.#mmapEvent(words, at), out);
+          break;
+        case Kind.munmap:
+          tracer.munmap?.(ctx, { addr: this.#addr(words, at + 1), length: this.#addr(words, at + 1 + aw) }, out);
           break;
         case Kind.exit:
           counts.exited = true;
@@ -308,6 +341,12 @@ class LazyBatch implements RecordBatch {
           break;
         case Kind.sysret:
           at += sizes.sysret;
+          break;
+        case Kind.munmap:
+          at += sizes.munmap;
+          break;
+        case Kind.mmap:
+          at += sizes.mmap + (((head >>> mmapPathShift) + 3) >>> 2);
           break;
         default:
           at += sizes.exit;

@@ -8,7 +8,7 @@ import { firstLine } from "./errors";
 
 export class TracerLoadError extends Error {}
 
-const handlerNames = ["context", "exec", "read", "write", "syscall", "sysret", "batch", "init", "trace", "threadEnd", "finish"] as const;
+const handlerNames = ["context", "exec", "read", "write", "syscall", "sysret", "mmap", "munmap", "batch", "init", "trace", "threadEnd", "finish"] as const;
 
 export async function loadTracer(spec: string): Promise<AnyTracer> {
   const builtin = builtinTracers[spec];

@@ -22,6 +22,13 @@ export default defineTracer<{ prefix: string; lines: string[] }, string, undefin
   sysret(ctx, event, out) {
     out.push(`${ctx.prefix} sysret ${event.number} ${event.ret}\n`);
   },
+  mmap(ctx, event, out) {
+    const file = event.path === null ? "" : ` ${event.path}`;
+    out.push(`${ctx.prefix} mmap ${hex(event.addr)} ${hex(event.length)} prot=${event.prot} flags=${hex(event.flags)} fd=${event.fd} offset=${hex(event.offset)}${file}\n`);
+  },
+  munmap(ctx, event, out) {
+    out.push(`${ctx.prefix} munmap ${hex(event.addr)} ${hex(event.length)}\n`);
+  },
   trace(_state, items, _thread, output) {
     output.write(items.join(""));
   },

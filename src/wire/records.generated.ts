@@ -6,18 +6,24 @@ export const Kind = {
   syscall: 3,
   sysret: 4,
   exit: 5,
+  mmap: 6,
+  munmap: 7,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
 export const memSignBit = 12;
 export const memBigEndianBit = 13;
 export const syscallArgs = 6;
+export const mmapPathShift = 8;
+export const pathBytesMax = 4096;
 export const recordWords1 = {
   exec: 2,
   mem: 5,
   syscall: 8,
   sysret: 3,
   exit: 1,
+  mmap: 7,
+  munmap: 3,
 } as const;
 export const recordWords2 = {
   exec: 3,
@@ -25,4 +31,6 @@ export const recordWords2 = {
   syscall: 15,
   sysret: 5,
   exit: 1,
+  mmap: 10,
+  munmap: 5,
 } as const;

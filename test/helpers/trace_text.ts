@@ -35,6 +35,15 @@ export interface TraceSyscall {
   entryMissing?: boolean;
 }
 
+export interface TraceMap {
+  kind: "mmap" | "munmap";
+  addr: bigint;
+  length: bigint;
+  fd?: number;
+  offset?: bigint;
+  path?: string | null;
+}
+
 export interface TraceThread {
   key: string;
   pid: number;
@@ -43,6 +52,8 @@ export interface TraceThread {
   syscalls: TraceSyscall[];
   reads: number;
   writes: number;
+  /** mmap and munmap events, in order. */
+  maps: TraceMap[];
   /** Saw an `exit` line. */
   exited: boolean;
   /** Events of this thread after its `exit` line (should be 0). */
@@ -59,7 +70,7 @@ export interface ParsedTrace {
 }
 
 const LINE =
-  /^(\d+):(\d+) (?:(exec) 0x([0-9a-f]+)|(read|write) 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+) 0x([0-9a-f]+)|(syscall) (\d+)((?: 0x[0-9a-f]+){6})|(sysret) (\d+) (-?\d+)|(exit))$/;
+  /^(\d+):(\d+) (?:(exec) 0x([0-9a-f]+)|(read|write) 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+) 0x([0-9a-f]+)|(syscall) (\d+)((?: 0x[0-9a-f]+){6})|(sysret) (\d+) (-?\d+)|(exit)|(mmap) 0x([0-9a-f]+) 0x([0-9a-f]+) prot=(\d+) flags=0x([0-9a-f]+) fd=(-?\d+) offset=0x([0-9a-f]+)(?: (.+))?|(munmap) 0x([0-9a-f]+) 0x([0-9a-f]+))$/;
 const CANONICAL_HEX = /^0x(?:0|[1-9a-f][0-9a-f]*)$/;
 
 /** Parses the whole print output. Errors are collected (at most 50 kept),
@@ -85,7 +96,7 @@ export function parseTrace(text: string): ParsedTrace {
     const key = `${m[1]}:${m[2]}`;
     let t = threads.get(key);
     if (!t) {
-      t = { key, pid: Number(m[1]), tid: Number(m[2]), insns: [], syscalls: [], reads: 0, writes: 0, exited: false, eventsAfterExit: 0, firstLine: n };
+      t = { key, pid: Number(m[1]), tid: Number(m[2]), insns: [], syscalls: [], maps: [], reads: 0, writes: 0, exited: false, eventsAfterExit: 0, firstLine: n };
       threads.set(key, t);
     }
     if (t.exited) {
@@ -120,6 +131,10 @@ export function parseTrace(text: string): ParsedTrace {
         t.syscalls.push({ insnIndex: -1, number: num, args: [], ret: BigInt(m[15]!), entryMissing: true });
       } else if (!open || open.number !== num) err(n, line, "sysret without a matching syscall");
       else open.ret = BigInt(m[15]!);
+    } else if (m[17]) {
+      t.maps.push({ kind: "mmap", addr: BigInt(`0x${m[18]}`), length: BigInt(`0x${m[19]}`), fd: Number(m[22]), offset: BigInt(`0x${m[23]}`), path: m[24] ?? null });
+    } else if (m[25]) {
+      t.maps.push({ kind: "munmap", addr: BigInt(`0x${m[26]}`), length: BigInt(`0x${m[27]}`) });
     } else if (m[16]) {
       t.exited = true;
     }

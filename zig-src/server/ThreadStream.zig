@@ -16,6 +16,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         producer: mempipe.Producer,
         pid: i32,
         tid: i32,
+        /// The syscall in flight, kept for the records its return produces
+        /// (mmap's arguments matter only once the kernel said where).
+        pending_syscall: u64 = 0,
+        pending_args: [records.syscall_args]u64 = .{0} ** records.syscall_args,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             const bytes = comptime records.recordWords(kind, addr_words) * 4;
@@ -52,6 +56,8 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
+            self.pending_syscall = number;
+            self.pending_args = args;
             const words = self.reserve(.syscall);
             words[0] = @intFromEnum(records.Kind.syscall);
             putAddr(words + 1, number);
@@ -65,6 +71,33 @@ pub fn ThreadStream(comptime Addr: type) type {
             putAddr(words + 1, number);
             putAddr(words + 1 + addr_words, ret);
             self.commit(.sysret);
+        }
+
+        pub fn mmap(self: *Self, addr: u64, length: u64, offset: u64, prot: u32, flags: u32, fd: i32, path: []const u8) void {
+            const path_bytes: u32 = @intCast(@min(path.len, records.path_bytes_max));
+            const fixed_words = comptime records.recordWords(.mmap, addr_words);
+            const bytes = (fixed_words + records.pathWords(path_bytes)) * 4;
+            const destination = self.producer.reserve(bytes) catch |err| fatal(err);
+            const words: [*]u32 = @ptrCast(@alignCast(destination));
+            words[0] = @intFromEnum(records.Kind.mmap) | path_bytes << records.mmap_path_shift;
+            putAddr(words + 1, addr);
+            putAddr(words + 1 + addr_words, length);
+            putAddr(words + 1 + 2 * addr_words, offset);
+            words[1 + 3 * addr_words] = prot;
+            words[2 + 3 * addr_words] = flags;
+            words[3 + 3 * addr_words] = @bitCast(fd);
+            const path_destination = destination + fixed_words * 4;
+            @memset(path_destination[0 .. records.pathWords(path_bytes) * 4], 0);
+            @memcpy(path_destination[0..path_bytes], path[0..path_bytes]);
+            self.producer.commit(bytes);
+        }
+
+        pub fn munmap(self: *Self, addr: u64, length: u64) void {
+            const words = self.reserve(.munmap);
+            words[0] = @intFromEnum(records.Kind.munmap);
+            putAddr(words + 1, addr);
+            putAddr(words + 1 + addr_words, length);
+            self.commit(.munmap);
         }
 
         /// Ends the stream cleanly: an exit record, then the producer's close.

@@ -7,29 +7,42 @@ pub const Arch = struct {
     name: []const u8,
     pointer_bytes: u8,
     big_endian: bool,
+    /// Guest syscall numbers turned into mmap/munmap records (null: none).
+    syscalls: MapSyscalls = .{},
 };
 
+/// mmap takes its offset in bytes, mmap2 in 4096-byte pages.
+pub const MapSyscalls = struct {
+    mmap: ?u64 = null,
+    mmap2: ?u64 = null,
+    munmap: ?u64 = null,
+};
+
+const generic = MapSyscalls{ .mmap = 222, .munmap = 215 };
+const mips_o32 = MapSyscalls{ .mmap = 4090, .mmap2 = 4210, .munmap = 4091 };
+const arm_eabi = MapSyscalls{ .mmap2 = 192, .munmap = 91 };
+
 const table = [_]Arch{
-    .{ .name = "aarch64", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "aarch64_be", .pointer_bytes = 8, .big_endian = true },
-    .{ .name = "x86_64", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "riscv64", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "mips64el", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "mips64", .pointer_bytes = 8, .big_endian = true },
+    .{ .name = "aarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
+    .{ .name = "aarch64_be", .pointer_bytes = 8, .big_endian = true, .syscalls = generic },
+    .{ .name = "x86_64", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 9, .munmap = 11 } },
+    .{ .name = "riscv64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
+    .{ .name = "mips64el", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 5009, .munmap = 5011 } },
+    .{ .name = "mips64", .pointer_bytes = 8, .big_endian = true, .syscalls = .{ .mmap = 5009, .munmap = 5011 } },
     .{ .name = "ppc64le", .pointer_bytes = 8, .big_endian = false },
     .{ .name = "ppc64", .pointer_bytes = 8, .big_endian = true },
     .{ .name = "s390x", .pointer_bytes = 8, .big_endian = true },
-    .{ .name = "loongarch64", .pointer_bytes = 8, .big_endian = false },
+    .{ .name = "loongarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
     .{ .name = "sparc64", .pointer_bytes = 8, .big_endian = true },
     .{ .name = "alpha", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "mipsel", .pointer_bytes = 4, .big_endian = false },
-    .{ .name = "mips", .pointer_bytes = 4, .big_endian = true },
+    .{ .name = "mipsel", .pointer_bytes = 4, .big_endian = false, .syscalls = mips_o32 },
+    .{ .name = "mips", .pointer_bytes = 4, .big_endian = true, .syscalls = mips_o32 },
     .{ .name = "mipsn32el", .pointer_bytes = 4, .big_endian = false },
     .{ .name = "mipsn32", .pointer_bytes = 4, .big_endian = true },
-    .{ .name = "arm", .pointer_bytes = 4, .big_endian = false },
-    .{ .name = "armeb", .pointer_bytes = 4, .big_endian = true },
-    .{ .name = "i386", .pointer_bytes = 4, .big_endian = false },
-    .{ .name = "riscv32", .pointer_bytes = 4, .big_endian = false },
+    .{ .name = "arm", .pointer_bytes = 4, .big_endian = false, .syscalls = arm_eabi },
+    .{ .name = "armeb", .pointer_bytes = 4, .big_endian = true, .syscalls = arm_eabi },
+    .{ .name = "i386", .pointer_bytes = 4, .big_endian = false, .syscalls = .{ .mmap2 = 192, .munmap = 91 } },
+    .{ .name = "riscv32", .pointer_bytes = 4, .big_endian = false, .syscalls = generic },
     .{ .name = "ppc", .pointer_bytes = 4, .big_endian = true },
     .{ .name = "m68k", .pointer_bytes = 4, .big_endian = true },
     .{ .name = "sh4", .pointer_bytes = 4, .big_endian = false },

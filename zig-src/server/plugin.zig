@@ -196,7 +196,35 @@ fn Server(comptime Addr: type) type {
 
         fn onSyscallReturn(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, ret: i64) callconv(.C) void {
             _ = id;
-            streamFor(vcpu_index).sysret(@bitCast(number), @bitCast(ret));
+            const stream = streamFor(vcpu_index);
+            stream.sysret(@bitCast(number), @bitCast(ret));
+            // -4095..-1 are errors (and QEMU's restart codes); the syscall
+            // must be the one whose arguments were kept.
+            if (ret < 0 and ret >= -4095) return;
+            if (stream.pending_syscall != @as(u64, @bitCast(number))) return;
+            const calls = arch.syscalls;
+            const args = stream.pending_args;
+            const result: u64 = if (Addr == u32) @as(u64, @bitCast(ret)) & 0xffff_ffff else @bitCast(ret);
+            const fd: i32 = @truncate(@as(i64, @bitCast(args[4])));
+            if (calls.mmap != null and calls.mmap.? == stream.pending_syscall) {
+                recordMmap(stream, result, args, args[5], fd);
+            } else if (calls.mmap2 != null and calls.mmap2.? == stream.pending_syscall) {
+                recordMmap(stream, result, args, args[5] *% 4096, fd);
+            } else if (calls.munmap != null and calls.munmap.? == stream.pending_syscall) {
+                stream.munmap(args[0], args[1]);
+            }
+        }
+
+        fn recordMmap(stream: *Stream, addr: u64, args: [records.syscall_args]u64, offset: u64, fd: i32) void {
+            // Guest file descriptors are host descriptors in linux-user, so
+            // the mapped file's path is the host's view of that descriptor.
+            var path_buffer: [records.path_bytes_max]u8 = undefined;
+            var link_buffer: [32]u8 = undefined;
+            const path: []const u8 = if (fd >= 0) blk: {
+                const link = std.fmt.bufPrintZ(&link_buffer, "/proc/self/fd/{d}", .{fd}) catch break :blk "";
+                break :blk std.os.readlinkZ(link, &path_buffer) catch "";
+            } else "";
+            stream.mmap(addr, args[1], offset, @truncate(args[2]), @truncate(args[3]), fd, path);
         }
 
         /// A guest thread ended (sys_exit): its stream ends cleanly.

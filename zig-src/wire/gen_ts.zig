@@ -15,6 +15,8 @@ pub fn main() !void {
     try out.print("export const memSignBit = {d};\n", .{records.mem_sign_bit});
     try out.print("export const memBigEndianBit = {d};\n", .{records.mem_big_endian_bit});
     try out.print("export const syscallArgs = {d};\n", .{records.syscall_args});
+    try out.print("export const mmapPathShift = {d};\n", .{records.mmap_path_shift});
+    try out.print("export const pathBytesMax = {d};\n", .{records.path_bytes_max});
     inline for (.{ 1, 2 }) |addr_words| {
         try out.print("export const recordWords{d} = {{\n", .{addr_words});
         inline for (std.meta.fields(records.Kind)) |field| {

@@ -14,6 +14,12 @@
 //!   syscall  [head] [number] [arg 0..5]          (number and args: addr width)
 //!   sysret   [head] [number] [ret]
 //!   exit     [head]                              the thread ended normally
+//!   mmap     [head | path_bytes<<8] [addr] [length] [offset] [prot] [flags]
+//!            [fd] [path, padded to whole words]   a successful mmap/mmap2
+//!   munmap   [head] [addr] [length]               a successful munmap
+//!
+//! `mmap` is the one variable-size record: its head carries the length of
+//! the mapped file's path (0 for anonymous memory), at most `path_bytes_max`.
 const std = @import("std");
 
 pub const Kind = enum(u8) {
@@ -22,7 +28,12 @@ pub const Kind = enum(u8) {
     syscall = 3,
     sysret = 4,
     exit = 5,
+    mmap = 6,
+    munmap = 7,
 };
+
+pub const mmap_path_shift = 8;
+pub const path_bytes_max = 4096;
 
 /// Three bits: 1 << shift bytes, up to 16 (only the low 8 bytes of a 16-byte
 /// access are carried in `value`).
@@ -33,7 +44,8 @@ pub const mem_big_endian_bit = 13;
 
 pub const syscall_args = 6;
 
-/// Words per record for a guest whose addresses take `addr_words` words.
+/// Words per record for a guest whose addresses take `addr_words` words;
+/// for `mmap`, without its path.
 pub fn recordWords(kind: Kind, addr_words: u32) u32 {
     std.debug.assert(addr_words == 1 or addr_words == 2);
     return switch (kind) {
@@ -42,7 +54,14 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
         .syscall => 1 + (1 + syscall_args) * addr_words,
         .sysret => 1 + 2 * addr_words,
         .exit => 1,
+        .mmap => 1 + 3 * addr_words + 3,
+        .munmap => 1 + 2 * addr_words,
     };
+}
+
+pub fn pathWords(path_bytes: u32) u32 {
+    std.debug.assert(path_bytes <= path_bytes_max);
+    return (path_bytes + 3) / 4;
 }
 
 /// The handshake sent with each pipe is JSON; these are its fields (see
