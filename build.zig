@@ -68,6 +68,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/wire/wire.zig",
         "zig-src/server/Config.zig",
         "zig-src/server/guest.zig",
+        "zig-src/server/Block.zig",
         "zig-src/server/qemu_plugin.zig",
     };
     for (test_roots) |root| {

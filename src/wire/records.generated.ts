@@ -8,6 +8,9 @@ export const Kind = {
   exit: 5,
   mmap: 6,
   munmap: 7,
+  block_def: 8,
+  block: 9,
+  fence: 10,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
@@ -16,6 +19,8 @@ export const memBigEndianBit = 13;
 export const syscallArgs = 6;
 export const mmapPathShift = 8;
 export const pathBytesMax = 4096;
+export const countShift = 8;
+export const blockInsnsMax = 512;
 export const recordWords1 = {
   exec: 2,
   mem: 5,
@@ -24,6 +29,9 @@ export const recordWords1 = {
   exit: 1,
   mmap: 7,
   munmap: 3,
+  block_def: 2,
+  block: 2,
+  fence: 1,
 } as const;
 export const recordWords2 = {
   exec: 3,
@@ -33,4 +41,7 @@ export const recordWords2 = {
   exit: 1,
   mmap: 10,
   munmap: 5,
+  block_def: 2,
+  block: 2,
+  fence: 1,
 } as const;

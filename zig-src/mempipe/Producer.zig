@@ -25,7 +25,9 @@ pub const Options = struct {
     chunk_count: u32 = layout.chunk_count_default,
 };
 
-pub const Error = error{ConsumerGone} || memfd_.Error || layout.GeometryError || socket.SocketError;
+pub const Error = error{ ConsumerGone, GroupTooLarge } || memfd_.Error || layout.GeometryError || socket.SocketError;
+
+const no_group = std.math.maxInt(u32);
 
 geometry: layout.Geometry,
 memory: []align(layout.page_bytes) u8,
@@ -38,6 +40,8 @@ sequence: u64,
 /// Bytes already written into the current chunk.
 cursor: u32,
 chunk: [*]u8,
+/// Where the open record group starts in the current chunk, or `no_group`.
+group_start: u32 = no_group,
 
 /// Creates the pipe memory (anonymous memfd, never named in /dev/shm).
 pub fn create(options: Options) Error!Producer {
@@ -104,14 +108,47 @@ pub fn write(self: *Producer, bytes: []const u8) Error!void {
     self.commit(n);
 }
 
-/// Publishes the current chunk if it holds anything.
+/// Opens a group of records that must reach the consumer in one chunk (a
+/// block's memory records and the record that closes the block, written
+/// later). When the chunk fills while a group is open, the group's bytes
+/// move to the next chunk instead of being split.
+pub inline fn beginGroup(self: *Producer) void {
+    self.group_start = self.cursor;
+}
+
+pub inline fn endGroup(self: *Producer) void {
+    self.group_start = no_group;
+}
+
+/// Publishes the current chunk if it holds anything. An open group is
+/// published as it stands.
 pub fn flush(self: *Producer) Error!void {
+    self.endGroup();
     if (self.cursor > 0) try self.advance();
 }
 
 fn advance(self: *Producer) Error!void {
+    if (self.group_start == no_group or self.group_start == self.cursor) {
+        self.publish();
+        try self.acquire();
+        if (self.group_start != no_group) self.group_start = 0;
+        return;
+    }
+    // A group filling a whole chunk cannot move anywhere bigger.
+    if (self.group_start == 0) return error.GroupTooLarge;
+    const carried = self.cursor - self.group_start;
+    const source = self.chunk + self.group_start;
+    // Take the next chunk before publishing this one: the group's bytes are
+    // still needed, and the consumer may read a published chunk at once.
+    const next = self.mailbox(self.geometry.slot(self.sequence + 1));
+    if (!self.slotEmpty(next)) try self.waitForSlot(next);
+    const destination = self.chunkData(self.sequence + 1);
+    @memcpy(destination[0..carried], source[0..carried]);
+    self.cursor = self.group_start;
     self.publish();
-    try self.acquire();
+    self.chunk = destination;
+    self.cursor = carried;
+    self.group_start = 0;
 }
 
 fn publish(self: *Producer) void {

@@ -202,3 +202,41 @@ test "an unsealed memfd is refused" {
     try std.os.ftruncate(fd, 1 << 20);
     try testing.expectError(error.NotSealed, Consumer.open(testing.allocator, fd));
 }
+
+test "an open group moves whole to the next chunk instead of being split" {
+    var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 4 });
+    defer producer.release();
+    const consumer = try openConsumer(&producer);
+    defer consumer.destroy();
+    var record = [_]u8{0x11} ** 1000;
+    try producer.write(&record); // a record outside any group
+    producer.beginGroup();
+    record = [_]u8{0x22} ** 1000;
+    for (0..3) |_| try producer.write(&record); // 4000 bytes used so far
+    try producer.write(record[0..200]); // does not fit: the group moves
+    producer.endGroup();
+    try producer.flush();
+    const first = switch (consumer.claim()) {
+        .claimed => |c| c,
+        else => return error.Unexpected,
+    };
+    try testing.expectEqual(@as(u32, 1000), first.length);
+    try testing.expect(std.mem.allEqual(u8, consumer.data(first), 0x11));
+    consumer.release(first.ticket);
+    const second = switch (consumer.claim()) {
+        .claimed => |c| c,
+        else => return error.Unexpected,
+    };
+    try testing.expectEqual(@as(u32, 3200), second.length);
+    try testing.expect(std.mem.allEqual(u8, consumer.data(second), 0x22));
+}
+
+test "a group larger than a chunk is refused, not split" {
+    var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 });
+    defer producer.release();
+    producer.beginGroup();
+    var record = [_]u8{0x33} ** 2048;
+    try producer.write(&record);
+    try producer.write(&record);
+    try testing.expectError(error.GroupTooLarge, producer.write(record[0..1]));
+}

@@ -19,6 +19,9 @@ range_count: usize = 0,
 trace_mem: bool = true,
 once: bool = false,
 trace_syscalls: bool = true,
+/// The block-level encoding (one record per executed block) while the guest
+/// is single-threaded; off: one record per instruction throughout.
+blocks: bool = true,
 chunk_bytes: u32 = mempipe.layout.chunk_bytes_default,
 chunk_count: u32 = mempipe.layout.chunk_count_default,
 
@@ -45,6 +48,8 @@ pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
             config.trace_mem = try parseBool(value);
         } else if (std.mem.eql(u8, name, "once")) {
             config.once = try parseBool(value);
+        } else if (std.mem.eql(u8, name, "blocks")) {
+            config.blocks = try parseBool(value);
         } else if (std.mem.eql(u8, name, "syscalls")) {
             config.trace_syscalls = try parseBool(value);
         } else if (std.mem.eql(u8, name, "chunk_bytes")) {

@@ -6,6 +6,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const mempipe = @import("mempipe");
 const records = @import("wire").records;
+const Block = @import("Block.zig");
 
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
@@ -20,6 +21,12 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// (mmap's arguments matter only once the kernel said where).
         pending_syscall: u64 = 0,
         pending_args: [records.syscall_args]u64 = .{0} ** records.syscall_args,
+        /// The block being executed (block-level encoding), closed when the
+        /// next block starts; its records form one group in the pipe.
+        open_block: ?*Block = null,
+        open_mark: u64 = 0,
+        /// Distinguishes this stream's chunks from any other's in Block.def_key.
+        generation: u32,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             const bytes = comptime records.recordWords(kind, addr_words) * 4;
@@ -37,6 +44,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         pub inline fn exec(self: *Self, pc: u64) void {
+            if (self.open_block != null) self.closeBlock();
+            // The instruction's records (it and its memory accesses) stay in
+            // one chunk, like a block's.
+            self.producer.beginGroup();
             const words = self.reserve(.exec);
             words[0] = @intFromEnum(records.Kind.exec);
             putAddr(words + 1, pc);
@@ -100,8 +111,55 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.commit(.munmap);
         }
 
+        /// Marks the records written since the last block or instruction as
+        /// outside any block, so they are not taken for the next block's.
+        pub fn fenceIfOutsideBlock(self: *Self) void {
+            if (self.open_block != null) return;
+            const words = self.reserve(.fence);
+            words[0] = @intFromEnum(records.Kind.fence);
+            self.commit(.fence);
+        }
+
+        /// A block starts: the previous one is closed, and this one's records
+        /// (memory accesses, syscalls, then its closing record) form a group
+        /// that the pipe keeps in one chunk.
+        pub inline fn enterBlock(self: *Self, block: *Block) void {
+            if (self.open_block != null) self.closeBlock();
+            self.open_block = block;
+            self.open_mark = block.entryMark();
+            self.producer.beginGroup();
+        }
+
+        /// Writes the open block's closing record, preceded by its definition
+        /// when this chunk does not carry it yet.
+        pub fn closeBlock(self: *Self) void {
+            const block = self.open_block.?;
+            self.open_block = null;
+            const executed = block.executed(self.open_mark);
+            const def_bytes = (comptime records.recordWords(.block_def, addr_words)) * 4 + block.insns * addr_words * 4;
+            const close_bytes = comptime records.recordWords(.block, addr_words) * 4;
+            // Reserving both first settles which chunk the group ends in.
+            const destination = self.producer.reserve(def_bytes + close_bytes) catch |err| fatal(err);
+            const key = Block.defKey(self.generation, self.producer.sequence);
+            var words: [*]u32 = @ptrCast(@alignCast(destination));
+            var bytes: u32 = close_bytes;
+            if (block.def_key != key) {
+                block.def_key = key;
+                words[0] = @intFromEnum(records.Kind.block_def) | block.insns << records.count_shift;
+                words[1] = block.id;
+                for (0..block.insns) |index| putAddr(words + 2 + index * addr_words, block.pcs[index]);
+                words += def_bytes / 4;
+                bytes += def_bytes;
+            }
+            words[0] = @intFromEnum(records.Kind.block) | executed << records.count_shift;
+            words[1] = block.id;
+            self.producer.commit(bytes);
+            self.producer.endGroup();
+        }
+
         /// Ends the stream cleanly: an exit record, then the producer's close.
         pub fn finish(self: *Self) void {
+            if (self.open_block != null) self.closeBlock();
             const words = self.reserve(.exit);
             words[0] = @intFromEnum(records.Kind.exit);
             self.commit(.exit);

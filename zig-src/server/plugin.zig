@@ -18,6 +18,7 @@ const hooks = @import("hooks");
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const Block = @import("Block.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 export var qemu_plugin_version: c_int = qp.QEMU_PLUGIN_VERSION;
@@ -37,6 +38,13 @@ var arch: guest.Arch = undefined;
 var guest_base: usize = 0;
 var guest_base_known: bool = false;
 var process_id: i32 = 0;
+/// Set at the first clone: from then on blocks are translated with
+/// per-instruction callbacks (QEMU flushes and retranslates everything then),
+/// because 7.2's inline counters are not thread-safe.
+var multi_threaded: bool = false;
+/// Gives every stream its own generation (see Block.defKey).
+var stream_generations: u32 = 0;
+var next_block_id: u32 = 0;
 /// Set on the first memory callback: whether decoding meminfo inline agrees
 /// with QEMU's accessors (it is QEMU-internal layout, not API).
 var meminfo_inline: enum(u8) { unchecked, yes, no } = .unchecked;
@@ -85,6 +93,7 @@ fn Server(comptime Addr: type) type {
         fn register(id: qp.qemu_plugin_id_t) void {
             after_fork_hook = dropInheritedStreams;
             qp.qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
+            qp.qemu_plugin_register_vcpu_init_cb(id, onVcpuInit);
             qp.qemu_plugin_register_vcpu_exit_cb(id, onVcpuExit);
             if (config.trace_syscalls) {
                 qp.qemu_plugin_register_vcpu_syscall_cb(id, onSyscall);
@@ -106,6 +115,7 @@ fn Server(comptime Addr: type) type {
                 .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
                 .pid = process_id,
                 .tid = linux.gettid(),
+                .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
             };
             var buffer: [4096]u8 = undefined;
             const handshake = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
@@ -124,18 +134,20 @@ fn Server(comptime Addr: type) type {
             }
         }
 
+        fn onVcpuInit(id: qp.qemu_plugin_id_t, vcpu_index: c_uint) callconv(.C) void {
+            _ = id;
+            // vCPU 0 is the first thread; any other means a clone happened.
+            if (vcpu_index > 0) @atomicStore(bool, &multi_threaded, true, .Release);
+        }
+
         fn onTranslate(id: qp.qemu_plugin_id_t, tb: *qp.qemu_plugin_tb) callconv(.C) void {
             _ = id;
+            if (config.blocks and !@atomicLoad(bool, &multi_threaded, .Acquire) and translateAsBlock(tb)) return;
             const count = qp.qemu_plugin_tb_n_insns(tb);
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse continue;
                 const pc = qp.qemu_plugin_insn_vaddr(insn);
-                if (!guest_base_known) {
-                    if (qp.qemu_plugin_insn_haddr(insn)) |haddr| {
-                        guest_base = @intFromPtr(haddr) -% @as(usize, @intCast(pc));
-                        guest_base_known = true;
-                    }
-                }
+                noteGuestBase(insn, pc);
                 const data: [*]const u8 = @ptrCast(qp.qemu_plugin_insn_data(insn));
                 const bytes = data[0..qp.qemu_plugin_insn_size(insn)];
                 const choice = hooks.hookInstruction(pc, bytes, config.instructionChoice(pc));
@@ -155,6 +167,40 @@ fn Server(comptime Addr: type) type {
                     qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pc));
                 }
             }
+        }
+
+        /// The block-level encoding: one callback per executed block plus an
+        /// inline counter per instruction. Only when every instruction of the
+        /// block is recorded `always`; anything else falls back to
+        /// per-instruction callbacks.
+        fn translateAsBlock(tb: *qp.qemu_plugin_tb) bool {
+            const count = qp.qemu_plugin_tb_n_insns(tb);
+            if (count == 0 or count > records.block_insns_max) return false;
+            var pcs: [records.block_insns_max]u64 = undefined;
+            var traced_mem: [records.block_insns_max]bool = undefined;
+            for (0..count) |index| {
+                const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse return false;
+                const pc = qp.qemu_plugin_insn_vaddr(insn);
+                noteGuestBase(insn, pc);
+                const data: [*]const u8 = @ptrCast(qp.qemu_plugin_insn_data(insn));
+                const bytes = data[0..qp.qemu_plugin_insn_size(insn)];
+                if (hooks.hookInstruction(pc, bytes, config.instructionChoice(pc)) != .always) return false;
+                pcs[index] = pc;
+                traced_mem[index] = hooks.hookMemory(pc, config.trace_mem);
+            }
+            const block = Block.create(arena.allocator(), next_block_id, pcs[0..count]) catch fatal(error.OutOfMemory);
+            next_block_id +%= 1;
+            qp.qemu_plugin_register_vcpu_tb_exec_cb(tb, onBlock, .no_regs, block);
+            for (0..count) |index| {
+                const insn = qp.qemu_plugin_tb_get_insn(tb, index).?;
+                qp.qemu_plugin_register_vcpu_insn_exec_inline(insn, .inline_add_u64, &block.counters[index], 1);
+                if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pcs[index]));
+            }
+            return true;
+        }
+
+        fn onBlock(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+            streamFor(vcpu_index).enterBlock(@ptrCast(@alignCast(userdata.?)));
         }
 
         fn onExec(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
@@ -191,13 +237,16 @@ fn Server(comptime Addr: type) type {
             _ = id;
             _ = a7;
             _ = a8;
-            streamFor(vcpu_index).syscall(@bitCast(number), .{ a1, a2, a3, a4, a5, a6 });
+            const stream = streamFor(vcpu_index);
+            stream.syscall(@bitCast(number), .{ a1, a2, a3, a4, a5, a6 });
+            stream.fenceIfOutsideBlock();
         }
 
         fn onSyscallReturn(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, ret: i64) callconv(.C) void {
             _ = id;
             const stream = streamFor(vcpu_index);
             stream.sysret(@bitCast(number), @bitCast(ret));
+            defer stream.fenceIfOutsideBlock();
             // -4095..-1 are errors (and QEMU's restart codes); the syscall
             // must be the one whose arguments were kept.
             if (ret < 0 and ret >= -4095) return;
@@ -252,23 +301,34 @@ fn Server(comptime Addr: type) type {
     };
 }
 
+fn noteGuestBase(insn: *qp.qemu_plugin_insn, pc: u64) void {
+    if (guest_base_known) return;
+    if (qp.qemu_plugin_insn_haddr(insn)) |haddr| {
+        guest_base = @intFromPtr(haddr) -% @as(usize, @intCast(pc));
+        guest_base_known = true;
+    }
+}
+
 const OnceSlot = struct {
     pc: u64,
     fired: u32 = 0,
 };
 
+/// Translation-time objects (blocks, once-slots) live as long as QEMU:
+/// translated code points at them. Translation is serialised by QEMU's
+/// mmap_lock in linux-user, so neither this arena nor the map below needs a
+/// lock of its own.
+var arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
+
 /// One slot per guest PC, shared by every block that contains it: QEMU may
 /// translate the same instruction into several blocks (a jump into the middle
-/// of a block, a cache flush), and "once" means once per PC. Slots live as
-/// long as QEMU (translated code points at them). Translation is serialised
-/// by QEMU's mmap_lock in linux-user, so the map needs no lock of its own.
-var once_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
+/// of a block, a cache flush), and "once" means once per PC.
 var once_slots = std.AutoHashMap(u64, *OnceSlot).init(std.heap.c_allocator);
 
 fn onceSlot(pc: u64) *OnceSlot {
     const entry = once_slots.getOrPut(pc) catch fatal(error.OutOfMemory);
     if (!entry.found_existing) {
-        const slot = once_arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
+        const slot = arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
         slot.* = .{ .pc = pc };
         entry.value_ptr.* = slot;
     }

@@ -17,6 +17,8 @@ pub fn main() !void {
     try out.print("export const syscallArgs = {d};\n", .{records.syscall_args});
     try out.print("export const mmapPathShift = {d};\n", .{records.mmap_path_shift});
     try out.print("export const pathBytesMax = {d};\n", .{records.path_bytes_max});
+    try out.print("export const countShift = {d};\n", .{records.count_shift});
+    try out.print("export const blockInsnsMax = {d};\n", .{records.block_insns_max});
     inline for (.{ 1, 2 }) |addr_words| {
         try out.print("export const recordWords{d} = {{\n", .{addr_words});
         inline for (std.meta.fields(records.Kind)) |field| {

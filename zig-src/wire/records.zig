@@ -14,6 +14,17 @@
 //!   syscall  [head] [number] [arg 0..5]          (number and args: addr width)
 //!   sysret   [head] [number] [ret]
 //!   exit     [head]                              the thread ended normally
+//!   block_def [head | insns<<8] [id] [pc 0..insns-1]  a block's PCs, repeated
+//!            in every chunk that uses the block, so chunks decode alone
+//!   block    [head | executed<<8] [id]           closes a block: its first
+//!            `executed` instructions ran. The records since the previous
+//!            block, exec or fence record (memory accesses, syscalls)
+//!            happened inside it; a memory record goes after the instruction
+//!            with its pc. Records after an exec record belong to that
+//!            instruction. A block's or an instruction's records never
+//!            straddle chunks.
+//!   fence    [head]                              records since the last
+//!            block or exec record happened outside any block (in order)
 //!   mmap     [head | path_bytes<<8] [addr] [length] [offset] [prot] [flags]
 //!            [fd] [path, padded to whole words]   a successful mmap/mmap2
 //!   munmap   [head] [addr] [length]               a successful munmap
@@ -30,9 +41,17 @@ pub const Kind = enum(u8) {
     exit = 5,
     mmap = 6,
     munmap = 7,
+    block_def = 8,
+    block = 9,
+    fence = 10,
 };
 
-pub const mmap_path_shift = 8;
+/// The high 24 bits of a head word carry a count (block sizes, path length).
+pub const count_shift = 8;
+/// QEMU's own limit on instructions per translated block (TCG_MAX_INSNS).
+pub const block_insns_max = 512;
+
+pub const mmap_path_shift = count_shift;
 pub const path_bytes_max = 4096;
 
 /// Three bits: 1 << shift bytes, up to 16 (only the low 8 bytes of a 16-byte
@@ -56,6 +75,9 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
         .exit => 1,
         .mmap => 1 + 3 * addr_words + 3,
         .munmap => 1 + 2 * addr_words,
+        .block_def => 2, // plus `insns` PCs
+        .block => 2,
+        .fence => 1,
     };
 }
 

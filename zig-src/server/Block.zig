@@ -1,0 +1,103 @@
+//! A translated block recorded as a whole (the block-level encoding): its
+//! PCs, and one inline counter per instruction that tells, when the next
+//! block starts, how far this one really ran (a fault may cut it short).
+//! Used only while the guest has a single thread: QEMU 7.2's inline adds are
+//! not atomic, and a second thread would share the counters.
+const std = @import("std");
+const assert = std.debug.assert;
+const records = @import("wire").records;
+
+const Block = @This();
+
+id: u32,
+insns: u32,
+pcs: [*]u64,
+/// Incremented by translated code (inline add) before each instruction runs.
+counters: [*]u64,
+/// `counters` as of the last time a cut-short execution was settled.
+settled: [*]u64,
+/// Which chunk of which stream already carries this block's definition
+/// (see `defKey`), so each chunk defines the blocks it uses exactly once.
+def_key: u64 = 0,
+
+pub fn create(arena: std.mem.Allocator, id: u32, pcs: []const u64) !*Block {
+    assert(pcs.len > 0 and pcs.len <= records.block_insns_max);
+    const block = try arena.create(Block);
+    const storage = try arena.alloc(u64, 3 * pcs.len);
+    @memcpy(storage[0..pcs.len], pcs);
+    @memset(storage[pcs.len..], 0);
+    block.* = .{
+        .id = id,
+        .insns = @intCast(pcs.len),
+        .pcs = storage.ptr,
+        .counters = storage.ptr + pcs.len,
+        .settled = storage.ptr + 2 * pcs.len,
+    };
+    return block;
+}
+
+/// The last instruction's counter as the block starts: if it has not moved
+/// by the time the next block starts, this execution was cut short.
+pub inline fn entryMark(self: *const Block) u64 {
+    return @as(*volatile u64, &self.counters[self.insns - 1]).*;
+}
+
+/// How many instructions of the execution that began at `entry_mark` ran
+/// (a faulting instruction counts: it started, as QEMU's execlog says).
+pub fn executed(self: *Block, entry_mark: u64) u32 {
+    const n = self.insns;
+    const counters: [*]volatile u64 = self.counters;
+    if (counters[n - 1] != entry_mark) return n;
+    // Since the last settlement every complete execution moved all counters
+    // by one, and this cut execution moved only those of the instructions
+    // it started: they are the ones ahead of the last instruction's count.
+    const complete = counters[n - 1] -% self.settled[n - 1];
+    var ran: u32 = 0;
+    for (0..n) |index| {
+        if (counters[index] -% self.settled[index] > complete) ran = @intCast(index + 1);
+        self.settled[index] = counters[index];
+    }
+    return ran;
+}
+
+/// Identifies one chunk of one stream: `generation` changes with each
+/// stream (fork, new thread), `sequence` with each chunk.
+pub fn defKey(generation: u32, sequence: u64) u64 {
+    return (@as(u64, generation) << 40) | (sequence + 1);
+}
+
+test "a complete execution runs every instruction" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    const block = try Block.create(arena.allocator(), 1, &.{ 0x10, 0x14, 0x18 });
+    const mark = block.entryMark();
+    for (0..3) |i| block.counters[i] += 1;
+    try std.testing.expectEqual(@as(u32, 3), block.executed(mark));
+}
+
+test "cut-short executions are found, also after earlier cuts" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    const block = try Block.create(arena.allocator(), 1, &.{ 0x10, 0x14, 0x18, 0x1c });
+    // Two complete runs, then one cut after the second instruction.
+    for (0..2) |_| {
+        const mark = block.entryMark();
+        for (0..4) |i| block.counters[i] += 1;
+        try std.testing.expectEqual(@as(u32, 4), block.executed(mark));
+    }
+    var mark = block.entryMark();
+    block.counters[0] += 1;
+    block.counters[1] += 1;
+    try std.testing.expectEqual(@as(u32, 2), block.executed(mark));
+    // A complete run, then a cut on the first instruction.
+    mark = block.entryMark();
+    for (0..4) |i| block.counters[i] += 1;
+    try std.testing.expectEqual(@as(u32, 4), block.executed(mark));
+    mark = block.entryMark();
+    block.counters[0] += 1;
+    try std.testing.expectEqual(@as(u32, 1), block.executed(mark));
+    // A fault on the last instruction still counts it.
+    mark = block.entryMark();
+    for (0..4) |i| block.counters[i] += 1;
+    try std.testing.expectEqual(@as(u32, 4), block.executed(mark));
+}
