@@ -31,6 +31,7 @@ const guest = [busybox, "gzip", "-c", input];
 
 const configurations: [string, string[]][] = [
   ["plain qemu", [`qemu-${qemuArch}`, ...guest]],
+  ["cannoli null, PC only, per-instruction records", [cannoli, "run", "--quiet", "--tracer", "null", "--no-mem", "--no-syscalls", "--no-blocks", "--", ...guest]],
   ["cannoli null, PC only", [cannoli, "run", "--quiet", "--tracer", "null", "--no-mem", "--no-syscalls", "--", ...guest]],
   ["cannoli count, PC only", [cannoli, "run", "--quiet", "--tracer", "count", "--no-mem", "--no-syscalls", "--", ...guest]],
   ["cannoli null, PC + memory", [cannoli, "run", "--quiet", "--tracer", "null", "--", ...guest]],

@@ -23,6 +23,7 @@ options:
   --no-mem             do not trace memory accesses
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls
+  --no-blocks          one record per instruction instead of per block (slower; for comparison)
   --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
   --sysroot DIR        where a dynamic guest's libraries live [default: QEMU_LD_PREFIX,
                        else /usr/<gnu-triple> when present]
@@ -44,6 +45,7 @@ interface RunArgs {
   mem: boolean;
   once: boolean;
   syscalls: boolean;
+  blocks: boolean;
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
@@ -51,7 +53,7 @@ interface RunArgs {
 }
 
 function parseRunArgs(argv: string[]): RunArgs {
-  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, quiet: false, guest: [] };
+  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, guest: [] };
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
@@ -100,6 +102,9 @@ function parseRunArgs(argv: string[]): RunArgs {
         break;
       case "--no-syscalls":
         args.syscalls = false;
+        break;
+      case "--no-blocks":
+        args.blocks = false;
         break;
       case "--qemu":
         args.qemu = value(arg);
@@ -160,6 +165,7 @@ async function run(argv: string[]): Promise<number> {
     `mem=${args.mem && !args.once ? "on" : "off"}`,
     `once=${args.once ? "on" : "off"}`,
     `syscalls=${args.syscalls ? "on" : "off"}`,
+    `blocks=${args.blocks ? "on" : "off"}`,
   ];
   const session = new Session({
     qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
