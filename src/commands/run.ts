@@ -1,0 +1,183 @@
+//! `cannoli run`: trace a guest program live.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { debianTriples, readGuestElf } from "../elf";
+import { nativeLibraryPath } from "../native_paths";
+import { loadTracer } from "../runtime/load_tracer";
+import { Session, defaultWorkerCount } from "../runtime/session";
+import { UsageError } from "./usage_error";
+
+export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
+
+Traces every instruction and memory access of a program running under
+qemu-user, and hands the trace to a TypeScript tracer running on Bun Workers.
+
+options:
+  --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module (.ts/.js)
+                       [default: count]
+  -o FILE              tracer output to FILE instead of stderr
+  --stats-json FILE    write run statistics as JSON at exit
+  --workers N          decoding Workers [default: cores - 1, at least 1]
+  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
+  --no-mem             do not trace memory accesses
+  --once               trace each instruction only the first time it runs (coverage)
+  --no-syscalls        do not trace system calls
+  --no-blocks          one record per instruction instead of per block (slower; for comparison)
+  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
+  --sysroot DIR        where a dynamic guest's libraries live [default: QEMU_LD_PREFIX,
+                       else /usr/<gnu-triple> when present]
+  --quiet              no progress line
+  -h, --help           this text
+
+example:
+  cannoli run --tracer print -o trace.txt -- ./hello-mipsel
+`;
+
+
+interface RunArgs {
+  tracer: string;
+  output?: string;
+  statsJson?: string;
+  workers: number;
+  ranges: string[];
+  mem: boolean;
+  once: boolean;
+  syscalls: boolean;
+  blocks: boolean;
+  qemu?: string;
+  sysroot?: string;
+  quiet: boolean;
+  guest: string[];
+}
+
+function parseRunArgs(argv: string[]): RunArgs {
+  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, guest: [] };
+  let i = 0;
+  const value = (flag: string): string => {
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`cannoli: ${flag} needs a value`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      args.guest = argv.slice(i + 1);
+      break;
+    }
+    if (!arg.startsWith("-")) {
+      args.guest = argv.slice(i);
+      break;
+    }
+    switch (arg) {
+      case "--tracer":
+        args.tracer = value(arg);
+        break;
+      case "-o":
+      case "--output":
+        args.output = value(arg);
+        break;
+      case "--stats-json":
+        args.statsJson = value(arg);
+        break;
+      case "--workers": {
+        const n = Number(value(arg));
+        if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
+        args.workers = n;
+        break;
+      }
+      case "--range": {
+        const range = value(arg);
+        const match = /^(0x[0-9a-fA-F]+|\d+)-(0x[0-9a-fA-F]+|\d+)$/.exec(range);
+        if (!match || BigInt(match[1]!) >= BigInt(match[2]!)) throw new UsageError(`cannoli: --range ${range} is not LO-HI with LO < HI`);
+        args.ranges.push(range);
+        break;
+      }
+      case "--no-mem":
+        args.mem = false;
+        break;
+      case "--once":
+        args.once = true;
+        break;
+      case "--no-syscalls":
+        args.syscalls = false;
+        break;
+      case "--no-blocks":
+        args.blocks = false;
+        break;
+      case "--qemu":
+        args.qemu = value(arg);
+        break;
+      case "--sysroot":
+        args.sysroot = value(arg);
+        break;
+      case "--quiet":
+        args.quiet = true;
+        break;
+      case "-h":
+      case "--help":
+        process.stdout.write(runUsage);
+        process.exit(0);
+      default:
+        throw new UsageError(`cannoli: unknown option ${arg} (see cannoli run --help)`);
+    }
+  }
+  if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli run [options] -- <guest> [args...])");
+  return args;
+}
+
+function findQemu(arch: string, override?: string): string {
+  if (override) {
+    if (!existsSync(override)) throw new UsageError(`cannoli: --qemu ${override} does not exist`);
+    return override;
+  }
+  const found = Bun.which(`qemu-${arch}`);
+  if (!found) throw new UsageError(`cannoli: qemu-${arch} not found; install Debian's qemu-user package (apt-get install qemu-user)`);
+  return found;
+}
+
+function findSysroot(arch: string, interpreter: string | null, override?: string): string | undefined {
+  if (override) {
+    if (!existsSync(override)) throw new UsageError(`cannoli: --sysroot ${override} does not exist`);
+    return override;
+  }
+  if (!interpreter) return undefined;
+  if (process.env.QEMU_LD_PREFIX) return process.env.QEMU_LD_PREFIX;
+  const triple = debianTriples[arch];
+  const candidate = triple ? join("/usr", triple) : undefined;
+  // Debian's multiarch layout puts the loader in /lib already; only use the
+  // cross sysroot when the loader is there and not on the host.
+  if (candidate && existsSync(join(candidate, interpreter)) && !existsSync(interpreter)) return candidate;
+  return undefined;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseRunArgs(argv);
+  const guestPath = args.guest[0]!;
+  const elf = readGuestElf(guestPath);
+  const qemu = findQemu(elf.arch, args.qemu);
+  const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
+  const serverLibrary = nativeLibraryPath("libcannoli_server.so");
+  const tracer = await loadTracer(args.tracer);
+  const pluginOptions = [
+    ...args.ranges.map((r) => `range=${r}`),
+    `mem=${args.mem && !args.once ? "on" : "off"}`,
+    `once=${args.once ? "on" : "off"}`,
+    `syscalls=${args.syscalls ? "on" : "off"}`,
+    `blocks=${args.blocks ? "on" : "off"}`,
+  ];
+  const session = new Session({
+    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
+    pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
+    guestArgv: args.guest,
+    tracerSpec: args.tracer,
+    tracer,
+    workers: args.workers,
+    outputPath: args.output,
+    quiet: args.quiet,
+  });
+  const result = await session.run();
+  if (args.statsJson) writeFileSync(args.statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
+  if (result.error) process.stderr.write(`${result.error}\n`);
+  return result.exitCode;
+}
+
