@@ -4,16 +4,25 @@
 import { ElfError } from "./elf";
 import { firstLine } from "./runtime/errors";
 import { UsageError } from "./commands/usage_error";
+import { info } from "./commands/info";
+import { record } from "./commands/record";
+import { replay } from "./commands/replay";
 import { run, runUsage } from "./commands/run";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run,
+  record,
+  replay,
+  info,
 };
 
 const usage = `usage: cannoli <command> [options]
 
 commands:
-  run    trace a program under qemu-user (cannoli run --help)
+  run      trace a program under qemu-user (cannoli run --help)
+  record   store a program's raw trace in a file (cannoli record --help)
+  replay   run a tracer on a recording (cannoli replay --help)
+  info     what a recording holds (cannoli info --help)
 
 ${runUsage}`;
 

@@ -5,6 +5,7 @@ import { debianTriples, readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
 import { Session, defaultWorkerCount } from "../runtime/session";
+import type { RecordingWriter } from "../record/RecordingWriter";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -34,9 +35,11 @@ example:
 `;
 
 
-interface RunArgs {
+export interface RunArgs {
   tracer: string;
   output?: string;
+  /** `cannoli record` only: where the tracer writes (-o names the recording). */
+  traceOutput?: string;
   statsJson?: string;
   workers: number;
   ranges: string[];
@@ -50,7 +53,7 @@ interface RunArgs {
   guest: string[];
 }
 
-function parseRunArgs(argv: string[]): RunArgs {
+export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
   const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, guest: [] };
   let i = 0;
   const value = (flag: string): string => {
@@ -75,6 +78,9 @@ function parseRunArgs(argv: string[]): RunArgs {
       case "-o":
       case "--output":
         args.output = value(arg);
+        break;
+      case "--trace-output":
+        args.traceOutput = value(arg);
         break;
       case "--stats-json":
         args.statsJson = value(arg);
@@ -115,7 +121,7 @@ function parseRunArgs(argv: string[]): RunArgs {
         break;
       case "-h":
       case "--help":
-        process.stdout.write(runUsage);
+        process.stdout.write(usageText);
         process.exit(0);
       default:
         throw new UsageError(`cannoli: unknown option ${arg} (see cannoli run --help)`);
@@ -151,7 +157,12 @@ function findSysroot(arch: string, interpreter: string | null, override?: string
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseRunArgs(argv);
+  return runSession(parseRunArgs(argv));
+}
+
+/** Runs the guest under QEMU with the server: tracing, or, with a
+ *  `recording`, writing the raw streams there (`cannoli record`). */
+export async function runSession(args: RunArgs, recording?: RecordingWriter): Promise<number> {
   const guestPath = args.guest[0]!;
   const elf = readGuestElf(guestPath);
   const qemu = findQemu(elf.arch, args.qemu);
@@ -172,12 +183,13 @@ export async function run(argv: string[]): Promise<number> {
     tracerSpec: args.tracer,
     tracer,
     workers: args.workers,
-    outputPath: args.output,
+    outputPath: recording ? args.traceOutput : args.output,
     quiet: args.quiet,
+    recording,
   });
   const result = await session.run();
+  recording?.close(result.stats.exit_code);
   if (args.statsJson) writeFileSync(args.statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
   if (result.error) process.stderr.write(`${result.error}\n`);
   return result.exitCode;
 }
-

@@ -1,21 +1,24 @@
-//! A decoding Worker: serves every open stream, claiming published chunks in
-//! place, decoding them and running the tracer's parallel handlers, then
-//! posting the chunk's items and counts to the ordered stage. An idle Worker
-//! backs off to sleeping so a sleeping guest costs next to nothing.
+//! A Worker. Live: serves every open stream, claiming published chunks in
+//! place, decoding them and running the tracer's parallel handlers (posting
+//! the chunk's items and counts to the ordered stage), and, when recording,
+//! compressing them for the recording file first. Replay: decompresses and decodes the
+//! chunks it is sent. An idle Worker backs off to sleeping so a sleeping
+//! guest costs next to nothing.
 import type { Pointer } from "bun:ffi";
 import { PipeReader } from "../mempipe/PipeReader";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { ChunkDecoder } from "./decode";
 import { firstLine } from "./errors";
 import { loadTracer } from "./load_tracer";
-import type { FromWorker, ToWorker } from "./messages";
+import type { FromWorker, ToWorker, WorkerMode } from "./messages";
 
 declare const self: Worker;
 
 interface Stream {
   id: number;
   thread: ThreadInfo;
-  reader: PipeReader;
+  /** Null for a replayed stream: its chunks arrive as messages. */
+  reader: PipeReader | null;
   decoder: ChunkDecoder;
 }
 
@@ -24,70 +27,92 @@ const chunksPerYield = 16;
 /** Idle rounds spent polling before each sleep, and the longest sleep. */
 const idleSpins = 200;
 const idleSleepMsMax = 2;
+/** zstd level for recordings: fast enough to keep up with the pipe. */
+const recordLevel = 1;
 
 let tracer: AnyTracer | undefined;
-const streams: Stream[] = [];
-let shuttingDown = false;
+let mode: WorkerMode = "trace";
+const streams = new Map<number, Stream>();
+const live: Stream[] = [];
 let running = false;
 
-const post = (message: FromWorker) => self.postMessage(message);
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => self.postMessage(message, transfer);
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
-  switch (message.type) {
-    case "init":
-      try {
+  try {
+    switch (message.type) {
+      case "init":
+        mode = message.mode;
         tracer = await loadTracer(message.tracer);
         post({ type: "ready" });
-      } catch (error) {
-        post({ type: "fatal", message: firstLine(error) });
+        break;
+      case "stream": {
+        let decoder: ChunkDecoder;
+        try {
+          decoder = new ChunkDecoder(tracer!, message.thread);
+        } catch (error) {
+          throw new Error(`cannoli: tracer context() threw for thread ${message.thread.pid}:${message.thread.tid}: ${firstLine(error)}`);
+        }
+        const reader = message.consumer === 0 ? null : new PipeReader(message.consumer as Pointer);
+        const stream: Stream = { id: message.id, thread: message.thread, reader, decoder };
+        streams.set(stream.id, stream);
+        if (reader) {
+          live.push(stream);
+          if (!running) void serveLive();
+        }
+        break;
       }
-      break;
-    case "stream":
-      try {
-        streams.push({
-          id: message.id,
-          thread: message.thread,
-          reader: new PipeReader(message.consumer as Pointer),
-          decoder: new ChunkDecoder(tracer!, message.thread),
-        });
-      } catch (error) {
-        post({ type: "fatal", message: `cannoli: tracer context() threw for thread ${message.thread.pid}:${message.thread.tid}: ${firstLine(error)}` });
-        return;
+      case "replay-chunk": {
+        const stream = streams.get(message.id);
+        if (!stream) throw new Error(`cannoli: replayed chunk for unknown stream ${message.id}`);
+        const bytes = Bun.zstdDecompressSync(message.data);
+        const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+        const items: unknown[] = [];
+        const counts = stream.decoder.decode(aligned, items);
+        post({ type: "chunk", id: message.id, ticket: message.ticket, items, counts });
+        break;
       }
-      if (!running) void run();
-      break;
-    case "shutdown":
-      shuttingDown = true;
-      break;
+      case "shutdown":
+        break;
+    }
+  } catch (error) {
+    post({ type: "fatal", message: firstLine(error) });
   }
 };
 
-async function run(): Promise<void> {
+async function serveLive(): Promise<void> {
   running = true;
   let idle = 0;
   let sleepMs = 0.05;
   let sinceYield = 0;
   try {
-    while (streams.length > 0 || !shuttingDown) {
+    for (;;) {
       let worked = false;
-      for (let i = 0; i < streams.length; i++) {
-        const stream = streams[i]!;
-        const chunk = stream.reader.claim();
+      for (let i = 0; i < live.length; i++) {
+        const stream = live[i]!;
+        const chunk = stream.reader!.claim();
         if (chunk === "not-ready") continue;
         if (chunk === "ended") {
-          streams.splice(i--, 1);
+          live.splice(i--, 1);
+          streams.delete(stream.id);
           post({ type: "stream-done", id: stream.id });
           continue;
         }
         worked = true;
+        // Recording compresses the chunk and still decodes it: the tracer
+        // (and the run's statistics) see the live run too.
         const items: unknown[] = [];
         let counts;
         try {
+          if (mode === "record") {
+            const data = Bun.zstdCompressSync(chunk.bytes, { level: recordLevel });
+            post({ type: "recorded", id: stream.id, ticket: chunk.ticket, rawBytes: chunk.bytes.length, data }, [data.buffer as ArrayBuffer]);
+          }
           counts = stream.decoder.decode(chunk.bytes, items);
         } finally {
-          stream.reader.release(chunk.ticket);
+          stream.reader!.release(chunk.ticket);
         }
         post({ type: "chunk", id: stream.id, ticket: chunk.ticket, items, counts });
       }
@@ -107,7 +132,6 @@ async function run(): Promise<void> {
     }
   } catch (error) {
     post({ type: "fatal", message: firstLine(error) });
-    return;
   } finally {
     running = false;
   }

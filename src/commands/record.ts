@@ -1,0 +1,25 @@
+//! `cannoli record -o run.cnl -- <guest> [args...]`: runs the guest and stores
+//! every thread's raw stream, compressed, for `cannoli replay`.
+import { RecordingWriter } from "../record/RecordingWriter";
+import { parseRunArgs, runSession } from "./run";
+import { UsageError } from "./usage_error";
+
+export const recordUsage = `usage: cannoli record -o FILE [options] -- <guest> [args...]
+
+Runs the guest like \`cannoli run\` and stores every thread's raw trace stream
+(handshakes, block definitions, chunks), zstd-compressed and indexed, so any
+tracer can run on it later with \`cannoli replay\`. Takes the options of
+\`cannoli run\`; a --tracer (default: null) also runs live, writing to stderr
+or --trace-output FILE.
+
+example:
+  cannoli record -o gzip.cnl -- ./busybox gzip -c data.txt > /dev/null
+  cannoli replay gzip.cnl --tracer count
+`;
+
+export async function record(argv: string[]): Promise<number> {
+  const args = parseRunArgs(argv, recordUsage);
+  if (!args.output) throw new UsageError("cannoli: record needs -o FILE (where the recording goes)");
+  if (!argv.includes("--tracer")) args.tracer = "null";
+  return runSession(args, new RecordingWriter(args.output));
+}

@@ -1,0 +1,62 @@
+//! Appends frames to a recording file (main thread). Chunks arrive already
+//! compressed by the Workers, in any order; the reader restores order by
+//! ticket.
+import { closeSync, openSync, writeSync } from "node:fs";
+import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, runStream } from "./format";
+
+export class RecordingWriter {
+  readonly #fd: number;
+  #offset = 0;
+  readonly #frameOffsets: number[] = [];
+  rawBytes = 0;
+  storedBytes = 0;
+  chunks = 0;
+
+  constructor(path: string) {
+    this.#fd = openSync(path, "w");
+    this.#write(new TextEncoder().encode(fileMagic));
+  }
+
+  #write(bytes: Uint8Array): void {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    this.#offset += bytes.length;
+  }
+
+  #frame(kind: FrameKindValue, stream: number, ticket: number, rawBytes: number, stored: Uint8Array): void {
+    this.#frameOffsets.push(this.#offset);
+    this.#write(encodeFrameHeader({ kind, stream, rawBytes, storedBytes: stored.length, crc32: Bun.hash.crc32(stored), ticket }));
+    this.#write(stored);
+  }
+
+  stream(stream: number, handshake: string): void {
+    const bytes = new TextEncoder().encode(handshake);
+    this.#frame(FrameKind.stream, stream, 0, bytes.length, bytes);
+  }
+
+  chunk(stream: number, ticket: number, rawBytes: number, compressed: Uint8Array): void {
+    this.#frame(FrameKind.chunk, stream, ticket, rawBytes, compressed);
+    this.rawBytes += rawBytes;
+    this.storedBytes += compressed.length;
+    this.chunks++;
+  }
+
+  end(stream: number, summary: object): void {
+    const bytes = new TextEncoder().encode(JSON.stringify(summary));
+    this.#frame(FrameKind.end, stream, 0, bytes.length, bytes);
+  }
+
+  /** Records how the run ended, writes the index and footer, closes the file. */
+  close(exitCode: number): void {
+    this.end(runStream, { exit_code: exitCode });
+    const indexOffset = this.#offset;
+    const index = new BigUint64Array(this.#frameOffsets.map((offset) => BigInt(offset)));
+    const bytes = new Uint8Array(index.buffer);
+    this.#frame(FrameKind.index, 0, 0, bytes.length, bytes);
+    const footer = new Uint8Array(16);
+    new DataView(footer.buffer).setBigUint64(0, BigInt(indexOffset), true);
+    footer.set(new TextEncoder().encode(footerMagic), 8);
+    this.#write(footer);
+    closeSync(this.#fd);
+  }
+}

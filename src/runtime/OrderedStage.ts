@@ -1,0 +1,147 @@
+//! The ordered stage: hands each guest thread's chunk results to the tracer's
+//! `trace` strictly in ticket order (execution order), keeps the counts the
+//! run's statistics come from, and ends streams. Shared by live runs and
+//! replays, so both present a tracer with exactly the same calls.
+import type { AnyTracer, ThreadInfo } from "../tracer";
+import type { ChunkCounts } from "./decode";
+import { firstLine } from "./errors";
+import type { BufferedOutput } from "./output";
+
+export interface ThreadStats {
+  pid: number;
+  tid: number;
+  instructions: number;
+  reads: number;
+  writes: number;
+}
+
+export interface RunStats {
+  instructions: number;
+  reads: number;
+  writes: number;
+  threads: number;
+  processes: number;
+  exit_code: number;
+  wall_s: number;
+  backend: string;
+  dropped_chunks: number;
+  per_thread: ThreadStats[];
+}
+
+interface StreamState {
+  thread: ThreadInfo;
+  nextTicket: number;
+  pending: Map<number, { items: unknown[]; counts: ChunkCounts }>;
+  stats: ThreadStats;
+  finished: boolean;
+}
+
+export class OrderedStage {
+  readonly #tracer: AnyTracer;
+  readonly #output: BufferedOutput;
+  readonly #streams = new Map<number, StreamState>();
+  #state: unknown;
+  /** The first failure; later ones are usually its consequences. */
+  error: string | null = null;
+  droppedChunks = 0;
+  events = 0;
+
+  constructor(tracer: AnyTracer, output: BufferedOutput) {
+    this.#tracer = tracer;
+    this.#output = output;
+  }
+
+  fail(message: string): void {
+    this.error ??= message;
+  }
+
+  init(): void {
+    this.#state = this.#tracer.init?.();
+  }
+
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  get openStreams(): number {
+    let open = 0;
+    for (const stream of this.#streams.values()) if (!stream.finished) open++;
+    return open;
+  }
+
+  addStream(id: number, thread: ThreadInfo): void {
+    this.#streams.set(id, {
+      thread,
+      nextTicket: 0,
+      pending: new Map(),
+      stats: { pid: thread.pid, tid: thread.tid, instructions: 0, reads: 0, writes: 0 },
+      finished: false,
+    });
+  }
+
+  chunk(id: number, ticket: number, items: unknown[], counts: ChunkCounts): void {
+    const stream = this.#streams.get(id);
+    if (!stream) return;
+    stream.pending.set(ticket, { items, counts });
+    for (;;) {
+      const next = stream.pending.get(stream.nextTicket);
+      if (!next) return;
+      stream.pending.delete(stream.nextTicket);
+      stream.nextTicket++;
+      stream.stats.instructions += next.counts.instructions;
+      stream.stats.reads += next.counts.reads;
+      stream.stats.writes += next.counts.writes;
+      this.events += next.counts.instructions + next.counts.reads + next.counts.writes;
+      if (this.error) continue;
+      try {
+        this.#tracer.trace?.(this.#state, next.items, stream.thread, this.#output);
+      } catch (error) {
+        this.fail(`cannoli: tracer handler trace threw for thread ${stream.thread.pid}:${stream.thread.tid}: ${firstLine(error)}`);
+      }
+    }
+  }
+
+  /** Ends a stream once every chunk of it has come back; `chunks` is how
+   *  many its producer published. */
+  endStream(id: number, chunks: number, failure: string | null): void {
+    const stream = this.#streams.get(id);
+    if (!stream || stream.finished) return;
+    stream.finished = true;
+    const who = `thread ${stream.thread.pid}:${stream.thread.tid}`;
+    if (stream.pending.size > 0 || stream.nextTicket !== chunks) this.fail(`cannoli: ${who}: ${chunks} chunks published, ${stream.nextTicket} traced`);
+    if (failure) this.fail(`cannoli: trace of ${who} is corrupted: ${failure}`);
+    if (this.error) return;
+    try {
+      this.#tracer.threadEnd?.(this.#state, stream.thread, this.#output);
+    } catch (error) {
+      this.fail(`cannoli: tracer handler threadEnd threw: ${firstLine(error)}`);
+    }
+  }
+
+  finish(): void {
+    if (this.error) return;
+    try {
+      this.#tracer.finish?.(this.#state, this.#output);
+    } catch (error) {
+      this.fail(`cannoli: tracer handler finish threw: ${firstLine(error)}`);
+    }
+  }
+
+  stats(exitCode: number, wallS: number): RunStats {
+    const streams = [...this.#streams.values()];
+    const perThread = streams.map((s) => s.stats);
+    const sum = (key: "instructions" | "reads" | "writes") => perThread.reduce((n, t) => n + t[key], 0);
+    return {
+      instructions: sum("instructions"),
+      reads: sum("reads"),
+      writes: sum("writes"),
+      threads: perThread.length,
+      processes: new Set(perThread.map((t) => t.pid)).size,
+      exit_code: exitCode,
+      wall_s: Number(wallS.toFixed(3)),
+      backend: streams[0]?.thread.backend ?? "plugin",
+      dropped_chunks: this.droppedChunks,
+      per_thread: perThread,
+    };
+  }
+}

@@ -1,0 +1,63 @@
+//! Starts the Workers, waits until each has loaded the tracer, and routes
+//! their messages to one handler.
+import { cpus } from "node:os";
+import type { FromWorker, ToWorker, WorkerMode } from "./messages";
+
+export function defaultWorkerCount(): number {
+  return Math.max(1, cpus().length - 1);
+}
+
+/** The Worker script: next to this file, or, inside the single executable,
+ *  under the bundle root (src/), where `bun build --compile` puts entry points. */
+function workerEntry(): string {
+  if (import.meta.url.includes("/$bunfs/")) return "./runtime/worker.ts";
+  return new URL("./worker.ts", import.meta.url).href;
+}
+
+export class WorkerPool {
+  readonly workers: Worker[] = [];
+
+  static async start(count: number, tracer: string, mode: WorkerMode, onMessage: (message: FromWorker) => void): Promise<WorkerPool> {
+    const pool = new WorkerPool();
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(workerEntry());
+      pool.workers.push(worker);
+      ready.push(
+        new Promise((resolve, reject) => {
+          worker.onmessage = (event: MessageEvent<FromWorker>) => {
+            if (event.data.type === "ready") {
+              worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
+              resolve();
+            } else if (event.data.type === "fatal") reject(new Error(event.data.message));
+          };
+          worker.onerror = (event) => reject(new Error(`cannoli: worker failed: ${event.message}`));
+        }),
+      );
+      pool.post(worker, { type: "init", tracer, mode });
+    }
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      pool.terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  post(worker: Worker, message: ToWorker, transfer?: ArrayBuffer[]): void {
+    worker.postMessage(message, transfer ?? []);
+  }
+
+  broadcast(message: ToWorker): void {
+    for (const worker of this.workers) this.post(worker, message);
+  }
+
+  terminate(): void {
+    for (const worker of this.workers) worker.terminate();
+  }
+}
