@@ -7,6 +7,7 @@ import { UsageError } from "./commands/usage_error";
 import { info } from "./commands/info";
 import { record } from "./commands/record";
 import { replay } from "./commands/replay";
+import { cov } from "./commands/cov";
 import { run, runUsage } from "./commands/run";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -14,6 +15,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   record,
   replay,
   info,
+  cov,
 };
 
 const usage = `usage: cannoli <command> [options]
@@ -23,6 +25,7 @@ commands:
   record   store a program's raw trace in a file (cannoli record --help)
   replay   run a tracer on a recording (cannoli replay --help)
   info     what a recording holds (cannoli info --help)
+  cov      record a program's basic-block coverage as drcov (cannoli cov --help)
 
 ${runUsage}`;
 

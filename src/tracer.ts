@@ -174,3 +174,36 @@ export function defineTracer<Ctx = undefined, Item = unknown, State = undefined>
 
 /** A tracer with its type parameters erased, as the runtime handles it. */
 export type AnyTracer = Tracer<unknown, unknown, unknown>;
+
+/**
+ * Symbolization: turns guest PCs into `module!function+0xoff` (or
+ * `module+0xoff` where the module has no symbol there) from the ELF symbol
+ * tables (.symtab, .dynsym) of the guest executable, its dynamic loader, and
+ * every file it maps. Use it in the ordered stage: push exec PCs and the
+ * mmap/munmap events as items, and keep a `Symbolizer` in the state (a
+ * Worker decoding one chunk has not seen the mmaps of earlier chunks;
+ * src/symbols/symbolizer.ts explains the choice).
+ *
+ * @example
+ * ```ts
+ * import { Symbolizer, defineTracer, type MmapEvent, type MunmapEvent } from "cannoli";
+ * type Item = number | { mmap: MmapEvent } | { munmap: MunmapEvent };
+ * export default defineTracer<undefined, Item, Symbolizer>({
+ *   exec(_ctx, ev, out) { out.push(ev.pc); },
+ *   mmap(_ctx, ev, out) { out.push({ mmap: ev }); },
+ *   munmap(_ctx, ev, out) { out.push({ munmap: ev }); },
+ *   init: () => new Symbolizer(),
+ *   trace(symbols, items, thread, output) {
+ *     const process = symbols.process(thread);   // one module map per guest process
+ *     for (const item of items) {
+ *       if (typeof item === "number") output.write(`${process.symbolize(item) ?? item.toString(16)}\n`);
+ *       else if ("mmap" in item) process.mmap(item.mmap);
+ *       else process.munmap(item.munmap);
+ *     }
+ *   },
+ * });
+ * ```
+ */
+export { Symbolizer, type SymbolizerOptions } from "./symbols/symbolizer";
+export type { ProcessSymbols, SymbolLocation } from "./symbols/process_symbols";
+export type { LoadedModule } from "./symbols/loaded_module";

@@ -1,10 +1,12 @@
 //! `cannoli run`: trace a guest program live.
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { debianTriples, readGuestElf } from "../elf";
+import { writeFileSync } from "node:fs";
+import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
+import type { AnyTracer } from "../tracer";
 import { Session, defaultWorkerCount } from "../runtime/session";
+import { printSymbolsTracer } from "../tracers/print_symbols";
+import { findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { UsageError } from "./usage_error";
 
@@ -17,6 +19,8 @@ options:
   --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module (.ts/.js)
                        [default: count]
   -o FILE              tracer output to FILE instead of stderr
+  --symbols            with --tracer print: follow each exec line's pc with
+                       module!function+0xoff (module+0xoff without symbols)
   --stats-json FILE    write run statistics as JSON at exit
   --workers N          decoding Workers [default: cores - 1, at least 1]
   --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
@@ -50,11 +54,12 @@ export interface RunArgs {
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
+  symbols: boolean;
   guest: string[];
 }
 
 export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
-  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, guest: [] };
+  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, symbols: false, guest: [] };
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
@@ -119,6 +124,9 @@ export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
       case "--quiet":
         args.quiet = true;
         break;
+      case "--symbols":
+        args.symbols = true;
+        break;
       case "-h":
       case "--help":
         process.stdout.write(usageText);
@@ -128,32 +136,8 @@ export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
     }
   }
   if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli run [options] -- <guest> [args...])");
+  if (args.symbols && args.tracer !== "print") throw new UsageError("cannoli: --symbols works with --tracer print");
   return args;
-}
-
-function findQemu(arch: string, override?: string): string {
-  if (override) {
-    if (!existsSync(override)) throw new UsageError(`cannoli: --qemu ${override} does not exist`);
-    return override;
-  }
-  const found = Bun.which(`qemu-${arch}`);
-  if (!found) throw new UsageError(`cannoli: qemu-${arch} not found; install Debian's qemu-user package (apt-get install qemu-user)`);
-  return found;
-}
-
-function findSysroot(arch: string, interpreter: string | null, override?: string): string | undefined {
-  if (override) {
-    if (!existsSync(override)) throw new UsageError(`cannoli: --sysroot ${override} does not exist`);
-    return override;
-  }
-  if (!interpreter) return undefined;
-  if (process.env.QEMU_LD_PREFIX) return process.env.QEMU_LD_PREFIX;
-  const triple = debianTriples[arch];
-  const candidate = triple ? join("/usr", triple) : undefined;
-  // Debian's multiarch layout puts the loader in /lib already; only use the
-  // cross sysroot when the loader is there and not on the host.
-  if (candidate && existsSync(join(candidate, interpreter)) && !existsSync(interpreter)) return candidate;
-  return undefined;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -168,7 +152,10 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const qemu = findQemu(elf.arch, args.qemu);
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativeLibraryPath("libcannoli_server.so");
-  const tracer = await loadTracer(args.tracer);
+  // --symbols: Workers load the built-in `print-symbols`; the ordered stage
+  // gets one that knows the sysroot the guest's libraries come from.
+  const tracerSpec = args.symbols ? "print-symbols" : args.tracer;
+  const tracer = args.symbols ? (printSymbolsTracer({ sysroot }) as AnyTracer) : await loadTracer(args.tracer);
   const pluginOptions = [
     ...args.ranges.map((r) => `range=${r}`),
     `mem=${args.mem && !args.once ? "on" : "off"}`,
@@ -180,7 +167,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
-    tracerSpec: args.tracer,
+    tracerSpec,
     tracer,
     workers: args.workers,
     outputPath: recording ? args.traceOutput : args.output,

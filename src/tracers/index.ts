@@ -1,13 +1,17 @@
 //! The built-in tracers, by the name `--tracer` takes.
 import type { AnyTracer } from "../tracer";
 import count from "./count";
+import cov from "./cov";
 import demo from "./demo";
 import nullTracer from "./null";
 import print from "./print";
+import printSymbols from "./print_symbols";
 
 export const builtinTracers: Record<string, AnyTracer> = {
   count: count as AnyTracer,
   print: print as AnyTracer,
   null: nullTracer as AnyTracer,
   demo: demo as AnyTracer,
+  cov: cov as AnyTracer,
+  "print-symbols": printSymbols as AnyTracer,
 };

@@ -17,6 +17,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         producer: mempipe.Producer,
         pid: i32,
         tid: i32,
+        /// The host thread that writes this stream (pthread_self), checked on
+        /// every event: QEMU may hand a vCPU index to a new thread while the
+        /// thread that last had it is still exiting.
+        owner: usize = 0,
         /// The syscall in flight, kept for the records its return produces
         /// (mmap's arguments matter only once the kernel said where).
         pending_syscall: u64 = 0,

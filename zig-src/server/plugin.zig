@@ -29,6 +29,14 @@ comptime {
 
 /// Bounds the vCPU index table (QEMU reuses indices of exited threads).
 const vcpus_max = 4096;
+/// Bounds the threads between losing their vCPU index and their exit hook.
+const departing_max = 256;
+
+/// This host thread's identity (in linux-user, one host thread per guest
+/// thread): a plain thread-pointer read, cheap enough for every event.
+inline fn currentThread() usize {
+    return @intFromPtr(std.c.pthread_self());
+}
 const allocator = std.heap.c_allocator;
 
 var config: Config = .{};
@@ -102,19 +110,59 @@ fn Server(comptime Addr: type) type {
             qp.qemu_plugin_register_atexit_cb(id, onExit, null);
         }
 
+        /// Streams whose vCPU index was handed to a new thread while their
+        /// own thread was still exiting; found again by owner. Bounded: a
+        /// thread stays here only between losing its index and its exit hook.
+        var departing = [_]?*Stream{null} ** departing_max;
+        var slow_path_lock = std.Thread.Mutex{};
+
         inline fn streamFor(vcpu_index: c_uint) *Stream {
             if (vcpu_index >= vcpus_max) fatal(error.TooManyThreads);
-            if (streams[vcpu_index]) |stream| return stream;
+            if (@atomicLoad(?*Stream, &streams[vcpu_index], .Acquire)) |stream| {
+                if (stream.owner == currentThread()) return stream;
+            }
+            return streamForSlow(vcpu_index);
+        }
+
+        fn streamForSlow(vcpu_index: c_uint) *Stream {
+            @setCold(true);
+            slow_path_lock.lock();
+            defer slow_path_lock.unlock();
+            const self = currentThread();
+            if (takeDeparting(self, false)) |stream| return stream;
+            if (streams[vcpu_index]) |previous| {
+                if (previous.owner == self) return previous;
+                // The index's previous thread is still on its way out: keep its
+                // stream where its remaining events will find it.
+                for (&departing) |*slot| {
+                    if (slot.* == null) {
+                        slot.* = previous;
+                        break;
+                    }
+                } else fatal(error.TooManyDepartingThreads);
+            }
             return openStream(vcpu_index);
         }
 
+        /// The calling thread's stream among the departing ones (removed from
+        /// the list when `remove`). Caller holds slow_path_lock.
+        fn takeDeparting(owner: usize, remove: bool) ?*Stream {
+            for (&departing) |*slot| {
+                const stream = slot.* orelse continue;
+                if (stream.owner != owner) continue;
+                if (remove) slot.* = null;
+                return stream;
+            }
+            return null;
+        }
+
         fn openStream(vcpu_index: c_uint) *Stream {
-            @setCold(true);
             const stream = allocator.create(Stream) catch fatal(error.OutOfMemory);
             stream.* = .{
                 .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
                 .pid = process_id,
                 .tid = linux.gettid(),
+                .owner = currentThread(),
                 .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
             };
             var buffer: [4096]u8 = undefined;
@@ -125,6 +173,13 @@ fn Server(comptime Addr: type) type {
         }
 
         fn dropInheritedStreams() void {
+            for (&departing) |*slot| {
+                if (slot.*) |stream| {
+                    stream.producer.release();
+                    allocator.destroy(stream);
+                    slot.* = null;
+                }
+            }
             for (&streams) |*slot| {
                 if (slot.*) |stream| {
                     stream.producer.release();
@@ -280,10 +335,21 @@ fn Server(comptime Addr: type) type {
         fn onVcpuExit(id: qp.qemu_plugin_id_t, vcpu_index: c_uint) callconv(.C) void {
             _ = id;
             if (vcpu_index >= vcpus_max) return;
-            const stream = streams[vcpu_index] orelse return;
-            streams[vcpu_index] = null;
-            stream.finish();
-            allocator.destroy(stream);
+            slow_path_lock.lock();
+            const self = currentThread();
+            var stream = takeDeparting(self, true);
+            if (stream == null) {
+                if (streams[vcpu_index]) |owned| {
+                    if (owned.owner == self) {
+                        stream = owned;
+                        @atomicStore(?*Stream, &streams[vcpu_index], null, .Release);
+                    }
+                }
+            }
+            slow_path_lock.unlock();
+            const ending = stream orelse return;
+            ending.finish();
+            allocator.destroy(ending);
         }
 
         /// The process is exiting (exit_group, or the last thread's exit):
@@ -291,11 +357,13 @@ fn Server(comptime Addr: type) type {
         fn onExit(id: qp.qemu_plugin_id_t, userdata: ?*anyopaque) callconv(.C) void {
             _ = id;
             _ = userdata;
-            for (&streams) |*slot| {
-                const stream = slot.* orelse continue;
-                slot.* = null;
-                stream.finish();
-                allocator.destroy(stream);
+            for ([_][]?*Stream{ &departing, &streams }) |slots| {
+                for (slots) |*slot| {
+                    const stream = slot.* orelse continue;
+                    slot.* = null;
+                    stream.finish();
+                    allocator.destroy(stream);
+                }
             }
         }
     };

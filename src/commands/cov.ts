@@ -1,0 +1,166 @@
+//! `cannoli cov`: basic-block coverage of a guest run, as a drcov file (or
+//! `module+0xoffset` lines). Runs the guest with `--once` hooks (each
+//! instruction recorded the first time it runs, no memory accesses), so
+//! covered code runs at full speed afterwards, through the built-in `cov`
+//! tracer (src/tracers/cov.ts). The file is written when the session ends,
+//! also when the guest crashed or was killed by a signal (then with what the
+//! stream held up to that point).
+import { writeFileSync } from "node:fs";
+import { encodeDrcov } from "../coverage/drcov_writer";
+import { encodeModoff } from "../coverage/modoff_writer";
+import { readGuestElf } from "../elf";
+import { nativeLibraryPath } from "../native_paths";
+import { Session, defaultWorkerCount } from "../runtime/session";
+import type { AnyTracer, ThreadInfo } from "../tracer";
+import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
+import { findQemu, findSysroot } from "./qemu_paths";
+import { UsageError } from "./usage_error";
+
+export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
+
+Records which code a program runs (basic-block coverage) under qemu-user,
+for Lighthouse, bncov, Dragon Dance and the like. Each instruction is
+recorded the first time it runs; covered code then runs at full speed.
+
+options:
+  -o FILE              coverage file to write (required)
+  --format FORMAT      drcov: DynamoRIO drcov, version 2, module table version 4
+                       modoff: one "module+0xoffset" line per block
+                       [default: drcov]
+  --workers N          decoding Workers [default: cores - 1, at least 1]
+  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
+  --sysroot DIR        where a dynamic guest's libraries live
+  --quiet              no progress line, no summary
+  -h, --help           this text
+
+example:
+  cannoli cov -o busybox.drcov -- ./busybox-mipsel ls /
+`;
+
+type CovFormat = "drcov" | "modoff";
+
+interface CovArgs {
+  output?: string;
+  format: CovFormat;
+  workers: number;
+  qemu?: string;
+  sysroot?: string;
+  quiet: boolean;
+  guest: string[];
+}
+
+function parseCovArgs(argv: string[]): CovArgs {
+  const args: CovArgs = { format: "drcov", workers: defaultWorkerCount(), quiet: false, guest: [] };
+  let i = 0;
+  const value = (flag: string): string => {
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`cannoli: ${flag} needs a value`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      args.guest = argv.slice(i + 1);
+      break;
+    }
+    if (!arg.startsWith("-")) {
+      args.guest = argv.slice(i);
+      break;
+    }
+    switch (arg) {
+      case "-o":
+      case "--output":
+        args.output = value(arg);
+        break;
+      case "--format": {
+        const format = value(arg);
+        if (format !== "drcov" && format !== "modoff") throw new UsageError(`cannoli: --format ${format}: use drcov or modoff`);
+        args.format = format;
+        break;
+      }
+      case "--workers": {
+        const n = Number(value(arg));
+        if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
+        args.workers = n;
+        break;
+      }
+      case "--qemu":
+        args.qemu = value(arg);
+        break;
+      case "--sysroot":
+        args.sysroot = value(arg);
+        break;
+      case "--quiet":
+        args.quiet = true;
+        break;
+      case "-h":
+      case "--help":
+        process.stdout.write(covUsage);
+        process.exit(0);
+      default:
+        throw new UsageError(`cannoli: unknown option ${arg} (see cannoli cov --help)`);
+    }
+  }
+  if (!args.output) throw new UsageError("cannoli: cov needs -o FILE");
+  if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli cov -o FILE -- <guest> [args...])");
+  return args;
+}
+
+/** The coverage file's bytes for the run's final state. */
+function encodeCoverage(state: CovState, format: CovFormat, guest: ThreadInfo): { data: Uint8Array | string; blocks: number; modules: number } {
+  settleCoverage(state);
+  // No stream ever arrived (the guest died before its first chunk was
+  // published): still list the executable.
+  if (state.symbolizer.processes.size === 0) state.symbolizer.process(guest);
+  const covered = state.coverage.modules(state.symbolizer.processes.values());
+  const modules = covered.map((c) => ({
+    path: c.module.path,
+    start: c.module.start,
+    end: c.module.end,
+    entry: c.module.entry,
+    fileOffsetOf: (addr: number) => c.module.file.elf.fileOffsetOf(addr - c.module.bias) ?? addr - c.module.start,
+    blocks: [...c.blocks].map(([start, bytes]) => ({ start, bytes })),
+  }));
+  const blocks = modules.reduce((n, m) => n + m.blocks.length, 0);
+  return { data: format === "drcov" ? encodeDrcov(modules) : encodeModoff(modules), blocks, modules: modules.length };
+}
+
+export async function cov(argv: string[]): Promise<number> {
+  const args = parseCovArgs(argv);
+  const output = args.output!;
+  const guestPath = args.guest[0]!;
+  const elf = readGuestElf(guestPath);
+  const qemu = findQemu(elf.arch, args.qemu);
+  const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
+  const serverLibrary = nativeLibraryPath("libcannoli_server.so");
+  // System calls stay on: mmap/munmap events come from their returns.
+  // Small chunks: a guest killed by a signal loses the unpublished rest of
+  // its current chunk (QEMU 7.2 runs no plugin callback on that path), so
+  // coverage loses at most the last 4 KiB of records (about 500 first
+  // executions). --once streams are small; the ring stays at 1 MiB.
+  const pluginOptions = ["mem=off", "once=on", "syscalls=on", "blocks=on", "chunk_bytes=4096", "chunk_count=256"];
+  let summary = "";
+  const tracer = {
+    ...covTracer({ sysroot }),
+    finish(state: CovState) {
+      const guest: ThreadInfo = { pid: 0, ppid: -1, tid: 0, arch: elf.arch, pointerBytes: elf.bits === 64 ? 8 : 4, bigEndian: elf.bigEndian, exe: guestPath, comm: "", backend: "plugin" };
+      const { data, blocks, modules } = encodeCoverage(state, args.format, guest);
+      writeFileSync(output, data);
+      const outside = state.coverage.outsideBlocks;
+      summary = `cannoli: ${blocks} blocks in ${modules} modules written to ${output}${outside ? ` (${outside} blocks outside any module left out)` : ""}\n`;
+    },
+  };
+  const session = new Session({
+    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
+    pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
+    guestArgv: args.guest,
+    tracerSpec: "cov",
+    tracer: tracer as AnyTracer,
+    workers: args.workers,
+    quiet: args.quiet,
+  });
+  const result = await session.run();
+  if (!args.quiet && summary) process.stderr.write(summary);
+  if (result.error) process.stderr.write(`${result.error}\n`);
+  return result.exitCode;
+}

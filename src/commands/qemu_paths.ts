@@ -1,0 +1,31 @@
+//! Which QEMU binary and which sysroot a guest runs with: shared by the
+//! commands that launch a guest (run, cov).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { debianTriples } from "../elf";
+import { UsageError } from "./usage_error";
+
+export function findQemu(arch: string, override?: string): string {
+  if (override) {
+    if (!existsSync(override)) throw new UsageError(`cannoli: --qemu ${override} does not exist`);
+    return override;
+  }
+  const found = Bun.which(`qemu-${arch}`);
+  if (!found) throw new UsageError(`cannoli: qemu-${arch} not found; install Debian's qemu-user package (apt-get install qemu-user)`);
+  return found;
+}
+
+export function findSysroot(arch: string, interpreter: string | null, override?: string): string | undefined {
+  if (override) {
+    if (!existsSync(override)) throw new UsageError(`cannoli: --sysroot ${override} does not exist`);
+    return override;
+  }
+  if (!interpreter) return undefined;
+  if (process.env.QEMU_LD_PREFIX) return process.env.QEMU_LD_PREFIX;
+  const triple = debianTriples[arch];
+  const candidate = triple ? join("/usr", triple) : undefined;
+  // Debian's multiarch layout puts the loader in /lib already; only use the
+  // cross sysroot when the loader is there and not on the host.
+  if (candidate && existsSync(join(candidate, interpreter)) && !existsSync(interpreter)) return candidate;
+  return undefined;
+}
