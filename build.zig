@@ -70,6 +70,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/guest.zig",
         "zig-src/server/Block.zig",
         "zig-src/server/qemu_plugin.zig",
+        "zig-src/server/patched.zig",
     };
     for (test_roots) |root| {
         const unit_tests = b.addTest(.{ .root_source_file = .{ .path = root }, .target = target });

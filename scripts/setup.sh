@@ -4,6 +4,8 @@
 # deps), the native libraries, the test guests, QEMU's own plugins as test
 # oracles, and the single executable dist/cannoli.
 # Usage: scripts/setup.sh [--no-oracles]     (npm run setup)
+#   --no-oracles  skip what only the tests need: QEMU's own plugins and the
+#                 patched QEMU (a cold build of it takes ~10 minutes)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -23,6 +25,8 @@ scripts/build-guests.sh
 if [ "${1:-}" != "--no-oracles" ]; then
   step "QEMU's own plugins (test oracles)"
   scripts/build-oracles.sh >/dev/null
+  step "patched QEMU (-cannoli backend; cached by the patch series' hash)"
+  scripts/qemu-build.sh >/dev/null
 fi
 step "Debian's static busybox (arm64, mipsel)"
 scripts/fetch-busybox.sh >/dev/null

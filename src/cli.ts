@@ -4,6 +4,7 @@
 import { ElfError } from "./elf";
 import { firstLine } from "./runtime/errors";
 import { UsageError } from "./commands/usage_error";
+import { doctor } from "./commands/doctor";
 import { info } from "./commands/info";
 import { record } from "./commands/record";
 import { replay } from "./commands/replay";
@@ -16,6 +17,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   replay,
   info,
   cov,
+  doctor,
 };
 
 const usage = `usage: cannoli <command> [options]
@@ -26,6 +28,7 @@ commands:
   replay   run a tracer on a recording (cannoli replay --help)
   info     what a recording holds (cannoli info --help)
   cov      record a program's basic-block coverage as drcov (cannoli cov --help)
+  doctor   which backends are available here (cannoli doctor --help)
 
 ${runUsage}`;
 

@@ -1,6 +1,7 @@
 //! Which QEMU binary and which sysroot a guest runs with: shared by the
 //! commands that launch a guest (run, cov).
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { debianTriples } from "../elf";
 import { UsageError } from "./usage_error";
@@ -13,6 +14,19 @@ export function findQemu(arch: string, override?: string): string {
   const found = Bun.which(`qemu-${arch}`);
   if (!found) throw new UsageError(`cannoli: qemu-${arch} not found; install Debian's qemu-user package (apt-get install qemu-user)`);
   return found;
+}
+
+/** The newest qemu-<arch> that scripts/qemu-build.sh built (one directory per
+ *  patch-series hash under the cache). */
+export function findPatchedQemu(arch: string): string {
+  const root = join(process.env.CANNOLI_CACHE ?? join(homedir(), ".cache", "cannoli"), "qemu-patched");
+  const candidates = existsSync(root)
+    ? readdirSync(root)
+        .map((hash) => join(root, hash, "bin", `qemu-${arch}`))
+        .filter((path) => existsSync(path))
+    : [];
+  if (candidates.length === 0) throw new UsageError(`cannoli: no patched qemu-${arch} in ${root}; build it with npm run qemu:build (or give --qemu)`);
+  return candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
 }
 
 export function findSysroot(arch: string, interpreter: string | null, override?: string): string | undefined {

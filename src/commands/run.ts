@@ -6,7 +6,7 @@ import { loadTracer } from "../runtime/load_tracer";
 import type { AnyTracer } from "../tracer";
 import { Session, defaultWorkerCount } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
-import { findQemu, findSysroot } from "./qemu_paths";
+import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { UsageError } from "./usage_error";
 
@@ -28,7 +28,10 @@ options:
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls
   --no-blocks          one record per instruction instead of per block (slower; for comparison)
-  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
+  --backend NAME       plugin (any QEMU 7.2+, -plugin) or patched (QEMU built by
+                       npm run qemu:build, -cannoli: recording code inlined) [default: plugin]
+  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF; with
+                       --backend patched, the newest one npm run qemu:build made]
   --sysroot DIR        where a dynamic guest's libraries live [default: QEMU_LD_PREFIX,
                        else /usr/<gnu-triple> when present]
   --quiet              no progress line
@@ -51,6 +54,7 @@ export interface RunArgs {
   once: boolean;
   syscalls: boolean;
   blocks: boolean;
+  backend: "plugin" | "patched";
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
@@ -59,7 +63,7 @@ export interface RunArgs {
 }
 
 export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
-  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, quiet: false, symbols: false, guest: [] };
+  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", quiet: false, symbols: false, guest: [] };
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
@@ -115,6 +119,12 @@ export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
       case "--no-blocks":
         args.blocks = false;
         break;
+      case "--backend": {
+        const backend = value(arg);
+        if (backend !== "plugin" && backend !== "patched") throw new UsageError(`cannoli: --backend is plugin or patched, not ${backend}`);
+        args.backend = backend;
+        break;
+      }
       case "--qemu":
         args.qemu = value(arg);
         break;
@@ -149,7 +159,7 @@ export async function run(argv: string[]): Promise<number> {
 export async function runSession(args: RunArgs, recording?: RecordingWriter): Promise<number> {
   const guestPath = args.guest[0]!;
   const elf = readGuestElf(guestPath);
-  const qemu = findQemu(elf.arch, args.qemu);
+  const qemu = args.backend === "patched" && !args.qemu ? findPatchedQemu(elf.arch) : findQemu(elf.arch, args.qemu);
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativeLibraryPath("libcannoli_server.so");
   // --symbols: Workers load the built-in `print-symbols`; the ordered stage
@@ -164,7 +174,8 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     `blocks=${args.blocks ? "on" : "off"}`,
   ];
   const session = new Session({
-    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
+    // The patched QEMU's -cannoli takes the same "<server.so>,key=value" text.
+    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), args.backend === "patched" ? "-cannoli" : "-plugin"],
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
     tracerSpec,

@@ -25,6 +25,8 @@ export var qemu_plugin_version: c_int = qp.QEMU_PLUGIN_VERSION;
 
 comptime {
     _ = @as(qp.qemu_plugin_install_t, &qemu_plugin_install);
+    // The patched-QEMU front door (-cannoli) lives in the same library.
+    _ = @import("patched.zig");
 }
 
 /// Bounds the vCPU index table (QEMU reuses indices of exited threads).

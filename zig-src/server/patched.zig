@@ -1,0 +1,392 @@
+//! libcannoli_server.so's second front door: QEMU patched with
+//! patches/qemu-7.2 (`-cannoli libcannoli_server.so,sock=PATH[,...]`).
+//!
+//! The patched QEMU asks this server, per translated instruction, whether to
+//! record it (never / always / once) and its memory accesses, and then
+//! writes the exec and memory records itself, from translated code, at the
+//! guest thread's cursor (a `Cursor` inside QEMU's CPU state). The server
+//! owns the cursor: it points into the thread's current mempipe chunk, and
+//! QEMU calls `chunkFull` only when a record does not fit. Everything else
+//! (handshake, syscall, mmap, exit records, the pipe itself) is the plugin
+//! path's, so the consumer sees the same stream with `backend: "patched"`.
+//!
+//! The C side of this interface is include/qemu/cannoli.h in the patch.
+const std = @import("std");
+const assert = std.debug.assert;
+const linux = std.os.linux;
+const mempipe = @import("mempipe");
+const records = @import("wire").records;
+const hooks = @import("hooks");
+const Hook = @import("hook_api").Hook;
+const Config = @import("Config.zig");
+const guest = @import("guest.zig");
+const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const fatal = @import("ThreadStream.zig").fatal;
+
+/// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
+const abi_version = 1;
+/// Bounds the table of live guest threads (fork and exit visit them all).
+const threads_max = 4096;
+/// Plugin-style arguments after the library path: filters plus ours.
+const args_max = Config.ranges_max + 16;
+/// Instruction bytes QEMU offers the hook (cannoli.h CANNOLI_INSN_BYTES_MAX).
+const insn_bytes_max = 16;
+const allocator = std.heap.c_allocator;
+
+/// struct CannoliCursor: per guest thread, inside QEMU's CPU state.
+/// Translated code writes at `cursor` while the record fits below `limit`.
+pub const Cursor = extern struct {
+    cursor: usize,
+    limit: usize,
+    thread: ?*anyopaque,
+};
+
+pub const Info = extern struct {
+    abi_version: u32,
+    addr_bytes: u32,
+    target_name: [*:0]const u8,
+    args: [*:0]const u8,
+    exe: [*:0]const u8,
+};
+
+pub const Callbacks = extern struct {
+    abi_version: u32,
+    reserve_max: u32,
+    hook_insn: *const fn (pc: u64, bytes: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int,
+    hook_mem: *const fn (pc: u64) callconv(.C) bool,
+    chunk_full: *const fn (cursor: *Cursor) callconv(.C) void,
+    syscall: *const fn (cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void,
+    sysret: *const fn (cursor: *Cursor, number: i64, ret: i64) callconv(.C) void,
+    thread_exit: *const fn (cursor: *Cursor) callconv(.C) void,
+    process_exit: *const fn () callconv(.C) void,
+};
+
+/// cannoli.h's CANNOLI_HOOK_* values.
+fn hookCode(hook: Hook) c_int {
+    return switch (hook) {
+        .never => 0,
+        .always => 1,
+        .once => 2,
+    };
+}
+
+var config: Config = .{};
+var arch: guest.Arch = undefined;
+var process_id: i32 = 0;
+var exe_path: []const u8 = "";
+var stream_generations: u32 = 0;
+var callbacks: Callbacks = undefined;
+
+export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks {
+    if (info.abi_version != abi_version) return refuse("QEMU speaks cannoli ABI {d}, this server {d}", .{ info.abi_version, abi_version });
+    arch = guest.lookup(std.mem.span(info.target_name)) orelse
+        return refuse("unsupported guest architecture {s}", .{info.target_name});
+    // The record layout follows the guest's address width; QEMU writes it.
+    if (info.addr_bytes != arch.pointer_bytes) return refuse("QEMU writes {d}-byte addresses for {s}, expected {d}", .{ info.addr_bytes, arch.name, arch.pointer_bytes });
+    var args: [args_max][]const u8 = undefined;
+    var arg_count: usize = 0;
+    var split = std.mem.tokenizeScalar(u8, std.mem.span(info.args), ',');
+    while (split.next()) |arg| {
+        if (arg_count == args.len) return refuse("too many -cannoli arguments", .{});
+        args[arg_count] = arg;
+        arg_count += 1;
+    }
+    config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
+        return refuse("bad -cannoli arguments ({s})", .{@errorName(err)});
+    exe_path = std.mem.span(info.exe);
+    process_id = linux.getpid();
+    // QEMU must not outlive the consumer that spawned it.
+    _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
+    if (std.c.pthread_atfork(null, null, afterForkInChild) != 0) return refuse("pthread_atfork failed", .{});
+    callbacks = if (arch.pointer_bytes == 4) Server(u32).callbacks() else Server(u64).callbacks();
+    return &callbacks;
+}
+
+fn refuse(comptime format: []const u8, args: anytype) ?*const Callbacks {
+    var buffer: [256]u8 = undefined;
+    const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
+    _ = linux.write(2, message.ptr, message.len);
+    return null;
+}
+
+var after_fork_hook: *const fn () void = undefined;
+
+fn afterForkInChild() callconv(.C) void {
+    process_id = linux.getpid();
+    after_fork_hook();
+}
+
+fn Server(comptime Addr: type) type {
+    return struct {
+        const Stream = ThreadStream(Addr);
+
+        /// One guest thread's stream and the QEMU cursor that writes into it.
+        const Thread = struct {
+            stream: Stream,
+            cursor: *Cursor,
+            /// Set at process exit: the pipe is closed, records are dropped.
+            finished: bool = false,
+        };
+
+        /// Live threads, for fork and process exit. Lock-free: a fork may
+        /// happen while another thread registers, and the child must not
+        /// find a lock held by a thread it no longer has.
+        var threads = [_]?*Thread{null} ** threads_max;
+
+        fn callbacks() Callbacks {
+            after_fork_hook = dropInheritedThreads;
+            return .{
+                .abi_version = abi_version,
+                // Any record set of one instruction fits an empty chunk.
+                .reserve_max = config.chunk_bytes,
+                .hook_insn = hookInsn,
+                .hook_mem = hookMem,
+                .chunk_full = chunkFull,
+                .syscall = onSyscall,
+                .sysret = onSyscallReturn,
+                .thread_exit = onThreadExit,
+                .process_exit = onProcessExit,
+            };
+        }
+
+        fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {
+            assert(len <= insn_bytes_max);
+            const available: []const u8 = if (bytes_ptr) |p| p[0..len] else &.{};
+            const choice = hooks.hookInstruction(pc, insnBytes(available), config.instructionChoice(pc));
+            if (choice == .once) {
+                const slot = onceSlot(pc);
+                // Already seen: a retranslation runs at full speed.
+                if (@atomicLoad(u32, slot, .Acquire) != 0) return hookCode(.never);
+                once_flag.* = slot;
+            }
+            return hookCode(choice);
+        }
+
+        /// Asked only for instructions recorded `always` ("once" is for
+        /// coverage: no memory records), as on the plugin path.
+        fn hookMem(pc: u64) callconv(.C) bool {
+            return hooks.hookMemory(pc, config.trace_mem);
+        }
+
+        /// The translated code found no room (or no stream yet).
+        fn chunkFull(cursor: *Cursor) callconv(.C) void {
+            const thread = threadFor(cursor);
+            if (thread.finished) {
+                // After process exit: overwrite the unpublished chunk.
+                cursor.cursor = @intFromPtr(thread.stream.producer.chunk);
+                return;
+            }
+            syncIn(thread);
+            thread.stream.producer.flush() catch |err| fatal(err);
+            syncOut(thread);
+            assert(cursor.limit - cursor.cursor >= config.chunk_bytes);
+        }
+
+        fn onSyscall(cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void {
+            const thread = threadFor(cursor);
+            if (thread.finished) return;
+            syncIn(thread);
+            defer syncOut(thread);
+            thread.stream.syscall(@bitCast(number), args.*);
+            thread.stream.fenceIfOutsideBlock();
+        }
+
+        fn onSyscallReturn(cursor: *Cursor, number: i64, ret: i64) callconv(.C) void {
+            const thread = threadFor(cursor);
+            if (thread.finished) return;
+            syncIn(thread);
+            defer syncOut(thread);
+            const stream = &thread.stream;
+            stream.sysret(@bitCast(number), @bitCast(ret));
+            defer stream.fenceIfOutsideBlock();
+            // As plugin.zig's onSyscallReturn: successful mmap/munmap only.
+            if (ret < 0 and ret >= -4095) return;
+            if (stream.pending_syscall != @as(u64, @bitCast(number))) return;
+            const calls = arch.syscalls;
+            const args = stream.pending_args;
+            const result: u64 = if (Addr == u32) @as(u64, @bitCast(ret)) & 0xffff_ffff else @bitCast(ret);
+            const fd: i32 = @truncate(@as(i64, @bitCast(args[4])));
+            if (calls.mmap != null and calls.mmap.? == stream.pending_syscall) {
+                recordMmap(stream, result, args, args[5], fd);
+            } else if (calls.mmap2 != null and calls.mmap2.? == stream.pending_syscall) {
+                recordMmap(stream, result, args, args[5] *% 4096, fd);
+            } else if (calls.munmap != null and calls.munmap.? == stream.pending_syscall) {
+                stream.munmap(args[0], args[1]);
+            }
+        }
+
+        fn recordMmap(stream: *Stream, addr: u64, args: [records.syscall_args]u64, offset: u64, fd: i32) void {
+            var path_buffer: [records.path_bytes_max]u8 = undefined;
+            var link_buffer: [32]u8 = undefined;
+            const path: []const u8 = if (fd >= 0) blk: {
+                const link = std.fmt.bufPrintZ(&link_buffer, "/proc/self/fd/{d}", .{fd}) catch break :blk "";
+                break :blk std.os.readlinkZ(link, &path_buffer) catch "";
+            } else "";
+            stream.mmap(addr, args[1], offset, @truncate(args[2]), @truncate(args[3]), fd, path);
+        }
+
+        /// A guest thread ended (sys_exit): its stream ends cleanly.
+        fn onThreadExit(cursor: *Cursor) callconv(.C) void {
+            const thread = threadOf(cursor) orelse return;
+            unregister(thread);
+            if (!thread.finished) {
+                syncIn(thread);
+                thread.stream.finish();
+            }
+            cursor.* = .{ .cursor = 0, .limit = 0, .thread = null };
+            allocator.destroy(thread);
+        }
+
+        /// exit/exit_group: every stream ends cleanly. Other threads may
+        /// still run a few instructions until QEMU exits, so the memory
+        /// stays mapped and their later records go nowhere.
+        fn onProcessExit() callconv(.C) void {
+            for (&threads) |*slot| {
+                const thread = @atomicLoad(?*Thread, slot, .Acquire) orelse continue;
+                if (thread.finished) continue;
+                syncIn(thread);
+                thread.finished = true;
+                const stream = &thread.stream;
+                const words = stream.producer.reserve(4) catch |err| fatal(err);
+                const head: *u32 = @ptrCast(@alignCast(words));
+                head.* = @intFromEnum(records.Kind.exit);
+                stream.producer.commit(4);
+                stream.producer.flush() catch |err| fatal(err);
+                @atomicStore(u32, &stream.producer.header().producer_status, @intFromEnum(mempipe.layout.ProducerStatus.closed_clean), .Release);
+                if (stream.producer.sock != -1) std.os.close(stream.producer.sock);
+                stream.producer.sock = -1;
+                syncOut(thread);
+            }
+        }
+
+        /// The JIT's cursor is the producer's write position.
+        inline fn syncIn(thread: *Thread) void {
+            const start = @intFromPtr(thread.stream.producer.chunk);
+            const offset = thread.cursor.cursor -% start;
+            // The cursor lives in QEMU's memory: check before trusting it.
+            if (offset > thread.stream.producer.geometry.chunk_bytes or offset % 4 != 0) fatal(error.CursorCorrupt);
+            thread.stream.producer.cursor = @intCast(offset);
+        }
+
+        inline fn syncOut(thread: *Thread) void {
+            const start = @intFromPtr(thread.stream.producer.chunk);
+            thread.cursor.cursor = start + thread.stream.producer.cursor;
+            thread.cursor.limit = start + thread.stream.producer.geometry.chunk_bytes;
+        }
+
+        inline fn threadOf(cursor: *Cursor) ?*Thread {
+            return @ptrCast(@alignCast(cursor.thread));
+        }
+
+        /// A thread's stream opens on its first event, on that thread (so
+        /// the handshake carries its tid).
+        inline fn threadFor(cursor: *Cursor) *Thread {
+            return threadOf(cursor) orelse openThread(cursor);
+        }
+
+        fn openThread(cursor: *Cursor) *Thread {
+            @setCold(true);
+            const thread = allocator.create(Thread) catch fatal(error.OutOfMemory);
+            thread.* = .{
+                .stream = .{
+                    .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
+                    .pid = process_id,
+                    .tid = linux.gettid(),
+                    .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
+                },
+                .cursor = cursor,
+            };
+            var buffer: [4096]u8 = undefined;
+            const handshake = writeHandshake(&buffer, thread.stream.pid, thread.stream.tid) catch |err| fatal(err);
+            thread.stream.producer.connect(config.socketPath(), handshake) catch |err| fatal(err);
+            register(thread);
+            cursor.thread = thread;
+            syncOut(thread);
+            return thread;
+        }
+
+        fn register(thread: *Thread) void {
+            for (&threads) |*slot| {
+                if (@cmpxchgStrong(?*Thread, slot, null, thread, .AcqRel, .Monotonic) == null) return;
+            }
+            fatal(error.TooManyThreads);
+        }
+
+        fn unregister(thread: *Thread) void {
+            for (&threads) |*slot| {
+                if (@cmpxchgStrong(?*Thread, slot, thread, null, .AcqRel, .Monotonic) == null) return;
+            }
+            unreachable;
+        }
+
+        /// A guest fork forks QEMU: the child must neither write to the
+        /// parent's pipes nor close them cleanly. It drops them and points
+        /// every cursor nowhere, so its first record opens its own stream.
+        fn dropInheritedThreads() void {
+            for (&threads) |*slot| {
+                const thread = slot.* orelse continue;
+                slot.* = null;
+                thread.cursor.* = .{ .cursor = 0, .limit = 0, .thread = null };
+                if (!thread.finished) thread.stream.producer.release();
+                allocator.destroy(thread);
+            }
+        }
+    };
+}
+
+/// The instruction's own bytes out of the ones QEMU offers (which may run
+/// into the next instruction), for the hook file.
+fn insnBytes(available: []const u8) []const u8 {
+    const size: usize = if (std.mem.startsWith(u8, arch.name, "riscv"))
+        // RISC-V: 2-byte compressed unless the low two bits are 0b11.
+        (if (available.len > 0 and available[0] & 3 != 3) 2 else 4)
+    else if (std.mem.eql(u8, arch.name, "x86_64") or std.mem.eql(u8, arch.name, "i386") or std.mem.eql(u8, arch.name, "s390x"))
+        // Variable length: the hook sees what QEMU offered.
+        available.len
+    else
+        4;
+    return available[0..@min(size, available.len)];
+}
+
+/// "once" flags, one per guest PC and shared by every translation of it;
+/// the translated code tests and sets it. They live as long as QEMU, and
+/// translation is serialised by QEMU's mmap_lock, so no lock here.
+var once_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
+var once_slots = std.AutoHashMap(u64, *u32).init(std.heap.c_allocator);
+
+fn onceSlot(pc: u64) *u32 {
+    const entry = once_slots.getOrPut(pc) catch fatal(error.OutOfMemory);
+    if (!entry.found_existing) {
+        const slot = once_arena.allocator().create(u32) catch fatal(error.OutOfMemory);
+        slot.* = 0;
+        entry.value_ptr.* = slot;
+    }
+    return entry.value_ptr.*;
+}
+
+extern fn getppid() i32;
+
+fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
+    var stream = std.io.fixedBufferStream(buffer);
+    const comm = std.fs.path.basename(exe_path);
+    try std.json.stringify(.{
+        .protocol = records.protocol_version,
+        .backend = "patched",
+        .arch = arch.name,
+        .pointer_bytes = arch.pointer_bytes,
+        .big_endian = arch.big_endian,
+        .pid = pid,
+        .ppid = getppid(),
+        .tid = tid,
+        .exe = exe_path,
+        .comm = comm[0..@min(comm.len, 15)],
+    }, .{}, stream.writer());
+    return stream.getWritten();
+}
+
+test "the C structs keep cannoli.h's layout" {
+    try std.testing.expectEqual(@as(usize, 24), @sizeOf(Cursor));
+    try std.testing.expectEqual(@as(usize, 8), @offsetOf(Cursor, "limit"));
+    try std.testing.expectEqual(@as(usize, 32), @sizeOf(Info));
+    try std.testing.expectEqual(@as(usize, 8), @offsetOf(Callbacks, "hook_insn"));
+}
