@@ -7,6 +7,7 @@ const assert = std.debug.assert;
 const mempipe = @import("mempipe");
 const records = @import("wire").records;
 const Block = @import("Block.zig");
+const guest = @import("guest.zig");
 
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
@@ -86,6 +87,38 @@ pub fn ThreadStream(comptime Addr: type) type {
             putAddr(words + 1, number);
             putAddr(words + 1 + addr_words, ret);
             self.commit(.sysret);
+        }
+
+        /// A syscall returned: its sysret record, then, for a successful
+        /// mmap/mmap2/munmap (the one whose arguments were kept at entry),
+        /// the mapping record. -4095..-1 are errors (and QEMU's restarts).
+        pub fn syscallReturned(self: *Self, number: u64, ret: u64, calls: guest.MapSyscalls) void {
+            self.sysret(number, ret);
+            const signed: i64 = @bitCast(ret);
+            if (signed < 0 and signed >= -4095) return;
+            if (self.pending_syscall != number) return;
+            const args = self.pending_args;
+            const addr: u64 = if (Addr == u32) ret & 0xffff_ffff else ret;
+            const fd: i32 = @truncate(@as(i64, @bitCast(args[4])));
+            if (calls.mmap == number) {
+                self.mmapWithPath(addr, args, args[5], fd);
+            } else if (calls.mmap2 == number) {
+                self.mmapWithPath(addr, args, args[5] *% 4096, fd);
+            } else if (calls.munmap == number) {
+                self.munmap(args[0], args[1]);
+            }
+        }
+
+        fn mmapWithPath(self: *Self, addr: u64, args: [records.syscall_args]u64, offset: u64, fd: i32) void {
+            // Guest file descriptors are host descriptors in linux-user, so
+            // the mapped file's path is the host's view of that descriptor.
+            var path_buffer: [records.path_bytes_max]u8 = undefined;
+            var link_buffer: [32]u8 = undefined;
+            const path: []const u8 = if (fd >= 0) blk: {
+                const link = std.fmt.bufPrintZ(&link_buffer, "/proc/self/fd/{d}", .{fd}) catch break :blk "";
+                break :blk std.os.readlinkZ(link, &path_buffer) catch "";
+            } else "";
+            self.mmap(addr, args[1], offset, @truncate(args[2]), @truncate(args[3]), fd, path);
         }
 
         pub fn mmap(self: *Self, addr: u64, length: u64, offset: u64, prot: u32, flags: u32, fd: i32, path: []const u8) void {

@@ -21,6 +21,7 @@ const Hook = @import("hook_api").Hook;
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const handshake = @import("handshake.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
@@ -197,32 +198,8 @@ fn Server(comptime Addr: type) type {
             syncIn(thread);
             defer syncOut(thread);
             const stream = &thread.stream;
-            stream.sysret(@bitCast(number), @bitCast(ret));
-            defer stream.fenceIfOutsideBlock();
-            // As plugin.zig's onSyscallReturn: successful mmap/munmap only.
-            if (ret < 0 and ret >= -4095) return;
-            if (stream.pending_syscall != @as(u64, @bitCast(number))) return;
-            const calls = arch.syscalls;
-            const args = stream.pending_args;
-            const result: u64 = if (Addr == u32) @as(u64, @bitCast(ret)) & 0xffff_ffff else @bitCast(ret);
-            const fd: i32 = @truncate(@as(i64, @bitCast(args[4])));
-            if (calls.mmap != null and calls.mmap.? == stream.pending_syscall) {
-                recordMmap(stream, result, args, args[5], fd);
-            } else if (calls.mmap2 != null and calls.mmap2.? == stream.pending_syscall) {
-                recordMmap(stream, result, args, args[5] *% 4096, fd);
-            } else if (calls.munmap != null and calls.munmap.? == stream.pending_syscall) {
-                stream.munmap(args[0], args[1]);
-            }
-        }
-
-        fn recordMmap(stream: *Stream, addr: u64, args: [records.syscall_args]u64, offset: u64, fd: i32) void {
-            var path_buffer: [records.path_bytes_max]u8 = undefined;
-            var link_buffer: [32]u8 = undefined;
-            const path: []const u8 = if (fd >= 0) blk: {
-                const link = std.fmt.bufPrintZ(&link_buffer, "/proc/self/fd/{d}", .{fd}) catch break :blk "";
-                break :blk std.os.readlinkZ(link, &path_buffer) catch "";
-            } else "";
-            stream.mmap(addr, args[1], offset, @truncate(args[2]), @truncate(args[3]), fd, path);
+            stream.syscallReturned(@bitCast(number), @bitCast(ret), arch.syscalls);
+            stream.fenceIfOutsideBlock();
         }
 
         /// A guest thread ended (sys_exit): its stream ends cleanly.
@@ -297,8 +274,8 @@ fn Server(comptime Addr: type) type {
                 .cursor = cursor,
             };
             var buffer: [4096]u8 = undefined;
-            const handshake = writeHandshake(&buffer, thread.stream.pid, thread.stream.tid) catch |err| fatal(err);
-            thread.stream.producer.connect(config.socketPath(), handshake) catch |err| fatal(err);
+            const handshake_json = writeHandshake(&buffer, thread.stream.pid, thread.stream.tid) catch |err| fatal(err);
+            thread.stream.producer.connect(config.socketPath(), handshake_json) catch |err| fatal(err);
             register(thread);
             cursor.thread = thread;
             syncOut(thread);
@@ -364,24 +341,8 @@ fn onceSlot(pc: u64) *u32 {
     return entry.value_ptr.*;
 }
 
-extern fn getppid() i32;
-
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    var stream = std.io.fixedBufferStream(buffer);
-    const comm = std.fs.path.basename(exe_path);
-    try std.json.stringify(.{
-        .protocol = records.protocol_version,
-        .backend = "patched",
-        .arch = arch.name,
-        .pointer_bytes = arch.pointer_bytes,
-        .big_endian = arch.big_endian,
-        .pid = pid,
-        .ppid = getppid(),
-        .tid = tid,
-        .exe = exe_path,
-        .comm = comm[0..@min(comm.len, 15)],
-    }, .{}, stream.writer());
-    return stream.getWritten();
+    return handshake.write(buffer, "patched", arch, pid, tid, exe_path);
 }
 
 test "the C structs keep cannoli.h's layout" {

@@ -18,6 +18,7 @@ const hooks = @import("hooks");
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
@@ -168,8 +169,8 @@ fn Server(comptime Addr: type) type {
                 .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
             };
             var buffer: [4096]u8 = undefined;
-            const handshake = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
-            stream.producer.connect(config.socketPath(), handshake) catch |err| fatal(err);
+            const handshake_json = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
+            stream.producer.connect(config.socketPath(), handshake_json) catch |err| fatal(err);
             @atomicStore(?*Stream, &streams[vcpu_index], stream, .Release);
             return stream;
         }
@@ -302,35 +303,8 @@ fn Server(comptime Addr: type) type {
         fn onSyscallReturn(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, ret: i64) callconv(.C) void {
             _ = id;
             const stream = streamFor(vcpu_index);
-            stream.sysret(@bitCast(number), @bitCast(ret));
-            defer stream.fenceIfOutsideBlock();
-            // -4095..-1 are errors (and QEMU's restart codes); the syscall
-            // must be the one whose arguments were kept.
-            if (ret < 0 and ret >= -4095) return;
-            if (stream.pending_syscall != @as(u64, @bitCast(number))) return;
-            const calls = arch.syscalls;
-            const args = stream.pending_args;
-            const result: u64 = if (Addr == u32) @as(u64, @bitCast(ret)) & 0xffff_ffff else @bitCast(ret);
-            const fd: i32 = @truncate(@as(i64, @bitCast(args[4])));
-            if (calls.mmap != null and calls.mmap.? == stream.pending_syscall) {
-                recordMmap(stream, result, args, args[5], fd);
-            } else if (calls.mmap2 != null and calls.mmap2.? == stream.pending_syscall) {
-                recordMmap(stream, result, args, args[5] *% 4096, fd);
-            } else if (calls.munmap != null and calls.munmap.? == stream.pending_syscall) {
-                stream.munmap(args[0], args[1]);
-            }
-        }
-
-        fn recordMmap(stream: *Stream, addr: u64, args: [records.syscall_args]u64, offset: u64, fd: i32) void {
-            // Guest file descriptors are host descriptors in linux-user, so
-            // the mapped file's path is the host's view of that descriptor.
-            var path_buffer: [records.path_bytes_max]u8 = undefined;
-            var link_buffer: [32]u8 = undefined;
-            const path: []const u8 = if (fd >= 0) blk: {
-                const link = std.fmt.bufPrintZ(&link_buffer, "/proc/self/fd/{d}", .{fd}) catch break :blk "";
-                break :blk std.os.readlinkZ(link, &path_buffer) catch "";
-            } else "";
-            stream.mmap(addr, args[1], offset, @truncate(args[2]), @truncate(args[3]), fd, path);
+            stream.syscallReturned(@bitCast(number), @bitCast(ret), arch.syscalls);
+            stream.fenceIfOutsideBlock();
         }
 
         /// A guest thread ended (sys_exit): its stream ends cleanly.
@@ -440,25 +414,9 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
     return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
 }
 
-extern fn getppid() i32;
-
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    var stream = std.io.fixedBufferStream(buffer);
     const exe_c = qp.qemu_plugin_path_to_binary();
     defer if (exe_c) |p| qp.g_free(p);
     const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else "";
-    const comm = std.fs.path.basename(exe);
-    try std.json.stringify(.{
-        .protocol = records.protocol_version,
-        .backend = "plugin",
-        .arch = arch.name,
-        .pointer_bytes = arch.pointer_bytes,
-        .big_endian = arch.big_endian,
-        .pid = pid,
-        .ppid = getppid(),
-        .tid = tid,
-        .exe = exe,
-        .comm = comm[0..@min(comm.len, 15)],
-    }, .{}, stream.writer());
-    return stream.getWritten();
+    return handshake.write(buffer, "plugin", arch, pid, tid, exe);
 }

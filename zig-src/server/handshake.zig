@@ -1,0 +1,26 @@
+//! The JSON handshake each stream sends with its pipe (parsed and checked by
+//! src/runtime/handshake.ts): who the stream belongs to and how to read it.
+const std = @import("std");
+const records = @import("wire").records;
+const guest = @import("guest.zig");
+
+extern fn getppid() i32;
+
+pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid: i32, exe: []const u8) ![]const u8 {
+    var stream = std.io.fixedBufferStream(buffer);
+    const comm = std.fs.path.basename(exe);
+    try std.json.stringify(.{
+        .protocol = records.protocol_version,
+        .backend = backend,
+        .arch = arch.name,
+        .pointer_bytes = arch.pointer_bytes,
+        .big_endian = arch.big_endian,
+        .pid = pid,
+        .ppid = getppid(),
+        .tid = tid,
+        .exe = exe,
+        // The kernel's comm is at most 15 characters.
+        .comm = comm[0..@min(comm.len, 15)],
+    }, .{}, stream.writer());
+    return stream.getWritten();
+}
