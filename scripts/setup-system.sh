@@ -11,7 +11,8 @@ set -euo pipefail
 # Foreign glibc runtimes for the `dynamic` guest (bookworm has no riscv64;
 # x86_64 uses the host's own glibc).
 FOREIGN_ARCHS=(arm64 mipsel)
-PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file)
+# meson .. python3-venv build the patched QEMU (scripts/qemu-build.sh).
+PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file meson ninja-build flex bison python3-venv)
 for a in "${FOREIGN_ARCHS[@]}"; do PKGS+=("libc6:$a"); done
 SRC_FILE=/etc/apt/sources.list.d/cannoli-src.sources
 
