@@ -14,6 +14,7 @@ import { Session, defaultWorkerCount } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { findQemu, findSysroot } from "./qemu_paths";
+import { parseWorkers, scanGuestCommand } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
@@ -51,56 +52,35 @@ interface CovArgs {
 
 function parseCovArgs(argv: string[]): CovArgs {
   const args: CovArgs = { format: "drcov", workers: defaultWorkerCount(), quiet: false, guest: [] };
-  let i = 0;
-  const value = (flag: string): string => {
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`cannoli: ${flag} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      args.guest = argv.slice(i + 1);
-      break;
-    }
-    if (!arg.startsWith("-")) {
-      args.guest = argv.slice(i);
-      break;
-    }
+  args.guest = scanGuestCommand(argv, "cov", covUsage, (arg, value) => {
     switch (arg) {
       case "-o":
       case "--output":
-        args.output = value(arg);
-        break;
+        args.output = value();
+        return true;
       case "--format": {
-        const format = value(arg);
+        const format = value();
         if (format !== "drcov" && format !== "modoff") throw new UsageError(`cannoli: --format ${format}: use drcov or modoff`);
         args.format = format;
-        break;
+        return true;
       }
-      case "--workers": {
-        const n = Number(value(arg));
-        if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
-        args.workers = n;
-        break;
-      }
+      case "--workers":
+        args.workers = parseWorkers(value());
+        return true;
       case "--qemu":
-        args.qemu = value(arg);
-        break;
+        args.qemu = value();
+        return true;
       case "--sysroot":
-        args.sysroot = value(arg);
-        break;
+        args.sysroot = value();
+        return true;
       case "--quiet":
         args.quiet = true;
-        break;
-      case "-h":
-      case "--help":
-        process.stdout.write(covUsage);
-        process.exit(0);
+        return true;
       default:
-        throw new UsageError(`cannoli: unknown option ${arg} (see cannoli cov --help)`);
+        return false;
     }
-  }
+    return true;
+  });
   if (!args.output) throw new UsageError("cannoli: cov needs -o FILE");
   if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli cov -o FILE -- <guest> [args...])");
   return args;

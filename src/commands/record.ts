@@ -18,7 +18,7 @@ example:
 `;
 
 export async function record(argv: string[]): Promise<number> {
-  const args = parseRunArgs(argv, recordUsage);
+  const args = parseRunArgs(argv, "record", recordUsage);
   if (!args.output) throw new UsageError("cannoli: record needs -o FILE (where the recording goes)");
   if (!argv.includes("--tracer")) args.tracer = "null";
   return runSession(args, new RecordingWriter(args.output));

@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { loadTracer } from "../runtime/load_tracer";
 import { replay as replayRecording } from "../runtime/ReplaySession";
 import { defaultWorkerCount } from "../runtime/WorkerPool";
+import { parseWorkers } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const replayUsage = `usage: cannoli replay FILE [options]
@@ -39,8 +40,7 @@ export async function replay(argv: string[]): Promise<number> {
     else if (arg === "-o" || arg === "--output") output = value();
     else if (arg === "--stats-json") statsJson = value();
     else if (arg === "--workers") {
-      workers = Number(value());
-      if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
+      workers = parseWorkers(value());
     } else if (arg === "-h" || arg === "--help") {
       process.stdout.write(replayUsage);
       return 0;

@@ -8,6 +8,7 @@ import { Session, defaultWorkerCount } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
+import { parseWorkers, scanGuestCommand } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -62,89 +63,68 @@ export interface RunArgs {
   guest: string[];
 }
 
-export function parseRunArgs(argv: string[], usageText = runUsage): RunArgs {
+export function parseRunArgs(argv: string[], command = "run", usageText = runUsage): RunArgs {
   const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", quiet: false, symbols: false, guest: [] };
-  let i = 0;
-  const value = (flag: string): string => {
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`cannoli: ${flag} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      args.guest = argv.slice(i + 1);
-      break;
-    }
-    if (!arg.startsWith("-")) {
-      args.guest = argv.slice(i);
-      break;
-    }
+  args.guest = scanGuestCommand(argv, command, usageText, (arg, value) => {
     switch (arg) {
       case "--tracer":
-        args.tracer = value(arg);
-        break;
+        args.tracer = value();
+        return true;
       case "-o":
       case "--output":
-        args.output = value(arg);
-        break;
+        args.output = value();
+        return true;
       case "--trace-output":
-        args.traceOutput = value(arg);
-        break;
+        args.traceOutput = value();
+        return true;
       case "--stats-json":
-        args.statsJson = value(arg);
-        break;
-      case "--workers": {
-        const n = Number(value(arg));
-        if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
-        args.workers = n;
-        break;
-      }
+        args.statsJson = value();
+        return true;
+      case "--workers":
+        args.workers = parseWorkers(value());
+        return true;
       case "--range": {
-        const range = value(arg);
+        const range = value();
         const match = /^(0x[0-9a-fA-F]+|\d+)-(0x[0-9a-fA-F]+|\d+)$/.exec(range);
         if (!match || BigInt(match[1]!) >= BigInt(match[2]!)) throw new UsageError(`cannoli: --range ${range} is not LO-HI with LO < HI`);
         args.ranges.push(range);
-        break;
+        return true;
       }
       case "--no-mem":
         args.mem = false;
-        break;
+        return true;
       case "--once":
         args.once = true;
-        break;
+        return true;
       case "--no-syscalls":
         args.syscalls = false;
-        break;
+        return true;
       case "--no-blocks":
         args.blocks = false;
-        break;
+        return true;
       case "--backend": {
-        const backend = value(arg);
+        const backend = value();
         if (backend !== "plugin" && backend !== "patched") throw new UsageError(`cannoli: --backend is plugin or patched, not ${backend}`);
         args.backend = backend;
-        break;
+        return true;
       }
       case "--qemu":
-        args.qemu = value(arg);
-        break;
+        args.qemu = value();
+        return true;
       case "--sysroot":
-        args.sysroot = value(arg);
-        break;
+        args.sysroot = value();
+        return true;
       case "--quiet":
         args.quiet = true;
-        break;
+        return true;
       case "--symbols":
         args.symbols = true;
-        break;
-      case "-h":
-      case "--help":
-        process.stdout.write(usageText);
-        process.exit(0);
+        return true;
       default:
-        throw new UsageError(`cannoli: unknown option ${arg} (see cannoli run --help)`);
+        return false;
     }
-  }
+    return true;
+  });
   if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli run [options] -- <guest> [args...])");
   if (args.symbols && args.tracer !== "print") throw new UsageError("cannoli: --symbols works with --tracer print");
   return args;

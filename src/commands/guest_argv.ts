@@ -1,0 +1,39 @@
+//! The shared shape of `cannoli <command> [options] -- <guest> [args...]`:
+//! options up to `--` (or up to the first word that is not an option), then
+//! the guest's own argv, untouched.
+import { UsageError } from "./usage_error";
+
+/**
+ * Calls `option(flag, value)` for each option (`value()` takes the next word)
+ * and returns the guest argv. `option` returns false for a flag it does not
+ * know. `-h`/`--help` prints `usage` and exits.
+ */
+export function scanGuestCommand(
+  argv: string[],
+  command: string,
+  usage: string,
+  option: (flag: string, value: () => string) => boolean,
+): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return argv.slice(i + 1);
+    if (!arg.startsWith("-")) return argv.slice(i);
+    if (arg === "-h" || arg === "--help") {
+      process.stdout.write(usage);
+      process.exit(0);
+    }
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`cannoli: ${arg} needs a value`);
+      return v;
+    };
+    if (!option(arg, value)) throw new UsageError(`cannoli: unknown option ${arg} (see cannoli ${command} --help)`);
+  }
+  return [];
+}
+
+export function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
+  return n;
+}
