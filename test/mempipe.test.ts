@@ -67,6 +67,15 @@ describe("mempipe across processes", () => {
     expect(result.summary?.failure).toBeNull();
   });
 
+  test("a producer that dies before publishing its last chunk loses nothing it wrote", async () => {
+    const result = await drainProducer({ mode: "random-then-die", bytes: 3 << 20, chunkBytes: 65536, chunkCount: 8, workers: 2, consume: "post" });
+    const sent = producerFigures(result.producerStdout);
+    expect(result.producerExit).not.toBe(0);
+    expect(result.workerErrors).toEqual([]);
+    expect(result.summary).toMatchObject({ clean: false, chunks: sent.chunks, failure: null });
+    expect(recordsChecksum(result.chunks)).toEqual({ fnv: sent.fnv, bytes: sent.bytes });
+  });
+
   test("a pipe that is never written: clean end when closed, abrupt when killed", async () => {
     const empty = await drainProducer({ mode: "empty" });
     expect(empty.summary).toMatchObject({ chunks: 0, bytes: 0, clean: true, failure: null });

@@ -113,12 +113,10 @@ export async function cov(argv: string[]): Promise<number> {
   const qemu = findQemu(elf.arch, args.qemu);
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativeLibraryPath("libcannoli_server.so");
-  // System calls stay on: mmap/munmap events come from their returns.
-  // Small chunks: a guest killed by a signal loses the unpublished rest of
-  // its current chunk (QEMU 7.2 runs no plugin callback on that path), so
-  // coverage loses at most the last 4 KiB of records (about 500 first
-  // executions). --once streams are small; the ring stays at 1 MiB.
-  const pluginOptions = ["mem=off", "once=on", "syscalls=on", "blocks=on", "chunk_bytes=4096", "chunk_count=256"];
+  // System calls stay on: mmap/munmap events come from their returns. A
+  // guest killed by a signal loses nothing: the consumer salvages the chunk
+  // the server was filling (mempipe's open-chunk header).
+  const pluginOptions = ["mem=off", "once=on", "syscalls=on", "blocks=on"];
   let summary = "";
   const tracer = {
     ...covTracer({ sysroot }),

@@ -57,6 +57,8 @@ next_ticket: u64 = 0,
 producer_gone: u32 = 0,
 failure: u32 = @intFromEnum(Failure.none),
 bytes: u64 = 0,
+/// Set by the one consumer that looks at the dead producer's open chunk.
+salvage_tried: u32 = 0,
 
 /// Maps a pipe received from an untrusted producer and validates its header.
 /// Takes ownership of `fd` only on success (closing it: the mapping is all
@@ -110,7 +112,7 @@ pub fn claim(self: *Consumer) ClaimResult {
     const ticket = @atomicLoad(u64, &self.next_ticket, .Acquire);
     const box = self.mailbox(self.geometry.slot(ticket));
     const state = @atomicLoad(u32, &box.state, .Acquire);
-    if (state == @intFromEnum(layout.State.empty)) return if (gone) .ended else .not_ready;
+    if (state == @intFromEnum(layout.State.empty)) return if (gone) self.salvage(ticket) else .not_ready;
     if (state != @intFromEnum(layout.State.full)) return self.fail(.bad_state);
     const sequence = @as(*volatile u64, &box.sequence).*;
     const length = @as(*volatile u32, &box.length).*;
@@ -135,6 +137,26 @@ pub fn claim(self: *Consumer) ClaimResult {
         .ticket = ticket,
         .offset = self.geometry.chunkOffset(self.geometry.slot(ticket)),
         .length = length,
+    } };
+}
+
+/// A producer that died without closing leaves the chunk it was filling
+/// unpublished; the header says how many bytes of it hold whole records.
+/// Claimed once, as the stream's last chunk, after every published one.
+fn salvage(self: *Consumer, ticket: u64) ClaimResult {
+    if (@cmpxchgStrong(u32, &self.salvage_tried, 0, 1, .AcqRel, .Acquire) != null) return .ended;
+    const head = self.header();
+    if (@atomicLoad(u32, &head.producer_status, .Acquire) == @intFromEnum(layout.ProducerStatus.closed_clean)) return .ended;
+    const open_sequence = @as(*volatile u64, &head.open_sequence).*;
+    const open_bytes = @as(*volatile u32, &head.open_bytes).*;
+    if (open_sequence != ticket or open_bytes == 0) return .ended;
+    if (open_bytes > self.geometry.chunk_bytes) return self.fail(.bad_length);
+    if (@cmpxchgStrong(u64, &self.next_ticket, ticket, ticket + 1, .AcqRel, .Acquire) != null) return .ended;
+    _ = @atomicRmw(u64, &self.bytes, .Add, open_bytes, .Monotonic);
+    return .{ .claimed = .{
+        .ticket = ticket,
+        .offset = self.geometry.chunkOffset(self.geometry.slot(ticket)),
+        .length = open_bytes,
     } };
 }
 

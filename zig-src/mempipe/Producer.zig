@@ -99,6 +99,8 @@ pub inline fn reserve(self: *Producer, bytes: u32) Error![*]u8 {
 pub inline fn commit(self: *Producer, bytes: u32) void {
     assert(self.cursor + bytes <= self.geometry.chunk_bytes);
     self.cursor += bytes;
+    // Plain store: read only after this process is gone (see layout.zig).
+    self.header().open_bytes = self.cursor;
 }
 
 pub fn write(self: *Producer, bytes: []const u8) Error!void {
@@ -148,6 +150,7 @@ fn advance(self: *Producer) Error!void {
     self.publish();
     self.chunk = destination;
     self.cursor = carried;
+    self.header().open_bytes = carried;
     self.group_start = 0;
 }
 
@@ -160,6 +163,8 @@ fn publish(self: *Producer) void {
     self.header().published_chunks = self.sequence + 1;
     self.sequence += 1;
     self.cursor = 0;
+    self.header().open_sequence = self.sequence;
+    self.header().open_bytes = 0;
 }
 
 /// Makes the chunk for `self.sequence` writable, waiting for consumers to

@@ -4,14 +4,14 @@
 //! and `Geometry.fromHeader` is the only way the consumer learns the layout
 //! from memory it does not trust.
 //!
-//!   offset 0                 Header (3 cache lines)
+//!   offset 0                 Header (4 cache lines)
 //!   mailbox_offset           chunk_count × Mailbox (one cache line each)
 //!   data_offset (page)       chunk_count × chunk_bytes
 const std = @import("std");
 const assert = std.debug.assert;
 
 pub const magic: u64 = std.mem.readIntLittle(u64, "CNLPIPE1");
-pub const layout_version: u32 = 1;
+pub const layout_version: u32 = 2;
 
 pub const cache_line_bytes = 64;
 pub const page_bytes = 4096;
@@ -65,6 +65,13 @@ pub const Header = extern struct {
     // only while it waits (futex word).
     released_chunks: u32 align(cache_line_bytes),
     _pad2: [60]u8,
+
+    // Line 3: written by the producer on every record, read by the consumer
+    // only once the producer is gone without closing: how much of the chunk
+    // it was filling holds whole records, so a crash loses nothing written.
+    open_sequence: u64 align(cache_line_bytes),
+    open_bytes: u32,
+    _pad3: [52]u8,
 };
 
 pub const Mailbox = extern struct {
@@ -75,7 +82,8 @@ pub const Mailbox = extern struct {
 };
 
 comptime {
-    assert(@sizeOf(Header) == 3 * cache_line_bytes);
+    assert(@sizeOf(Header) == 4 * cache_line_bytes);
+    assert(@offsetOf(Header, "open_sequence") == 3 * cache_line_bytes);
     assert(@offsetOf(Header, "producer_status") == cache_line_bytes);
     assert(@offsetOf(Header, "released_chunks") == 2 * cache_line_bytes);
     assert(@sizeOf(Mailbox) == cache_line_bytes);

@@ -129,13 +129,13 @@ test "a pipe that is never written ends cleanly with no chunks" {
     try testing.expectEqual(@as(u64, 0), summary.chunks);
 }
 
-test "a producer that dies mid-chunk: published chunks drain, stream is abrupt" {
+test "a producer that dies mid-chunk: published chunks drain, its open chunk is salvaged, the end is abrupt" {
     var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 4 });
     const consumer = try openConsumer(&producer);
     defer consumer.destroy();
     var record = [_]u8{0xab} ** 1000;
     for (0..9) |_| try producer.write(&record); // two full chunks and a partial one
-    producer.release(); // dies without publishing the partial chunk
+    producer.release(); // dies without publishing the partial chunk (1000 bytes)
     consumer.markProducerGone();
     var claimed: u64 = 0;
     while (true) switch (consumer.claim()) {
@@ -148,8 +148,8 @@ test "a producer that dies mid-chunk: published chunks drain, stream is abrupt" 
     };
     const summary = consumer.summary();
     try testing.expect(!summary.clean);
-    try testing.expectEqual(@as(u64, 2), claimed);
-    try testing.expectEqual(@as(u64, 8000), summary.bytes);
+    try testing.expectEqual(@as(u64, 3), claimed);
+    try testing.expectEqual(@as(u64, 9000), summary.bytes);
 }
 
 fn corruptFirstMailbox(comptime field: []const u8, value: anytype) !Consumer.Failure {
@@ -239,4 +239,18 @@ test "a group larger than a chunk is refused, not split" {
     try producer.write(&record);
     try producer.write(&record);
     try testing.expectError(error.GroupTooLarge, producer.write(record[0..1]));
+}
+
+test "a cleanly closed stream salvages nothing, and a corrupt open length is an error" {
+    var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 });
+    const consumer = try openConsumer(&producer);
+    defer consumer.destroy();
+    try producer.write("abc");
+    producer.header().open_bytes = 5000; // lies about the chunk being filled
+    producer.release();
+    consumer.markProducerGone();
+    try testing.expectEqual(Consumer.Failure.bad_length, switch (consumer.claim()) {
+        .failed => |failure| failure,
+        else => return error.CorruptionNotDetected,
+    });
 }

@@ -8,6 +8,8 @@
 //!                 contents; prints "bytes=N chunks=N fnv=0x..." at the end
 //!   messages      BYTES one-byte messages (u16 length 1, one byte each)
 //!   bulk          BYTES of whole chunks, copied from a source buffer
+//!   random-then-die  as random, then SIGKILL itself before publishing the
+//!                 chunk it was filling (the consumer must salvage it)
 //!   forever       random records until killed
 //!   silent        connect, hand over the pipe, then sleep until killed
 //!   empty         connect, hand over the pipe, close cleanly
@@ -21,7 +23,7 @@ const std = @import("std");
 const mempipe = @import("mempipe");
 const Producer = mempipe.Producer;
 
-const Mode = enum { random, messages, bulk, forever, silent, empty, @"no-handshake", @"bad-header", @"bad-mailbox", @"bad-length", @"bad-sequence", unsealed };
+const Mode = enum { random, @"random-then-die", messages, bulk, forever, silent, empty, @"no-handshake", @"bad-header", @"bad-mailbox", @"bad-length", @"bad-sequence", unsealed };
 
 const handshake = "{\"tool\":\"mempipe-producer\"}";
 
@@ -49,6 +51,13 @@ pub fn main() !void {
             const chunks = producer.sequence + @intFromBool(producer.cursor > 0);
             try producer.close();
             try std.io.getStdOut().writer().print("bytes={d} chunks={d} fnv=0x{x:0>8}\n", .{ bytes, chunks, fnv });
+        },
+        .@"random-then-die" => {
+            const fnv = try writeRandom(&producer, bytes);
+            const chunks = producer.sequence + @intFromBool(producer.cursor > 0);
+            try std.io.getStdOut().writer().print("bytes={d} chunks={d} fnv=0x{x:0>8}\n", .{ bytes, chunks, fnv });
+            _ = std.os.linux.kill(std.os.linux.getpid(), std.os.linux.SIG.KILL);
+            unreachable;
         },
         .messages => {
             var index: u64 = 0;
