@@ -1,7 +1,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -29,9 +29,21 @@ async function cannoli(args: string[], env: Record<string, string> = {}) {
   return { stdout, stderr, exitCode, leftovers: readdirSync(tmp) };
 }
 
+/** Direct children of pid, from /proc (no pgrep: procps is not in a minimal Debian). */
 function childrenOf(pid: number): number[] {
-  const out = Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString().trim();
-  return out ? out.split("\n").map(Number) : [];
+  const kids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) kids.push(Number(name));
+  }
+  return kids;
 }
 
 function alive(pid: number): boolean {
@@ -115,7 +127,7 @@ describe("interruptions leave nothing behind", () => {
     });
     let qemu = 0;
     await waitFor(() => {
-      qemu = childrenOf(child.pid).find((pid) => Bun.spawnSync(["cat", `/proc/${pid}/comm`]).stdout.toString().startsWith("qemu")) ?? 0;
+      qemu = childrenOf(child.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu")) ?? 0;
       return qemu > 0 && readdirSync(tmp).length > 0;
     });
     return { child, qemu, tmp };
