@@ -46,6 +46,14 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8");
+  } catch {
+    return ""; // exited meanwhile
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -127,7 +135,7 @@ describe("interruptions leave nothing behind", () => {
     });
     let qemu = 0;
     await waitFor(() => {
-      qemu = childrenOf(child.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu")) ?? 0;
+      qemu = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu")) ?? 0;
       return qemu > 0 && readdirSync(tmp).length > 0;
     });
     return { child, qemu, tmp };
