@@ -2,14 +2,12 @@
 //! between the stand-alone Zig producer (its own process) and Bun Workers,
 //! next to this machine's memcpy bandwidth measured in the same run.
 //!
-//!   bun bench/mempipe.ts [--runs N]
+//!   bun bench/mempipe.ts [--runs N]     (alone; `npm run bench` runs it too)
 //!
-//! Prints a Markdown table; BENCHMARKS.md records the figures with the date.
+//! Prints a Markdown table; `npm run bench` puts the figures in BENCHMARKS.md.
 import { cpus } from "node:os";
 import { drainProducer } from "../test/helpers/pipe_harness";
 
-const runsFlag = process.argv.indexOf("--runs");
-const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 3;
 const gib = 1024 ** 3;
 
 function median(values: number[]): number {
@@ -43,24 +41,43 @@ async function bulkGiBs(bytes: number, workers: number): Promise<number> {
   return bytes / gib / (result.streamMs / 1000);
 }
 
-const rows: [string, string][] = [];
-const sample = async (label: string, unit: string, measure: () => Promise<number> | number, scale = 1) => {
-  const values: number[] = [];
-  for (let i = 0; i < runs; i++) values.push(await measure());
-  const figure = median(values) / scale;
-  rows.push([label, `${figure.toFixed(2)} ${unit}`]);
-  console.error(`${label}: ${values.map((v) => (v / scale).toFixed(2)).join(", ")} ${unit}`);
-  return figure;
-};
+export interface MempipeFigures {
+  rows: [label: string, figure: string][];
+  messagesPerS1: number;
+  bulkVsMemcpy1: number;
+  bulkVsMemcpy2: number;
+}
 
-await sample("memcpy, 256 MiB copies (DRAM)", "GiB/s", () => memcpyGiBs(256 << 20, 256 << 20, 4 * gib));
-const memcpy = await sample("memcpy, 256 KiB copies over 8 MiB (pipe geometry)", "GiB/s", () => memcpyGiBs(8 << 20, 256 << 10, 16 * gib));
-await sample("one-byte messages, 1 Worker", "M msg/s", () => messagesPerSecond(50_000_000, 1), 1e6);
-await sample("one-byte messages, 2 Workers", "M msg/s", () => messagesPerSecond(50_000_000, 2), 1e6);
-const bulk1 = await sample("bulk, 256 KiB chunks × 32, 1 Worker", "GiB/s", () => bulkGiBs(8 * gib, 1));
-const bulk2 = await sample("bulk, 256 KiB chunks × 32, 2 Workers", "GiB/s", () => bulkGiBs(8 * gib, 2));
-rows.push(["bulk vs memcpy in pipe geometry (1 / 2 Workers)", `${((bulk1 / memcpy) * 100).toFixed(0)} % / ${((bulk2 / memcpy) * 100).toFixed(0)} %`]);
+/** `scale` shrinks every transfer (1 = the full benchmark). */
+export async function runMempipe(runs: number, scale = 1, log: (line: string) => void = console.error): Promise<MempipeFigures> {
+  const messages = Math.round(50_000_000 * scale);
+  const bulk = Math.round((8 * gib * scale) / 262144) * 262144; // whole 256 KiB chunks
+  const rows: [string, string][] = [];
+  const sample = async (label: string, unit: string, measure: () => Promise<number> | number, scale = 1) => {
+    const values: number[] = [];
+    for (let i = 0; i < runs; i++) values.push(await measure());
+    const figure = median(values) / scale;
+    rows.push([label, `${figure.toFixed(2)} ${unit}`]);
+    log(`${label}: ${values.map((v) => (v / scale).toFixed(2)).join(", ")} ${unit}`);
+    return figure;
+  };
 
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; median of ${runs} runs; ${new Date().toISOString().slice(0, 10)}`);
-console.log("| measure | figure |\n|---|---|");
-for (const [label, figure] of rows) console.log(`| ${label} | ${figure} |`);
+  await sample("memcpy, 256 MiB copies (DRAM)", "GiB/s", () => memcpyGiBs(256 << 20, 256 << 20, 4 * gib * scale));
+  const memcpy = await sample("memcpy, 256 KiB copies over 8 MiB (pipe geometry)", "GiB/s", () => memcpyGiBs(8 << 20, 256 << 10, 16 * gib * scale));
+  const messages1 = await sample("one-byte messages, 1 Worker", "M msg/s", () => messagesPerSecond(messages, 1), 1e6);
+  await sample("one-byte messages, 2 Workers", "M msg/s", () => messagesPerSecond(messages, 2), 1e6);
+  const bulk1 = await sample("bulk, 256 KiB chunks × 32, 1 Worker", "GiB/s", () => bulkGiBs(bulk, 1));
+  const bulk2 = await sample("bulk, 256 KiB chunks × 32, 2 Workers", "GiB/s", () => bulkGiBs(bulk, 2));
+  rows.push(["bulk vs memcpy in pipe geometry (1 / 2 Workers)", `${((bulk1 / memcpy) * 100).toFixed(0)} % / ${((bulk2 / memcpy) * 100).toFixed(0)} %`]);
+
+  return { rows, messagesPerS1: messages1 * 1e6, bulkVsMemcpy1: bulk1 / memcpy, bulkVsMemcpy2: bulk2 / memcpy };
+}
+
+if (import.meta.main) {
+  const runsFlag = process.argv.indexOf("--runs");
+  const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 3;
+  const { rows } = await runMempipe(runs);
+  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; median of ${runs} runs; ${new Date().toISOString().slice(0, 10)}`);
+  console.log("| measure | figure |\n|---|---|");
+  for (const [label, figure] of rows) console.log(`| ${label} | ${figure} |`);
+}

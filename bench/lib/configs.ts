@@ -1,0 +1,92 @@
+//! The configurations each workload runs under, and the cannoli command line
+//! for each.
+import { join } from "node:path";
+import { cannoli } from "./prepare";
+
+export type Handler = "none" | "count" | "event" | "batch";
+
+export interface Config {
+  id: string;
+  label: string;
+  plain: boolean;
+  /** cannoli --tracer value. */
+  tracer?: string;
+  /** What the tracer runs in the Workers for each event. */
+  handler: Handler;
+  mem: boolean;
+  blocks: boolean;
+  /** --workers; undefined = cannoli's default (cores - 1). */
+  workers?: number;
+}
+
+const tracerPath = (name: string) => join(import.meta.dir, "../tracers", `${name}.ts`);
+
+const cannoliConfig = (id: string, label: string, tracer: string, handler: Handler, mem: boolean, extra: Partial<Config> = {}): Config => ({
+  id,
+  label,
+  plain: false,
+  tracer,
+  handler,
+  mem,
+  blocks: true,
+  ...extra,
+});
+
+export const plainConfig: Config = { id: "plain", label: "plain QEMU", plain: true, handler: "none", mem: false, blocks: false };
+
+/** The configurations every workload runs (PC + memory ones only when `memory`). */
+export function mainConfigs(memory: boolean): Config[] {
+  const configs: Config[] = [
+    plainConfig,
+    cannoliConfig("null-pc", "null (transport), PC", "null", "none", false),
+    cannoliConfig("null-pc-noblocks", "null, PC, --no-blocks", "null", "none", false, { blocks: false }),
+    cannoliConfig("count-pc", "count, PC", "count", "count", false),
+    cannoliConfig("event-pc", "TS exec per event, PC", tracerPath("exec_event"), "event", false),
+    cannoliConfig("batch-pc", "TS exec batch, PC", tracerPath("exec_batch"), "batch", false),
+  ];
+  if (memory) {
+    configs.push(
+      cannoliConfig("null-mem", "null, PC + mem", "null", "none", true),
+      cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
+      cannoliConfig("event-mem", "TS exec/read/write per event, PC + mem", tracerPath("exec_event"), "event", true),
+      cannoliConfig("batch-mem", "TS batch, PC + mem", tracerPath("exec_batch"), "batch", true),
+    );
+  }
+  return configs;
+}
+
+/** Throughput vs Workers: both handler forms, PC only, 1..maxWorkers. */
+export function workerConfigs(maxWorkers: number, forms: Handler[]): Config[] {
+  const configs: Config[] = [plainConfig];
+  for (const form of forms) {
+    for (let workers = 1; workers <= maxWorkers; workers++) {
+      const tracer = tracerPath(form === "event" ? "exec_event" : "exec_batch");
+      configs.push(cannoliConfig(`${form}-pc-w${workers}`, `TS exec ${form === "event" ? "per event" : "batch"}, PC, ${workers} Worker${workers > 1 ? "s" : ""}`, tracer, form, false, { workers }));
+    }
+  }
+  return configs;
+}
+
+export const timelineTracer = tracerPath("timeline");
+
+/** The cannoli argv for a configuration (files: where to write stats and tracer output). */
+export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[], files: { statsJson: string; tracerOutput: string }): string[] {
+  return [
+    cannoli,
+    "run",
+    "--quiet",
+    "--qemu",
+    qemuWrapper,
+    "--tracer",
+    config.tracer ?? "null",
+    "-o",
+    files.tracerOutput,
+    "--stats-json",
+    files.statsJson,
+    ...(config.mem ? [] : ["--no-mem"]),
+    ...(config.blocks ? [] : ["--no-blocks"]),
+    ...(config.workers ? ["--workers", String(config.workers)] : []),
+    "--",
+    ...guest,
+  ];
+}

@@ -1,0 +1,39 @@
+//! What the figures were measured on: written at the top of BENCHMARKS.md.
+import { cpus, totalmem } from "node:os";
+import { readFileSync } from "node:fs";
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  kernel: string;
+  bun: string;
+  qemu: string;
+  hypervisor: string | null;
+}
+
+function firstMatch(text: string, pattern: RegExp): string | null {
+  return pattern.exec(text)?.[1]?.trim() ?? null;
+}
+
+export function describeMachine(): Machine {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const osRelease = readFileSync("/etc/os-release", "utf8");
+  const qemu = Bun.spawnSync(["qemu-aarch64", "--version"]).stdout.toString();
+  const lscpu = Bun.spawnSync(["lscpu"]).stdout.toString();
+  return {
+    cpuModel: firstMatch(cpuinfo, /^model name\s*:\s*(.*)$/m) ?? cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    os: firstMatch(osRelease, /^PRETTY_NAME="?([^"\n]*)"?$/m) ?? "unknown",
+    kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(),
+    bun: Bun.version,
+    qemu: firstMatch(qemu, /version (\S+ \([^)]*\))/) ?? firstMatch(qemu, /version (\S+)/) ?? "unknown",
+    hypervisor: firstMatch(lscpu, /^Hypervisor vendor:\s*(.*)$/m),
+  };
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cores} × ${m.cpuModel}${m.hypervisor ? ` (${m.hypervisor} guest)` : ""}, ${m.memoryGiB} GiB, ${m.os}, Linux ${m.kernel}, Bun ${m.bun}, qemu-user ${m.qemu}`;
+}
