@@ -282,11 +282,12 @@ class LazyBatch implements RecordBatch {
     const words = this.words;
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
+    const execPc = columns.execPc;
     let exec = 0;
     let mem = 0;
-    walker.walk(words, (kind, at, pc) => {
+    const visit = (kind: number, at: number, pc: number) => {
       if (kind === Kind.exec) {
-        columns.execPc[exec++] = pc;
+        execPc[exec++] = pc;
       } else if (kind === Kind.mem) {
         const head = words[at]!;
         columns.memPc[mem] = walker.addr(words, at + 1);
@@ -298,7 +299,17 @@ class LazyBatch implements RecordBatch {
         columns.memExecIndex[mem] = Math.max(0, exec - 1);
         mem++;
       }
-    });
+    };
+    // A block with nothing recorded inside it: its PCs, straight from its
+    // definition (the batch form's hot loop).
+    const visitBlock = walker.wide
+      ? (def: number, executed: number) => {
+          for (let i = 0, w = def + 2; i < executed; i++, w += 2) execPc[exec++] = words[w]! + words[w + 1]! * 4294967296;
+        }
+      : (def: number, executed: number) => {
+          for (let i = 0, w = def + 2; i < executed; i++, w++) execPc[exec++] = words[w]!;
+        };
+    walker.walk(words, visit, visitBlock);
     return columns;
   }
 }

@@ -93,7 +93,13 @@ export class RecordWalker {
     return { def, executed };
   }
 
-  walk(words: Uint32Array, visit: Visit): void {
+  /**
+   * `visitBlock`, when given, takes a whole block that had no records inside
+   * it (the common case) in one call — `def` is the word offset of its
+   * definition, whose PCs start at `def + 2` — instead of one `visit` per
+   * instruction: a column fill can then copy PCs in a tight loop.
+   */
+  walk(words: Uint32Array, visit: Visit, visitBlock?: (def: number, executed: number) => void): void {
     const defs = this.#defs;
     defs.clear();
     const aw = this.wide ? 2 : 1;
@@ -123,6 +129,11 @@ export class RecordWalker {
         if (afterExec) flush();
         afterExec = false;
         const { def, executed } = this.defOf(words, at, defs);
+        if (visitBlock && pendingCount === 0) {
+          visitBlock(def, executed);
+          at += size;
+          continue;
+        }
         const pending = this.#pending;
         let p = 0;
         for (let i = 0; i < executed; i++) {
