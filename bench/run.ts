@@ -18,7 +18,7 @@ import { mainConfigs, timelineTracer, workerConfigs, cannoliArgv, type Handler }
 import { describeMachine, machineLine } from "./lib/machine";
 import { Runner } from "./lib/measure";
 import { measureLoggers, type LoggerResult } from "./lib/qemu_loggers";
-import { oracles, prepare, repo } from "./lib/prepare";
+import { oracles, patchedQemuDir, prepare, repo } from "./lib/prepare";
 import { loggerTable, microTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
 import { fixed, si } from "./lib/stats";
 import { lineChart, rateSeries } from "./lib/svg";
@@ -44,6 +44,7 @@ const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
 if (!flag("--no-build")) prepare(log);
+const patchedQemu = patchedQemuDir(log);
 const machine = describeMachine();
 const scratch = mkdtempSync(join(tmpdir(), "cannoli-bench-"));
 const runner = new Runner(scratch);
@@ -58,7 +59,7 @@ try {
     log(`[${elapsed()}] ${workload.label}`);
     const count = await oracleInstructions(runner, workload, oracles);
     expected.set(workload.id, count);
-    results.push(...(await measureWorkload(runner, workload, mainConfigs(workload.memory), count, { runs, loadThreshold, loadWaitS, log })));
+    results.push(...(await measureWorkload(runner, workload, mainConfigs(workload.memory), count, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu })));
   }
 
   // Throughput vs Workers, and the timeline, on the PC-trace target workload.
@@ -66,7 +67,7 @@ try {
   const maxWorkers = cpus().length + 1;
   const forms: Handler[] = quick ? ["batch"] : ["batch", "event"];
   log(`[${elapsed()}] Workers sweep on ${sweepWorkload.label}`);
-  const sweep = await measureWorkload(runner, sweepWorkload, workerConfigs(maxWorkers, forms), expected.get(sweepWorkload.id)!, { runs, loadThreshold, loadWaitS, log });
+  const sweep = await measureWorkload(runner, sweepWorkload, workerConfigs(maxWorkers, forms), expected.get(sweepWorkload.id)!, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu });
 
   log(`[${elapsed()}] timeline`);
   await waitForQuiet(loadThreshold, loadWaitS, log);

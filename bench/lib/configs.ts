@@ -17,6 +17,8 @@ export interface Config {
   blocks: boolean;
   /** --workers; undefined = cannoli's default (cores - 1). */
   workers?: number;
+  /** The patched-QEMU backend (-cannoli) instead of the TCG plugin. */
+  patched?: boolean;
 }
 
 const tracerPath = (name: string) => join(import.meta.dir, "../tracers", `${name}.ts`);
@@ -44,8 +46,14 @@ export function mainConfigs(memory: boolean): Config[] {
     cannoliConfig("event-pc", "TS exec per event, PC", tracerPath("exec_event"), "event", false),
     cannoliConfig("batch-pc", "TS exec batch, PC", tracerPath("exec_batch"), "batch", false),
   ];
+  configs.push(
+    cannoliConfig("patched-null-pc", "patched QEMU: null, PC", "null", "none", false, { patched: true }),
+    cannoliConfig("patched-batch-pc", "patched QEMU: TS exec batch, PC", tracerPath("exec_batch"), "batch", false, { patched: true }),
+  );
   if (memory) {
     configs.push(
+      cannoliConfig("patched-null-mem", "patched QEMU: null, PC + mem", "null", "none", true, { patched: true }),
+      cannoliConfig("patched-batch-mem", "patched QEMU: TS batch, PC + mem", tracerPath("exec_batch"), "batch", true, { patched: true }),
       cannoliConfig("null-mem", "null, PC + mem", "null", "none", true),
       cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
       cannoliConfig("event-mem", "TS exec/read/write per event, PC + mem", tracerPath("exec_event"), "event", true),
@@ -86,6 +94,7 @@ export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[]
     ...(config.mem ? [] : ["--no-mem"]),
     ...(config.blocks ? [] : ["--no-blocks"]),
     ...(config.workers ? ["--workers", String(config.workers)] : []),
+    ...(config.patched ? ["--backend", "patched"] : []),
     "--",
     ...guest,
   ];

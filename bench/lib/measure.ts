@@ -47,11 +47,12 @@ export class Runner {
     this.env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", CANNOLI_BENCH_TIME: this.#timeFile };
   }
 
-  /** The `/usr/bin/time` wrapper around qemu-<arch>. */
-  qemuWrapper(arch: string): string {
-    const path = join(this.scratch, `qemu-${arch}`);
+  /** The `/usr/bin/time` wrapper around qemu-<arch>: Debian's, or the
+   *  patched build in `binDir`. */
+  qemuWrapper(arch: string, binDir = "/usr/bin"): string {
+    const path = join(this.scratch, binDir === "/usr/bin" ? `qemu-${arch}` : `qemu-${arch}-patched`);
     if (!existsSync(path)) {
-      writeFileSync(path, `#!/bin/sh\nexec /usr/bin/time -f "%e %U %S %M" -o "$CANNOLI_BENCH_TIME" /usr/bin/qemu-${arch} "$@"\n`);
+      writeFileSync(path, `#!/bin/sh\nexec /usr/bin/time -f "%e %U %S %M" -o "$CANNOLI_BENCH_TIME" ${binDir}/qemu-${arch} "$@"\n`);
       chmodSync(path, 0o755);
     }
     return path;

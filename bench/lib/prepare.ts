@@ -40,3 +40,12 @@ export function prepare(log: (line: string) => void): void {
   if (!existsSync(busyboxPath("arm64")) || !existsSync(busyboxPath("mipsel"))) step("busybox", ["bash", "scripts/fetch-busybox.sh"], log);
   if (!existsSync(join(oracles, "libexeclog.so")) || !existsSync(join(oracles, "libinsn.so"))) step("QEMU oracles", ["bash", "scripts/build-oracles.sh"], log);
 }
+
+/** The directory of the patched QEMU for the current patch series (built,
+ *  or reused from the cache, by scripts/qemu-build.sh). */
+export function patchedQemuDir(log: (line: string) => void): string {
+  log("build: patched QEMU (scripts/qemu-build.sh; cached by the series' hash)");
+  const result = Bun.spawnSync(["bash", "scripts/qemu-build.sh"], { cwd: repo, stderr: "inherit" });
+  if (result.exitCode !== 0) throw new Error("bench: scripts/qemu-build.sh failed");
+  return result.stdout.toString().trim().split("\n").at(-1)!;
+}

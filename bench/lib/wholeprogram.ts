@@ -37,6 +37,8 @@ export interface WorkloadOptions {
   loadThreshold: number;
   loadWaitS: number;
   log: (line: string) => void;
+  /** Where scripts/qemu-build.sh put the patched QEMU. */
+  patchedQemuDir: string;
 }
 
 /** QEMU's own instruction count (the insn plugin, inline counter: exact for one thread). */
@@ -57,7 +59,7 @@ export async function measureWorkload(runner: Runner, workload: Workload, config
   for (let round = 0; round < options.runs; round++) {
     loads.push(await waitForQuiet(options.loadThreshold, options.loadWaitS, options.log));
     for (const config of configs) {
-      const wrapper = runner.qemuWrapper(workload.arch);
+      const wrapper = config.patched ? runner.qemuWrapper(workload.arch, options.patchedQemuDir) : runner.qemuWrapper(workload.arch);
       const argv = config.plain ? [wrapper, ...workload.argv] : cannoliArgv(config, wrapper, workload.argv, { statsJson, tracerOutput });
       const measurement = await runner.run(argv, config.plain ? {} : { statsJson, tracerOutput });
       runs.get(config.id)!.push(measurement);
