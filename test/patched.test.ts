@@ -37,6 +37,32 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
   });
 });
 
+// Memory accesses that QEMU makes inside helpers (MIPS lwl/lwr/swl/swr in
+// glibc's string functions, x86 xsavec in ld.so's lazy binding) are not
+// recorded on the patched path yet, so those guests are compared on
+// instructions only.
+test.each([
+  ["aarch64", "dynamic", true],
+  ["x86_64", "dynamic", false],
+  ["mipsel", "dynamic", false],
+  ["aarch64", "fork", true],
+  ["riscv64", "fork", true],
+])("%s %s: same per-process instruction (and access) sequences as the plugin path", { timeout: 60_000 }, async (arch, name, accesses) => {
+  const guest = join(repoRoot, "test/guests/build", arch, name);
+  const qemu = join(patchedBin, `qemu-${arch}`);
+  const patched = await runCannoli(guest, [], { options: ["--backend", "patched", "--qemu", qemu] });
+  const plugin = await runCannoli(guest, [], { options: ["--qemu", qemu] });
+  expect(patched.stderr).toBe("");
+  expect(patched.exitCode).toBe(plugin.exitCode);
+  // pids differ between the two runs, and a parent's and a child's streams
+  // open in either order: compare the set of per-thread sequences.
+  const shape = (run: typeof patched) =>
+    [...run.trace.threads.values()]
+      .map((t) => JSON.stringify(t.insns.map((i) => (accesses ? [i.pc, i.accesses.map((a) => [a.store, a.addr])] : i.pc)), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v)))
+      .sort();
+  expect(shape(patched)).toEqual(shape(plugin));
+});
+
 test("cannoli doctor names both backends for the built targets", () => {
   const run = Bun.spawnSync([process.execPath, join(repoRoot, "src/cli.ts"), "doctor"]);
   expect(run.exitCode).toBe(0);
