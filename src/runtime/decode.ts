@@ -175,7 +175,18 @@ export class ChunkDecoder {
       }
     };
     try {
-      walker.walk(words, visit);
+      walker.walk(words, visit, (def, executed) => {
+        // A block with nothing recorded inside: its instructions in one loop.
+        counts.instructions += executed;
+        const exec = tracer.exec;
+        if (!exec) return;
+        current.kind = Kind.exec;
+        for (let i = 0, w = def + 2; i < executed; i++, w += aw) {
+          const pc = walker.addr(words, w);
+          current.pc = pc;
+          exec.call(tracer, ctx, { pc }, out);
+        }
+      });
     } catch (error) {
       if (error instanceof StreamCorruptError) throw error;
       throw new HandlerError(`cannoli: tracer handler threw on ${this.#describe(words, current)}: ${firstLine(error)}`);
