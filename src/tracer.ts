@@ -13,7 +13,9 @@
  *
  * Items cross from Workers to the ordered stage by structured clone, once per
  * chunk (not per event): push plain data (numbers, strings, arrays), and keep
- * them few — fold what you can in the Worker.
+ * them few — fold what you can in the Worker. Push values taken from an
+ * event, not the event object: a {@link MemEvent}'s `value` is computed on
+ * demand and does not survive cloning.
  *
  * @example
  * ```ts
@@ -62,7 +64,9 @@ export interface MemEvent {
   readonly addr: number;
   /** Access size in bytes: 1, 2, 4, 8 (or 16: then `value` holds the low 8 bytes). */
   readonly size: number;
-  /** The value loaded or stored, as the guest sees it (byte order applied), zero-extended. */
+  /** The value loaded or stored, as the guest sees it (byte order applied),
+   *  zero-extended. Built when read (a BigInt costs more than the rest of the
+   *  event): handlers that never read it do not pay for it. */
   readonly value: bigint;
   readonly isStore: boolean;
   /** The load sign-extends into its register (the value here is still the raw memory value). */

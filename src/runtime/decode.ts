@@ -20,6 +20,31 @@ export interface ChunkCounts {
   exited: boolean;
 }
 
+/** A memory event whose 64-bit value becomes a BigInt only if a handler
+ *  reads it (building one costs more than the rest of the event). */
+class DecodedMemEvent implements MemEvent {
+  readonly #lo: number;
+  readonly #hi: number;
+
+  constructor(
+    readonly pc: number,
+    readonly addr: number,
+    readonly size: number,
+    readonly isStore: boolean,
+    readonly signed: boolean,
+    readonly bigEndian: boolean,
+    lo: number,
+    hi: number,
+  ) {
+    this.#lo = lo;
+    this.#hi = hi;
+  }
+
+  get value(): bigint {
+    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
+  }
+}
+
 /** Reusable column storage for the batch form, grown on demand. */
 class BatchColumns {
   execPc = new Float64Array(0);
@@ -136,15 +161,16 @@ export class ChunkDecoder {
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
           const valueAt = at + 1 + 2 * aw;
-          const event: MemEvent = {
-            pc: walker.addr(words, at + 1),
-            addr: walker.addr(words, at + 1 + aw),
-            size: 1 << ((head >>> memSizeShiftBit) & 7),
-            value: (BigInt(words[valueAt + 1]!) << 32n) | BigInt(words[valueAt]!),
+          const event = new DecodedMemEvent(
+            walker.addr(words, at + 1),
+            walker.addr(words, at + 1 + aw),
+            1 << ((head >>> memSizeShiftBit) & 7),
             isStore,
-            signed: ((head >>> memSignBit) & 1) === 1,
-            bigEndian: ((head >>> memBigEndianBit) & 1) === 1,
-          };
+            ((head >>> memSignBit) & 1) === 1,
+            ((head >>> memBigEndianBit) & 1) === 1,
+            words[valueAt]!,
+            words[valueAt + 1]!,
+          );
           handler.call(tracer, ctx, event, out);
           break;
         }
