@@ -167,3 +167,10 @@ describe("interruptions leave nothing behind", () => {
     await waitFor(() => !alive(qemu), 5000);
   });
 });
+
+test("the demo tracer summarises a run and names the hottest code", async () => {
+  const result = await cannoli(["run", "--quiet", "--tracer", "demo", "--", guest("aarch64", "loops")]);
+  expect(result.exitCode).toBe(3);
+  expect(result.stderr).toMatch(/^cannoli demo: 1 thread\(s\)\n  instructions  [\d,]+\n/);
+  expect(result.stderr).toMatch(/hottest instructions:\n    0x[0-9a-f]{8} +[\d,]+ times  loops!\w+\+0x[0-9a-f]+\n/);
+});

@@ -1,6 +1,6 @@
 //! `--tracer demo` (what `npm run demo` shows): a short readable summary of a
 //! run — instructions, memory accesses, system calls and the hottest code.
-import { defineTracer } from "../tracer";
+import { type ProcessSymbols, Symbolizer, defineTracer } from "../tracer";
 
 /** Per chunk: [instructions, reads, writes, syscalls, [pc, hits][] of the chunk's top PCs]. */
 type Item = [number, number, number, number, [number, number][]];
@@ -12,6 +12,9 @@ interface State {
   syscalls: number;
   hits: Map<number, number>;
   threads: Set<string>;
+  symbols: Symbolizer;
+  /** The first guest process, whose executable names the hottest code. */
+  main: ProcessSymbols | null;
 }
 
 export default defineTracer<undefined, Item, State>({
@@ -24,9 +27,10 @@ export default defineTracer<undefined, Item, State>({
     const top = [...hits].sort((a, b) => b[1] - a[1]).slice(0, 32);
     out.push([batch.execCount, batch.readCount, batch.writeCount, batch.syscallCount, top]);
   },
-  init: () => ({ instructions: 0, reads: 0, writes: 0, syscalls: 0, hits: new Map(), threads: new Set() }),
+  init: () => ({ instructions: 0, reads: 0, writes: 0, syscalls: 0, hits: new Map(), threads: new Set(), symbols: new Symbolizer(), main: null }),
   trace(state, items, thread) {
     state.threads.add(`${thread.pid}:${thread.tid}`);
+    state.main ??= state.symbols.process(thread);
     for (const [instructions, reads, writes, syscalls, top] of items) {
       state.instructions += instructions;
       state.reads += reads;
@@ -42,7 +46,10 @@ export default defineTracer<undefined, Item, State>({
     output.write(`  memory reads  ${fmt(state.reads)}\n  memory writes ${fmt(state.writes)}\n`);
     output.write(`  system calls  ${fmt(state.syscalls)}\n  hottest instructions:\n`);
     const hottest = [...state.hits].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    for (const [pc, n] of hottest) output.write(`    0x${pc.toString(16).padStart(8, "0")}  ${fmt(n)} times\n`);
+    for (const [pc, n] of hottest) {
+      const where = state.main?.symbolize(pc);
+      output.write(`    0x${pc.toString(16).padStart(8, "0")}  ${fmt(n).padStart(10)} times${where ? `  ${where}` : ""}\n`);
+    }
   },
 });
 
