@@ -25,7 +25,7 @@ const handshake = @import("handshake.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
-const abi_version = 1;
+const abi_version = 2;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -36,10 +36,16 @@ const allocator = std.heap.c_allocator;
 
 /// struct CannoliCursor: per guest thread, inside QEMU's CPU state.
 /// Translated code writes at `cursor` while the record fits below `limit`.
+/// `insn` and `helper_room` are QEMU's: while a helper of an instruction
+/// whose memory is recorded runs, `helper_room` is non-zero (the bytes
+/// that instruction reserved for its records) and `insn` is where its exec
+/// record is, in the current chunk.
 pub const Cursor = extern struct {
     cursor: usize,
     limit: usize,
     thread: ?*anyopaque,
+    insn: usize = 0,
+    helper_room: u32 = 0,
 };
 
 pub const Info = extern struct {
@@ -56,6 +62,7 @@ pub const Callbacks = extern struct {
     hook_insn: *const fn (pc: u64, bytes: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int,
     hook_mem: *const fn (pc: u64) callconv(.C) bool,
     chunk_full: *const fn (cursor: *Cursor) callconv(.C) void,
+    mem_helper: *const fn (cursor: *Cursor, flags: u32, vaddr: u64, host: [*]const u8) callconv(.C) void,
     syscall: *const fn (cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void,
     sysret: *const fn (cursor: *Cursor, number: i64, ret: i64) callconv(.C) void,
     thread_exit: *const fn (cursor: *Cursor) callconv(.C) void,
@@ -143,6 +150,7 @@ fn Server(comptime Addr: type) type {
                 .hook_insn = hookInsn,
                 .hook_mem = hookMem,
                 .chunk_full = chunkFull,
+                .mem_helper = onHelperMem,
                 .syscall = onSyscall,
                 .sysret = onSyscallReturn,
                 .thread_exit = onThreadExit,
@@ -182,6 +190,47 @@ fn Server(comptime Addr: type) type {
             syncOut(thread);
             assert(cursor.limit - cursor.cursor >= config.chunk_bytes);
         }
+
+        /// A guest access made inside a helper, after it succeeded, for an
+        /// instruction whose memory is recorded: its mem record goes at the
+        /// cursor, after the instruction's records so far. The
+        /// instruction's later inline records were only checked for at its
+        /// start, so `helper_room` bytes must stay free after this record;
+        /// when they do not, the instruction's records (from `insn` on) move
+        /// to the next chunk, as a group, and `insn` follows them.
+        fn onHelperMem(cursor: *Cursor, flags: u32, vaddr: u64, host: [*]const u8) callconv(.C) void {
+            const thread = threadFor(cursor);
+            if (thread.finished) return;
+            syncIn(thread);
+            const producer = &thread.stream.producer;
+            const insn_offset = cursor.insn -% @intFromPtr(producer.chunk);
+            // QEMU's memory again: an exec record, whole, before the cursor.
+            if (insn_offset % 4 != 0 or insn_offset >= producer.cursor or producer.cursor - insn_offset < exec_bytes) fatal(error.CursorCorrupt);
+            const insn: [*]const u32 = @ptrCast(@alignCast(producer.chunk + insn_offset));
+            if (insn[0] != @intFromEnum(records.Kind.exec)) fatal(error.CursorCorrupt);
+            const pc: u64 = if (Addr == u32) insn[1] else insn[1] | @as(u64, insn[2]) << 32;
+            const size_shift: u3 = @truncate(flags >> records.mem_size_shift_bit);
+            const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
+            const value: u64 = switch (size_shift) {
+                0 => host[0],
+                1 => readGuest(u16, host, big_endian),
+                2 => readGuest(u32, host, big_endian),
+                else => readGuest(u64, host, big_endian),
+            };
+            producer.group_start = @intCast(insn_offset);
+            // An instruction never reserves more than a chunk (reserve_max);
+            // one that cannot fit with this record fails in reserve.
+            const room = @min(cursor.helper_room, producer.geometry.chunk_bytes - mem_bytes);
+            _ = producer.reserve(mem_bytes + room) catch |err| fatal(err);
+            const group_start = producer.group_start;
+            thread.stream.mem(flags, pc, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value);
+            producer.endGroup();
+            syncOut(thread);
+            cursor.insn = @intFromPtr(producer.chunk) + group_start;
+        }
+
+        const exec_bytes = records.recordWords(.exec, @sizeOf(Addr) / 4) * 4;
+        const mem_bytes = records.recordWords(.mem, @sizeOf(Addr) / 4) * 4;
 
         fn onSyscall(cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void {
             const thread = threadFor(cursor);
@@ -341,13 +390,20 @@ fn onceSlot(pc: u64) *u32 {
     return entry.value_ptr.*;
 }
 
+inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
+    const bytes: *align(1) const [@sizeOf(T)]u8 = @ptrCast(host);
+    return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
+}
+
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
     return handshake.write(buffer, "patched", arch, pid, tid, exe_path);
 }
 
 test "the C structs keep cannoli.h's layout" {
-    try std.testing.expectEqual(@as(usize, 24), @sizeOf(Cursor));
+    try std.testing.expectEqual(@as(usize, 40), @sizeOf(Cursor));
     try std.testing.expectEqual(@as(usize, 8), @offsetOf(Cursor, "limit"));
+    try std.testing.expectEqual(@as(usize, 24), @offsetOf(Cursor, "insn"));
+    try std.testing.expectEqual(@as(usize, 32), @offsetOf(Cursor, "helper_room"));
     try std.testing.expectEqual(@as(usize, 32), @sizeOf(Info));
     try std.testing.expectEqual(@as(usize, 8), @offsetOf(Callbacks, "hook_insn"));
 }
