@@ -5,7 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runCannoli } from "./helpers/cannoli_run";
-import { repoRoot } from "./helpers/oracle";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { coRunEnv, guestEnv, parseInsnOutput, parseMemOutput, repoRoot } from "./helpers/oracle";
 
 const build = Bun.spawnSync(["bash", join(repoRoot, "scripts/qemu-build.sh")], { stderr: "inherit" });
 const patchedBin = build.stdout.toString().trim().split("\n").at(-1)!;
@@ -60,6 +62,25 @@ test.each([
       .map((t) => JSON.stringify(t.insns.map((i) => (accesses ? [i.pc, i.accesses.map((a) => [a.store, a.addr])] : i.pc)), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v)))
       .sort();
   expect(shape(patched)).toEqual(shape(plugin));
+});
+
+// Threads interleave differently on every run, so QEMU's own plugins run
+// inside the same patched QEMU (QEMU_PLUGIN) as the -cannoli backend.
+describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("threads/%s on the patched backend", (arch) => {
+  test("instructions equal QEMU's insn plugin and accesses its mem plugin, in the same run", { timeout: 60_000 }, async () => {
+    const guest = join(repoRoot, "test/guests/build", arch, "threads");
+    const qemu = join(patchedBin, `qemu-${arch}`);
+    const dir = mkdtempSync(join(tmpdir(), "cannoli-patched-threads-"));
+    const insnLog = join(dir, "insn.log");
+    const withInsn = await runCannoli(guest, [], { env: guestEnv(coRunEnv("insn", insnLog)), options: ["--backend", "patched", "--qemu", qemu] });
+    expect(withInsn.stderr).toBe("");
+    expect(withInsn.stats?.threads).toBe(5);
+    expect(withInsn.stats?.instructions).toBe(parseInsnOutput(readFileSync(insnLog, "utf8")).totals[0]);
+    const memLog = join(dir, "mem.log");
+    const withMem = await runCannoli(guest, [], { env: guestEnv(coRunEnv("mem", memLog)), options: ["--backend", "patched", "--qemu", qemu] });
+    expect(withMem.stderr).toBe("");
+    expect((withMem.stats?.reads ?? 0) + (withMem.stats?.writes ?? 0)).toBe(parseMemOutput(readFileSync(memLog, "utf8"))[0]!);
+  });
 });
 
 test("cannoli doctor names both backends for the built targets", () => {
