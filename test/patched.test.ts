@@ -46,8 +46,10 @@ test.each([
   ["aarch64", "dynamic", true],
   ["x86_64", "dynamic", true],
   ["mipsel", "dynamic", true],
+  ["mipsel", "fork", true],
   ["aarch64", "fork", true],
   ["riscv64", "fork", true],
+  ["x86_64", "fork", true],
 ])("%s %s: same per-process instruction (and access) sequences as the plugin path", { timeout: 60_000 }, async (arch, name, accesses) => {
   const guest = join(repoRoot, "test/guests/build", arch, name);
   const qemu = join(patchedBin, `qemu-${arch}`);
