@@ -19,8 +19,14 @@ function cacheDir(): string {
   return join(process.env.CANNOLI_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "cannoli"), "native");
 }
 
-/** A path on the real file system for `name`, extracting the embedded copy if needed. */
+/** A path on the real file system for `name`, extracting the embedded copy if
+ *  needed. CANNOLI_SERVER names another server library: one built with a
+ *  custom hook file (`zig build -Dhooks=FILE -p DIR`). */
 export function nativeLibraryPath(name: "libcannoli_server.so" | "libcannoli_consumer.so"): string {
+  if (name === "libcannoli_server.so" && process.env.CANNOLI_SERVER) {
+    if (!existsSync(process.env.CANNOLI_SERVER)) throw new Error(`cannoli: CANNOLI_SERVER=${process.env.CANNOLI_SERVER} does not exist`);
+    return process.env.CANNOLI_SERVER;
+  }
   const path = embedded[name]!;
   if (!path.startsWith("/$bunfs/")) return path;
   const bytes = readFileSync(path);

@@ -1,8 +1,11 @@
 //! Custom translation-time filtering: the default hook file, compiled into
 //! the server. To build a server with your own logic, copy this file, edit
-//! the two functions, and build with
+//! the two functions, build it and point cannoli at it:
 //!
-//!     zig build -Dhooks=path/to/my_hooks.zig
+//!     zig build -Doptimize=ReleaseFast -Dhooks=path/to/my_hooks.zig -p my-server
+//!     CANNOLI_SERVER=my-server/lib/libcannoli_server.so cannoli run -- ./guest
+//!
+//! (test/hooks/odd_words_only.zig is a small example.)
 //!
 //! Both run once per translated instruction (not per execution), after the
 //! CLI's filters (`--range`, `--no-mem`, `--once`) have made their choice;
