@@ -68,8 +68,16 @@ describe.each([
     expect(file.blocks.length).toBeGreaterThan(50);
     const ranges = blockRanges(file).sort((a, b) => (a.start < b.start ? -1 : 1));
     for (const r of ranges) expect(r.start >= r.module.start && r.end <= r.module.end).toBe(true);
-    const run = await runCannoli(guest);
-    const pcs = new Set([...run.trace.threads.values()].flatMap((t) => t.insns.map((i) => i.pc)));
+    const executed = async () => {
+      const run = await runCannoli(guest);
+      return new Set([...run.trace.threads.values()].flatMap((t) => t.insns.map((i) => i.pc)));
+    };
+    let pcs = await executed();
+    if (name === "threads") {
+      // Keep the PCs two runs agree on: lock-contention paths come and go.
+      const again = await executed();
+      pcs = new Set([...pcs].filter((pc) => again.has(pc)));
+    }
     const inModule = [...pcs].filter((pc) => file.modules.some((m) => pc >= m.start && pc < m.end));
     expect(inModule.length / pcs.size).toBeGreaterThan(0.99);
     const missing = inModule.filter((pc) => {
@@ -85,9 +93,8 @@ describe.each([
       return true;
     });
     if (name === "threads") {
-      // Two runs of a threaded guest interleave differently: lock-contention
-      // paths (futex waits, retries) run in one and not the other. Most PCs
-      // must still agree.
+      // The coverage run is a third run of a threaded guest: a contention
+      // path both print runs took may still be missed by it. Most must agree.
       expect(missing.length / inModule.length).toBeLessThan(0.05);
     } else {
       expect(missing.map((pc) => `0x${pc.toString(16)}`)).toEqual([]);

@@ -14,7 +14,7 @@ import { Session, defaultWorkerCount } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { findQemu, findSysroot } from "./qemu_paths";
-import { parseWorkers, scanGuestCommand } from "./guest_argv";
+import { guestRunOption, scanGuestCommand } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
@@ -64,20 +64,8 @@ function parseCovArgs(argv: string[]): CovArgs {
         args.format = format;
         return true;
       }
-      case "--workers":
-        args.workers = parseWorkers(value());
-        return true;
-      case "--qemu":
-        args.qemu = value();
-        return true;
-      case "--sysroot":
-        args.sysroot = value();
-        return true;
-      case "--quiet":
-        args.quiet = true;
-        return true;
       default:
-        return false;
+        return guestRunOption(args, arg, value);
     }
     return true;
   });

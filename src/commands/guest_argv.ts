@@ -37,3 +37,31 @@ export function parseWorkers(text: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
   return n;
 }
+
+/** The options every command that runs a guest takes. */
+export interface GuestRunOptions {
+  workers: number;
+  qemu?: string;
+  sysroot?: string;
+  quiet: boolean;
+}
+
+/** Handles `flag` if it is one of GuestRunOptions' (for scanGuestCommand). */
+export function guestRunOption(args: GuestRunOptions, flag: string, value: () => string): boolean {
+  switch (flag) {
+    case "--workers":
+      args.workers = parseWorkers(value());
+      return true;
+    case "--qemu":
+      args.qemu = value();
+      return true;
+    case "--sysroot":
+      args.sysroot = value();
+      return true;
+    case "--quiet":
+      args.quiet = true;
+      return true;
+    default:
+      return false;
+  }
+}

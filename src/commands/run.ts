@@ -8,7 +8,7 @@ import { Session, defaultWorkerCount } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
-import { parseWorkers, scanGuestCommand } from "./guest_argv";
+import { guestRunOption, scanGuestCommand } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -80,9 +80,6 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
       case "--stats-json":
         args.statsJson = value();
         return true;
-      case "--workers":
-        args.workers = parseWorkers(value());
-        return true;
       case "--range": {
         const range = value();
         const match = /^(0x[0-9a-fA-F]+|\d+)-(0x[0-9a-fA-F]+|\d+)$/.exec(range);
@@ -108,20 +105,11 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
         args.backend = backend;
         return true;
       }
-      case "--qemu":
-        args.qemu = value();
-        return true;
-      case "--sysroot":
-        args.sysroot = value();
-        return true;
-      case "--quiet":
-        args.quiet = true;
-        return true;
       case "--symbols":
         args.symbols = true;
         return true;
       default:
-        return false;
+        return guestRunOption(args, arg, value);
     }
     return true;
   });
