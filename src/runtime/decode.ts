@@ -123,6 +123,7 @@ export class ChunkDecoder {
           defs.set(words[at + 1]!, at);
           break;
         case Kind.block:
+        case Kind.block_open:
           counts.instructions += walker.defOf(words, at, defs).executed;
           break;
         case Kind.syscall:

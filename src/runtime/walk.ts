@@ -1,9 +1,10 @@
 //! Walks one chunk's records (zig-src/wire/records.zig) in execution order.
 //! Per-instruction `exec` records pass through as they are; a `block` record
-//! expands into its first `executed` instructions, with the records that
-//! happened inside the block (memory accesses, placed after the instruction
-//! whose pc they carry; syscalls, after the last) put back in order; see the
-//! ownership rules in records.zig. The
+//! (or a `block_open` record, with the records after it) expands into its
+//! first `executed` instructions, with the records that happened inside the
+//! block (memory accesses, placed after the instruction whose pc they carry;
+//! syscalls, after the last) put back in order; see the ownership rules in
+//! records.zig. The
 //! producer is untrusted: every size, count and block id is checked, and a
 //! bad one throws StreamCorruptError.
 import { StreamCorruptError } from "../mempipe/PipeReader";
@@ -61,6 +62,9 @@ export class RecordWalker {
       case Kind.block:
         size = this.sizes.block;
         break;
+      case Kind.block_open:
+        size = this.sizes.block_open;
+        break;
       case Kind.fence:
         size = this.sizes.fence;
         break;
@@ -108,44 +112,66 @@ export class RecordWalker {
       for (let p = 0; p < pendingCount; p++) visit(words[this.#pending[p]!]! & 0xff, this.#pending[p]!, 0);
       pendingCount = 0;
     };
+    // A block's instructions with the pending records, which happened
+    // inside it, put back in order.
+    const expand = (def: number, executed: number) => {
+      if (visitBlock && pendingCount === 0) {
+        visitBlock(def, executed);
+        return;
+      }
+      const pending = this.#pending;
+      let p = 0;
+      for (let i = 0; i < executed; i++) {
+        const pc = this.addr(words, def + 2 + i * aw);
+        visit(Kind.exec, -1, pc);
+        while (p < pendingCount && (words[pending[p]!]! & 0xff) === Kind.mem && this.addr(words, pending[p]! + 1) === pc) {
+          visit(Kind.mem, pending[p]!, 0);
+          p++;
+        }
+      }
+      for (; p < pendingCount; p++) visit(words[pending[p]!]! & 0xff, pending[p]!, 0);
+      pendingCount = 0;
+    };
     // Whether pending records follow an exec record (they are that
     // instruction's) or a block/fence record or the chunk's start (they are
     // the next block's).
     let afterExec = false;
+    // A block_open record whose block still collects the records after it.
+    let openDef = -1;
+    let openExecuted = 0;
+    const closeOpen = () => {
+      if (openDef < 0) return;
+      expand(openDef, openExecuted);
+      openDef = -1;
+    };
     let at = 0;
     while (at < words.length) {
       const size = this.sizeAt(words, at);
       const kind = words[at]! & 0xff;
       if (kind === Kind.exec) {
+        closeOpen();
         flush();
         visit(Kind.exec, at, this.addr(words, at + 1));
         afterExec = true;
       } else if (kind === Kind.fence) {
+        closeOpen();
         flush();
         afterExec = false;
       } else if (kind === Kind.block_def) {
         defs.set(words[at + 1]!, at);
       } else if (kind === Kind.block) {
+        closeOpen();
         if (afterExec) flush();
         afterExec = false;
         const { def, executed } = this.defOf(words, at, defs);
-        if (visitBlock && pendingCount === 0) {
-          visitBlock(def, executed);
-          at += size;
-          continue;
-        }
-        const pending = this.#pending;
-        let p = 0;
-        for (let i = 0; i < executed; i++) {
-          const pc = this.addr(words, def + 2 + i * aw);
-          visit(Kind.exec, -1, pc);
-          while (p < pendingCount && (words[pending[p]!]! & 0xff) === Kind.mem && this.addr(words, pending[p]! + 1) === pc) {
-            visit(Kind.mem, pending[p]!, 0);
-            p++;
-          }
-        }
-        for (; p < pendingCount; p++) visit(words[pending[p]!]! & 0xff, pending[p]!, 0);
-        pendingCount = 0;
+        expand(def, executed);
+      } else if (kind === Kind.block_open) {
+        closeOpen();
+        flush();
+        afterExec = false;
+        const { def, executed } = this.defOf(words, at, defs);
+        openDef = def;
+        openExecuted = executed;
       } else {
         if (pendingCount === this.#pending.length) {
           const grown = new Int32Array(this.#pending.length * 2);
@@ -156,6 +182,7 @@ export class RecordWalker {
       }
       at += size;
     }
+    closeOpen();
     flush();
   }
 }

@@ -11,6 +11,7 @@ export const Kind = {
   block_def: 8,
   block: 9,
   fence: 10,
+  block_open: 11,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
@@ -32,6 +33,7 @@ export const recordWords1 = {
   block_def: 2,
   block: 2,
   fence: 1,
+  block_open: 2,
 } as const;
 export const recordWords2 = {
   exec: 3,
@@ -44,4 +46,5 @@ export const recordWords2 = {
   block_def: 2,
   block: 2,
   fence: 1,
+  block_open: 2,
 } as const;

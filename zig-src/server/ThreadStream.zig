@@ -43,7 +43,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.producer.commit(comptime records.recordWords(kind, addr_words) * 4);
         }
 
-        inline fn putAddr(words: [*]u32, value: u64) void {
+        pub inline fn putAddr(words: [*]u32, value: u64) void {
             words[0] = @truncate(value);
             if (addr_words == 2) words[1] = @truncate(value >> 32);
         }

@@ -25,6 +25,13 @@
 //!            straddle chunks.
 //!   fence    [head]                              records since the last
 //!            block or exec record happened outside any block (in order)
+//!   block_open [head | executed<<8] [id]         opens a block (written as
+//!            it starts, by the patched-QEMU backend): its first `executed`
+//!            instructions ran. The records after it, up to the next exec,
+//!            block, block_open or fence record or the chunk's end, happened
+//!            inside it (memory accesses after the instruction with their
+//!            pc, anything else after its last instruction). Records before
+//!            it that no block or instruction owns happened before it.
 //!   mmap     [head | path_bytes<<8] [addr] [length] [offset] [prot] [flags]
 //!            [fd] [path, padded to whole words]   a successful mmap/mmap2
 //!   munmap   [head] [addr] [length]               a successful munmap
@@ -44,6 +51,7 @@ pub const Kind = enum(u8) {
     block_def = 8,
     block = 9,
     fence = 10,
+    block_open = 11,
 };
 
 /// The high 24 bits of a head word carry a count (block sizes, path length).
@@ -78,6 +86,7 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
         .block_def => 2, // plus `insns` PCs
         .block => 2,
         .fence => 1,
+        .block_open => 2,
     };
 }
 
