@@ -40,34 +40,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${CANNOLI_CACHE:-$HOME/.cache/cannoli}
-SRC_ROOT=$CACHE/qemu-src
 OUT=$CACHE/oracles
 # A pre-downloaded copy of the source package, if this machine has one.
-SEED=${CANNOLI_QEMU_SEED:-/var/cache/cannoli/src}
 
 "$here/setup-system.sh" >/dev/null
 
-find_src() { compgen -G "$SRC_ROOT/qemu-*/include/qemu/qemu-plugin.h" | head -1 | sed 's|/include/qemu/qemu-plugin.h$||'; }
-
-src=$(find_src || true)
-if [ -z "$src" ]; then
-  # Unpack in a scratch dir and rename, so an interrupted run leaves no
-  # half-extracted tree that a later run would trust.
-  tmp=$SRC_ROOT.tmp.$$
-  rm -rf "$tmp"; mkdir -p "$tmp"
-  trap 'rm -rf "$tmp"' EXIT
-  if compgen -G "$SEED/qemu_7.2*.dsc" >/dev/null; then
-    cp "$SEED"/qemu_7.2* "$tmp"/
-    (cd "$tmp" && dpkg-source -x qemu_7.2*.dsc >/dev/null 2>&1)
-  else
-    echo "build-oracles: apt-get source qemu (~24 MB)" >&2
-    (cd "$tmp" && apt-get source -qq qemu >/dev/null 2>&1) || {
-      echo "build-oracles: 'apt-get source qemu' failed; is a bookworm deb-src entry configured? (scripts/setup-system.sh adds one)" >&2
-      exit 1; }
-  fi
-  rm -rf "$SRC_ROOT"; mv "$tmp" "$SRC_ROOT"; trap - EXIT
-  src=$(find_src)
-fi
+src=$("$here/qemu-source.sh")
 
 mkdir -p "$OUT"
 cflags=(-shared -fPIC -O2 -I"$src/include/qemu")

@@ -20,7 +20,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 CACHE=${CANNOLI_CACHE:-$HOME/.cache/cannoli}
 SERIES=$repo/patches/qemu-7.2
-SEED=${CANNOLI_QEMU_SEED:-/var/cache/cannoli/src}
 targets=mipsel,aarch64,riscv64,x86_64
 source=
 
@@ -48,29 +47,7 @@ if complete; then
   exit 0
 fi
 
-find_src() { compgen -G "$CACHE/qemu-src/qemu-*/include/qemu/qemu-plugin.h" | head -1 | sed 's|/include/qemu/qemu-plugin.h$||'; }
-if [ -z "$source" ]; then
-  source=$(find_src || true)
-fi
-if [ -z "$source" ]; then
-  # Unpack in a scratch dir and rename, as build-oracles.sh does, so an
-  # interrupted run leaves no half-extracted tree.
-  tmp=$CACHE/qemu-src.tmp.$$
-  rm -rf "$tmp"; mkdir -p "$tmp"
-  trap 'rm -rf "$tmp"' EXIT
-  if compgen -G "$SEED/qemu_7.2*.dsc" >/dev/null; then
-    cp "$SEED"/qemu_7.2* "$tmp"/
-    (cd "$tmp" && dpkg-source -x qemu_7.2*.dsc >/dev/null 2>&1)
-  else
-    if [ "$(id -u)" = 0 ]; then "$here/setup-system.sh" >/dev/null; fi
-    echo "qemu-build: apt-get source qemu (~24 MB)" >&2
-    (cd "$tmp" && apt-get source -qq qemu >/dev/null 2>&1) || {
-      echo "qemu-build: 'apt-get source qemu' failed; is a bookworm deb-src entry configured? (scripts/setup-system.sh adds one)" >&2
-      exit 1; }
-  fi
-  rm -rf "$CACHE/qemu-src"; mv "$tmp" "$CACHE/qemu-src"; trap - EXIT
-  source=$(find_src)
-fi
+[ -n "$source" ] || source=$("$here/qemu-source.sh")
 [ -f "$source/include/qemu/qemu-plugin.h" ] || { echo "qemu-build: $source is not a QEMU source tree" >&2; exit 1; }
 grep -q '^7\.2' "$source/VERSION" || echo "qemu-build: warning: $source is QEMU $(cat "$source/VERSION"), the series is for 7.2" >&2
 
