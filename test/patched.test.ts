@@ -23,14 +23,20 @@ test("scripts/qemu-build.sh built every target", () => {
   for (const arch of ["mipsel", "aarch64", "riscv64", "x86_64"]) expect(Bun.file(join(patchedBin, `qemu-${arch}`)).size).toBeGreaterThan(0);
 });
 
+/** One guest traced through both backends on the same patched binary. */
+async function bothBackends(arch: string, name: string, options: string[] = []) {
+  const guest = join(repoRoot, "test/guests/build", arch, name);
+  const qemu = join(patchedBin, `qemu-${arch}`);
+  const patched = await runCannoli(guest, [], { options: ["--backend", "patched", ...options, "--qemu", qemu] });
+  const plugin = await runCannoli(guest, [], { options: [...options, "--qemu", qemu] });
+  expect(patched.stderr).toBe("");
+  expect(patched.exitCode).toBe(plugin.exitCode);
+  return { guest, qemu, patched, plugin };
+}
+
 describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
   test.each(["loops", "memops", "segv"])("%s: same instructions and accesses as the plugin path", { timeout: 60_000 }, async (name) => {
-    const guest = join(repoRoot, "test/guests/build", arch, name);
-    const qemu = join(patchedBin, `qemu-${arch}`);
-    const patched = await runCannoli(guest, [], { options: ["--backend", "patched", "--qemu", qemu] });
-    const plugin = await runCannoli(guest, [], { options: ["--qemu", qemu] });
-    expect(patched.stderr).toBe("");
-    expect(patched.exitCode).toBe(plugin.exitCode);
+    const { guest, qemu, patched, plugin } = await bothBackends(arch, name);
     expect(patched.stats?.backend).toBe("patched");
     const only = (run: typeof patched) => [...run.trace.threads.values()][0]!;
     const shape = (run: typeof patched) => only(run).insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]);
@@ -41,12 +47,7 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
   // PC only: the patched path then writes one record per block (cut short
   // at faults: segv), the plugin path too.
   test.each(["loops", "segv"])("%s, --no-mem: same instructions as the plugin path (block records)", { timeout: 60_000 }, async (name) => {
-    const guest = join(repoRoot, "test/guests/build", arch, name);
-    const qemu = join(patchedBin, `qemu-${arch}`);
-    const patched = await runCannoli(guest, [], { options: ["--backend", "patched", "--no-mem", "--qemu", qemu] });
-    const plugin = await runCannoli(guest, [], { options: ["--no-mem", "--qemu", qemu] });
-    expect(patched.stderr).toBe("");
-    expect(patched.exitCode).toBe(plugin.exitCode);
+    const { guest, qemu, patched, plugin } = await bothBackends(arch, name, ["--no-mem"]);
     const pcs = (run: typeof patched) => [...run.trace.threads.values()][0]!.insns.map((i) => i.pc);
     expect(pcs(patched)).toEqual(pcs(plugin));
     expect(patched.stats?.instructions).toBe(insnOracle(qemu, guest, patched.env));
@@ -57,25 +58,20 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
 // helpers (MIPS swl/swr in glibc's string functions, x86 xsavec in ld.so's
 // lazy binding), which patch 0005 records.
 test.each([
-  ["aarch64", "dynamic", true],
-  ["x86_64", "dynamic", true],
-  ["mipsel", "dynamic", true],
-  ["mipsel", "fork", true],
-  ["aarch64", "fork", true],
-  ["riscv64", "fork", true],
-  ["x86_64", "fork", true],
-])("%s %s: same per-process instruction (and access) sequences as the plugin path", { timeout: 60_000 }, async (arch, name, accesses) => {
-  const guest = join(repoRoot, "test/guests/build", arch, name);
-  const qemu = join(patchedBin, `qemu-${arch}`);
-  const patched = await runCannoli(guest, [], { options: ["--backend", "patched", "--qemu", qemu] });
-  const plugin = await runCannoli(guest, [], { options: ["--qemu", qemu] });
-  expect(patched.stderr).toBe("");
-  expect(patched.exitCode).toBe(plugin.exitCode);
+  ["aarch64", "dynamic"],
+  ["x86_64", "dynamic"],
+  ["mipsel", "dynamic"],
+  ["mipsel", "fork"],
+  ["aarch64", "fork"],
+  ["riscv64", "fork"],
+  ["x86_64", "fork"],
+])("%s %s: same per-process instruction and access sequences as the plugin path", { timeout: 60_000 }, async (arch, name) => {
+  const { patched, plugin } = await bothBackends(arch, name);
   // pids differ between the two runs, and a parent's and a child's streams
   // open in either order: compare the set of per-thread sequences.
   const shape = (run: typeof patched) =>
     [...run.trace.threads.values()]
-      .map((t) => JSON.stringify(t.insns.map((i) => (accesses ? [i.pc, i.accesses.map((a) => [a.store, a.addr])] : i.pc)), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v)))
+      .map((t) => JSON.stringify(t.insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v)))
       .sort();
   expect(shape(patched)).toEqual(shape(plugin));
 });
