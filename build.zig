@@ -1,6 +1,6 @@
 //! Builds cannoli's native pieces:
 //!   zig-out/lib/libcannoli_server.so    the server QEMU loads (-plugin)
-//!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer Bun loads (bun:ffi)
+//!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer and chunk decoder Bun loads (bun:ffi)
 //!   zig-out/bin/mempipe-producer        stand-alone producer for tests/benchmarks
 //! `zig build test` runs the Zig unit tests; `zig build wire-ts` prints the
 //! TypeScript view of the wire format. `-Dhooks=FILE` compiles a custom hook
@@ -38,7 +38,7 @@ pub fn build(b: *std.Build) void {
 
     const consumer = b.addSharedLibrary(.{
         .name = "cannoli_consumer",
-        .root_source_file = .{ .path = "zig-src/mempipe/c_api.zig" },
+        .root_source_file = .{ .path = "zig-src/consumer.zig" },
         .target = target,
         .optimize = optimize,
     });

@@ -1,6 +1,9 @@
 //! The batch form's columns must say exactly what the per-event handlers
 //! say: same instructions in the same order, and each memory access after
 //! the instruction that made it, with the same address, size and value.
+//! The columns (and a tracer with only an `exec` handler) come from the
+//! native decoder (zig-src/wire/BatchDecoder.zig); `print`'s handlers come
+//! from the reference walker (src/runtime/walk.ts).
 import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,23 +36,43 @@ export default defineTracer<undefined, string, undefined>({
 `,
 );
 
+// Per-event, but only `exec`: served from the native decoder's pc column.
+const execOnlyTracer = join(scratch, "exec_only.ts");
+writeFileSync(
+  execOnlyTracer,
+  `import { defineTracer } from ${JSON.stringify(join(repo, "src/tracer.ts"))};
+export default defineTracer<string, string, undefined>({
+  context: (thread) => \`\${thread.pid}:\${thread.tid}\`,
+  exec(p, event, out) { out.push(\`\${p} exec 0x\${event.pc.toString(16)}\\n\`); },
+  trace(_s, items, _t, output) { output.write(items.join("")); },
+});
+`,
+);
+
 test.each([
-  ["mipsel", "memops"],
-  ["aarch64", "segv"],
-  ["riscv64", "loops"],
-  ["x86_64", "memops"],
-])("%s %s: batch columns equal the per-event stream", { timeout: 60_000 }, (arch, name) => {
+  ["mipsel", "memops", "plugin", []],
+  ["aarch64", "segv", "plugin", []],
+  ["riscv64", "loops", "plugin", []],
+  ["x86_64", "memops", "plugin", []],
+  ["aarch64", "threads", "plugin", []],
+  // Per-instruction records with memory; block_open records without.
+  ["mipsel", "memops", "patched", []],
+  ["aarch64", "loops", "patched", ["--no-mem"]],
+  ["x86_64", "segv", "patched", ["--no-mem"]],
+] as const)("%s %s (%s backend %j): batch columns equal the per-event stream", { timeout: 60_000 }, (arch, name, backend, extra) => {
   const guest = join(repo, "test/guests/build", arch, name);
-  const live = join(scratch, `${arch}-${name}.print`);
-  const columns = join(scratch, `${arch}-${name}.columns`);
-  // One run, recorded, then both tracers on the same recording.
-  const recording = join(scratch, `${arch}-${name}.cnl`);
+  const base = join(scratch, `${arch}-${name}-${backend}${extra.join("")}`);
+  // One run, recorded, then every tracer on the same recording.
+  const recording = `${base}.cnl`;
   const cli = (...args: string[]) => Bun.spawnSync([process.execPath, join(repo, "src/cli.ts"), ...args], { env, cwd: scratch });
-  expect(cli("record", "--quiet", "-o", recording, "--", guest).stderr.toString()).toBe("");
-  expect(cli("replay", recording, "--tracer", "print", "-o", live).exitCode).toBe(0);
-  expect(cli("replay", recording, "--tracer", columnsTracer, "-o", columns).exitCode).toBe(0);
-  const events = (text: string) => text.split("\n").filter((line) => / (exec|read|write) /.test(line));
-  const expected = events(readFileSync(live, "utf8"));
+  expect(cli("record", "--quiet", "--backend", backend, ...extra, "-o", recording, "--", guest).stderr.toString()).toBe("");
+  const replay = (tracer: string, suffix: string) => {
+    expect(cli("replay", recording, "--workers", "1", "--tracer", tracer, "-o", `${base}.${suffix}`).exitCode).toBe(0);
+    return readFileSync(`${base}.${suffix}`, "utf8");
+  };
+  const events = (text: string, kinds: RegExp) => text.split("\n").filter((line) => kinds.test(line));
+  const expected = events(replay("print", "print"), / (exec|read|write) /);
   expect(expected.length).toBeGreaterThan(1000);
-  expect(events(readFileSync(columns, "utf8"))).toEqual(expected);
+  expect(events(replay(columnsTracer, "columns"), / (exec|read|write) /)).toEqual(expected);
+  expect(events(replay(execOnlyTracer, "execs"), / exec /)).toEqual(expected.filter((line) => / exec /.test(line)));
 });

@@ -1,6 +1,8 @@
 //! The wire format is defined once, in zig-src/wire/records.zig; the
-//! TypeScript view is generated from it. This fails when they drift apart.
+//! TypeScript view is generated from it. This fails when they drift apart,
+//! or when the native decoder and the reference walker read a chunk differently.
 import { expect, test } from "bun:test";
+import * as records from "../src/wire/records.generated";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -27,4 +29,110 @@ test("a block_open record owns the records after it, placed by pc, up to the nex
   const events: string[] = [];
   new RecordWalker(4).walk(words, (kind, _at, pc) => events.push(kind === Kind.exec ? `exec ${pc.toString(16)}` : `kind ${kind}`));
   expect(events).toEqual(["exec 10", "exec 14", `kind ${Kind.mem}`, `kind ${Kind.syscall}`, "exec 10", "exec 14", "exec 18"]);
+});
+
+/** A small seeded PRNG, so a failure names a reproducible case. */
+function prng(seed: number): (n: number) => number {
+  let state = seed >>> 0 || 1;
+  return (n) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+}
+
+/** Random chunks, mostly well-formed, some with one word damaged. */
+function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array {
+  const { Kind } = records;
+  const words: number[] = [];
+  const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
+  const blocks: { id: number; pcs: number[] }[] = [];
+  for (let r = 0, n = 1 + random(40); r < n; r++) {
+    const choice = random(10);
+    if (choice < 2 || blocks.length === 0) {
+      const insns = 1 + random(12);
+      const base = 0x1000 + random(64) * 4;
+      const block = { id: random(1 << 20), pcs: Array.from({ length: insns }, (_, i) => base + i * 4) };
+      blocks.push(block);
+      words.push(Kind.block_def | (insns << 8), block.id);
+      for (const pc of block.pcs) addr(pc);
+    } else if (choice < 6) {
+      const block = blocks[random(blocks.length)]!;
+      words.push((random(2) ? Kind.block : Kind.block_open) | ((1 + random(block.pcs.length)) << 8), block.id);
+    } else if (choice < 8) {
+      const block = blocks[random(blocks.length)]!;
+      words.push(Kind.mem | (random(4) << 8) | (random(2) << 11));
+      addr(block.pcs[random(block.pcs.length)]!);
+      addr(random(1 << 30));
+      words.push(random(1 << 30), random(4));
+    } else if (choice === 8) {
+      words.push(Kind.exec);
+      addr(0x2000 + random(16) * 4);
+    } else {
+      words.push(random(2) ? Kind.fence : Kind.exit);
+    }
+  }
+  if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : random(1 << 20) << 8 | random(12);
+  return new Uint32Array(words);
+}
+
+test("the native decoder gives the reference walker's columns, counts and verdicts on random chunks", async () => {
+  const { RecordWalker } = await import("../src/runtime/walk");
+  const { ChunkDecoder } = await import("../src/runtime/decode");
+  const { Kind, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
+  let rejected = 0;
+  for (const pointerBytes of [4, 8] as const) {
+    const random = prng(pointerBytes * 7919);
+    const aw = pointerBytes / 4;
+    const thread = { pid: 1, ppid: 0, tid: 1, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin" };
+    for (let i = 0; i < 3000; i++) {
+      const words = randomChunk(random, pointerBytes === 8);
+      // Reference: the walker's instructions and memory rows, in order.
+      let expected: { execs: number[]; rows: string[] } | Error;
+      const walker = new RecordWalker(pointerBytes);
+      try {
+        const execs: number[] = [];
+        const rows: string[] = [];
+        walker.walk(words, (kind, at, pc) => {
+          if (kind === Kind.exec) execs.push(pc);
+          if (kind !== Kind.mem) return;
+          const head = words[at]!;
+          const size = 1 << ((head >>> memSizeShiftBit) & 7);
+          const at2 = at + 1 + 2 * aw;
+          rows.push(`${walker.addr(words, at + 1)} ${walker.addr(words, at + 1 + aw)} ${size} ${(head >>> memStoreBit) & 1} ${words[at2]} ${words[at2 + 1]} ${Math.max(0, execs.length - 1)}`);
+        });
+        expected = { execs, rows };
+      } catch (error) {
+        expected = error as Error;
+      }
+      // Native, through the batch form's columns.
+      let got: { execs: number[]; rows: string[] } | Error;
+      try {
+        const execs: number[] = [];
+        const rows: string[] = [];
+        const tracer = {
+          batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
+            for (let e = 0; e < b.execCount; e++) execs.push(b.execPc[e]!);
+            for (let m = 0; m < b.memCount; m++) {
+              rows.push(`${b.memPc[m]} ${b.memAddr[m]} ${b.memSize[m]} ${b.memIsStore[m]} ${b.memValueLo[m]} ${b.memValueHi[m]} ${b.memExecIndex[m]}`);
+            }
+          },
+        };
+        new ChunkDecoder(tracer, thread).decode(new Uint8Array(words.buffer), []);
+        got = { execs, rows };
+      } catch (error) {
+        got = error as Error;
+      }
+      if (expected instanceof Error) {
+        rejected++;
+        expect(got instanceof Error ? got.message : "accepted").toBe(expected.message);
+      } else {
+        expect(got instanceof Error ? got.message : got).toEqual(expected);
+      }
+    }
+  }
+  // Both verdicts are exercised, accepted chunks far more often.
+  expect(rejected).toBeGreaterThan(300);
+  expect(rejected).toBeLessThan(3000);
 });

@@ -1,4 +1,6 @@
-//! Bun FFI binding of the mempipe consumer library (zig-src/mempipe/c_api.zig).
+//! Bun FFI binding of libcannoli_consumer (zig-src/consumer.zig): the mempipe
+//! consumer (zig-src/mempipe/c_api.zig) and the chunk decoder
+//! (zig-src/wire/decoder_c_api.zig).
 //! Every Worker and the main thread dlopen it themselves: the library keeps
 //! its state behind the pointers it hands out, so they can be shared across
 //! Workers as plain numbers.
@@ -20,6 +22,10 @@ const symbols = {
   cnl_consumer_chunk_bytes: { args: [FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_summary: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.void },
   cnl_consumer_destroy: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_decoder_create: { args: [], returns: FFIType.ptr },
+  cnl_decoder_destroy: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_decoder_count: { args: [FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr], returns: FFIType.u32 },
+  cnl_decoder_fill: { args: [FFIType.ptr, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
 } as const;
 
 export type ConsumerLibrary = ReturnType<typeof dlopen<typeof symbols>>["symbols"];

@@ -6,7 +6,8 @@ import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from 
 import { StreamCorruptError } from "../mempipe/PipeReader";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo } from "../tracer";
 import { firstLine } from "./errors";
-import { RecordWalker } from "./walk";
+import { NativeCorrupt, nativeDecoder, type NativeColumns } from "./NativeDecoder";
+import { RecordWalker, corrupt } from "./walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
@@ -45,16 +46,17 @@ class DecodedMemEvent implements MemEvent {
   }
 }
 
-/** Reusable column storage for the batch form, grown on demand. */
-class BatchColumns {
-  execPc = new Float64Array(0);
-  memPc = new Float64Array(0);
-  memAddr = new Float64Array(0);
-  memSize = new Uint8Array(0);
-  memIsStore = new Uint8Array(0);
-  memValueLo = new Uint32Array(0);
-  memValueHi = new Uint32Array(0);
-  memExecIndex = new Uint32Array(0);
+/** Reusable column storage for the batch form, grown on demand (never
+ *  empty: the native fill takes their addresses). */
+class BatchColumns implements NativeColumns {
+  execPc = new Float64Array(1);
+  memPc = new Float64Array(1);
+  memAddr = new Float64Array(1);
+  memSize = new Uint8Array(1);
+  memIsStore = new Uint8Array(1);
+  memValueLo = new Uint32Array(1);
+  memValueHi = new Uint32Array(1);
+  memExecIndex = new Uint32Array(1);
 
   ensure(execs: number, mems: number): void {
     if (this.execPc.length < execs) this.execPc = new Float64Array(Math.max(execs, this.execPc.length * 2));
@@ -77,7 +79,10 @@ export class ChunkDecoder {
   readonly #walker: RecordWalker;
   readonly #columns = new BatchColumns();
   readonly #perEvent: boolean;
-  readonly #defs = new Map<number, number>();
+  /** Per-event, with an `exec` handler and no other. */
+  readonly #execOnly: boolean;
+  /** The batch handler read the columns of the last chunk. */
+  #batchReadsColumns = false;
 
   constructor(tracer: AnyTracer, thread: ThreadInfo) {
     this.#tracer = tracer;
@@ -86,6 +91,8 @@ export class ChunkDecoder {
     this.#ctx = tracer.context ? tracer.context(thread) : undefined;
     this.#perEvent =
       !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
+    this.#execOnly =
+      this.#perEvent && !!tracer.exec && !(tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
   }
 
   /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
@@ -95,45 +102,59 @@ export class ChunkDecoder {
     }
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     if (this.#tracer.batch) return this.#decodeBatch(words, out);
+    if (this.#execOnly) return this.#decodeExecs(words, out);
     if (this.#perEvent) return this.#decodeEvents(words, out);
     return this.#count(words);
   }
 
-  /** Counts without expanding blocks: the fast path for tracers that only
-   *  need totals (and for the run's statistics). */
+  /** Counts (natively) without expanding blocks: the fast path for tracers
+   *  that only need totals, and the run's statistics for all of them. */
   #count(words: Uint32Array): ChunkCounts {
-    const walker = this.#walker;
-    const defs = this.#defs;
-    defs.clear();
-    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, syscalls: 0, exited: false };
-    let at = 0;
-    while (at < words.length) {
-      const head = words[at]!;
-      const kind = head & 0xff;
-      const size = walker.sizeAt(words, at);
-      switch (kind) {
-        case Kind.exec:
-          counts.instructions++;
-          break;
-        case Kind.mem:
-          if ((head >>> memStoreBit) & 1) counts.writes++;
-          else counts.reads++;
-          break;
-        case Kind.block_def:
-          defs.set(words[at + 1]!, at);
-          break;
-        case Kind.block:
-        case Kind.block_open:
-          counts.instructions += walker.defOf(words, at, defs).executed;
-          break;
-        case Kind.syscall:
-          counts.syscalls++;
-          break;
-        case Kind.exit:
-          counts.exited = true;
-          break;
-      }
-      at += size;
+    try {
+      return nativeDecoder().count(words, this.#thread.pointerBytes);
+    } catch (error) {
+      throw this.#corrupt(words, error);
+    }
+  }
+
+  /** The reference walker names what the native pass refused. */
+  #corrupt(words: Uint32Array, error: unknown): unknown {
+    if (!(error instanceof NativeCorrupt)) return error;
+    this.#walker.walk(words, () => {});
+    return new StreamCorruptError(`cannoli: corrupted stream: record at word ${error.word}`);
+  }
+
+  /** Counts and fills the columns in one native pass, into columns sized by
+   *  the chunks before (a memory row takes at least `sizes.mem` words, so
+   *  those are sized exactly); a chunk with more instructions than they hold
+   *  is counted first, and they grow. */
+  #countAndFill(words: Uint32Array): ChunkCounts {
+    const columns = this.#columns;
+    columns.ensure(0, Math.ceil(words.length / this.#walker.sizes.mem));
+    try {
+      const decoder = nativeDecoder();
+      const counts = decoder.fill(words, this.#thread.pointerBytes, columns);
+      if (counts) return counts;
+      const needed = decoder.count(words, this.#thread.pointerBytes);
+      columns.ensure(needed.instructions, needed.reads + needed.writes);
+      return decoder.fill(words, this.#thread.pointerBytes, columns) ?? corrupt("chunk changed while it was decoded");
+    } catch (error) {
+      throw this.#corrupt(words, error);
+    }
+  }
+
+  /** A tracer with only an `exec` handler: one call per filled pc. */
+  #decodeExecs(words: Uint32Array, out: unknown[]): ChunkCounts {
+    const tracer = this.#tracer;
+    const exec = tracer.exec!;
+    const ctx = this.#ctx;
+    const counts = this.#countAndFill(words);
+    const pcs = this.#columns.execPc;
+    let i = 0;
+    try {
+      for (; i < counts.instructions; i++) exec.call(tracer, ctx, { pc: pcs[i]! }, out);
+    } catch (error) {
+      throw new HandlerError(`cannoli: tracer handler threw on exec(pc=0x${pcs[i]!.toString(16)}) in thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
     }
     return counts;
   }
@@ -265,15 +286,18 @@ export class ChunkDecoder {
   }
 
   #decodeBatch(words: Uint32Array, out: unknown[]): ChunkCounts {
-    // The counting pass also validates every record; columns are filled only
-    // if the tracer reads one (a counting tracer never pays for them).
-    const counts = this.#count(words);
-    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, this.#walker);
+    // Columns are filled only if the tracer reads one (a counting tracer
+    // never pays for them); once it has read them, they are filled with the
+    // counting pass, in one pass over the chunk.
+    const filled = this.#batchReadsColumns;
+    const counts = filled ? this.#countAndFill(words) : this.#count(words);
+    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, (error) => this.#corrupt(words, error));
     try {
       this.#tracer.batch!(this.#ctx, batch, out);
     } catch (error) {
       throw new HandlerError(`cannoli: tracer handler batch threw on a chunk of thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
     }
+    this.#batchReadsColumns = batch.read;
     return counts;
   }
 }
@@ -288,10 +312,19 @@ class LazyBatch implements RecordBatch {
   readonly writeCount: number;
   readonly syscallCount: number;
   readonly #columns: BatchColumns;
-  readonly #walker: RecordWalker;
-  #filled = false;
+  readonly #corrupt: (error: unknown) => unknown;
+  #filled: boolean;
+  /** The handler read a column. */
+  read = false;
 
-  constructor(thread: ThreadInfo, words: Uint32Array, counts: ChunkCounts, columns: BatchColumns, walker: RecordWalker) {
+  constructor(
+    thread: ThreadInfo,
+    words: Uint32Array,
+    counts: ChunkCounts,
+    columns: BatchColumns,
+    filled: boolean,
+    corrupt: (error: unknown) => unknown,
+  ) {
     this.thread = thread;
     this.words = words;
     this.execCount = counts.instructions;
@@ -300,7 +333,8 @@ class LazyBatch implements RecordBatch {
     this.memCount = counts.reads + counts.writes;
     this.syscallCount = counts.syscalls;
     this.#columns = columns;
-    this.#walker = walker;
+    this.#filled = filled;
+    this.#corrupt = corrupt;
   }
 
   get execPc() { return this.#fill().execPc; }
@@ -314,40 +348,15 @@ class LazyBatch implements RecordBatch {
 
   #fill(): BatchColumns {
     const columns = this.#columns;
+    this.read = true;
     if (this.#filled) return columns;
     this.#filled = true;
     columns.ensure(this.execCount, this.memCount);
-    const words = this.words;
-    const walker = this.#walker;
-    const aw = walker.wide ? 2 : 1;
-    const execPc = columns.execPc;
-    let exec = 0;
-    let mem = 0;
-    const visit = (kind: number, at: number, pc: number) => {
-      if (kind === Kind.exec) {
-        execPc[exec++] = pc;
-      } else if (kind === Kind.mem) {
-        const head = words[at]!;
-        columns.memPc[mem] = walker.addr(words, at + 1);
-        columns.memAddr[mem] = walker.addr(words, at + 1 + aw);
-        columns.memSize[mem] = 1 << ((head >>> memSizeShiftBit) & 7);
-        columns.memIsStore[mem] = (head >>> memStoreBit) & 1;
-        columns.memValueLo[mem] = words[at + 1 + 2 * aw]!;
-        columns.memValueHi[mem] = words[at + 2 + 2 * aw]!;
-        columns.memExecIndex[mem] = Math.max(0, exec - 1);
-        mem++;
-      }
-    };
-    // A block with nothing recorded inside it: its PCs, straight from its
-    // definition (the batch form's hot loop).
-    const visitBlock = walker.wide
-      ? (def: number, executed: number) => {
-          for (let i = 0, w = def + 2; i < executed; i++, w += 2) execPc[exec++] = words[w]! + words[w + 1]! * 4294967296;
-        }
-      : (def: number, executed: number) => {
-          for (let i = 0, w = def + 2; i < executed; i++, w++) execPc[exec++] = words[w]!;
-        };
-    walker.walk(words, visit, visitBlock);
+    try {
+      nativeDecoder().fill(this.words, this.thread.pointerBytes, columns) ?? corrupt("chunk changed while it was decoded");
+    } catch (error) {
+      throw this.#corrupt(error);
+    }
     return columns;
   }
 }

@@ -1,6 +1,8 @@
 //! The wire package: what travels inside mempipe chunks.
 pub const records = @import("records.zig");
+pub const BatchDecoder = @import("BatchDecoder.zig");
 
 test {
     _ = records;
+    _ = BatchDecoder;
 }

@@ -1,0 +1,531 @@
+//! Decodes one chunk of trace records natively for the consumer: counts its
+//! events and, when asked, expands it into the batch form's columns (one pc
+//! per executed instruction, one row per memory access) in execution order.
+//! It is the fast path of src/runtime/walk.ts, which stays the reference:
+//! the ordering rules are records.zig's, and a Bun test checks that both give
+//! the same columns for every test guest. The chunk lives in memory the
+//! producer can still write, so every size, count and block id is checked
+//! on every pass, and every column write against its capacity.
+const std = @import("std");
+const records = @import("records.zig");
+const Kind = records.Kind;
+
+const BatchDecoder = @This();
+
+/// Words of the largest chunk decoded (mempipe's chunk_bytes_max / 4).
+pub const chunk_words_max: u32 = 4 * 1024 * 1024;
+
+pub const Error = error{ Corrupt, ColumnsTooSmall, OutOfMemory };
+
+/// A chunk's event counts. Read by Bun as six u32s (src/runtime/native_decode.ts).
+pub const Counts = extern struct {
+    instructions: u32 = 0,
+    reads: u32 = 0,
+    writes: u32 = 0,
+    syscalls: u32 = 0,
+    /// 1 when the stream's `exit` record was in the chunk.
+    exited: u32 = 0,
+    /// Word offset of the first record that failed validation.
+    corrupt_word: u32 = 0,
+};
+
+/// Where the columns go; written by Bun as ten u64s (pointers, capacities).
+pub const Columns = extern struct {
+    exec_pc: [*]f64,
+    exec_capacity: u64,
+    mem_capacity: u64,
+    mem_pc: [*]f64,
+    mem_addr: [*]f64,
+    mem_size: [*]u8,
+    mem_is_store: [*]u8,
+    mem_value_lo: [*]u32,
+    mem_value_hi: [*]u32,
+    mem_exec_index: [*]u32,
+};
+
+const Slot = struct { stamp: u32, id: u32, block: Block };
+
+/// A block as this chunk defines it: where its definition is, and where its
+/// PCs are in `def_pcs` (when filling columns).
+const Block = struct { def: u32, insns: u32, pcs_at: u32 };
+
+/// Blocks of at most this many executed instructions are copied into the
+/// column as one fixed-size vector (no loop, no mispredicted exit): four in
+/// five blocks in busybox gzip.
+const copy_insns_fixed = 8;
+
+allocator: std.mem.Allocator,
+/// Block id -> its definition in the current chunk: open addressing,
+/// entries of older chunks told apart by `stamp`.
+slots: []Slot = &.{},
+/// Word offsets of records waiting for the block that owns them.
+pending: []u32 = &.{},
+/// The PCs of the chunk's block definitions, converted once per chunk to the
+/// columns' f64 (a block is used hundreds of times per chunk).
+def_pcs: []f64 = &.{},
+stamp: u32 = 0,
+/// Definitions in the table for the current chunk.
+defined: u32 = 0,
+
+pub fn init(allocator: std.mem.Allocator) BatchDecoder {
+    return .{ .allocator = allocator };
+}
+
+pub fn deinit(self: *BatchDecoder) void {
+    self.allocator.free(self.slots);
+    self.allocator.free(self.pending);
+    self.allocator.free(self.def_pcs);
+    self.* = undefined;
+}
+
+/// Slots the definition table starts with: several times the distinct
+/// blocks of a typical chunk (~50 in busybox gzip), and small enough to stay
+/// in the L1 cache.
+const slots_initial: u32 = 1024;
+
+/// Grows the tables for a chunk of `word_count` words (once per size seen,
+/// never per chunk).
+fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
+    std.debug.assert(word_count <= chunk_words_max);
+    if (self.slots.len == 0) {
+        self.slots = try self.allocator.alloc(Slot, slots_initial);
+        self.clearSlots();
+    }
+    if (self.pending.len < word_count) {
+        self.allocator.free(self.pending);
+        self.pending = &.{};
+        self.pending = try self.allocator.alloc(u32, word_count);
+    }
+    // Definitions hold at most one pc per word; the fixed-size copy reads
+    // up to `copy_insns_fixed` past the last one.
+    if (self.def_pcs.len < word_count + copy_insns_fixed) {
+        self.allocator.free(self.def_pcs);
+        self.def_pcs = &.{};
+        self.def_pcs = try self.allocator.alloc(f64, word_count + copy_insns_fixed);
+        @memset(self.def_pcs, 0);
+    }
+}
+
+fn clearSlots(self: *BatchDecoder) void {
+    @memset(self.slots, .{ .stamp = 0, .id = 0, .block = .{ .def = 0, .insns = 0, .pcs_at = 0 } });
+    self.stamp = 0;
+}
+
+fn nextStamp(self: *BatchDecoder) void {
+    self.defined = 0;
+    self.stamp +%= 1;
+    if (self.stamp == 0) {
+        self.clearSlots();
+        self.stamp = 1;
+    }
+}
+
+fn slotIndex(slots: []const Slot, id: u32) usize {
+    const hash = id *% 0x9E3779B1;
+    return hash & (slots.len - 1);
+}
+
+fn define(self: *BatchDecoder, id: u32, block: Block) Error!void {
+    if (2 * (self.defined + 1) > self.slots.len) try self.grow();
+    var index = slotIndex(self.slots, id);
+    var probes: usize = 0;
+    while (probes < self.slots.len) : (probes += 1) {
+        const slot = &self.slots[index];
+        if (slot.stamp != self.stamp or slot.id == id) {
+            // A block defined twice in a chunk: the later definition wins, as in walk.ts.
+            if (slot.stamp != self.stamp) self.defined += 1;
+            slot.* = .{ .stamp = self.stamp, .id = id, .block = block };
+            return;
+        }
+        index = (index + 1) & (self.slots.len - 1);
+    }
+    unreachable; // the table is kept at most half full
+}
+
+/// Doubles the table, keeping the current chunk's definitions.
+fn grow(self: *BatchDecoder) Error!void {
+    const old = self.slots;
+    std.debug.assert(old.len < std.math.maxInt(u32) / 2);
+    const slots = try self.allocator.alloc(Slot, old.len * 2);
+    @memset(slots, .{ .stamp = 0, .id = 0, .block = .{ .def = 0, .insns = 0, .pcs_at = 0 } });
+    for (old) |slot| {
+        if (slot.stamp != self.stamp) continue;
+        var index = slotIndex(slots, slot.id);
+        while (slots[index].stamp == self.stamp) index = (index + 1) & (slots.len - 1);
+        slots[index] = slot;
+    }
+    self.allocator.free(old);
+    self.slots = slots;
+}
+
+fn definition(self: *const BatchDecoder, id: u32) ?Block {
+    var index = slotIndex(self.slots, id);
+    var probes: usize = 0;
+    while (probes < self.slots.len) : (probes += 1) {
+        const slot = &self.slots[index];
+        if (slot.stamp != self.stamp) return null;
+        if (slot.id == id) return slot.block;
+        index = (index + 1) & (self.slots.len - 1);
+    }
+    return null;
+}
+
+/// Counts the chunk's events (and validates it) without expanding blocks.
+pub fn count(self: *BatchDecoder, words: []const u32, addr_words: u32, counts: *Counts) Error!void {
+    try self.walk(words, addr_words, null, counts);
+}
+
+/// Counts the chunk's events and fills `columns` in execution order.
+pub fn fill(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: *const Columns, counts: *Counts) Error!void {
+    try self.walk(words, addr_words, columns, counts);
+}
+
+fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*const Columns, counts: *Counts) Error!void {
+    std.debug.assert(addr_words == 1 or addr_words == 2);
+    counts.* = .{};
+    if (words.len > chunk_words_max) return error.Corrupt;
+    try self.reserve(@intCast(words.len));
+    self.nextStamp();
+    switch (addr_words) {
+        inline 1, 2 => |aw| {
+            var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
+            try walker.run();
+            if (columns) |c| {
+                std.debug.assert(walker.exec <= c.exec_capacity);
+                std.debug.assert(walker.mem <= c.mem_capacity);
+            }
+        },
+        else => unreachable,
+    }
+}
+
+/// One pass over one chunk of a guest whose addresses take `addr_words`
+/// words; mirrors RecordWalker.walk in src/runtime/walk.ts.
+fn Walker(comptime addr_words: u32) type {
+    return struct {
+        const Self = @This();
+
+        decoder: *BatchDecoder,
+        words: []const u32,
+        columns: ?*const Columns,
+        counts: *Counts,
+        exec: u64 = 0,
+        mem: u64 = 0,
+        def_pcs_used: u32 = 0,
+        pending_count: u32 = 0,
+        /// Pending records follow an exec record (they are that
+        /// instruction's), not a block or fence record (the next block's).
+        after_exec: bool = false,
+        /// A block_open record whose block still collects the records after it.
+        open: ?Block = null,
+        open_executed: u32 = 0,
+
+        fn run(w: *Self) Error!void {
+            const words = w.words;
+            var at: u32 = 0;
+            while (at < words.len) {
+                const head = words[at];
+                const kind = head & 0xff;
+                // Block records are nearly all of a chunk: their size is
+                // known without sizeAt's jump table.
+                const is_block = kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open);
+                comptime std.debug.assert(records.recordWords(.block, addr_words) == records.recordWords(.block_open, addr_words));
+                const block_words = comptime records.recordWords(.block, addr_words);
+                const size = if (is_block and block_words <= words.len - at) block_words else try w.sizeAt(at);
+                if (is_block) {
+                    try w.closeOpen();
+                    const block = try w.blockOf(at);
+                    const executed = head >> records.count_shift;
+                    w.counts.instructions += executed;
+                    if (kind == @intFromEnum(Kind.block)) {
+                        if (w.after_exec) try w.flush();
+                        w.after_exec = false;
+                        try w.expand(block, executed);
+                    } else {
+                        try w.flush();
+                        w.after_exec = false;
+                        w.open = block;
+                        w.open_executed = executed;
+                    }
+                } else if (kind == @intFromEnum(Kind.block_def)) {
+                    try w.define(at);
+                } else if (kind == @intFromEnum(Kind.exec)) {
+                    try w.closeOpen();
+                    try w.flush();
+                    w.counts.instructions += 1;
+                    try w.emitExec(w.addr(at + 1));
+                    w.after_exec = true;
+                } else if (kind == @intFromEnum(Kind.fence)) {
+                    try w.closeOpen();
+                    try w.flush();
+                    w.after_exec = false;
+                } else {
+                    w.countOther(head);
+                    std.debug.assert(w.pending_count < w.decoder.pending.len);
+                    w.decoder.pending[w.pending_count] = at;
+                    w.pending_count += 1;
+                }
+                at += size;
+            }
+            try w.closeOpen();
+            try w.flush();
+        }
+
+        fn countOther(w: *Self, head: u32) void {
+            switch (head & 0xff) {
+                @intFromEnum(Kind.mem) => if ((head >> records.mem_store_bit) & 1 == 1) {
+                    w.counts.writes += 1;
+                } else {
+                    w.counts.reads += 1;
+                },
+                @intFromEnum(Kind.syscall) => w.counts.syscalls += 1,
+                @intFromEnum(Kind.exit) => w.counts.exited = 1,
+                else => {},
+            }
+        }
+
+        fn corrupt(w: *Self, at: u32) Error {
+            w.counts.corrupt_word = at;
+            return error.Corrupt;
+        }
+
+        fn addr(w: *const Self, at: u32) f64 {
+            const lo: f64 = @floatFromInt(w.words[at]);
+            if (addr_words == 1) return lo;
+            const hi: f64 = @floatFromInt(w.words[at + 1]);
+            return lo + hi * 4294967296.0;
+        }
+
+        /// Words in the record at `at`, validated against the chunk's end.
+        fn sizeAt(w: *Self, at: u32) Error!u32 {
+            const head = w.words[at];
+            const kind = std.meta.intToEnum(Kind, head & 0xff) catch return w.corrupt(at);
+            const size = switch (kind) {
+                .mmap => blk: {
+                    const path_bytes = head >> records.count_shift;
+                    if (path_bytes > records.path_bytes_max) return w.corrupt(at);
+                    break :blk records.recordWords(.mmap, addr_words) + records.pathWords(path_bytes);
+                },
+                .block_def => blk: {
+                    const insns = head >> records.count_shift;
+                    if (insns < 1 or insns > records.block_insns_max) return w.corrupt(at);
+                    break :blk records.recordWords(.block_def, addr_words) + insns * addr_words;
+                },
+                inline else => |k| comptime records.recordWords(k, addr_words),
+            };
+            if (size > w.words.len - at) return w.corrupt(at);
+            return size;
+        }
+
+        /// Enters the block_def at `at` (sizeAt checked its length) in the
+        /// table, with its PCs converted when columns are filled.
+        fn define(w: *Self, at: u32) Error!void {
+            const insns = w.words[at] >> records.count_shift;
+            std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
+            const block = Block{ .def = at, .insns = insns, .pcs_at = w.def_pcs_used };
+            if (w.columns != null) {
+                const def_pcs = w.decoder.def_pcs;
+                // Each definition takes more words than it has PCs.
+                std.debug.assert(w.def_pcs_used + insns + copy_insns_fixed <= def_pcs.len);
+                for (def_pcs[w.def_pcs_used..][0..insns], 0..) |*pc, i| pc.* = w.addr(at + 2 + @as(u32, @intCast(i)) * addr_words);
+                w.def_pcs_used += insns;
+            }
+            try w.decoder.define(w.words[at + 1], block);
+        }
+
+        /// The definition of the block record at `at`, checked against its count.
+        fn blockOf(w: *Self, at: u32) Error!Block {
+            const block = w.decoder.definition(w.words[at + 1]) orelse return w.corrupt(at);
+            if (w.words[at] >> records.count_shift > block.insns) return w.corrupt(at);
+            return block;
+        }
+
+        fn emitExec(w: *Self, pc: f64) Error!void {
+            const columns = w.columns orelse return;
+            if (w.exec >= columns.exec_capacity) return error.ColumnsTooSmall;
+            columns.exec_pc[w.exec] = pc;
+            w.exec += 1;
+        }
+
+        fn emitMem(w: *Self, at: u32) Error!void {
+            const columns = w.columns orelse return;
+            if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
+            const head = w.words[at];
+            const row = w.mem;
+            columns.mem_pc[row] = w.addr(at + 1);
+            columns.mem_addr[row] = w.addr(at + 1 + addr_words);
+            columns.mem_size[row] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+            columns.mem_is_store[row] = @intCast((head >> records.mem_store_bit) & 1);
+            columns.mem_value_lo[row] = w.words[at + 1 + 2 * addr_words];
+            columns.mem_value_hi[row] = w.words[at + 2 + 2 * addr_words];
+            columns.mem_exec_index[row] = @intCast(if (w.exec == 0) 0 else w.exec - 1);
+            w.mem += 1;
+        }
+
+        fn pendingKind(w: *const Self, p: u32) u32 {
+            return w.words[w.decoder.pending[p]] & 0xff;
+        }
+
+        /// Records that no block owns, in order.
+        fn flush(w: *Self) Error!void {
+            var p: u32 = 0;
+            while (p < w.pending_count) : (p += 1) {
+                if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
+            }
+            w.pending_count = 0;
+        }
+
+        fn closeOpen(w: *Self) Error!void {
+            const block = w.open orelse return;
+            w.open = null;
+            try w.expand(block, w.open_executed);
+        }
+
+        /// A block's first `executed` instructions, each followed by the
+        /// pending memory records with its pc; then the rest of the pending
+        /// records.
+        fn expand(w: *Self, block: Block, executed: u32) Error!void {
+            std.debug.assert(executed <= block.insns);
+            const columns = w.columns orelse {
+                w.pending_count = 0;
+                return;
+            };
+            const pcs = w.decoder.def_pcs[block.pcs_at..];
+            if (w.pending_count == 0) {
+                // The common case, a block with nothing recorded inside it.
+                const room = columns.exec_capacity - w.exec;
+                if (executed > room) return error.ColumnsTooSmall;
+                const out = columns.exec_pc[w.exec..columns.exec_capacity];
+                if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
+                    // Copies past `executed` land in the column's free room.
+                    out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
+                } else {
+                    @memcpy(out[0..executed], pcs[0..executed]);
+                }
+                w.exec += executed;
+                return;
+            }
+            var p: u32 = 0;
+            for (pcs[0..executed]) |pc| {
+                try w.emitExec(pc);
+                while (p < w.pending_count and w.pendingKind(p) == @intFromEnum(Kind.mem) and
+                    w.addr(w.decoder.pending[p] + 1) == pc) : (p += 1)
+                {
+                    try w.emitMem(w.decoder.pending[p]);
+                }
+            }
+            while (p < w.pending_count) : (p += 1) {
+                if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
+            }
+            w.pending_count = 0;
+        }
+    };
+}
+
+// ---------------------------------------------------------------- tests
+
+const testing = std.testing;
+
+fn testColumns(exec_pc: []f64, mem_pc: []f64, mem_addr: []f64, sizes: []u8, stores: []u8, lo: []u32, hi: []u32, index: []u32) Columns {
+    return .{
+        .exec_pc = exec_pc.ptr,
+        .exec_capacity = exec_pc.len,
+        .mem_capacity = mem_pc.len,
+        .mem_pc = mem_pc.ptr,
+        .mem_addr = mem_addr.ptr,
+        .mem_size = sizes.ptr,
+        .mem_is_store = stores.ptr,
+        .mem_value_lo = lo.ptr,
+        .mem_value_hi = hi.ptr,
+        .mem_exec_index = index.ptr,
+    };
+}
+
+const head_block_def: u32 = @intFromEnum(Kind.block_def);
+const head_block: u32 = @intFromEnum(Kind.block);
+const head_mem: u32 = @intFromEnum(Kind.mem);
+
+test "a block expands into its pcs with its memory accesses after their instruction" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    // 32-bit guest: block 7 = pcs 0x100, 0x104, 0x108; a load at 0x104; the block ran 3.
+    const words = [_]u32{
+        head_block_def | 3 << 8, 7,          0x100, 0x104, 0x108,
+        head_mem | 2 << 8,       0x104,      0x2000, 0xdead, 0,
+        head_block | 3 << 8,     7,
+    };
+    var exec_pc: [4]f64 = undefined;
+    var mem_pc: [1]f64 = undefined;
+    var mem_addr: [1]f64 = undefined;
+    var sizes: [1]u8 = undefined;
+    var stores: [1]u8 = undefined;
+    var lo: [1]u32 = undefined;
+    var hi: [1]u32 = undefined;
+    var index: [1]u32 = undefined;
+    const columns = testColumns(&exec_pc, &mem_pc, &mem_addr, &sizes, &stores, &lo, &hi, &index);
+    var counts: Counts = .{};
+    try decoder.fill(&words, 1, &columns, &counts);
+    try testing.expectEqual(@as(u32, 3), counts.instructions);
+    try testing.expectEqual(@as(u32, 1), counts.reads);
+    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, exec_pc[0..3]);
+    try testing.expectEqual(@as(f64, 0x2000), mem_addr[0]);
+    try testing.expectEqual(@as(u8, 4), sizes[0]);
+    try testing.expectEqual(@as(u32, 1), index[0]);
+    try testing.expectEqual(@as(u32, 0xdead), lo[0]);
+}
+
+test "a block used without its definition, or past its length, is corrupt" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    var counts: Counts = .{};
+    const undefined_block = [_]u32{ head_block | 1 << 8, 9 };
+    try testing.expectError(error.Corrupt, decoder.count(&undefined_block, 1, &counts));
+    try testing.expectEqual(@as(u32, 0), counts.corrupt_word);
+    const too_long = [_]u32{ head_block_def | 1 << 8, 9, 0x10, head_block | 2 << 8, 9 };
+    try testing.expectError(error.Corrupt, decoder.count(&too_long, 1, &counts));
+    try testing.expectEqual(@as(u32, 3), counts.corrupt_word);
+    const truncated = [_]u32{ head_block_def | 4 << 8, 9, 0x10 };
+    try testing.expectError(error.Corrupt, decoder.count(&truncated, 1, &counts));
+    const unknown = [_]u32{0xff};
+    try testing.expectError(error.Corrupt, decoder.count(&unknown, 1, &counts));
+}
+
+test "definitions do not leak from one chunk into the next" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    var counts: Counts = .{};
+    const first = [_]u32{ head_block_def | 1 << 8, 5, 0x10, head_block | 1 << 8, 5 };
+    try decoder.count(&first, 1, &counts);
+    try testing.expectEqual(@as(u32, 1), counts.instructions);
+    const second = [_]u32{ head_block | 1 << 8, 5 };
+    try testing.expectError(error.Corrupt, decoder.count(&second, 1, &counts));
+}
+
+test "a chunk with more definitions than the table's first size" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const blocks = 3 * slots_initial;
+    const words = try testing.allocator.alloc(u32, blocks * 5);
+    defer testing.allocator.free(words);
+    for (0..blocks) |b| {
+        const id: u32 = @intCast(b * 7919);
+        words[b * 5 ..][0..5].* = .{ head_block_def | 1 << 8, id, @intCast(b), head_block | 1 << 8, id };
+    }
+    var counts: Counts = .{};
+    try decoder.count(words, 1, &counts);
+    try testing.expectEqual(@as(u32, blocks), counts.instructions);
+    try testing.expect(decoder.slots.len >= 2 * blocks);
+}
+
+test "columns that are too small are refused, not overrun" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const words = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0, 0x14, 0, head_block | 2 << 8, 1 };
+    var exec_pc: [1]f64 = undefined;
+    var none_f: [0]f64 = .{};
+    var none_u8: [0]u8 = .{};
+    var none_u32: [0]u32 = .{};
+    const columns = testColumns(&exec_pc, &none_f, &none_f, &none_u8, &none_u8, &none_u32, &none_u32, &none_u32);
+    var counts: Counts = .{};
+    try testing.expectError(error.ColumnsTooSmall, decoder.fill(&words, 2, &columns, &counts));
+}
