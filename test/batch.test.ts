@@ -1,9 +1,10 @@
 //! The batch form's columns must say exactly what the per-event handlers
 //! say: same instructions in the same order, and each memory access after
 //! the instruction that made it, with the same address, size and value.
-//! The columns (and a tracer with only an `exec` handler) come from the
-//! native decoder (zig-src/wire/BatchDecoder.zig); `print`'s handlers come
-//! from the reference walker (src/runtime/walk.ts).
+//! Both come from the native decoder (zig-src/wire/BatchDecoder.zig): the
+//! columns as they are, the per-event handlers interleaved from them (and
+//! from the reference walker, src/runtime/walk.ts, for `print` on chunks
+//! with syscalls); test/wire.test.ts holds both to the walker directly.
 import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -89,29 +89,33 @@ test("the native decoder gives the reference walker's columns, counts and verdic
     for (let i = 0; i < 3000; i++) {
       const words = randomChunk(random, pointerBytes === 8);
       // Reference: the walker's instructions and memory rows, in order.
-      let expected: { execs: number[]; rows: string[] } | Error;
+      let expected: { execs: number[]; rows: string[]; events: string[] } | Error;
       const walker = new RecordWalker(pointerBytes);
       try {
         const execs: number[] = [];
         const rows: string[] = [];
+        const events: string[] = [];
         walker.walk(words, (kind, at, pc) => {
-          if (kind === Kind.exec) execs.push(pc);
+          if (kind === Kind.exec) execs.push(pc), events.push(`exec ${pc}`);
           if (kind !== Kind.mem) return;
           const head = words[at]!;
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
-          const at2 = at + 1 + 2 * aw;
-          rows.push(`${walker.addr(words, at + 1)} ${walker.addr(words, at + 1 + aw)} ${size} ${(head >>> memStoreBit) & 1} ${words[at2]} ${words[at2 + 1]} ${Math.max(0, execs.length - 1)}`);
+          const value = at + 1 + 2 * aw;
+          const [pc2, addr] = [walker.addr(words, at + 1), walker.addr(words, at + 1 + aw)];
+          rows.push(`${pc2} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${words[value]} ${words[value + 1]} ${Math.max(0, execs.length - 1)}`);
+          events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc2} ${addr} ${size} ${words[value]! + words[value + 1]! * 2 ** 32}`);
         });
-        expected = { execs, rows };
+        expected = { execs, rows, events };
       } catch (error) {
         expected = error as Error;
       }
-      // Native, through the batch form's columns.
-      let got: { execs: number[]; rows: string[] } | Error;
+      // Native: the batch form's columns, and per-event handlers fed from them.
+      let got: { execs: number[]; rows: string[]; events: string[] } | Error;
       try {
         const execs: number[] = [];
         const rows: string[] = [];
-        const tracer = {
+        const events: string[] = [];
+        const batch = {
           batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
             for (let e = 0; e < b.execCount; e++) execs.push(b.execPc[e]!);
             for (let m = 0; m < b.memCount; m++) {
@@ -119,8 +123,13 @@ test("the native decoder gives the reference walker's columns, counts and verdic
             }
           },
         };
-        new ChunkDecoder(tracer, thread).decode(new Uint8Array(words.buffer), []);
-        got = { execs, rows };
+        const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
+          events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
+        };
+        const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
+        new ChunkDecoder(batch, thread).decode(new Uint8Array(words.buffer), []);
+        new ChunkDecoder(perEvent, thread).decode(new Uint8Array(words.buffer), []);
+        got = { execs, rows, events };
       } catch (error) {
         got = error as Error;
       }

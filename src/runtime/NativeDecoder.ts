@@ -18,14 +18,21 @@ export interface NativeColumns {
   memValueLo: Uint32Array;
   memValueHi: Uint32Array;
   memExecIndex: Uint32Array;
+  /** Instructions before each access in its chunk (for interleaving). */
+  memExecsBefore: Uint32Array;
+  /** Each access's head bits above the kind: size shift, store, sign, big endian. */
+  memFlags: Uint8Array;
 }
 
-/** A chunk's counts, as BatchDecoder.Counts lays them out. */
-export interface NativeCounts {
+/** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */
+export interface ChunkCounts {
   instructions: number;
   reads: number;
   writes: number;
   syscalls: number;
+  /** syscall, sysret, mmap and munmap records (not in the columns). */
+  others: number;
+  /** The stream's `exit` record was seen (the thread ended normally). */
   exited: boolean;
 }
 
@@ -48,10 +55,10 @@ export function nativeDecoder(): NativeDecoder {
 
 class NativeDecoder {
   readonly #handle: Pointer;
-  readonly #counts = new Uint32Array(6);
+  readonly #counts = new Uint32Array(7);
   readonly #countsPtr = ptr(this.#counts);
-  /** BatchDecoder.Columns: ten u64s, rebuilt when the column arrays change. */
-  readonly #columns = new BigUint64Array(10);
+  /** BatchDecoder.Columns: twelve u64s, rebuilt when the column arrays change. */
+  readonly #columns = new BigUint64Array(12);
   #columnsFor: NativeColumns | undefined;
   #columnsExec: Float64Array | undefined;
   #columnsMem: Float64Array | undefined;
@@ -63,15 +70,15 @@ class NativeDecoder {
   }
 
   /** Validates and counts one chunk. Throws NativeCorrupt. */
-  count(words: Uint32Array, pointerBytes: 4 | 8): NativeCounts {
-    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, exited: false };
+  count(words: Uint32Array, pointerBytes: 4 | 8): ChunkCounts {
+    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false };
     const status = consumerLibrary().cnl_decoder_count(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#countsPtr);
     return this.#result(status);
   }
 
   /** Validates and counts one chunk and writes its columns; null (nothing
    *  counted) when they are too small for it. Throws NativeCorrupt. */
-  fill(words: Uint32Array, pointerBytes: 4 | 8, columns: NativeColumns): NativeCounts | null {
+  fill(words: Uint32Array, pointerBytes: 4 | 8, columns: NativeColumns): ChunkCounts | null {
     if (words.length === 0) return this.count(words, pointerBytes);
     const status = consumerLibrary().cnl_decoder_fill(
       this.#handle,
@@ -97,6 +104,8 @@ class NativeDecoder {
       c[7] = BigInt(ptr(columns.memValueLo));
       c[8] = BigInt(ptr(columns.memValueHi));
       c[9] = BigInt(ptr(columns.memExecIndex));
+      c[10] = BigInt(ptr(columns.memExecsBefore));
+      c[11] = BigInt(ptr(columns.memFlags));
       this.#columnsFor = columns;
       this.#columnsExec = columns.execPc;
       this.#columnsMem = columns.memPc;
@@ -104,15 +113,15 @@ class NativeDecoder {
     return ptr(this.#columns);
   }
 
-  #result(status: number): NativeCounts;
-  #result(status: number, tooSmall: null): NativeCounts | null;
-  #result(status: number, tooSmall?: null): NativeCounts | null {
+  #result(status: number): ChunkCounts;
+  #result(status: number, tooSmall: null): ChunkCounts | null;
+  #result(status: number, tooSmall?: null): ChunkCounts | null {
     const c = this.#counts;
     switch (status) {
       case DecodeStatus.ok:
-        return { instructions: c[0]!, reads: c[1]!, writes: c[2]!, syscalls: c[3]!, exited: c[4] === 1 };
+        return { instructions: c[0]!, reads: c[1]!, writes: c[2]!, syscalls: c[3]!, others: c[4]!, exited: c[5] === 1 };
       case DecodeStatus.corrupt:
-        throw new NativeCorrupt(c[5]!);
+        throw new NativeCorrupt(c[6]!);
       case DecodeStatus.columnsTooSmall:
         if (tooSmall === null) return null;
         throw new Error("cannoli: chunk decoder wrote past its columns");

@@ -6,20 +6,13 @@ import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from 
 import { StreamCorruptError } from "../mempipe/PipeReader";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo } from "../tracer";
 import { firstLine } from "./errors";
-import { NativeCorrupt, nativeDecoder, type NativeColumns } from "./NativeDecoder";
+import { NativeCorrupt, nativeDecoder, type ChunkCounts, type NativeColumns } from "./NativeDecoder";
 import { RecordWalker, corrupt } from "./walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
 
-export interface ChunkCounts {
-  instructions: number;
-  reads: number;
-  writes: number;
-  syscalls: number;
-  /** The stream's `exit` record was seen (the thread ended normally). */
-  exited: boolean;
-}
+export type { ChunkCounts };
 
 /** A memory event whose 64-bit value becomes a BigInt only if a handler
  *  reads it (building one costs more than the rest of the event). */
@@ -57,6 +50,8 @@ class BatchColumns implements NativeColumns {
   memValueLo = new Uint32Array(1);
   memValueHi = new Uint32Array(1);
   memExecIndex = new Uint32Array(1);
+  memExecsBefore = new Uint32Array(1);
+  memFlags = new Uint8Array(1);
 
   ensure(execs: number, mems: number): void {
     if (this.execPc.length < execs) this.execPc = new Float64Array(Math.max(execs, this.execPc.length * 2));
@@ -69,6 +64,8 @@ class BatchColumns implements NativeColumns {
     this.memValueLo = new Uint32Array(n);
     this.memValueHi = new Uint32Array(n);
     this.memExecIndex = new Uint32Array(n);
+    this.memExecsBefore = new Uint32Array(n);
+    this.memFlags = new Uint8Array(n);
   }
 }
 
@@ -79,8 +76,9 @@ export class ChunkDecoder {
   readonly #walker: RecordWalker;
   readonly #columns = new BatchColumns();
   readonly #perEvent: boolean;
-  /** Per-event, with an `exec` handler and no other. */
-  readonly #execOnly: boolean;
+  /** Per-event, with a handler for syscall, sysret, mmap or munmap events
+   *  (which the columns do not carry). */
+  readonly #otherHandlers: boolean;
   /** The batch handler read the columns of the last chunk. */
   #batchReadsColumns = false;
 
@@ -91,8 +89,7 @@ export class ChunkDecoder {
     this.#ctx = tracer.context ? tracer.context(thread) : undefined;
     this.#perEvent =
       !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
-    this.#execOnly =
-      this.#perEvent && !!tracer.exec && !(tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
+    this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
   }
 
   /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
@@ -102,7 +99,6 @@ export class ChunkDecoder {
     }
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     if (this.#tracer.batch) return this.#decodeBatch(words, out);
-    if (this.#execOnly) return this.#decodeExecs(words, out);
     if (this.#perEvent) return this.#decodeEvents(words, out);
     return this.#count(words);
   }
@@ -143,28 +139,71 @@ export class ChunkDecoder {
     }
   }
 
-  /** A tracer with only an `exec` handler: one call per filled pc. */
-  #decodeExecs(words: Uint32Array, out: unknown[]): ChunkCounts {
-    const tracer = this.#tracer;
-    const exec = tracer.exec!;
-    const ctx = this.#ctx;
+  /** Per-event handlers. Instructions and memory accesses come from the
+   *  native columns, interleaved in execution order; a chunk with events the
+   *  columns do not carry, for a tracer that handles them, is walked here. */
+  #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
     const counts = this.#countAndFill(words);
-    const pcs = this.#columns.execPc;
-    let i = 0;
+    if (this.#otherHandlers && counts.others > 0) {
+      this.#walkEvents(words, out);
+      return counts;
+    }
+    const tracer = this.#tracer;
+    const ctx = this.#ctx;
+    const columns = this.#columns;
+    const exec = tracer.exec;
+    const pcs = columns.execPc;
+    const instructions = counts.instructions;
+    const accesses = tracer.read || tracer.write ? counts.reads + counts.writes : 0;
+    const before = columns.memExecsBefore;
+    let e = 0;
+    let m = 0;
     try {
-      for (; i < counts.instructions; i++) exec.call(tracer, ctx, { pc: pcs[i]! }, out);
+      if (accesses === 0) {
+        if (exec) for (; e < instructions; e++) exec.call(tracer, ctx, { pc: pcs[e]! }, out);
+        return counts;
+      }
+      for (; e < instructions; e++) {
+        for (; m < accesses && before[m]! <= e; m++) this.#memEvent(m, out);
+        exec?.call(tracer, ctx, { pc: pcs[e]! }, out);
+      }
+      for (; m < accesses; m++) this.#memEvent(m, out);
     } catch (error) {
-      throw new HandlerError(`cannoli: tracer handler threw on exec(pc=0x${pcs[i]!.toString(16)}) in thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
+      const where = `in thread ${this.#thread.pid}:${this.#thread.tid}`;
+      const event =
+        m < accesses && (e === instructions || before[m]! <= e)
+          ? `${(columns.memFlags[m]! >>> (memStoreBit - 8)) & 1 ? "write" : "read"}(pc=0x${columns.memPc[m]!.toString(16)}, addr=0x${columns.memAddr[m]!.toString(16)})`
+          : `exec(pc=0x${pcs[e]!.toString(16)})`;
+      throw new HandlerError(`cannoli: tracer handler threw on ${event} ${where}: ${firstLine(error)}`);
     }
     return counts;
   }
 
-  #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
+  #memEvent(m: number, out: unknown[]): void {
+    const columns = this.#columns;
+    const flags = columns.memFlags[m]!;
+    const isStore = ((flags >>> (memStoreBit - 8)) & 1) === 1;
+    const handler = isStore ? this.#tracer.write : this.#tracer.read;
+    if (!handler) return;
+    const event = new DecodedMemEvent(
+      columns.memPc[m]!,
+      columns.memAddr[m]!,
+      1 << ((flags >>> (memSizeShiftBit - 8)) & 7),
+      isStore,
+      ((flags >>> (memSignBit - 8)) & 1) === 1,
+      ((flags >>> (memBigEndianBit - 8)) & 1) === 1,
+      columns.memValueLo[m]!,
+      columns.memValueHi[m]!,
+    );
+    handler.call(this.#tracer, this.#ctx, event, out);
+  }
+
+  /** Per-event handlers through the reference walker, every record in order. */
+  #walkEvents(words: Uint32Array, out: unknown[]): void {
     const tracer = this.#tracer;
     const ctx = this.#ctx;
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
-    const counts: ChunkCounts = { instructions: 0, reads: 0, writes: 0, syscalls: 0, exited: false };
     const current = { kind: 0, at: 0, pc: 0 };
     const visit = (kind: number, at: number, pc: number) => {
       current.kind = kind;
@@ -172,14 +211,11 @@ export class ChunkDecoder {
       current.pc = pc;
       switch (kind) {
         case Kind.exec:
-          counts.instructions++;
           tracer.exec?.(ctx, { pc }, out);
           break;
         case Kind.mem: {
           const head = words[at]!;
           const isStore = ((head >>> memStoreBit) & 1) === 1;
-          if (isStore) counts.writes++;
-          else counts.reads++;
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
           const valueAt = at + 1 + 2 * aw;
@@ -197,7 +233,6 @@ export class ChunkDecoder {
           break;
         }
         case Kind.syscall:
-          counts.syscalls++;
           if (tracer.syscall) {
             const args: bigint[] = [];
             for (let i = 0; i < 6; i++) args.push(this.#bigAddr(words, at + 1 + (1 + i) * aw));
@@ -217,15 +252,11 @@ export class ChunkDecoder {
         case Kind.munmap:
           tracer.munmap?.(ctx, { addr: walker.addr(words, at + 1), length: walker.addr(words, at + 1 + aw) }, out);
           break;
-        case Kind.exit:
-          counts.exited = true;
-          break;
       }
     };
     try {
       walker.walk(words, visit, (def, executed) => {
         // A block with nothing recorded inside: its instructions in one loop.
-        counts.instructions += executed;
         const exec = tracer.exec;
         if (!exec) return;
         current.kind = Kind.exec;
@@ -239,7 +270,6 @@ export class ChunkDecoder {
       if (error instanceof StreamCorruptError) throw error;
       throw new HandlerError(`cannoli: tracer handler threw on ${this.#describe(words, current)}: ${firstLine(error)}`);
     }
-    return counts;
   }
 
   #bigAddr(words: Uint32Array, at: number): bigint {

@@ -17,19 +17,21 @@ pub const chunk_words_max: u32 = 4 * 1024 * 1024;
 
 pub const Error = error{ Corrupt, ColumnsTooSmall, OutOfMemory };
 
-/// A chunk's event counts. Read by Bun as six u32s (src/runtime/native_decode.ts).
+/// A chunk's event counts. Read by Bun as seven u32s (src/runtime/NativeDecoder.ts).
 pub const Counts = extern struct {
     instructions: u32 = 0,
     reads: u32 = 0,
     writes: u32 = 0,
     syscalls: u32 = 0,
+    /// syscall, sysret, mmap and munmap records: events the columns do not carry.
+    others: u32 = 0,
     /// 1 when the stream's `exit` record was in the chunk.
     exited: u32 = 0,
     /// Word offset of the first record that failed validation.
     corrupt_word: u32 = 0,
 };
 
-/// Where the columns go; written by Bun as ten u64s (pointers, capacities).
+/// Where the columns go; written by Bun as twelve u64s (pointers, capacities).
 pub const Columns = extern struct {
     exec_pc: [*]f64,
     exec_capacity: u64,
@@ -41,6 +43,11 @@ pub const Columns = extern struct {
     mem_value_lo: [*]u32,
     mem_value_hi: [*]u32,
     mem_exec_index: [*]u32,
+    /// Instructions before each access in the chunk (the per-event form
+    /// interleaves by it: an access can precede the chunk's first instruction).
+    mem_execs_before: [*]u32,
+    /// Each access's head bits above the kind (size, store, sign, big endian).
+    mem_flags: [*]u8,
 };
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
@@ -278,7 +285,11 @@ fn Walker(comptime addr_words: u32) type {
                 } else {
                     w.counts.reads += 1;
                 },
-                @intFromEnum(Kind.syscall) => w.counts.syscalls += 1,
+                @intFromEnum(Kind.syscall) => {
+                    w.counts.syscalls += 1;
+                    w.counts.others += 1;
+                },
+                @intFromEnum(Kind.sysret), @intFromEnum(Kind.mmap), @intFromEnum(Kind.munmap) => w.counts.others += 1,
                 @intFromEnum(Kind.exit) => w.counts.exited = 1,
                 else => {},
             }
@@ -359,6 +370,8 @@ fn Walker(comptime addr_words: u32) type {
             columns.mem_value_lo[row] = w.words[at + 1 + 2 * addr_words];
             columns.mem_value_hi[row] = w.words[at + 2 + 2 * addr_words];
             columns.mem_exec_index[row] = @intCast(if (w.exec == 0) 0 else w.exec - 1);
+            columns.mem_execs_before[row] = @intCast(w.exec);
+            columns.mem_flags[row] = @truncate(head >> 8);
             w.mem += 1;
         }
 
@@ -426,7 +439,7 @@ fn Walker(comptime addr_words: u32) type {
 
 const testing = std.testing;
 
-fn testColumns(exec_pc: []f64, mem_pc: []f64, mem_addr: []f64, sizes: []u8, stores: []u8, lo: []u32, hi: []u32, index: []u32) Columns {
+fn testColumns(exec_pc: []f64, mem_pc: []f64, mem_addr: []f64, sizes: []u8, stores: []u8, lo: []u32, hi: []u32, index: []u32, before: []u32, flags: []u8) Columns {
     return .{
         .exec_pc = exec_pc.ptr,
         .exec_capacity = exec_pc.len,
@@ -438,6 +451,8 @@ fn testColumns(exec_pc: []f64, mem_pc: []f64, mem_addr: []f64, sizes: []u8, stor
         .mem_value_lo = lo.ptr,
         .mem_value_hi = hi.ptr,
         .mem_exec_index = index.ptr,
+        .mem_execs_before = before.ptr,
+        .mem_flags = flags.ptr,
     };
 }
 
@@ -462,7 +477,9 @@ test "a block expands into its pcs with its memory accesses after their instruct
     var lo: [1]u32 = undefined;
     var hi: [1]u32 = undefined;
     var index: [1]u32 = undefined;
-    const columns = testColumns(&exec_pc, &mem_pc, &mem_addr, &sizes, &stores, &lo, &hi, &index);
+    var before: [1]u32 = undefined;
+    var flags: [1]u8 = undefined;
+    const columns = testColumns(&exec_pc, &mem_pc, &mem_addr, &sizes, &stores, &lo, &hi, &index, &before, &flags);
     var counts: Counts = .{};
     try decoder.fill(&words, 1, &columns, &counts);
     try testing.expectEqual(@as(u32, 3), counts.instructions);
@@ -471,6 +488,8 @@ test "a block expands into its pcs with its memory accesses after their instruct
     try testing.expectEqual(@as(f64, 0x2000), mem_addr[0]);
     try testing.expectEqual(@as(u8, 4), sizes[0]);
     try testing.expectEqual(@as(u32, 1), index[0]);
+    try testing.expectEqual(@as(u32, 2), before[0]);
+    try testing.expectEqual(@as(u8, 2), flags[0]);
     try testing.expectEqual(@as(u32, 0xdead), lo[0]);
 }
 
@@ -525,7 +544,7 @@ test "columns that are too small are refused, not overrun" {
     var none_f: [0]f64 = .{};
     var none_u8: [0]u8 = .{};
     var none_u32: [0]u32 = .{};
-    const columns = testColumns(&exec_pc, &none_f, &none_f, &none_u8, &none_u8, &none_u32, &none_u32, &none_u32);
+    const columns = testColumns(&exec_pc, &none_f, &none_f, &none_u8, &none_u8, &none_u32, &none_u32, &none_u32, &none_u32, &none_u8);
     var counts: Counts = .{};
     try testing.expectError(error.ColumnsTooSmall, decoder.fill(&words, 2, &columns, &counts));
 }
