@@ -220,6 +220,8 @@ fn Walker(comptime addr_words: u32) type {
         mem: u64 = 0,
         def_pcs_used: u32 = 0,
         pending_count: u32 = 0,
+        /// How many of the pending records are memory accesses.
+        pending_mems: u32 = 0,
         /// Pending records follow an exec record (they are that
         /// instruction's), not a block or fence record (the next block's).
         after_exec: bool = false,
@@ -271,6 +273,7 @@ fn Walker(comptime addr_words: u32) type {
                     std.debug.assert(w.pending_count < w.decoder.pending.len);
                     w.decoder.pending[w.pending_count] = at;
                     w.pending_count += 1;
+                    w.pending_mems += @intFromBool(kind == @intFromEnum(Kind.mem));
                 }
                 at += size;
             }
@@ -361,6 +364,12 @@ fn Walker(comptime addr_words: u32) type {
         fn emitMem(w: *Self, at: u32) Error!void {
             const columns = w.columns orelse return;
             if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
+            w.putMem(columns, at);
+        }
+
+        /// Writes the access at `at` as the next row; the caller checked room.
+        fn putMem(w: *Self, columns: *const Columns, at: u32) void {
+            std.debug.assert(w.mem < columns.mem_capacity);
             const head = w.words[at];
             const row = w.mem;
             columns.mem_pc[row] = w.addr(at + 1);
@@ -375,6 +384,11 @@ fn Walker(comptime addr_words: u32) type {
             w.mem += 1;
         }
 
+        fn clearPending(w: *Self) void {
+            w.pending_count = 0;
+            w.pending_mems = 0;
+        }
+
         fn pendingKind(w: *const Self, p: u32) u32 {
             return w.words[w.decoder.pending[p]] & 0xff;
         }
@@ -385,7 +399,7 @@ fn Walker(comptime addr_words: u32) type {
             while (p < w.pending_count) : (p += 1) {
                 if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
             }
-            w.pending_count = 0;
+            w.clearPending();
         }
 
         fn closeOpen(w: *Self) Error!void {
@@ -400,7 +414,7 @@ fn Walker(comptime addr_words: u32) type {
         fn expand(w: *Self, block: Block, executed: u32) Error!void {
             std.debug.assert(executed <= block.insns);
             const columns = w.columns orelse {
-                w.pending_count = 0;
+                w.clearPending();
                 return;
             };
             const pcs = w.decoder.def_pcs[block.pcs_at..];
@@ -418,19 +432,32 @@ fn Walker(comptime addr_words: u32) type {
                 w.exec += executed;
                 return;
             }
+            // Instructions and accesses both fit, or nothing is written.
+            if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
+            if (w.pending_mems > columns.mem_capacity - w.mem) return error.ColumnsTooSmall;
+            const pending = w.decoder.pending[0..w.pending_count];
             var p: u32 = 0;
+            // The pc of the next pending access (NaN when the next pending
+            // record is not an access: no instruction claims it).
+            var next_pc = w.pendingPc(pending, p);
             for (pcs[0..executed]) |pc| {
-                try w.emitExec(pc);
-                while (p < w.pending_count and w.pendingKind(p) == @intFromEnum(Kind.mem) and
-                    w.addr(w.decoder.pending[p] + 1) == pc) : (p += 1)
-                {
-                    try w.emitMem(w.decoder.pending[p]);
+                columns.exec_pc[w.exec] = pc;
+                w.exec += 1;
+                while (next_pc == pc) {
+                    w.putMem(columns, pending[p]);
+                    p += 1;
+                    next_pc = w.pendingPc(pending, p);
                 }
             }
-            while (p < w.pending_count) : (p += 1) {
-                if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
+            while (p < pending.len) : (p += 1) {
+                if (w.words[pending[p]] & 0xff == @intFromEnum(Kind.mem)) w.putMem(columns, pending[p]);
             }
-            w.pending_count = 0;
+            w.clearPending();
+        }
+
+        fn pendingPc(w: *const Self, pending: []const u32, p: u32) f64 {
+            if (p == pending.len or w.words[pending[p]] & 0xff != @intFromEnum(Kind.mem)) return std.math.nan(f64);
+            return w.addr(pending[p] + 1);
         }
     };
 }
