@@ -127,8 +127,12 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
         };
         const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
-        new ChunkDecoder(batch, thread).decode(new Uint8Array(words.buffer), []);
+        const counts = new ChunkDecoder(batch, thread).decode(new Uint8Array(words.buffer), []);
         new ChunkDecoder(perEvent, thread).decode(new Uint8Array(words.buffer), []);
+        // A tracer with no handlers takes the counting-only pass.
+        const counted = new ChunkDecoder({}, thread).decode(new Uint8Array(words.buffer), []);
+        expect(counted).toEqual(counts);
+        expect([counts.instructions, counts.reads + counts.writes]).toEqual([execs.length, rows.length]);
         got = { execs, rows, events };
       } catch (error) {
         got = error as Error;

@@ -196,7 +196,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
     switch (addr_words) {
         inline 1, 2 => |aw| {
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
-            try walker.run();
+            if (columns == null) try walker.count() else try walker.run();
             if (columns) |c| {
                 std.debug.assert(walker.exec <= c.exec_capacity);
                 std.debug.assert(walker.mem <= c.mem_capacity);
@@ -233,15 +233,10 @@ fn Walker(comptime addr_words: u32) type {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
+                const size = try w.sizeAt(at);
                 const head = words[at];
                 const kind = head & 0xff;
-                // Block records are nearly all of a chunk: their size is
-                // known without sizeAt's jump table.
-                const is_block = kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open);
-                comptime std.debug.assert(records.recordWords(.block, addr_words) == records.recordWords(.block_open, addr_words));
-                const block_words = comptime records.recordWords(.block, addr_words);
-                const size = if (is_block and block_words <= words.len - at) block_words else try w.sizeAt(at);
-                if (is_block) {
+                if (kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open)) {
                     try w.closeOpen();
                     const block = try w.blockOf(at);
                     const executed = head >> records.count_shift;
@@ -313,6 +308,8 @@ fn Walker(comptime addr_words: u32) type {
         /// Words in the record at `at`, validated against the chunk's end.
         fn sizeAt(w: *Self, at: u32) Error!u32 {
             const head = w.words[at];
+            const fixed = fixed_words[head & 0xff];
+            if (fixed != 0 and fixed <= w.words.len - at) return fixed;
             const kind = std.meta.intToEnum(Kind, head & 0xff) catch return w.corrupt(at);
             const size = switch (kind) {
                 .mmap => blk: {
@@ -325,10 +322,59 @@ fn Walker(comptime addr_words: u32) type {
                     if (insns < 1 or insns > records.block_insns_max) return w.corrupt(at);
                     break :blk records.recordWords(.block_def, addr_words) + insns * addr_words;
                 },
-                inline else => |k| comptime records.recordWords(k, addr_words),
+                else => fixed,
             };
             if (size > w.words.len - at) return w.corrupt(at);
             return size;
+        }
+
+        /// Words per record by kind byte; 0 for a kind whose size is in its
+        /// head (mmap, block_def) or that does not exist.
+        const fixed_words: [256]u8 = blk: {
+            var table = [_]u8{0} ** 256;
+            for (std.meta.tags(Kind)) |kind| {
+                if (kind == .mmap or kind == .block_def) continue;
+                table[@intFromEnum(kind)] = records.recordWords(kind, addr_words);
+            }
+            break :blk table;
+        };
+
+        /// Counts (and validates) without ordering anything: the pass for
+        /// tracers that need only totals.
+        fn count(w: *Self) Error!void {
+            const words = w.words;
+            var at: u32 = 0;
+            while (at < words.len) {
+                const head = words[at];
+                const kind = head & 0xff;
+                // Per-instruction streams mix exec and mem records in no
+                // predictable order: count both without a branch on which.
+                const exec_words = comptime records.recordWords(.exec, addr_words);
+                const mem_words = comptime records.recordWords(.mem, addr_words);
+                if (kind -% @intFromEnum(Kind.exec) < 2 and mem_words <= words.len - at) {
+                    comptime std.debug.assert(@intFromEnum(Kind.mem) == @intFromEnum(Kind.exec) + 1);
+                    const is_mem: u32 = @intFromBool(kind == @intFromEnum(Kind.mem));
+                    const store = (head >> records.mem_store_bit) & 1;
+                    w.counts.instructions += 1 - is_mem;
+                    w.counts.writes += is_mem & store;
+                    w.counts.reads += is_mem & (1 - store);
+                    // The next record's address hangs on this one's size:
+                    // a select, not a table load, keeps that chain short.
+                    at += if (is_mem == 1) mem_words else exec_words;
+                    continue;
+                }
+                const size = try w.sizeAt(at);
+                switch (kind) {
+                    @intFromEnum(Kind.block), @intFromEnum(Kind.block_open) => {
+                        _ = try w.blockOf(at);
+                        w.counts.instructions += head >> records.count_shift;
+                    },
+                    @intFromEnum(Kind.block_def) => try w.define(at),
+                    @intFromEnum(Kind.exec) => w.counts.instructions += 1,
+                    else => w.countOther(head),
+                }
+                at += size;
+            }
         }
 
         /// Enters the block_def at `at` (sizeAt checked its length) in the
