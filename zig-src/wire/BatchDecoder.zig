@@ -103,12 +103,12 @@ fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
         self.pending = &.{};
         self.pending = try self.allocator.alloc(u32, word_count);
     }
-    // Definitions hold at most one pc per word; the fixed-size copy reads
-    // up to `copy_insns_fixed` past the last one.
-    if (self.def_pcs.len < word_count + copy_insns_fixed) {
+    // Definitions hold at most one pc per word; the fixed-size copies read
+    // up to `2 * copy_insns_fixed` past the last one.
+    if (self.def_pcs.len < word_count + 2 * copy_insns_fixed) {
         self.allocator.free(self.def_pcs);
         self.def_pcs = &.{};
-        self.def_pcs = try self.allocator.alloc(f64, word_count + copy_insns_fixed);
+        self.def_pcs = try self.allocator.alloc(f64, word_count + 2 * copy_insns_fixed);
         @memset(self.def_pcs, 0);
     }
 }
@@ -386,7 +386,7 @@ fn Walker(comptime addr_words: u32) type {
             if (w.columns != null) {
                 const def_pcs = w.decoder.def_pcs;
                 // Each definition takes more words than it has PCs.
-                std.debug.assert(w.def_pcs_used + insns + copy_insns_fixed <= def_pcs.len);
+                std.debug.assert(w.def_pcs_used + insns + 2 * copy_insns_fixed <= def_pcs.len);
                 for (def_pcs[w.def_pcs_used..][0..insns], 0..) |*pc, i| pc.* = w.addr(at + 2 + @as(u32, @intCast(i)) * addr_words);
                 w.def_pcs_used += insns;
             }
@@ -457,27 +457,31 @@ fn Walker(comptime addr_words: u32) type {
         /// A block's first `executed` instructions, each followed by the
         /// pending memory records with its pc; then the rest of the pending
         /// records.
-        fn expand(w: *Self, block: Block, executed: u32) Error!void {
+        inline fn expand(w: *Self, block: Block, executed: u32) Error!void {
             std.debug.assert(executed <= block.insns);
             const columns = w.columns orelse {
                 w.clearPending();
                 return;
             };
+            if (w.pending_count != 0) return w.expandWithPending(columns, block, executed);
+            // The common case, a block with nothing recorded inside it.
             const pcs = w.decoder.def_pcs[block.pcs_at..];
-            if (w.pending_count == 0) {
-                // The common case, a block with nothing recorded inside it.
-                const room = columns.exec_capacity - w.exec;
-                if (executed > room) return error.ColumnsTooSmall;
-                const out = columns.exec_pc[w.exec..columns.exec_capacity];
-                if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
-                    // Copies past `executed` land in the column's free room.
-                    out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
-                } else {
-                    @memcpy(out[0..executed], pcs[0..executed]);
-                }
-                w.exec += executed;
-                return;
+            const room = columns.exec_capacity - w.exec;
+            if (executed > room) return error.ColumnsTooSmall;
+            const out = columns.exec_pc[w.exec..columns.exec_capacity];
+            // Copies past `executed` land in the column's free room.
+            if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
+                out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
+            } else if (executed <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
+                out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
+            } else {
+                @memcpy(out[0..executed], pcs[0..executed]);
             }
+            w.exec += executed;
+        }
+
+        fn expandWithPending(w: *Self, columns: *const Columns, block: Block, executed: u32) Error!void {
+            const pcs = w.decoder.def_pcs[block.pcs_at..];
             // Instructions and accesses both fit, or nothing is written.
             if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
             if (w.pending_mems > columns.mem_capacity - w.mem) return error.ColumnsTooSmall;
