@@ -14,6 +14,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { mainConfigs, timelineTracer, workerConfigs, cannoliArgv, type Handler } from "./lib/configs";
 import { describeMachine, machineLine } from "./lib/machine";
 import { Runner } from "./lib/measure";
@@ -29,21 +30,42 @@ import { runMempipe, type MempipeFigures } from "./mempipe";
 import { runMicro } from "./micro/index";
 
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const value = (name: string) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
-const quick = flag("--quick");
-const runs = Number(value("--runs") ?? (quick ? 1 : 3));
-const only = value("--only")?.split(",");
+const usage = "usage: bun bench/run.ts [--quick] [--runs N] [--no-build] [--no-write] [--only ID,...]";
+let options: { quick?: boolean; runs?: string; "no-build"?: boolean; "no-write"?: boolean; only?: string; help?: boolean };
+try {
+  options = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      runs: { type: "string" },
+      "no-build": { type: "boolean" },
+      "no-write": { type: "boolean" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  }).values;
+} catch (error) {
+  console.error(`bench: ${(error as Error).message.split("\n")[0]}\n${usage}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const quick = options.quick === true;
+const runs = Number(options.runs ?? (quick ? 1 : 3));
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`bench: --runs takes a positive whole number, not ${options.runs}\n${usage}`);
+  process.exit(2);
+}
+const only = options.only?.split(",");
 const log = (line: string) => console.error(line);
 const loadThreshold = 1.2;
 const loadWaitS = quick ? 15 : 90;
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
-if (!flag("--no-build")) prepare(log);
+if (!options["no-build"]) prepare(log);
 const patchedQemu = patchedQemuDir(log);
 const machine = describeMachine();
 const scratch = mkdtempSync(join(tmpdir(), "cannoli-bench-"));
@@ -191,7 +213,7 @@ to a tiny request; mempipe claims go through FFI against
 ${microTable(micro)}
 `;
   console.log(generated);
-  if (!flag("--no-write")) {
+  if (!options["no-write"]) {
     writeBenchmarksMd(join(repo, "BENCHMARKS.md"), generated);
     writeFileSync(join(repo, "bench-timeline.svg"), plots.timeline);
     writeFileSync(join(repo, "bench-workers.svg"), plots.workers);
