@@ -20,6 +20,7 @@ const hooks = @import("hooks");
 const Hook = @import("hook_api").Hook;
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
+const process = @import("process.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
 const fatal = @import("ThreadStream.zig").fatal;
@@ -88,7 +89,6 @@ fn hookCode(hook: Hook) c_int {
 
 var config: Config = .{};
 var arch: guest.Arch = undefined;
-var process_id: i32 = 0;
 var exe_path: []const u8 = "";
 var stream_generations: u32 = 0;
 var callbacks: Callbacks = undefined;
@@ -110,26 +110,15 @@ export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks
     config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
         return refuse("bad -cannoli arguments ({s})", .{@errorName(err)});
     exe_path = std.mem.span(info.exe);
-    process_id = linux.getpid();
-    // QEMU must not outlive the consumer that spawned it.
-    _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
-    if (std.c.pthread_atfork(null, null, afterForkInChild) != 0) return refuse("pthread_atfork failed", .{});
+    const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedThreads else &Server(u64).dropInheritedThreads;
+    process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});
     callbacks = if (arch.pointer_bytes == 4) Server(u32).callbacks() else Server(u64).callbacks();
     return &callbacks;
 }
 
 fn refuse(comptime format: []const u8, args: anytype) ?*const Callbacks {
-    var buffer: [256]u8 = undefined;
-    const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
-    _ = linux.write(2, message.ptr, message.len);
+    process.printLine(format, args);
     return null;
-}
-
-var after_fork_hook: *const fn () void = undefined;
-
-fn afterForkInChild() callconv(.C) void {
-    process_id = linux.getpid();
-    after_fork_hook();
 }
 
 fn Server(comptime Addr: type) type {
@@ -152,7 +141,6 @@ fn Server(comptime Addr: type) type {
         var threads = [_]?*Thread{null} ** threads_max;
 
         fn callbacks() Callbacks {
-            after_fork_hook = dropInheritedThreads;
             return .{
                 .abi_version = abi_version,
                 // Any record set of one instruction fits an empty chunk.
@@ -412,7 +400,7 @@ fn Server(comptime Addr: type) type {
             thread.* = .{
                 .stream = .{
                     .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
-                    .pid = process_id,
+                    .pid = process.id,
                     .tid = linux.gettid(),
                     .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
                 },

@@ -17,6 +17,7 @@ const records = @import("wire").records;
 const hooks = @import("hooks");
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
+const process = @import("process.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
@@ -48,7 +49,6 @@ var arch: guest.Arch = undefined;
 /// offset); learnt from the first translated instruction.
 var guest_base: usize = 0;
 var guest_base_known: bool = false;
-var process_id: i32 = 0;
 /// Set at the first clone: from then on blocks are translated with
 /// per-instruction callbacks (QEMU flushes and retranslates everything then),
 /// because 7.2's inline counters are not thread-safe.
@@ -70,30 +70,15 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
     for (0..arg_count) |index| args[index] = std.mem.span(argv.?[index]);
     config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
         return refuse("bad plugin arguments ({s})", .{@errorName(err)});
-    process_id = linux.getpid();
-    // QEMU must not outlive the consumer that spawned it, even if that
-    // consumer is killed with -9.
-    _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
-    if (std.c.pthread_atfork(null, null, afterForkInChild) != 0) return refuse("pthread_atfork failed", .{});
+    const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedStreams else &Server(u64).dropInheritedStreams;
+    process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});
     if (arch.pointer_bytes == 4) Server(u32).register(id) else Server(u64).register(id);
     return 0;
 }
 
 fn refuse(comptime format: []const u8, args: anytype) c_int {
-    var buffer: [256]u8 = undefined;
-    const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
-    _ = linux.write(2, message.ptr, message.len);
+    process.printLine(format, args);
     return -1;
-}
-
-var after_fork_hook: *const fn () void = undefined;
-
-/// A guest fork forks QEMU: the child inherits the parent's pipes and must
-/// neither write to them nor close them cleanly. It drops them and opens its
-/// own streams, keyed by its new pid, on its first events.
-fn afterForkInChild() callconv(.C) void {
-    process_id = linux.getpid();
-    after_fork_hook();
 }
 
 fn Server(comptime Addr: type) type {
@@ -102,7 +87,6 @@ fn Server(comptime Addr: type) type {
         var streams = [_]?*Stream{null} ** vcpus_max;
 
         fn register(id: qp.qemu_plugin_id_t) void {
-            after_fork_hook = dropInheritedStreams;
             qp.qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
             qp.qemu_plugin_register_vcpu_init_cb(id, onVcpuInit);
             qp.qemu_plugin_register_vcpu_exit_cb(id, onVcpuExit);
@@ -163,7 +147,7 @@ fn Server(comptime Addr: type) type {
             const stream = allocator.create(Stream) catch fatal(error.OutOfMemory);
             stream.* = .{
                 .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),
-                .pid = process_id,
+                .pid = process.id,
                 .tid = linux.gettid(),
                 .owner = currentThread(),
                 .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
