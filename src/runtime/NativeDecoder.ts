@@ -20,7 +20,7 @@ export interface NativeColumns {
   memExecIndex: Uint32Array;
   /** Instructions before each access in its chunk (for interleaving). */
   memExecsBefore: Uint32Array;
-  /** Each access's head bits above the kind: size shift, store, sign, big endian. */
+  /** Each access's head shifted right by `memSizeShiftBit`: size shift, store, sign, big endian. */
   memFlags: Uint8Array;
 }
 

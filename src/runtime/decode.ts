@@ -121,12 +121,13 @@ export class ChunkDecoder {
   }
 
   /** Counts and fills the columns in one native pass, into columns sized by
-   *  the chunks before (a memory row takes at least `sizes.mem` words, so
-   *  those are sized exactly); a chunk with more instructions than they hold
-   *  is counted first, and they grow. */
-  #countAndFill(words: Uint32Array): ChunkCounts {
+   *  the chunk's `known` counts or else by the chunks before (a memory row
+   *  takes at least `sizes.mem` words, so those are sized exactly); a chunk
+   *  with more instructions than they hold is counted first, and they grow. */
+  #countAndFill(words: Uint32Array, known?: ChunkCounts): ChunkCounts {
     const columns = this.#columns;
-    columns.ensure(0, Math.ceil(words.length / this.#walker.sizes.mem));
+    if (known) columns.ensure(known.instructions, known.reads + known.writes);
+    else columns.ensure(0, Math.ceil(words.length / this.#walker.sizes.mem));
     try {
       const decoder = nativeDecoder();
       const counts = decoder.fill(words, this.#thread.pointerBytes, columns);
@@ -172,7 +173,7 @@ export class ChunkDecoder {
       const where = `in thread ${this.#thread.pid}:${this.#thread.tid}`;
       const event =
         m < accesses && (e === instructions || before[m]! <= e)
-          ? `${(columns.memFlags[m]! >>> (memStoreBit - 8)) & 1 ? "write" : "read"}(pc=0x${columns.memPc[m]!.toString(16)}, addr=0x${columns.memAddr[m]!.toString(16)})`
+          ? `${(columns.memFlags[m]! >>> (memStoreBit - memSizeShiftBit)) & 1 ? "write" : "read"}(pc=0x${columns.memPc[m]!.toString(16)}, addr=0x${columns.memAddr[m]!.toString(16)})`
           : `exec(pc=0x${pcs[e]!.toString(16)})`;
       throw new HandlerError(`cannoli: tracer handler threw on ${event} ${where}: ${firstLine(error)}`);
     }
@@ -182,16 +183,16 @@ export class ChunkDecoder {
   #memEvent(m: number, out: unknown[]): void {
     const columns = this.#columns;
     const flags = columns.memFlags[m]!;
-    const isStore = ((flags >>> (memStoreBit - 8)) & 1) === 1;
+    const isStore = ((flags >>> (memStoreBit - memSizeShiftBit)) & 1) === 1;
     const handler = isStore ? this.#tracer.write : this.#tracer.read;
     if (!handler) return;
     const event = new DecodedMemEvent(
       columns.memPc[m]!,
       columns.memAddr[m]!,
-      1 << ((flags >>> (memSizeShiftBit - 8)) & 7),
+      1 << (flags & 7),
       isStore,
-      ((flags >>> (memSignBit - 8)) & 1) === 1,
-      ((flags >>> (memBigEndianBit - 8)) & 1) === 1,
+      ((flags >>> (memSignBit - memSizeShiftBit)) & 1) === 1,
+      ((flags >>> (memBigEndianBit - memSizeShiftBit)) & 1) === 1,
       columns.memValueLo[m]!,
       columns.memValueHi[m]!,
     );
@@ -321,10 +322,13 @@ export class ChunkDecoder {
     // counting pass, in one pass over the chunk.
     const filled = this.#batchReadsColumns;
     const counts = filled ? this.#countAndFill(words) : this.#count(words);
-    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, (error) => this.#corrupt(words, error));
+    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, () => void this.#countAndFill(words, counts));
     try {
       this.#tracer.batch!(this.#ctx, batch, out);
     } catch (error) {
+      // A chunk found corrupt while the handler read its columns is the
+      // stream's fault, not the handler's.
+      if (error instanceof StreamCorruptError) throw error;
       throw new HandlerError(`cannoli: tracer handler batch threw on a chunk of thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
     }
     this.#batchReadsColumns = batch.read;
@@ -342,7 +346,7 @@ class LazyBatch implements RecordBatch {
   readonly writeCount: number;
   readonly syscallCount: number;
   readonly #columns: BatchColumns;
-  readonly #corrupt: (error: unknown) => unknown;
+  readonly #fillColumns: () => void;
   #filled: boolean;
   /** The handler read a column. */
   read = false;
@@ -353,7 +357,7 @@ class LazyBatch implements RecordBatch {
     counts: ChunkCounts,
     columns: BatchColumns,
     filled: boolean,
-    corrupt: (error: unknown) => unknown,
+    fillColumns: () => void,
   ) {
     this.thread = thread;
     this.words = words;
@@ -364,7 +368,7 @@ class LazyBatch implements RecordBatch {
     this.syscallCount = counts.syscalls;
     this.#columns = columns;
     this.#filled = filled;
-    this.#corrupt = corrupt;
+    this.#fillColumns = fillColumns;
   }
 
   get execPc() { return this.#fill().execPc; }
@@ -381,12 +385,7 @@ class LazyBatch implements RecordBatch {
     this.read = true;
     if (this.#filled) return columns;
     this.#filled = true;
-    columns.ensure(this.execCount, this.memCount);
-    try {
-      nativeDecoder().fill(this.words, this.thread.pointerBytes, columns) ?? corrupt("chunk changed while it was decoded");
-    } catch (error) {
-      throw this.#corrupt(error);
-    }
+    this.#fillColumns();
     return columns;
   }
 }

@@ -46,15 +46,18 @@ pub const Columns = extern struct {
     /// Instructions before each access in the chunk (the per-event form
     /// interleaves by it: an access can precede the chunk's first instruction).
     mem_execs_before: [*]u32,
-    /// Each access's head bits above the kind (size, store, sign, big endian).
+    /// Each access's head from its lowest flag up (head >> mem_size_shift_bit:
+    /// size, store, sign, big endian).
     mem_flags: [*]u8,
 };
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
 
-/// A block as this chunk defines it: where its definition is, and where its
-/// PCs are in `def_pcs` (when filling columns).
-const Block = struct { def: u32, insns: u32, pcs_at: u32 };
+/// A block as this chunk defines it: its length, and where its PCs are in
+/// `def_pcs` (when filling columns).
+const Block = struct { insns: u32, pcs_at: u32 };
+
+const empty_slot = Slot{ .stamp = 0, .id = 0, .block = .{ .insns = 0, .pcs_at = 0 } };
 
 /// Blocks of at most this many executed instructions are copied into the
 /// column as one fixed-size vector (no loop, no mispredicted exit): four in
@@ -114,7 +117,7 @@ fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
 }
 
 fn clearSlots(self: *BatchDecoder) void {
-    @memset(self.slots, .{ .stamp = 0, .id = 0, .block = .{ .def = 0, .insns = 0, .pcs_at = 0 } });
+    @memset(self.slots, empty_slot);
     self.stamp = 0;
 }
 
@@ -154,7 +157,7 @@ fn grow(self: *BatchDecoder) Error!void {
     const old = self.slots;
     std.debug.assert(old.len < std.math.maxInt(u32) / 2);
     const slots = try self.allocator.alloc(Slot, old.len * 2);
-    @memset(slots, .{ .stamp = 0, .id = 0, .block = .{ .def = 0, .insns = 0, .pcs_at = 0 } });
+    @memset(slots, empty_slot);
     for (old) |slot| {
         if (slot.stamp != self.stamp) continue;
         var index = slotIndex(slots, slot.id);
@@ -196,7 +199,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
     switch (addr_words) {
         inline 1, 2 => |aw| {
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
-            if (columns == null) try walker.count() else try walker.run();
+            if (columns == null) try walker.count() else try walker.fill();
             if (columns) |c| {
                 std.debug.assert(walker.exec <= c.exec_capacity);
                 std.debug.assert(walker.mem <= c.mem_capacity);
@@ -214,6 +217,7 @@ fn Walker(comptime addr_words: u32) type {
 
         decoder: *BatchDecoder,
         words: []const u32,
+        /// Null in the counting pass.
         columns: ?*const Columns,
         counts: *Counts,
         exec: u64 = 0,
@@ -229,7 +233,9 @@ fn Walker(comptime addr_words: u32) type {
         open: ?Block = null,
         open_executed: u32 = 0,
 
-        fn run(w: *Self) Error!void {
+        /// Counts and fills the columns in execution order (`count` is the
+        /// pass without columns).
+        fn fill(w: *Self) Error!void {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
@@ -382,7 +388,7 @@ fn Walker(comptime addr_words: u32) type {
         fn define(w: *Self, at: u32) Error!void {
             const insns = w.words[at] >> records.count_shift;
             std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
-            const block = Block{ .def = at, .insns = insns, .pcs_at = w.def_pcs_used };
+            const block = Block{ .insns = insns, .pcs_at = w.def_pcs_used };
             if (w.columns != null) {
                 const def_pcs = w.decoder.def_pcs;
                 // Each definition takes more words than it has PCs.
@@ -401,14 +407,14 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         fn emitExec(w: *Self, pc: f64) Error!void {
-            const columns = w.columns orelse return;
+            const columns = w.columns.?; // only fill() emits
             if (w.exec >= columns.exec_capacity) return error.ColumnsTooSmall;
             columns.exec_pc[w.exec] = pc;
             w.exec += 1;
         }
 
         fn emitMem(w: *Self, at: u32) Error!void {
-            const columns = w.columns orelse return;
+            const columns = w.columns.?;
             if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
             w.putMem(columns, at);
         }
@@ -426,7 +432,7 @@ fn Walker(comptime addr_words: u32) type {
             columns.mem_value_hi[row] = w.words[at + 2 + 2 * addr_words];
             columns.mem_exec_index[row] = @intCast(if (w.exec == 0) 0 else w.exec - 1);
             columns.mem_execs_before[row] = @intCast(w.exec);
-            columns.mem_flags[row] = @truncate(head >> 8);
+            columns.mem_flags[row] = @truncate(head >> records.mem_size_shift_bit);
             w.mem += 1;
         }
 
@@ -441,7 +447,12 @@ fn Walker(comptime addr_words: u32) type {
 
         /// Records that no block owns, in order.
         fn flush(w: *Self) Error!void {
-            var p: u32 = 0;
+            try w.flushFrom(0);
+        }
+
+        /// The pending records from the `first`th on, in order.
+        fn flushFrom(w: *Self, first: u32) Error!void {
+            var p = first;
             while (p < w.pending_count) : (p += 1) {
                 if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
             }
@@ -459,10 +470,7 @@ fn Walker(comptime addr_words: u32) type {
         /// records.
         inline fn expand(w: *Self, block: Block, executed: u32) Error!void {
             std.debug.assert(executed <= block.insns);
-            const columns = w.columns orelse {
-                w.clearPending();
-                return;
-            };
+            const columns = w.columns.?;
             if (w.pending_count != 0) return w.expandWithPending(columns, block, executed);
             // The common case, a block with nothing recorded inside it.
             const pcs = w.decoder.def_pcs[block.pcs_at..];
@@ -499,14 +507,12 @@ fn Walker(comptime addr_words: u32) type {
                     next_pc = w.pendingPc(pending, p);
                 }
             }
-            while (p < pending.len) : (p += 1) {
-                if (w.words[pending[p]] & 0xff == @intFromEnum(Kind.mem)) w.putMem(columns, pending[p]);
-            }
-            w.clearPending();
+            // The rest (syscalls, accesses no instruction claimed) follow the block.
+            try w.flushFrom(p);
         }
 
         fn pendingPc(w: *const Self, pending: []const u32, p: u32) f64 {
-            if (p == pending.len or w.words[pending[p]] & 0xff != @intFromEnum(Kind.mem)) return std.math.nan(f64);
+            if (p == pending.len or w.pendingKind(p) != @intFromEnum(Kind.mem)) return std.math.nan(f64);
             return w.addr(pending[p] + 1);
         }
     };
@@ -516,20 +522,36 @@ fn Walker(comptime addr_words: u32) type {
 
 const testing = std.testing;
 
-fn testColumns(exec_pc: []f64, mem_pc: []f64, mem_addr: []f64, sizes: []u8, stores: []u8, lo: []u32, hi: []u32, index: []u32, before: []u32, flags: []u8) Columns {
-    return .{
-        .exec_pc = exec_pc.ptr,
-        .exec_capacity = exec_pc.len,
-        .mem_capacity = mem_pc.len,
-        .mem_pc = mem_pc.ptr,
-        .mem_addr = mem_addr.ptr,
-        .mem_size = sizes.ptr,
-        .mem_is_store = stores.ptr,
-        .mem_value_lo = lo.ptr,
-        .mem_value_hi = hi.ptr,
-        .mem_exec_index = index.ptr,
-        .mem_execs_before = before.ptr,
-        .mem_flags = flags.ptr,
+/// Column storage for tests: room for `execs` instructions and `mems` accesses.
+fn TestColumns(comptime execs: usize, comptime mems: usize) type {
+    return struct {
+        exec_pc: [execs]f64 = undefined,
+        mem_pc: [mems]f64 = undefined,
+        mem_addr: [mems]f64 = undefined,
+        mem_size: [mems]u8 = undefined,
+        mem_is_store: [mems]u8 = undefined,
+        mem_value_lo: [mems]u32 = undefined,
+        mem_value_hi: [mems]u32 = undefined,
+        mem_exec_index: [mems]u32 = undefined,
+        mem_execs_before: [mems]u32 = undefined,
+        mem_flags: [mems]u8 = undefined,
+
+        fn columns(self: *@This()) Columns {
+            return .{
+                .exec_pc = &self.exec_pc,
+                .exec_capacity = execs,
+                .mem_capacity = mems,
+                .mem_pc = &self.mem_pc,
+                .mem_addr = &self.mem_addr,
+                .mem_size = &self.mem_size,
+                .mem_is_store = &self.mem_is_store,
+                .mem_value_lo = &self.mem_value_lo,
+                .mem_value_hi = &self.mem_value_hi,
+                .mem_exec_index = &self.mem_exec_index,
+                .mem_execs_before = &self.mem_execs_before,
+                .mem_flags = &self.mem_flags,
+            };
+        }
     };
 }
 
@@ -546,28 +568,19 @@ test "a block expands into its pcs with its memory accesses after their instruct
         head_mem | 2 << 8,       0x104,      0x2000, 0xdead, 0,
         head_block | 3 << 8,     7,
     };
-    var exec_pc: [4]f64 = undefined;
-    var mem_pc: [1]f64 = undefined;
-    var mem_addr: [1]f64 = undefined;
-    var sizes: [1]u8 = undefined;
-    var stores: [1]u8 = undefined;
-    var lo: [1]u32 = undefined;
-    var hi: [1]u32 = undefined;
-    var index: [1]u32 = undefined;
-    var before: [1]u32 = undefined;
-    var flags: [1]u8 = undefined;
-    const columns = testColumns(&exec_pc, &mem_pc, &mem_addr, &sizes, &stores, &lo, &hi, &index, &before, &flags);
+    var out = TestColumns(4, 1){};
+    const columns = out.columns();
     var counts: Counts = .{};
     try decoder.fill(&words, 1, &columns, &counts);
     try testing.expectEqual(@as(u32, 3), counts.instructions);
     try testing.expectEqual(@as(u32, 1), counts.reads);
-    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, exec_pc[0..3]);
-    try testing.expectEqual(@as(f64, 0x2000), mem_addr[0]);
-    try testing.expectEqual(@as(u8, 4), sizes[0]);
-    try testing.expectEqual(@as(u32, 1), index[0]);
-    try testing.expectEqual(@as(u32, 2), before[0]);
-    try testing.expectEqual(@as(u8, 2), flags[0]);
-    try testing.expectEqual(@as(u32, 0xdead), lo[0]);
+    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, out.exec_pc[0..3]);
+    try testing.expectEqual(@as(f64, 0x2000), out.mem_addr[0]);
+    try testing.expectEqual(@as(u8, 4), out.mem_size[0]);
+    try testing.expectEqual(@as(u32, 1), out.mem_exec_index[0]);
+    try testing.expectEqual(@as(u32, 2), out.mem_execs_before[0]);
+    try testing.expectEqual(@as(u8, 2), out.mem_flags[0]);
+    try testing.expectEqual(@as(u32, 0xdead), out.mem_value_lo[0]);
 }
 
 test "a block used without its definition, or past its length, is corrupt" {
@@ -617,11 +630,8 @@ test "columns that are too small are refused, not overrun" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     const words = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0, 0x14, 0, head_block | 2 << 8, 1 };
-    var exec_pc: [1]f64 = undefined;
-    var none_f: [0]f64 = .{};
-    var none_u8: [0]u8 = .{};
-    var none_u32: [0]u32 = .{};
-    const columns = testColumns(&exec_pc, &none_f, &none_f, &none_u8, &none_u8, &none_u32, &none_u32, &none_u32, &none_u32, &none_u8);
+    var out = TestColumns(1, 0){};
+    const columns = out.columns();
     var counts: Counts = .{};
     try testing.expectError(error.ColumnsTooSmall, decoder.fill(&words, 2, &columns, &counts));
 }
