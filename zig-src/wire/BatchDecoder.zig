@@ -232,6 +232,12 @@ fn Walker(comptime addr_words: u32) type {
         /// A block_open record whose block still collects the records after it.
         open: ?Block = null,
         open_executed: u32 = 0,
+        /// Instructions of the open block already in the column: its
+        /// accesses are placed as they come while each one's pc is at or
+        /// after the last one placed (the patched backend writes them so);
+        /// the first that is not, and everything after it, waits in
+        /// `pending` for the block's end, as in walk.ts.
+        open_emitted: u32 = 0,
 
         /// Counts and fills the columns in execution order (`count` is the
         /// pass without columns).
@@ -256,6 +262,7 @@ fn Walker(comptime addr_words: u32) type {
                         w.after_exec = false;
                         w.open = block;
                         w.open_executed = executed;
+                        w.open_emitted = 0;
                     }
                 } else if (kind == @intFromEnum(Kind.block_def)) {
                     try w.define(at);
@@ -271,6 +278,10 @@ fn Walker(comptime addr_words: u32) type {
                     w.after_exec = false;
                 } else {
                     w.countOther(head);
+                    if (kind == @intFromEnum(Kind.mem) and try w.placeNow(at)) {
+                        at += size;
+                        continue;
+                    }
                     std.debug.assert(w.pending_count < w.decoder.pending.len);
                     w.decoder.pending[w.pending_count] = at;
                     w.pending_count += 1;
@@ -460,9 +471,47 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         fn closeOpen(w: *Self) Error!void {
-            const block = w.open orelse return;
+            var block = w.open orelse return;
             w.open = null;
-            try w.expand(block, w.open_executed);
+            std.debug.assert(w.open_emitted <= w.open_executed);
+            block.pcs_at += w.open_emitted;
+            try w.expand(block, w.open_executed - w.open_emitted);
+        }
+
+        /// Writes the access at `at` straight into the columns when nothing
+        /// waiting could come before it: after an exec record (its
+        /// instruction's) or in the open block; false when it must wait.
+        fn placeNow(w: *Self, at: u32) Error!bool {
+            if (w.pending_mems != 0) return false;
+            if (w.after_exec) {
+                try w.emitMem(at);
+                return true;
+            }
+            if (w.pending_count != 0) return false;
+            const block = w.open orelse return false;
+            return w.placeInOpen(block, at);
+        }
+
+        /// Places the access at `at` right after its instruction in the open
+        /// block, emitting the instructions up to it; false (nothing written)
+        /// when no instruction at or after the last one emitted has its pc.
+        fn placeInOpen(w: *Self, block: Block, at: u32) Error!bool {
+            std.debug.assert(w.pending_count == 0);
+            const columns = w.columns.?;
+            const pcs = w.decoder.def_pcs[block.pcs_at..][0..w.open_executed];
+            const pc = w.addr(at + 1);
+            var index = w.open_emitted -| 1;
+            while (index < pcs.len and pcs[index] != pc) index += 1;
+            if (index == pcs.len) return false;
+            // The access's instruction is the last one emitted, or a later one.
+            std.debug.assert(index + 1 >= w.open_emitted);
+            const emitted = index + 1 - w.open_emitted;
+            if (emitted > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
+            @memcpy(columns.exec_pc[w.exec..][0..emitted], pcs[w.open_emitted .. index + 1]);
+            w.exec += emitted;
+            w.open_emitted = index + 1;
+            try w.emitMem(at);
+            return true;
         }
 
         /// A block's first `executed` instructions, each followed by the
