@@ -69,6 +69,13 @@ if (!options["no-build"]) prepare(log);
 const patchedQemu = patchedQemuDir(log);
 const machine = describeMachine();
 const scratch = mkdtempSync(join(tmpdir(), "cannoli-bench-"));
+// An interrupted run (Ctrl-C, kill) leaves no inputs behind in /tmp either.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+  });
+}
 const runner = new Runner(scratch);
 const sizes = quick ? quickSizes : fullSizes;
 const list = workloads(sizes, join(scratch, "inputs")).filter((w) => !only || only.includes(w.id));

@@ -6,12 +6,12 @@
 //! from the reference walker, src/runtime/walk.ts, for `print` on chunks
 //! with syscalls); test/wire.test.ts holds both to the walker directly.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
-const scratch = mkdtempSync(join(tmpdir(), "cannoli-batch-"));
+const scratch = scratchDir("batch");
 const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C" };
 
 // Rebuilds print's exec/read/write lines from the columns alone.

@@ -2,14 +2,14 @@
 //! compressing data. cannoli's instruction count must equal QEMU's own insn
 //! plugin's, in the same controlled environment.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
 const cache = process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli");
 const oracles = join(cache, "oracles");
-const scratch = mkdtempSync(join(tmpdir(), "cannoli-busybox-"));
+const scratch = scratchDir("busybox");
 const input = join(scratch, "input.txt");
 // Deterministic, compressible-but-not-trivial input.
 writeFileSync(input, Array.from({ length: 20000 }, (_, i) => `line ${i} ${(i * 2654435761) % 1000003}\n`).join(""));

@@ -2,17 +2,17 @@
 //! the format's description (helpers/drcov.ts), against what a `print` run
 //! of the same guest executed; module splitting; a guest killed by a signal;
 //! Debian's busybox.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { encodeDrcov } from "../src/coverage/drcov_writer";
 import { blockRanges, parseDrcov } from "./helpers/drcov";
 import { runCannoli } from "./helpers/cannoli_run";
 import { guestEnv, guestPath, repoRoot } from "./helpers/oracle";
+import { scratchDir } from "./helpers/scratch";
 
-const scratch = mkdtempSync(join(tmpdir(), "cannoli-cov-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir("cov");
 
 function cov(out: string, guest: string[], options: string[] = []) {
   const proc = Bun.spawnSync([process.execPath, join(repoRoot, "src/cli.ts"), "cov", "--quiet", "-o", out, ...options, "--", ...guest], { env: guestEnv(), cwd: scratch });

@@ -1,11 +1,11 @@
 //! Translation-time filters from the command line: --range, --once, --no-mem.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
-const scratch = mkdtempSync(join(tmpdir(), "cannoli-filters-"));
+const scratch = scratchDir("filters");
 const guest = join(repo, "test/guests/build/mipsel/loops");
 const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" };
 

@@ -1,14 +1,14 @@
 //! A custom Zig hook file compiled into a server build decides, at
 //! translation time, which instructions and accesses are recorded.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
+const prefix = scratchDir("hooks");
 
 test("zig build -Dhooks=FILE: the hook file's choices are what gets recorded", { timeout: 300_000 }, () => {
-  const prefix = mkdtempSync(join(tmpdir(), "cannoli-hooks-"));
   const build = Bun.spawnSync(
     [join(repo, "scripts/zig.sh"), "build", "-Doptimize=ReleaseFast", `-Dhooks=${join(repo, "test/hooks/odd_words_only.zig")}`, "-p", prefix],
     { cwd: repo, stderr: "pipe" },

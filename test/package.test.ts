@@ -1,14 +1,13 @@
 //! `bunx cannoli` from the package: the packed tarball carries the CLI, the
 //! Worker and the Zig libraries, and runs with nothing else installed.
 import { expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
+const dir = scratchDir("pack");
 
 test("bunx cannoli runs from the packed package", { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "cannoli-pack-"));
   const pack = Bun.spawnSync(["npm", "pack", repo, "--silent"], { cwd: dir });
   expect(pack.exitCode).toBe(0);
   const tarball = join(dir, pack.stdout.toString().trim().split("\n").at(-1)!);

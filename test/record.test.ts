@@ -2,12 +2,12 @@
 //! run gave it; damaged recordings replay up to the damage and name its
 //! offset.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
-const scratch = mkdtempSync(join(tmpdir(), "cannoli-record-"));
+const scratch = scratchDir("record");
 const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C" };
 const cli = (...args: string[]) => Bun.spawnSync([process.execPath, join(repo, "src/cli.ts"), ...args], { env, cwd: scratch });
 const guest = (arch: string, name: string) => join(repo, "test/guests/build", arch, name);
