@@ -48,6 +48,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
   const words: number[] = [];
   const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
   const blocks: { id: number; pcs: number[] }[] = [];
+  const blockRecords: { at: number; insns: number }[] = [];
   for (let r = 0, n = 1 + random(40); r < n; r++) {
     const choice = random(10);
     if (choice < 2 || blocks.length === 0) {
@@ -59,6 +60,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       for (const pc of block.pcs) addr(pc);
     } else if (choice < 6) {
       const block = blocks[random(blocks.length)]!;
+      blockRecords.push({ at: words.length, insns: block.pcs.length });
       words.push((random(2) ? Kind.block : Kind.block_open) | ((1 + random(block.pcs.length)) << 8), block.id);
     } else if (choice < 8) {
       const block = blocks[random(blocks.length)]!;
@@ -74,6 +76,11 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
     }
   }
   if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : random(1 << 20) << 8 | random(12);
+  // The off-by-one that matters: a block record claiming one instruction more than it has.
+  else if (random(8) === 0 && blockRecords.length > 0) {
+    const { at, insns } = blockRecords[random(blockRecords.length)]!;
+    words[at] = (words[at]! & 0xff) | ((insns + 1) << 8);
+  }
   return new Uint32Array(words);
 }
 
@@ -86,6 +93,22 @@ test("the native decoder gives the reference walker's columns, counts and verdic
     const random = prng(pointerBytes * 7919);
     const aw = pointerBytes / 4;
     const thread = { pid: 1, ppid: 0, tid: 1, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin" };
+    // One decoder per form for all the chunks, as for a guest thread: the
+    // per-event and batch forms then fill straight into columns sized before.
+    let sink: { execs: number[]; rows: string[]; events: string[] } = { execs: [], rows: [], events: [] };
+    const batch = {
+      batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
+        for (let e = 0; e < b.execCount; e++) sink.execs.push(b.execPc[e]!);
+        for (let m = 0; m < b.memCount; m++) {
+          sink.rows.push(`${b.memPc[m]} ${b.memAddr[m]} ${b.memSize[m]} ${b.memIsStore[m]} ${b.memValueLo[m]} ${b.memValueHi[m]} ${b.memExecIndex[m]}`);
+        }
+      },
+    };
+    const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
+      sink.events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
+    };
+    const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void sink.events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
+    const decoders = { batch: new ChunkDecoder(batch, thread), perEvent: new ChunkDecoder(perEvent, thread), counting: new ChunkDecoder({}, thread) };
     for (let i = 0; i < 3000; i++) {
       const words = randomChunk(random, pointerBytes === 8);
       // Reference: the walker's instructions and memory rows, in order.
@@ -109,39 +132,29 @@ test("the native decoder gives the reference walker's columns, counts and verdic
       } catch (error) {
         expected = error as Error;
       }
-      // Native: the batch form's columns, and per-event handlers fed from them.
-      let got: { execs: number[]; rows: string[]; events: string[] } | Error;
-      try {
-        const execs: number[] = [];
-        const rows: string[] = [];
-        const events: string[] = [];
-        const batch = {
-          batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
-            for (let e = 0; e < b.execCount; e++) execs.push(b.execPc[e]!);
-            for (let m = 0; m < b.memCount; m++) {
-              rows.push(`${b.memPc[m]} ${b.memAddr[m]} ${b.memSize[m]} ${b.memIsStore[m]} ${b.memValueLo[m]} ${b.memValueHi[m]} ${b.memExecIndex[m]}`);
-            }
-          },
-        };
-        const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
-          events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
-        };
-        const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
-        const counts = new ChunkDecoder(batch, thread).decode(new Uint8Array(words.buffer), []);
-        new ChunkDecoder(perEvent, thread).decode(new Uint8Array(words.buffer), []);
-        // A tracer with no handlers takes the counting-only pass.
-        const counted = new ChunkDecoder({}, thread).decode(new Uint8Array(words.buffer), []);
-        expect(counted).toEqual(counts);
-        expect([counts.instructions, counts.reads + counts.writes]).toEqual([execs.length, rows.length]);
-        got = { execs, rows, events };
-      } catch (error) {
-        got = error as Error;
-      }
+      // Native: the batch form's columns, per-event handlers fed from them,
+      // and the counting-only pass (a tracer with no handlers), each judged
+      // on its own: the per-event form fills without counting first (its
+      // columns are sized by the chunks before), so a chunk that only the
+      // fill pass would wrongly accept shows there.
+      sink = { execs: [], rows: [], events: [] };
+      const outcome = (decoder: InstanceType<typeof ChunkDecoder>) => {
+        try {
+          return decoder.decode(new Uint8Array(words.buffer), []);
+        } catch (error) {
+          return error as Error;
+        }
+      };
+      const verdicts = [outcome(decoders.perEvent), outcome(decoders.batch), outcome(decoders.counting)];
       if (expected instanceof Error) {
         rejected++;
-        expect(got instanceof Error ? got.message : "accepted").toBe(expected.message);
+        for (const verdict of verdicts) expect(verdict instanceof Error ? verdict.message : "accepted").toBe(expected.message);
       } else {
-        expect(got instanceof Error ? got.message : got).toEqual(expected);
+        const counts = verdicts[1]!;
+        if (counts instanceof Error) throw counts;
+        for (const verdict of verdicts) expect(verdict).toEqual(counts);
+        expect([counts.instructions, counts.reads + counts.writes]).toEqual([sink.execs.length, sink.rows.length]);
+        expect(sink).toEqual(expected);
       }
     }
   }

@@ -169,13 +169,17 @@ fn grow(self: *BatchDecoder) Error!void {
 }
 
 fn definition(self: *const BatchDecoder, id: u32) ?Block {
-    var index = slotIndex(self.slots, id);
+    return lookup(self.slots, self.stamp, id);
+}
+
+inline fn lookup(slots: []const Slot, stamp: u32, id: u32) ?Block {
+    var index = slotIndex(slots, id);
     var probes: usize = 0;
-    while (probes < self.slots.len) : (probes += 1) {
-        const slot = &self.slots[index];
-        if (slot.stamp != self.stamp) return null;
+    while (probes < slots.len) : (probes += 1) {
+        const slot = &slots[index];
+        if (slot.stamp != stamp) return null;
         if (slot.id == id) return slot.block;
-        index = (index + 1) & (self.slots.len - 1);
+        index = (index + 1) & (slots.len - 1);
     }
     return null;
 }
@@ -245,6 +249,12 @@ fn Walker(comptime addr_words: u32) type {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
+                const first_kind = words[at] & 0xff;
+                if (w.pending_count == 0 and (first_kind == @intFromEnum(Kind.block) or first_kind == @intFromEnum(Kind.block_open))) {
+                    try w.closeOpen();
+                    at = try w.fillBlockRun(at);
+                    if (at == words.len) break;
+                }
                 const size = try w.sizeAt(at);
                 const head = words[at];
                 const kind = head & 0xff;
@@ -291,6 +301,61 @@ fn Walker(comptime addr_words: u32) type {
             }
             try w.closeOpen();
             try w.flush();
+        }
+
+        /// Expands the run of block records from `start` that own no other
+        /// record (a PC-only stream is nearly one such run per chunk), with
+        /// no block open and nothing pending; returns where the run ends. The
+        /// general loop in `fill` gives the same columns record by record;
+        /// this one keeps its state in locals (column stores could alias
+        /// the walker's fields), which halves the cost per block.
+        fn fillBlockRun(w: *Self, start: u32) Error!u32 {
+            std.debug.assert(w.open == null and w.pending_count == 0);
+            comptime std.debug.assert(records.recordWords(.block, addr_words) == 2);
+            comptime std.debug.assert(records.recordWords(.block_open, addr_words) == 2);
+            const words = w.words;
+            const columns = w.columns.?;
+            const slots = w.decoder.slots;
+            const stamp = w.decoder.stamp;
+            const def_pcs = w.decoder.def_pcs;
+            var exec = w.exec;
+            var instructions: u32 = 0;
+            var at = start;
+            defer {
+                w.exec = exec;
+                w.counts.instructions += instructions;
+                if (at != start) w.after_exec = false;
+            }
+            while (words.len - at >= 2) {
+                const head = words[at];
+                const kind = head & 0xff;
+                if (kind != @intFromEnum(Kind.block) and kind != @intFromEnum(Kind.block_open)) break;
+                // A block_open owns the records after it: only one followed
+                // by another block record (or the chunk's end) is whole here.
+                if (kind == @intFromEnum(Kind.block_open) and words.len - at > 2) {
+                    const next_kind = words[at + 2] & 0xff;
+                    if (next_kind != @intFromEnum(Kind.block) and next_kind != @intFromEnum(Kind.block_open)) break;
+                }
+                const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
+                const executed = head >> records.count_shift;
+                if (executed > block.insns) return w.corrupt(at);
+                const room = columns.exec_capacity - exec;
+                if (executed > room) return error.ColumnsTooSmall;
+                const pcs = def_pcs[block.pcs_at..];
+                const out = columns.exec_pc[exec..columns.exec_capacity];
+                // Copies past `executed` land in the column's free room.
+                if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
+                    out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
+                } else if (executed <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
+                    out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
+                } else {
+                    @memcpy(out[0..executed], pcs[0..executed]);
+                }
+                exec += executed;
+                instructions += executed;
+                at += 2;
+            }
+            return at;
         }
 
         fn countOther(w: *Self, head: u32) void {
