@@ -5,12 +5,13 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runCannoli } from "./helpers/cannoli_run";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { coRunEnv, guestEnv, parseInsnOutput, parseMemOutput, repoRoot } from "./helpers/oracle";
+import { scratchDir } from "./helpers/scratch";
 
 const build = Bun.spawnSync(["bash", join(repoRoot, "scripts/qemu-build.sh")], { stderr: "inherit" });
 const patchedBin = build.stdout.toString().trim().split("\n").at(-1)!;
+const scratch = scratchDir("patched-threads");
 const oracles = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "oracles");
 
 function insnOracle(qemu: string, guest: string, env: Record<string, string>): number {
@@ -82,13 +83,12 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("threads/%s on the pat
   test("instructions equal QEMU's insn plugin and accesses its mem plugin, in the same run", { timeout: 60_000 }, async () => {
     const guest = join(repoRoot, "test/guests/build", arch, "threads");
     const qemu = join(patchedBin, `qemu-${arch}`);
-    const dir = mkdtempSync(join(tmpdir(), "cannoli-patched-threads-"));
-    const insnLog = join(dir, "insn.log");
+    const insnLog = join(scratch, `${arch}-insn.log`);
     const withInsn = await runCannoli(guest, [], { env: guestEnv(coRunEnv("insn", insnLog)), options: ["--backend", "patched", "--qemu", qemu] });
     expect(withInsn.stderr).toBe("");
     expect(withInsn.stats?.threads).toBe(5);
     expect(withInsn.stats?.instructions).toBe(parseInsnOutput(readFileSync(insnLog, "utf8")).totals[0]);
-    const memLog = join(dir, "mem.log");
+    const memLog = join(scratch, `${arch}-mem.log`);
     const withMem = await runCannoli(guest, [], { env: guestEnv(coRunEnv("mem", memLog)), options: ["--backend", "patched", "--qemu", qemu] });
     expect(withMem.stderr).toBe("");
     // QEMU 7.2's mem plugin bumps one counter from every vCPU thread without
@@ -98,6 +98,32 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("threads/%s on the pat
     const accesses = (withMem.stats?.reads ?? 0) + (withMem.stats?.writes ?? 0);
     expect(accesses).toBeGreaterThanOrEqual(oracleAccesses);
     expect(accesses - oracleAccesses).toBeLessThan(oracleAccesses * 0.01);
+  });
+});
+
+// "once" hooks silence themselves after the first execution: inline, with an
+// atomic claim of the flag, so two guest threads racing for a fresh
+// instruction cannot both record it.
+describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("--once on the patched backend, %s", (arch) => {
+  const pcsOf = (run: Awaited<ReturnType<typeof bothBackends>>["patched"]) => [...run.trace.threads.values()].flatMap((t) => t.insns.map((i) => i.pc));
+
+  test("loops: each instruction's first execution, as on the plugin path", { timeout: 60_000 }, async () => {
+    const { patched, plugin } = await bothBackends(arch, "loops", ["--once"]);
+    const pcs = pcsOf(patched);
+    expect(pcs).toEqual(pcsOf(plugin));
+    expect(new Set(pcs).size).toBe(pcs.length);
+    expect(pcs.length).toBeGreaterThan(100);
+    expect((patched.stats?.reads ?? 0) + (patched.stats?.writes ?? 0)).toBe(0);
+  });
+
+  test("threads: no instruction recorded twice across the guest's threads", { timeout: 60_000 }, async () => {
+    const guest = join(repoRoot, "test/guests/build", arch, "threads");
+    const run = await runCannoli(guest, [], { options: ["--backend", "patched", "--once", "--qemu", join(patchedBin, `qemu-${arch}`)] });
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    const pcs = pcsOf(run);
+    expect(pcs.length).toBeGreaterThan(100);
+    expect(new Set(pcs).size).toBe(pcs.length);
   });
 });
 
