@@ -249,10 +249,8 @@ fn Walker(comptime addr_words: u32) type {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
-                const first_kind = words[at] & 0xff;
-                if (w.pending_count == 0 and (first_kind == @intFromEnum(Kind.block) or first_kind == @intFromEnum(Kind.block_open))) {
-                    try w.closeOpen();
-                    at = try w.fillBlockRun(at);
+                if (w.pending_count == 0 and w.runStartsAt(at)) {
+                    at = try w.fillRun(at);
                     if (at == words.len) break;
                 }
                 const size = try w.sizeAt(at);
@@ -288,10 +286,6 @@ fn Walker(comptime addr_words: u32) type {
                     w.after_exec = false;
                 } else {
                     w.countOther(head);
-                    if (kind == @intFromEnum(Kind.mem) and try w.placeNow(at)) {
-                        at += size;
-                        continue;
-                    }
                     std.debug.assert(w.pending_count < w.decoder.pending.len);
                     w.decoder.pending[w.pending_count] = at;
                     w.pending_count += 1;
@@ -303,35 +297,31 @@ fn Walker(comptime addr_words: u32) type {
             try w.flush();
         }
 
-        /// Expands the run of block records from `start` that own no other
-        /// record (a PC-only stream is nearly one such run per chunk), with
-        /// no block open and nothing pending; returns where the run ends. The
-        /// general loop in `fill` gives the same columns record by record;
-        /// this one keeps its state in locals (column stores could alias
-        /// the walker's fields), which halves the cost per block.
-        fn fillBlockRun(w: *Self, start: u32) Error!u32 {
-            std.debug.assert(w.open == null and w.pending_count == 0);
-            comptime std.debug.assert(records.recordWords(.block, addr_words) == 2);
-            comptime std.debug.assert(records.recordWords(.block_open, addr_words) == 2);
+        /// Whether `fillRun` takes the record at `at` (calling it for nothing
+        /// costs a state copy).
+        fn runStartsAt(w: *const Self, at: u32) bool {
+            return switch (w.words[at] & 0xff) {
+                @intFromEnum(Kind.block), @intFromEnum(Kind.block_open), @intFromEnum(Kind.exec), @intFromEnum(Kind.mem) => true,
+                else => false,
+            };
+        }
+
+        /// Expands the block records from `start` that own no other record
+        /// (a block_open is whole when a block record follows it), with
+        /// nothing open or pending; returns where they end.
+        inline fn blockRun(w: *Self, columns: *const Columns, start: u32, exec_in_out: *u64) Error!struct { at: u32, instructions: u32 } {
             const words = w.words;
-            const columns = w.columns.?;
             const slots = w.decoder.slots;
             const stamp = w.decoder.stamp;
             const def_pcs = w.decoder.def_pcs;
-            var exec = w.exec;
+            var exec = exec_in_out.*;
+            defer exec_in_out.* = exec;
             var instructions: u32 = 0;
             var at = start;
-            defer {
-                w.exec = exec;
-                w.counts.instructions += instructions;
-                if (at != start) w.after_exec = false;
-            }
             while (words.len - at >= 2) {
                 const head = words[at];
                 const kind = head & 0xff;
                 if (kind != @intFromEnum(Kind.block) and kind != @intFromEnum(Kind.block_open)) break;
-                // A block_open owns the records after it: only one followed
-                // by another block record (or the chunk's end) is whole here.
                 if (kind == @intFromEnum(Kind.block_open) and words.len - at > 2) {
                     const next_kind = words[at + 2] & 0xff;
                     if (next_kind != @intFromEnum(Kind.block) and next_kind != @intFromEnum(Kind.block_open)) break;
@@ -339,21 +329,189 @@ fn Walker(comptime addr_words: u32) type {
                 const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
                 const executed = head >> records.count_shift;
                 if (executed > block.insns) return w.corrupt(at);
-                const room = columns.exec_capacity - exec;
-                if (executed > room) return error.ColumnsTooSmall;
-                const pcs = def_pcs[block.pcs_at..];
-                const out = columns.exec_pc[exec..columns.exec_capacity];
-                // Copies past `executed` land in the column's free room.
-                if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
-                    out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
-                } else if (executed <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
-                    out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
-                } else {
-                    @memcpy(out[0..executed], pcs[0..executed]);
-                }
+                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                copyPcs(columns, exec, def_pcs[block.pcs_at..], executed);
                 exec += executed;
                 instructions += executed;
                 at += 2;
+            }
+            return .{ .at = at, .instructions = instructions };
+        }
+
+        /// Copies a block's first `n` PCs from `pcs` to the column at row
+        /// `exec`; the caller checked `n` fits. Blocks of up to 16 go as one
+        /// fixed-size vector (no loop, no mispredicted exit), the copy past
+        /// `n` landing in the column's free room or the definitions' slack.
+        inline fn copyPcs(columns: *const Columns, exec: u64, pcs: []const f64, n: u32) void {
+            const room = columns.exec_capacity - exec;
+            std.debug.assert(n <= room);
+            const out = columns.exec_pc[exec..columns.exec_capacity];
+            if (n <= copy_insns_fixed and room >= copy_insns_fixed) {
+                out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
+            } else if (n <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
+                out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
+            } else {
+                @memcpy(out[0..n], pcs[0..n]);
+            }
+        }
+
+        /// The records that make up nearly every chunk (blocks, exec
+        /// records, accesses: placed as they come, or, before a closing
+        /// block record, held until it), from `start` with nothing pending, in a tight loop whose state lives
+        /// in locals (column stores could alias the walker's fields; this
+        /// halves the cost per block). Returns where it met a record it
+        /// leaves to the general loop in `fill`, which gives the same
+        /// columns record by record.
+        fn fillRun(w: *Self, start: u32) Error!u32 {
+            std.debug.assert(w.pending_count == 0);
+            comptime std.debug.assert(records.recordWords(.block, addr_words) == 2);
+            comptime std.debug.assert(records.recordWords(.block_open, addr_words) == 2);
+            const exec_words = comptime records.recordWords(.exec, addr_words);
+            const mem_words = comptime records.recordWords(.mem, addr_words);
+            const words = w.words;
+            const columns = w.columns.?;
+            const slots = w.decoder.slots;
+            const stamp = w.decoder.stamp;
+            const def_pcs = w.decoder.def_pcs;
+            var exec = w.exec;
+            var mem = w.mem;
+            var counts = w.counts.*;
+            var open = w.open;
+            var open_executed = w.open_executed;
+            var open_emitted = w.open_emitted;
+            var after_exec = w.after_exec;
+            // Accesses waiting for the block record that owns them (no other
+            // record waits here).
+            const pending = w.decoder.pending;
+            var pending_count: u32 = 0;
+            var at = start;
+            defer {
+                w.pending_count = pending_count;
+                w.pending_mems = pending_count;
+                w.exec = exec;
+                w.mem = mem;
+                w.counts.* = counts;
+                w.open = open;
+                w.open_executed = open_executed;
+                w.open_emitted = open_emitted;
+                w.after_exec = after_exec;
+            }
+            while (at < words.len) {
+                const head = words[at];
+                const kind = head & 0xff;
+                if (kind == @intFromEnum(Kind.mem)) {
+                    if (mem_words > words.len - at) break;
+                    const store = (head >> records.mem_store_bit) & 1;
+                    if (!after_exec and open == null) {
+                        std.debug.assert(pending_count < pending.len);
+                        pending[pending_count] = at;
+                        pending_count += 1;
+                        counts.writes += store;
+                        counts.reads += 1 - store;
+                        at += mem_words;
+                        continue;
+                    }
+                    if (!after_exec) {
+                        // Only inside an open block, after the last
+                        // instruction emitted or a later one.
+                        const block = open.?;
+                        const pcs = def_pcs[block.pcs_at..][0..open_executed];
+                        const pc = w.addr(at + 1);
+                        var index = open_emitted -| 1;
+                        while (index < pcs.len and pcs[index] != pc) index += 1;
+                        if (index == pcs.len) break;
+                        const emitted = index + 1 - open_emitted;
+                        if (emitted > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                        @memcpy(columns.exec_pc[exec..][0..emitted], pcs[open_emitted .. index + 1]);
+                        exec += emitted;
+                        open_emitted = index + 1;
+                    }
+                    if (mem >= columns.mem_capacity) return error.ColumnsTooSmall;
+                    w.putRow(columns, at, mem, exec);
+                    mem += 1;
+                    counts.writes += store;
+                    counts.reads += 1 - store;
+                    at += mem_words;
+                    continue;
+                }
+                const is_block = kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open);
+                if (is_block and pending_count == 0 and open == null) {
+                    // A PC-only stream is nearly all this: blocks that own
+                    // no record, in the tightest loop.
+                    const run = try blockRun(w, columns, at, &exec);
+                    if (run.at != at) {
+                        counts.instructions += run.instructions;
+                        after_exec = false;
+                        at = run.at;
+                        continue;
+                    }
+                }
+                if (!is_block and kind != @intFromEnum(Kind.exec)) break;
+                if (@max(exec_words, 2) > words.len - at) break;
+                // Waiting accesses happened before a block_open or an exec
+                // record: the general loop writes them first.
+                if (pending_count != 0 and kind != @intFromEnum(Kind.block)) break;
+                // Both close the open block: the rest of its instructions.
+                if (open) |block| {
+                    std.debug.assert(open_emitted <= open_executed);
+                    const rest = open_executed - open_emitted;
+                    if (rest > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                    copyPcs(columns, exec, def_pcs[block.pcs_at + open_emitted ..], rest);
+                    exec += rest;
+                    open = null;
+                }
+                if (kind == @intFromEnum(Kind.exec)) {
+                    if (exec >= columns.exec_capacity) return error.ColumnsTooSmall;
+                    columns.exec_pc[exec] = w.addr(at + 1);
+                    exec += 1;
+                    counts.instructions += 1;
+                    after_exec = true;
+                    at += exec_words;
+                    continue;
+                }
+                const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
+                const executed = head >> records.count_shift;
+                if (executed > block.insns) return w.corrupt(at);
+                counts.instructions += executed;
+                after_exec = false;
+                at += 2;
+                // A block_open owns the records after it, up to the next
+                // block record: with none in between it is whole now.
+                if (kind == @intFromEnum(Kind.block_open) and at < words.len) {
+                    const next_kind = words[at] & 0xff;
+                    if (next_kind != @intFromEnum(Kind.block) and next_kind != @intFromEnum(Kind.block_open)) {
+                        open = block;
+                        open_executed = executed;
+                        open_emitted = 0;
+                        continue;
+                    }
+                }
+                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                if (pending_count != 0) {
+                    // Each waiting access after the instruction with its pc,
+                    // in order; from the first that none claims, after the block.
+                    if (pending_count > columns.mem_capacity - mem) return error.ColumnsTooSmall;
+                    var p: u32 = 0;
+                    var next_pc = w.addr(pending[0] + 1);
+                    for (def_pcs[block.pcs_at..][0..executed]) |pc| {
+                        columns.exec_pc[exec] = pc;
+                        exec += 1;
+                        while (next_pc == pc) {
+                            w.putRow(columns, pending[p], mem, exec);
+                            mem += 1;
+                            p += 1;
+                            next_pc = if (p < pending_count) w.addr(pending[p] + 1) else std.math.nan(f64);
+                        }
+                    }
+                    while (p < pending_count) : (p += 1) {
+                        w.putRow(columns, pending[p], mem, exec);
+                        mem += 1;
+                    }
+                    pending_count = 0;
+                    continue;
+                }
+                copyPcs(columns, exec, def_pcs[block.pcs_at..], executed);
+                exec += executed;
             }
             return at;
         }
@@ -497,19 +655,23 @@ fn Walker(comptime addr_words: u32) type {
 
         /// Writes the access at `at` as the next row; the caller checked room.
         fn putMem(w: *Self, columns: *const Columns, at: u32) void {
-            std.debug.assert(w.mem < columns.mem_capacity);
+            w.putRow(columns, at, w.mem, w.exec);
+            w.mem += 1;
+        }
+
+        /// Writes the access at `at` as row `row`, after `exec` instructions.
+        inline fn putRow(w: *const Self, columns: *const Columns, at: u32, row: u64, exec: u64) void {
+            std.debug.assert(row < columns.mem_capacity);
             const head = w.words[at];
-            const row = w.mem;
             columns.mem_pc[row] = w.addr(at + 1);
             columns.mem_addr[row] = w.addr(at + 1 + addr_words);
             columns.mem_size[row] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
             columns.mem_is_store[row] = @intCast((head >> records.mem_store_bit) & 1);
             columns.mem_value_lo[row] = w.words[at + 1 + 2 * addr_words];
             columns.mem_value_hi[row] = w.words[at + 2 + 2 * addr_words];
-            columns.mem_exec_index[row] = @intCast(if (w.exec == 0) 0 else w.exec - 1);
-            columns.mem_execs_before[row] = @intCast(w.exec);
+            columns.mem_exec_index[row] = @intCast(if (exec == 0) 0 else exec - 1);
+            columns.mem_execs_before[row] = @intCast(exec);
             columns.mem_flags[row] = @truncate(head >> records.mem_size_shift_bit);
-            w.mem += 1;
         }
 
         fn clearPending(w: *Self) void {
@@ -543,42 +705,6 @@ fn Walker(comptime addr_words: u32) type {
             try w.expand(block, w.open_executed - w.open_emitted);
         }
 
-        /// Writes the access at `at` straight into the columns when nothing
-        /// waiting could come before it: after an exec record (its
-        /// instruction's) or in the open block; false when it must wait.
-        fn placeNow(w: *Self, at: u32) Error!bool {
-            if (w.pending_mems != 0) return false;
-            if (w.after_exec) {
-                try w.emitMem(at);
-                return true;
-            }
-            if (w.pending_count != 0) return false;
-            const block = w.open orelse return false;
-            return w.placeInOpen(block, at);
-        }
-
-        /// Places the access at `at` right after its instruction in the open
-        /// block, emitting the instructions up to it; false (nothing written)
-        /// when no instruction at or after the last one emitted has its pc.
-        fn placeInOpen(w: *Self, block: Block, at: u32) Error!bool {
-            std.debug.assert(w.pending_count == 0);
-            const columns = w.columns.?;
-            const pcs = w.decoder.def_pcs[block.pcs_at..][0..w.open_executed];
-            const pc = w.addr(at + 1);
-            var index = w.open_emitted -| 1;
-            while (index < pcs.len and pcs[index] != pc) index += 1;
-            if (index == pcs.len) return false;
-            // The access's instruction is the last one emitted, or a later one.
-            std.debug.assert(index + 1 >= w.open_emitted);
-            const emitted = index + 1 - w.open_emitted;
-            if (emitted > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-            @memcpy(columns.exec_pc[w.exec..][0..emitted], pcs[w.open_emitted .. index + 1]);
-            w.exec += emitted;
-            w.open_emitted = index + 1;
-            try w.emitMem(at);
-            return true;
-        }
-
         /// A block's first `executed` instructions, each followed by the
         /// pending memory records with its pc; then the rest of the pending
         /// records.
@@ -587,18 +713,8 @@ fn Walker(comptime addr_words: u32) type {
             const columns = w.columns.?;
             if (w.pending_count != 0) return w.expandWithPending(columns, block, executed);
             // The common case, a block with nothing recorded inside it.
-            const pcs = w.decoder.def_pcs[block.pcs_at..];
-            const room = columns.exec_capacity - w.exec;
-            if (executed > room) return error.ColumnsTooSmall;
-            const out = columns.exec_pc[w.exec..columns.exec_capacity];
-            // Copies past `executed` land in the column's free room.
-            if (executed <= copy_insns_fixed and room >= copy_insns_fixed) {
-                out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
-            } else if (executed <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
-                out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
-            } else {
-                @memcpy(out[0..executed], pcs[0..executed]);
-            }
+            if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
+            copyPcs(columns, w.exec, w.decoder.def_pcs[block.pcs_at..], executed);
             w.exec += executed;
         }
 
