@@ -71,8 +71,15 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
     } else if (choice === 8) {
       words.push(Kind.exec);
       addr(0x2000 + random(16) * 4);
-    } else {
+    } else if (random(2)) {
       words.push(random(2) ? Kind.fence : Kind.exit);
+    } else {
+      // A syscall inside a block, its number equal to one of the block's
+      // pcs where an access's pc would be: only its kind tells them apart.
+      const block = blocks[random(blocks.length)]!;
+      words.push(Kind.syscall);
+      addr(block.pcs[random(block.pcs.length)]!);
+      for (let a = 0; a < 6; a++) addr(random(1 << 30));
     }
   }
   if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : random(1 << 20) << 8 | random(12);

@@ -435,19 +435,8 @@ fn Walker(comptime addr_words: u32) type {
                     continue;
                 }
                 const is_block = kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open);
-                if (is_block and pending_count == 0 and open == null) {
-                    // A PC-only stream is nearly all this: blocks that own
-                    // no record, in the tightest loop.
-                    const run = try blockRun(w, columns, at, &exec);
-                    if (run.at != at) {
-                        counts.instructions += run.instructions;
-                        after_exec = false;
-                        at = run.at;
-                        continue;
-                    }
-                }
                 if (!is_block and kind != @intFromEnum(Kind.exec)) break;
-                if (@max(exec_words, 2) > words.len - at) break;
+                if ((if (is_block) 2 else exec_words) > words.len - at) break;
                 // Waiting accesses happened before a block_open or an exec
                 // record: the general loop writes them first.
                 if (pending_count != 0 and kind != @intFromEnum(Kind.block)) break;
@@ -469,49 +458,45 @@ fn Walker(comptime addr_words: u32) type {
                     at += exec_words;
                     continue;
                 }
+                if (pending_count == 0) {
+                    // A PC-only stream is nearly all this: blocks that own
+                    // no record, in the tightest loop.
+                    const run = try blockRun(w, columns, at, &exec);
+                    if (run.at != at) {
+                        counts.instructions += run.instructions;
+                        after_exec = false;
+                        at = run.at;
+                        continue;
+                    }
+                }
+                // What the block run leaves: a block_open that owns the
+                // records after it, or a block record with accesses waiting.
                 const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
                 const executed = head >> records.count_shift;
                 if (executed > block.insns) return w.corrupt(at);
                 counts.instructions += executed;
                 after_exec = false;
                 at += 2;
-                // A block_open owns the records after it, up to the next
-                // block record: with none in between it is whole now.
-                if (kind == @intFromEnum(Kind.block_open) and at < words.len) {
-                    const next_kind = words[at] & 0xff;
-                    if (next_kind != @intFromEnum(Kind.block) and next_kind != @intFromEnum(Kind.block_open)) {
-                        open = block;
-                        open_executed = executed;
-                        open_emitted = 0;
-                        continue;
-                    }
-                }
-                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                if (pending_count != 0) {
-                    // Each waiting access after the instruction with its pc,
-                    // in order; from the first that none claims, after the block.
-                    if (pending_count > columns.mem_capacity - mem) return error.ColumnsTooSmall;
-                    var p: u32 = 0;
-                    var next_pc = w.addr(pending[0] + 1);
-                    for (def_pcs[block.pcs_at..][0..executed]) |pc| {
-                        columns.exec_pc[exec] = pc;
-                        exec += 1;
-                        while (next_pc == pc) {
-                            w.putRow(columns, pending[p], mem, exec);
-                            mem += 1;
-                            p += 1;
-                            next_pc = if (p < pending_count) w.addr(pending[p] + 1) else std.math.nan(f64);
-                        }
-                    }
-                    while (p < pending_count) : (p += 1) {
-                        w.putRow(columns, pending[p], mem, exec);
-                        mem += 1;
-                    }
-                    pending_count = 0;
+                if (kind == @intFromEnum(Kind.block_open)) {
+                    std.debug.assert(pending_count == 0);
+                    open = block;
+                    open_executed = executed;
+                    open_emitted = 0;
                     continue;
                 }
-                copyPcs(columns, exec, def_pcs[block.pcs_at..], executed);
-                exec += executed;
+                std.debug.assert(pending_count != 0);
+                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                if (pending_count > columns.mem_capacity - mem) return error.ColumnsTooSmall;
+                const rows = w.interleave(columns, def_pcs[block.pcs_at..][0..executed], pending[0..pending_count], true, exec, mem);
+                exec = rows.exec;
+                mem = rows.mem;
+                var p = rows.pending;
+                // From the first access that no instruction claims, after the block.
+                while (p < pending_count) : (p += 1) {
+                    w.putRow(columns, pending[p], mem, exec);
+                    mem += 1;
+                }
+                pending_count = 0;
             }
             return at;
         }
@@ -723,26 +708,44 @@ fn Walker(comptime addr_words: u32) type {
             // Instructions and accesses both fit, or nothing is written.
             if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
             if (w.pending_mems > columns.mem_capacity - w.mem) return error.ColumnsTooSmall;
-            const pending = w.decoder.pending[0..w.pending_count];
-            var p: u32 = 0;
-            // The pc of the next pending access (NaN when the next pending
-            // record is not an access: no instruction claims it).
-            var next_pc = w.pendingPc(pending, p);
-            for (pcs[0..executed]) |pc| {
-                columns.exec_pc[w.exec] = pc;
-                w.exec += 1;
-                while (next_pc == pc) {
-                    w.putMem(columns, pending[p]);
-                    p += 1;
-                    next_pc = w.pendingPc(pending, p);
-                }
-            }
+            const rows = w.interleave(columns, pcs[0..executed], w.decoder.pending[0..w.pending_count], false, w.exec, w.mem);
+            w.exec = rows.exec;
+            w.mem = rows.mem;
+            const p = rows.pending;
             // The rest (syscalls, accesses no instruction claimed) follow the block.
             try w.flushFrom(p);
         }
 
-        fn pendingPc(w: *const Self, pending: []const u32, p: u32) f64 {
-            if (p == pending.len or w.pendingKind(p) != @intFromEnum(Kind.mem)) return std.math.nan(f64);
+        /// Writes `pcs` from row `exec_start`, each followed by the pending
+        /// accesses with its pc, in order, from row `mem_start`; returns the
+        /// rows reached and how many pending records it took (it stops at
+        /// the first one that no instruction claims, or that is not an
+        /// access). The caller checked the room in both columns.
+        /// `accesses_only`: every pending record is an access (`fillRun`'s),
+        /// which saves a kind check per access.
+        inline fn interleave(w: *const Self, columns: *const Columns, pcs: []const f64, pending: []const u32, comptime accesses_only: bool, exec_start: u64, mem_start: u64) struct { exec: u64, mem: u64, pending: u32 } {
+            var exec = exec_start;
+            var mem = mem_start;
+            var p: u32 = 0;
+            var next_pc = w.pendingPc(pending, p, accesses_only);
+            for (pcs) |pc| {
+                columns.exec_pc[exec] = pc;
+                exec += 1;
+                while (next_pc == pc) {
+                    w.putRow(columns, pending[p], mem, exec);
+                    mem += 1;
+                    p += 1;
+                    next_pc = w.pendingPc(pending, p, accesses_only);
+                }
+            }
+            return .{ .exec = exec, .mem = mem, .pending = p };
+        }
+
+        /// The pc of the `p`th pending record; NaN (which no pc equals) past
+        /// the last one or when it is not an access.
+        inline fn pendingPc(w: *const Self, pending: []const u32, p: u32, comptime accesses_only: bool) f64 {
+            if (p == pending.len) return std.math.nan(f64);
+            if (!accesses_only and w.words[pending[p]] & 0xff != @intFromEnum(Kind.mem)) return std.math.nan(f64);
             return w.addr(pending[p] + 1);
         }
     };
