@@ -23,8 +23,13 @@ pub const chunk_count_min: u32 = 2;
 pub const chunk_count_max: u32 = 4096;
 pub const pipe_bytes_max: u64 = 1024 * 1024 * 1024;
 
-pub const chunk_bytes_default: u32 = 256 * 1024;
-pub const chunk_count_default: u32 = 32;
+/// 8 MiB per guest thread. 1 MiB chunks rather than more smaller ones: each
+/// chunk costs the consumer a claim, a native fill, a handler call and a
+/// message to the ordered stage, and the producer a wake when it waited;
+/// with 256 KiB chunks those fixed costs took ~0.3 s of a 2 s PC + memory
+/// trace of busybox gzip (and 0.8 s of CPU, see BENCHMARKS.md).
+pub const chunk_bytes_default: u32 = 1024 * 1024;
+pub const chunk_count_default: u32 = 8;
 
 /// Mailbox states. A slot goes empty → full (producer publishes) → empty
 /// (consumer releases). Any other value is corruption.

@@ -422,7 +422,7 @@ fn Walker(comptime addr_words: u32) type {
                         if (index == pcs.len) break;
                         const emitted = index + 1 - open_emitted;
                         if (emitted > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                        @memcpy(columns.exec_pc[exec..][0..emitted], pcs[open_emitted .. index + 1]);
+                        copyPcs(columns, exec, def_pcs[block.pcs_at + open_emitted ..], emitted);
                         exec += emitted;
                         open_emitted = index + 1;
                     }
