@@ -369,7 +369,10 @@ fn Walker(comptime addr_words: u32) type {
             const exec_words = comptime records.recordWords(.exec, addr_words);
             const mem_words = comptime records.recordWords(.mem, addr_words);
             const words = w.words;
-            const columns = w.columns.?;
+            // A copy: stores into the columns could alias `w.columns.*`,
+            // and every column pointer would be reloaded after each store.
+            const columns_copy = w.columns.?.*;
+            const columns = &columns_copy;
             const slots = w.decoder.slots;
             const stamp = w.decoder.stamp;
             const def_pcs = w.decoder.def_pcs;
@@ -524,10 +527,10 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         fn addr(w: *const Self, at: u32) f64 {
-            const lo: f64 = @floatFromInt(w.words[at]);
-            if (addr_words == 1) return lo;
-            const hi: f64 = @floatFromInt(w.words[at + 1]);
-            return lo + hi * 4294967296.0;
+            if (addr_words == 1) return @floatFromInt(w.words[at]);
+            // One rounding either way: the same f64 as lo + hi * 2^32.
+            const wide = @as(u64, w.words[at + 1]) << 32 | w.words[at];
+            return @floatFromInt(wide);
         }
 
         /// Words in the record at `at`, validated against the chunk's end.
