@@ -153,7 +153,7 @@ try {
 
 Machine: ${machineLine(machine)}.
 Command: \`${command}\`, ${date} UTC, ${runs} round${runs > 1 ? "s" : ""} per workload (configurations interleaved; medians), ${fixed((performance.now() - started) / 60000, 1)} minutes in all.
-Default Workers: cannoli's default (cores − 1 = ${Math.max(1, cpus().length - 1)}).
+Default Workers: cannoli's default (cores − 1 = ${Math.max(1, cpus().length - 1)}, plus one helper Worker that decodes only while QEMU waits on a full ring); the Workers sweep runs without the helper.
 
 ### Targets (DESIGN.md)
 

@@ -79,6 +79,7 @@ describe("bad input gets one clear line and a non-zero exit", () => {
     [["run", "--bogus", "--", "x"], /^cannoli: unknown option --bogus/],
     [["run", "--range", "5-1", "--", "x"], /^cannoli: --range 5-1 is not LO-HI/],
     [["run", "--workers", "0", "--", "x"], /^cannoli: --workers takes a whole number/],
+    [["run", "--helpers", "-1", "--", "x"], /^cannoli: --helpers takes a whole number/],
     [["frobnicate"], /^cannoli: unknown command frobnicate/],
   ])("%j", async (args, message) => {
     const result = await cannoli(args);

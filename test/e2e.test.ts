@@ -512,6 +512,15 @@ describe.skipIf(!CLI)("e2e options", () => {
     expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
   }, TIMEOUT);
 
+  test("--workers 1 --helpers 2: with helper Workers the trace still matches execlog", async () => {
+    const g = guestPath("mipsel", "dynamic");
+    const env = guestEnv();
+    const [o, c] = await Promise.all([runOracle("mipsel", g, [], { env, insn: false, mem: false }), runCannoli(g, [], { env, options: ["--workers", "1", "--helpers", "2"] })]);
+    checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+    checkSelfConsistent(c);
+    expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
+  }, TIMEOUT);
+
   test("--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event", async () => {
     const g = guestPath("mipsel", "dynamic");
     const env = guestEnv();

@@ -15,7 +15,7 @@ export interface Config {
   handler: Handler;
   mem: boolean;
   blocks: boolean;
-  /** --workers; undefined = cannoli's default (cores - 1). */
+  /** --workers (and no helper); undefined = cannoli's default (cores - 1, plus a helper). */
   workers?: number;
   /** The patched-QEMU backend (-cannoli) instead of the TCG plugin. */
   patched?: boolean;
@@ -93,7 +93,8 @@ export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[]
     files.statsJson,
     ...(config.mem ? [] : ["--no-mem"]),
     ...(config.blocks ? [] : ["--no-blocks"]),
-    ...(config.workers ? ["--workers", String(config.workers)] : []),
+    // A sweep over Workers leaves the helper out, so the count is the count.
+    ...(config.workers ? ["--workers", String(config.workers), "--helpers", "0"] : []),
     ...(config.patched ? ["--backend", "patched"] : []),
     "--",
     ...guest,

@@ -10,7 +10,7 @@ import { encodeDrcov } from "../coverage/drcov_writer";
 import { encodeModoff } from "../coverage/modoff_writer";
 import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
-import { Session, defaultWorkerCount } from "../runtime/session";
+import { Session, defaultHelperCount, defaultWorkerCount } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { findQemu, findSysroot } from "./qemu_paths";
@@ -29,6 +29,8 @@ options:
                        modoff: one "module+0xoffset" line per block
                        [default: drcov]
   --workers N          decoding Workers [default: cores - 1, at least 1]
+  --helpers N          extra Workers that decode only while QEMU waits for the
+                       consumer, so they never take QEMU's core [default: 1]
   --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
   --sysroot DIR        where a dynamic guest's libraries live
   --quiet              no progress line, no summary
@@ -44,6 +46,7 @@ interface CovArgs {
   output?: string;
   format: CovFormat;
   workers: number;
+  helpers: number;
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
@@ -51,7 +54,7 @@ interface CovArgs {
 }
 
 function parseCovArgs(argv: string[]): CovArgs {
-  const args: CovArgs = { format: "drcov", workers: defaultWorkerCount(), quiet: false, guest: [] };
+  const args: CovArgs = { format: "drcov", workers: defaultWorkerCount(), helpers: defaultHelperCount(), quiet: false, guest: [] };
   args.guest = scanGuestCommand(argv, "cov", covUsage, (arg, value) => {
     switch (arg) {
       case "-o":
@@ -123,6 +126,7 @@ export async function cov(argv: string[]): Promise<number> {
     tracerSpec: "cov",
     tracer: tracer as AnyTracer,
     workers: args.workers,
+    helpers: args.helpers,
     quiet: args.quiet,
   });
   const result = await session.run();

@@ -38,9 +38,16 @@ export function parseWorkers(text: string): number {
   return n;
 }
 
+export function parseHelpers(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError("cannoli: --helpers takes a whole number from 0 to 64");
+  return n;
+}
+
 /** The options every command that runs a guest takes. */
 export interface GuestRunOptions {
   workers: number;
+  helpers: number;
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
@@ -51,6 +58,9 @@ export function guestRunOption(args: GuestRunOptions, flag: string, value: () =>
   switch (flag) {
     case "--workers":
       args.workers = parseWorkers(value());
+      return true;
+    case "--helpers":
+      args.helpers = parseHelpers(value());
       return true;
     case "--qemu":
       args.qemu = value();

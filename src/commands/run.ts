@@ -4,7 +4,7 @@ import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
 import type { AnyTracer } from "../tracer";
-import { Session, defaultWorkerCount } from "../runtime/session";
+import { Session, defaultHelperCount, defaultWorkerCount } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
@@ -24,6 +24,8 @@ options:
                        module!function+0xoff (module+0xoff without symbols)
   --stats-json FILE    write run statistics as JSON at exit
   --workers N          decoding Workers [default: cores - 1, at least 1]
+  --helpers N          extra Workers that decode only while QEMU waits for the
+                       consumer, so they never take QEMU's core [default: 1]
   --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
   --no-mem             do not trace memory accesses
   --once               trace each instruction only the first time it runs (coverage)
@@ -50,6 +52,7 @@ export interface RunArgs {
   traceOutput?: string;
   statsJson?: string;
   workers: number;
+  helpers: number;
   ranges: string[];
   mem: boolean;
   once: boolean;
@@ -64,7 +67,7 @@ export interface RunArgs {
 }
 
 export function parseRunArgs(argv: string[], command = "run", usageText = runUsage): RunArgs {
-  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", quiet: false, symbols: false, guest: [] };
+  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), helpers: defaultHelperCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", quiet: false, symbols: false, guest: [] };
   args.guest = scanGuestCommand(argv, command, usageText, (arg, value) => {
     switch (arg) {
       case "--tracer":
@@ -149,6 +152,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     tracerSpec,
     tracer,
     workers: args.workers,
+    helpers: args.helpers,
     outputPath: recording ? args.traceOutput : args.output,
     quiet: args.quiet,
     recording,

@@ -61,6 +61,12 @@ export class PipeReader {
     }
   }
 
+  /** True while the producer sleeps waiting for a free chunk (or is gone):
+   *  when a helper Worker, which must not take a core QEMU could use, claims. */
+  wantsHelp(): boolean {
+    return consumerLibrary().cnl_consumer_wants_help(this.consumer) !== 0;
+  }
+
   release(ticket: number): void {
     consumerLibrary().cnl_consumer_release(this.consumer, ticket);
   }

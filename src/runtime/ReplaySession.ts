@@ -52,7 +52,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
   let pool: WorkerPool | undefined;
   try {
-    pool = await WorkerPool.start(options.workers, options.tracerSpec, "trace", onMessage);
+    pool = await WorkerPool.start(options.workers, 0, options.tracerSpec, "trace", onMessage);
     stage.init();
     let next = 0;
     try {

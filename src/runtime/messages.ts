@@ -7,7 +7,9 @@ import type { ChunkCounts } from "./decode";
 export type WorkerMode = "trace" | "record";
 
 export type ToWorker =
-  | { type: "init"; tracer: string; mode: WorkerMode }
+  /** `helper`: claims only while a producer waits for a free chunk (QEMU is
+   *  idle then, and its core is free), so it never competes with QEMU. */
+  | { type: "init"; tracer: string; mode: WorkerMode; helper: boolean }
   /** A live stream (`consumer` is its mempipe) or a replayed one (`consumer` 0). */
   | { type: "stream"; id: number; consumer: number; thread: ThreadInfo }
   /** One recorded chunk (zstd), for replay. */

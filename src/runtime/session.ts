@@ -14,7 +14,7 @@ import { BufferedOutput } from "./output";
 import { signalName } from "./signals";
 import { WorkerPool } from "./WorkerPool";
 
-export { defaultWorkerCount } from "./WorkerPool";
+export { defaultHelperCount, defaultWorkerCount } from "./WorkerPool";
 export type { RunStats, ThreadStats } from "./OrderedStage";
 
 export interface SessionOptions {
@@ -26,6 +26,8 @@ export interface SessionOptions {
   tracerSpec: string;
   tracer: AnyTracer;
   workers: number;
+  /** Helper Workers on top of `workers` (see ToWorker's init). */
+  helpers: number;
   outputPath?: string;
   quiet: boolean;
   env?: Record<string, string | undefined>;
@@ -79,7 +81,7 @@ export class Session {
     process.on("SIGTERM", onSignal);
     try {
       const mode = this.#options.recording ? "record" : "trace";
-      this.#pool = await WorkerPool.start(this.#options.workers, this.#options.tracerSpec, mode, (m) => this.#onWorkerMessage(m));
+      this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, mode, (m) => this.#onWorkerMessage(m));
       stage.init();
       qemu = Bun.spawn([...this.#options.qemuArgv, this.#options.pluginArg(this.#listener.socketPath), ...this.#options.guestArgv], {
         stdin: "inherit",

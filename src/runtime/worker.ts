@@ -32,6 +32,8 @@ const recordLevel = 1;
 
 let tracer: AnyTracer | undefined;
 let mode: WorkerMode = "trace";
+/** Claims only while the producer waits (see ToWorker's init). */
+let helper = false;
 const streams = new Map<number, Stream>();
 const live: Stream[] = [];
 let running = false;
@@ -45,6 +47,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     switch (message.type) {
       case "init":
         mode = message.mode;
+        helper = message.helper;
         tracer = await loadTracer(message.tracer);
         post({ type: "ready" });
         break;
@@ -92,6 +95,7 @@ async function serveLive(): Promise<void> {
       let worked = false;
       for (let i = 0; i < live.length; i++) {
         const stream = live[i]!;
+        if (helper && !stream.reader!.wantsHelp()) continue;
         const chunk = stream.reader!.claim();
         if (chunk === "not-ready") continue;
         if (chunk === "ended") {

@@ -170,6 +170,15 @@ pub fn release(self: *Consumer, ticket: u64) void {
     if (@atomicLoad(u32, &head.producer_waiting, .SeqCst) != 0) futex.wakeAll(&head.released_chunks);
 }
 
+/// Whether a helper consumer (one that works only when the producer has
+/// nothing to do) should claim now: the producer sleeps waiting for a free
+/// chunk, or it is gone and what it published is to be drained. Advisory:
+/// the flag is the producer's to write, and `claim` validates the chunk.
+pub fn wantsHelp(self: *const Consumer) bool {
+    if (@atomicLoad(u32, &self.producer_gone, .Acquire) != 0) return true;
+    return @atomicLoad(u32, &self.header().producer_waiting, .Monotonic) != 0;
+}
+
 /// How the stream ended. Meaningful once `claim` has returned `ended`.
 pub fn summary(self: *Consumer) Summary {
     const head = self.header();

@@ -13,9 +13,11 @@ const memfd_ = @import("memfd.zig");
 const Producer = @This();
 
 
-/// Spins before sleeping while waiting for a free chunk: a consumer that is
-/// merely busy frees one within microseconds.
-const wait_spins = 2000;
+/// Spins before sleeping while waiting for a free chunk. Few: a consumer
+/// takes hundreds of microseconds per chunk, so a spinning producer would
+/// only burn the core that a helper Worker (which works while the producer
+/// sleeps) could use; a futex wake costs microseconds per chunk.
+const wait_spins = 100;
 /// How long one futex sleep lasts before the producer re-checks that the
 /// consumer is still alive.
 const wait_sleep_ns = 50 * std.time.ns_per_ms;

@@ -56,6 +56,10 @@ export fn cnl_consumer_release(consumer: *Consumer, ticket: u64) void {
     consumer.release(ticket);
 }
 
+export fn cnl_consumer_wants_help(consumer: *Consumer) u32 {
+    return @intFromBool(consumer.wantsHelp());
+}
+
 export fn cnl_consumer_base(consumer: *Consumer) usize {
     return @intFromPtr(consumer.memory.ptr);
 }

@@ -116,6 +116,40 @@ test "a stalled consumer makes the producer wait, and nothing is lost" {
     try runStream(1, 2, 256 * 1024, 200);
 }
 
+fn fillChunks(producer: *Producer, records: u32, done: *std.atomic.Atomic(bool)) void {
+    const record = [_]u8{7} ** 1024;
+    var i: u32 = 0;
+    while (i < records) : (i += 1) producer.write(&record) catch unreachable;
+    done.store(true, .Release);
+}
+
+test "a helper consumer is wanted only while the producer sleeps on a full ring, and once it is gone" {
+    var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 });
+    const consumer = try openConsumer(&producer);
+    defer consumer.destroy();
+    try testing.expect(!consumer.wantsHelp());
+    // More than two chunks through two slots that nobody drains: the
+    // producer sleeps, then gets going again as chunks are handed back.
+    var done = std.atomic.Atomic(bool).init(false);
+    const writer = try std.Thread.spawn(.{}, fillChunks, .{ &producer, 16, &done });
+    var polls: u32 = 0;
+    while (!consumer.wantsHelp()) : (polls += 1) {
+        if (polls == 5000) return error.ProducerNeverWaited;
+        std.time.sleep(std.time.ns_per_ms);
+    }
+    while (!done.load(.Acquire)) {
+        switch (consumer.claim()) {
+            .claimed => |claimed| consumer.release(claimed.ticket),
+            else => std.atomic.spinLoopHint(),
+        }
+    }
+    writer.join();
+    try testing.expect(!consumer.wantsHelp());
+    try producer.close();
+    consumer.markProducerGone();
+    try testing.expect(consumer.wantsHelp());
+}
+
 test "a pipe that is never written ends cleanly with no chunks" {
     var producer = try Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 });
     const consumer = try openConsumer(&producer);
