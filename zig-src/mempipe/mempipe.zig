@@ -116,11 +116,20 @@ test "a stalled consumer makes the producer wait, and nothing is lost" {
     try runStream(1, 2, 256 * 1024, 200);
 }
 
-fn fillChunks(producer: *Producer, records: u32, done: *std.atomic.Atomic(bool)) void {
+fn fillChunks(producer: *Producer, records: u32) void {
     const record = [_]u8{7} ** 1024;
     var i: u32 = 0;
     while (i < records) : (i += 1) producer.write(&record) catch unreachable;
-    done.store(true, .Release);
+}
+
+fn drain(consumer: *Consumer) void {
+    while (true) {
+        switch (consumer.claim()) {
+            .claimed => |claimed| consumer.release(claimed.ticket),
+            .not_ready => std.atomic.spinLoopHint(),
+            .ended, .failed => return,
+        }
+    }
 }
 
 test "a helper consumer is wanted only while the producer sleeps on a full ring, and once it is gone" {
@@ -128,26 +137,23 @@ test "a helper consumer is wanted only while the producer sleeps on a full ring,
     const consumer = try openConsumer(&producer);
     defer consumer.destroy();
     try testing.expect(!consumer.wantsHelp());
-    // More than two chunks through two slots that nobody drains: the
-    // producer sleeps, then gets going again as chunks are handed back.
-    var done = std.atomic.Atomic(bool).init(false);
-    const writer = try std.Thread.spawn(.{}, fillChunks, .{ &producer, 16, &done });
+    // More than two chunks through two slots that nobody drains yet: the
+    // producer sleeps until a consumer starts.
+    const writer = try std.Thread.spawn(.{}, fillChunks, .{ &producer, 16 });
     var polls: u32 = 0;
     while (!consumer.wantsHelp()) : (polls += 1) {
         if (polls == 5000) return error.ProducerNeverWaited;
         std.time.sleep(std.time.ns_per_ms);
     }
-    while (!done.load(.Acquire)) {
-        switch (consumer.claim()) {
-            .claimed => |claimed| consumer.release(claimed.ticket),
-            else => std.atomic.spinLoopHint(),
-        }
-    }
+    const drainer = try std.Thread.spawn(.{}, drain, .{consumer});
     writer.join();
+    // Back from its last write, the producer no longer waits.
     try testing.expect(!consumer.wantsHelp());
     try producer.close();
     consumer.markProducerGone();
     try testing.expect(consumer.wantsHelp());
+    drainer.join();
+    try testing.expectEqual(Consumer.Failure.none, consumer.summary().failure);
 }
 
 test "a pipe that is never written ends cleanly with no chunks" {
