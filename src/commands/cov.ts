@@ -10,11 +10,11 @@ import { encodeDrcov } from "../coverage/drcov_writer";
 import { encodeModoff } from "../coverage/modoff_writer";
 import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
-import { Session, defaultHelperCount, defaultWorkerCount } from "../runtime/session";
+import { Session } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { findQemu, findSysroot } from "./qemu_paths";
-import { guestRunOption, scanGuestCommand } from "./guest_argv";
+import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
@@ -28,10 +28,7 @@ options:
   --format FORMAT      drcov: DynamoRIO drcov, version 2, module table version 4
                        modoff: one "module+0xoffset" line per block
                        [default: drcov]
-  --workers N          decoding Workers [default: cores - 1, at least 1]
-  --helpers N          extra Workers that decode only while QEMU waits for the
-                       consumer, so they never take QEMU's core [default: 1]
-  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
+${workerOptionsUsage}  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
   --sysroot DIR        where a dynamic guest's libraries live
   --quiet              no progress line, no summary
   -h, --help           this text
@@ -42,19 +39,14 @@ example:
 
 type CovFormat = "drcov" | "modoff";
 
-interface CovArgs {
+interface CovArgs extends GuestRunOptions {
   output?: string;
   format: CovFormat;
-  workers: number;
-  helpers: number;
-  qemu?: string;
-  sysroot?: string;
-  quiet: boolean;
   guest: string[];
 }
 
 function parseCovArgs(argv: string[]): CovArgs {
-  const args: CovArgs = { format: "drcov", workers: defaultWorkerCount(), helpers: defaultHelperCount(), quiet: false, guest: [] };
+  const args: CovArgs = { ...guestRunDefaults(), format: "drcov", guest: [] };
   args.guest = scanGuestCommand(argv, "cov", covUsage, (arg, value) => {
     switch (arg) {
       case "-o":

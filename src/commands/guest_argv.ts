@@ -1,6 +1,7 @@
 //! The shared shape of `cannoli <command> [options] -- <guest> [args...]`:
 //! options up to `--` (or up to the first word that is not an option), then
 //! the guest's own argv, untouched.
+import { defaultHelperCount, defaultWorkerCount } from "../runtime/WorkerPool";
 import { UsageError } from "./usage_error";
 
 /**
@@ -32,17 +33,20 @@ export function scanGuestCommand(
   return [];
 }
 
-export function parseWorkers(text: string): number {
+function parseCount(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError("cannoli: --workers takes a whole number from 1 to 64");
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`cannoli: ${flag} takes a whole number from ${min} to ${max}`);
   return n;
 }
 
-export function parseHelpers(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError("cannoli: --helpers takes a whole number from 0 to 64");
-  return n;
-}
+export const parseWorkers = (text: string): number => parseCount("--workers", text, 1, 64);
+const parseHelpers = (text: string): number => parseCount("--helpers", text, 0, 64);
+
+/** The usage lines of the two Worker options (`--workers` alone: replay's). */
+export const workersUsage = "  --workers N          decoding Workers [default: cores - 1, at least 1]\n";
+export const workerOptionsUsage = `${workersUsage}  --helpers N          extra Workers that decode only while QEMU waits for the
+                       consumer, so they never take QEMU's core [default: 1]
+`;
 
 /** The options every command that runs a guest takes. */
 export interface GuestRunOptions {
@@ -51,6 +55,10 @@ export interface GuestRunOptions {
   qemu?: string;
   sysroot?: string;
   quiet: boolean;
+}
+
+export function guestRunDefaults(): GuestRunOptions {
+  return { workers: defaultWorkerCount(), helpers: defaultHelperCount(), quiet: false };
 }
 
 /** Handles `flag` if it is one of GuestRunOptions' (for scanGuestCommand). */

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { loadTracer } from "../runtime/load_tracer";
 import { replay as replayRecording } from "../runtime/ReplaySession";
 import { defaultWorkerCount } from "../runtime/WorkerPool";
-import { parseWorkers } from "./guest_argv";
+import { parseWorkers, workersUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const replayUsage = `usage: cannoli replay FILE [options]
@@ -17,8 +17,7 @@ options:
   --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module [default: count]
   -o FILE              tracer output to FILE instead of stderr
   --stats-json FILE    write run statistics as JSON at exit
-  --workers N          decoding Workers [default: cores - 1, at least 1]
-
+${workersUsage}
 example:
   cannoli replay gzip.cnl --tracer print -o trace.txt
 `;

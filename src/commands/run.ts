@@ -4,11 +4,11 @@ import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
 import type { AnyTracer } from "../tracer";
-import { Session, defaultHelperCount, defaultWorkerCount } from "../runtime/session";
+import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
-import { guestRunOption, scanGuestCommand } from "./guest_argv";
+import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -23,10 +23,7 @@ options:
   --symbols            with --tracer print: follow each exec line's pc with
                        module!function+0xoff (module+0xoff without symbols)
   --stats-json FILE    write run statistics as JSON at exit
-  --workers N          decoding Workers [default: cores - 1, at least 1]
-  --helpers N          extra Workers that decode only while QEMU waits for the
-                       consumer, so they never take QEMU's core [default: 1]
-  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
+${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
   --no-mem             do not trace memory accesses
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls
@@ -45,29 +42,24 @@ example:
 `;
 
 
-export interface RunArgs {
+export interface RunArgs extends GuestRunOptions {
   tracer: string;
   output?: string;
   /** `cannoli record` only: where the tracer writes (-o names the recording). */
   traceOutput?: string;
   statsJson?: string;
-  workers: number;
-  helpers: number;
   ranges: string[];
   mem: boolean;
   once: boolean;
   syscalls: boolean;
   blocks: boolean;
   backend: "plugin" | "patched";
-  qemu?: string;
-  sysroot?: string;
-  quiet: boolean;
   symbols: boolean;
   guest: string[];
 }
 
 export function parseRunArgs(argv: string[], command = "run", usageText = runUsage): RunArgs {
-  const args: RunArgs = { tracer: "count", workers: defaultWorkerCount(), helpers: defaultHelperCount(), ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", quiet: false, symbols: false, guest: [] };
+  const args: RunArgs = { ...guestRunDefaults(), tracer: "count", ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", symbols: false, guest: [] };
   args.guest = scanGuestCommand(argv, command, usageText, (arg, value) => {
     switch (arg) {
       case "--tracer":

@@ -482,7 +482,8 @@ fn nextSeq() u32 {
 }
 
 /// "once" flags, one per guest PC and shared by every translation of it;
-/// the translated code tests and sets it. They live as long as QEMU, and
+/// the translated code tests it and, while it is clear, claims it with an
+/// atomic exchange (QEMU's cannoli_once helper). They live as long as QEMU, and
 /// translation is serialised by QEMU's mmap_lock, so no lock here.
 var once_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
 var once_slots = std.AutoHashMap(u64, *u32).init(std.heap.c_allocator);
