@@ -6,6 +6,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 scripts/setup.sh
+printf '\033[1m== zig fmt --check\033[0m\n' >&2
+scripts/zig.sh fmt --check zig-src build.zig
 printf '\033[1m== zig build test\033[0m\n' >&2
 scripts/zig.sh build test --summary all 2>&1 | tail -n 3
 printf '\033[1m== tsc --noEmit (strict)\033[0m\n' >&2

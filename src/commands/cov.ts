@@ -13,6 +13,7 @@ import { nativeLibraryPath } from "../native_paths";
 import { Session } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
+import { serverLoadFailure } from "./qemu_version";
 import { findQemu, findSysroot } from "./qemu_paths";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
@@ -120,6 +121,7 @@ export async function cov(argv: string[]): Promise<number> {
     workers: args.workers,
     helpers: args.helpers,
     quiet: args.quiet,
+    describeLoadFailure: () => serverLoadFailure(qemu, "plugin"),
   });
   const result = await session.run();
   if (!args.quiet && summary) process.stderr.write(summary);

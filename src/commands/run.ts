@@ -6,6 +6,7 @@ import { loadTracer } from "../runtime/load_tracer";
 import type { AnyTracer } from "../tracer";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
+import { serverLoadFailure } from "./qemu_version";
 import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
@@ -148,6 +149,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     outputPath: recording ? args.traceOutput : args.output,
     quiet: args.quiet,
     recording,
+    describeLoadFailure: () => serverLoadFailure(qemu, args.backend),
   });
   const result = await session.run();
   recording?.close(result.stats.exit_code);

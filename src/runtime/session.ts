@@ -2,6 +2,7 @@
 //! to the Workers and runs the ordered stage; when recording (`cannoli
 //! record`), also appends the compressed chunks to the recording file.
 import type { Pointer } from "bun:ffi";
+import { existsSync } from "node:fs";
 import { PipeListener } from "../mempipe/PipeListener";
 import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import type { RecordingWriter } from "../record/RecordingWriter";
@@ -33,7 +34,12 @@ export interface SessionOptions {
   env?: Record<string, string | undefined>;
   /** Also record the raw streams here. */
   recording?: RecordingWriter;
+  /** The one line for a QEMU that exited without loading the server. */
+  describeLoadFailure: () => string;
 }
+
+/** The server writes `<socket>.loaded` when QEMU loads it (zig-src/server/process.zig). */
+const serverLoadedSuffix = ".loaded";
 
 export interface SessionResult {
   exitCode: number;
@@ -70,6 +76,7 @@ export class Session {
     let progress: ReturnType<typeof setInterval> | undefined;
     let interrupted = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
+    let serverLoaded = false;
     const onSignal = (signal: NodeJS.Signals) => {
       interrupted = true;
       // A terminal's Ctrl-C reaches QEMU too; give it a moment to exit by
@@ -114,8 +121,13 @@ export class Session {
       process.off("SIGTERM", onSignal);
       this.#pool?.terminate();
       this.#releaseStreams();
+      serverLoaded = existsSync(this.#listener.socketPath + serverLoadedSuffix);
       this.#listener.close();
     }
+    // A QEMU that never loaded the server (too old, no plugin support, a
+    // missing symbol) has printed its own reason; the user also gets what
+    // to do, and no tracer output that would read as "0 instructions".
+    if (qemu && !serverLoaded && this.#nextId === 0 && !interrupted && qemu.exitCode !== 0) stage.fail(this.#options.describeLoadFailure());
     stage.finish();
     this.#output.close();
 

@@ -12,7 +12,6 @@ const memfd_ = @import("memfd.zig");
 
 const Producer = @This();
 
-
 /// Spins before sleeping while waiting for a free chunk. Few: a consumer
 /// takes hundreds of microseconds per chunk, so a spinning producer would
 /// only burn the core that a helper Worker (which works while the producer

@@ -7,6 +7,7 @@ const assert = std.debug.assert;
 const mempipe = @import("mempipe");
 const records = @import("wire").records;
 const Block = @import("Block.zig");
+const VcpuCounter = @import("VcpuCounter.zig");
 const guest = @import("guest.zig");
 
 pub fn ThreadStream(comptime Addr: type) type {
@@ -32,6 +33,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         open_mark: u64 = 0,
         /// Distinguishes this stream's chunks from any other's in Block.def_key.
         generation: u32,
+        /// QEMU 9.0+: the open block's count lives in this vCPU's element of
+        /// a per-vCPU counter instead of in the block's own counters.
+        vcpu_index: u32 = 0,
+        vcpu_counter: ?*const VcpuCounter = null,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             const bytes = comptime records.recordWords(kind, addr_words) * 4;
@@ -161,9 +166,15 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// (memory accesses, syscalls, then its closing record) form a group
         /// that the pipe keeps in one chunk.
         pub inline fn enterBlock(self: *Self, block: *Block) void {
-            if (self.open_block != null) self.closeBlock();
+            if (self.open_block != null) {
+                self.closeBlock();
+            } else if (self.vcpu_counter) |counter| {
+                // Nothing open, yet the vCPU's count may be stale: a forked
+                // child inherits its parent's last block.
+                _ = counter.take(self.vcpu_index, records.block_insns_max);
+            }
             self.open_block = block;
-            self.open_mark = block.entryMark();
+            if (self.vcpu_counter == null) self.open_mark = block.entryMark();
             self.producer.beginGroup();
         }
 
@@ -172,7 +183,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
             self.open_block = null;
-            const executed = block.executed(self.open_mark);
+            const executed = if (self.vcpu_counter) |counter|
+                counter.take(self.vcpu_index, block.insns)
+            else
+                block.executed(self.open_mark);
             const def_bytes = (comptime records.recordWords(.block_def, addr_words)) * 4 + block.insns * addr_words * 4;
             const close_bytes = comptime records.recordWords(.block, addr_words) * 4;
             // Reserving both first settles which chunk the group ends in.
@@ -180,8 +194,12 @@ pub fn ThreadStream(comptime Addr: type) type {
             const key = Block.defKey(self.generation, self.producer.sequence);
             var words: [*]u32 = @ptrCast(@alignCast(destination));
             var bytes: u32 = close_bytes;
-            if (block.def_key != key) {
-                block.def_key = key;
+            // Guest threads share blocks on QEMU 9.0+: another stream may
+            // overwrite the key at any time, which only makes this one
+            // define the block again; it never sees its own key unless it
+            // wrote the definition into this chunk.
+            if (@atomicLoad(u64, &block.def_key, .Monotonic) != key) {
+                @atomicStore(u64, &block.def_key, key, .Monotonic);
                 words[0] = @intFromEnum(records.Kind.block_def) | block.insns << records.count_shift;
                 words[1] = block.id;
                 for (0..block.insns) |index| putAddr(words + 2 + index * addr_words, block.pcs[index]);

@@ -109,6 +109,7 @@ export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks
     }
     config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
         return refuse("bad -cannoli arguments ({s})", .{@errorName(err)});
+    process.announceLoaded(config.socketPath(), "patched", 0);
     exe_path = std.mem.span(info.exe);
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedThreads else &Server(u64).dropInheritedThreads;
     process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});

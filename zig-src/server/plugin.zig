@@ -1,5 +1,11 @@
 //! libcannoli_server.so as a QEMU TCG plugin: the front door that works with
-//! an unmodified distribution QEMU (Debian 12's qemu-user 7.2, plugin API 1).
+//! an unmodified distribution QEMU, any version from 7.2 (Debian 12, plugin
+//! API 1) to 10.x (Debian 13's 10.0, API 4). A constructor declares the API
+//! version the running QEMU accepts; newer functions are weak references
+//! resolved once at install (`qp.PluginApi`), and where a newer QEMU offers
+//! a better mechanism it is used: per-vCPU counters for the block encoding
+//! (thread-safe, so blocks stay on after the first clone), memory values from
+//! QEMU instead of read back through guest_base.
 //!
 //!   qemu-<arch> -plugin libcannoli_server.so,sock=PATH[,range=LO-HI][,mem=off][,once=on] guest
 //!
@@ -21,9 +27,17 @@ const process = @import("process.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
+const VcpuCounter = @import("VcpuCounter.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 export var qemu_plugin_version: c_int = qp.QEMU_PLUGIN_VERSION;
+
+/// Runs when QEMU dlopens the library, before it reads
+/// `qemu_plugin_version`: QEMU 9.0+ refuses version 1, 7.2 anything above.
+fn declareVersion() callconv(.C) void {
+    qemu_plugin_version = qp.acceptedVersion();
+}
+export const cannoli_declare_version linksection(".init_array") = &declareVersion;
 
 comptime {
     _ = @as(qp.qemu_plugin_install_t, &qemu_plugin_install);
@@ -31,6 +45,8 @@ comptime {
     _ = @import("patched.zig");
 }
 
+/// Longer than any guest instruction (x86's 15 bytes).
+const insn_bytes_max = 16;
 /// Bounds the vCPU index table (QEMU reuses indices of exited threads).
 const vcpus_max = 4096;
 /// Bounds the threads between losing their vCPU index and their exit hook.
@@ -45,6 +61,12 @@ const allocator = std.heap.c_allocator;
 
 var config: Config = .{};
 var arch: guest.Arch = undefined;
+var api: qp.PluginApi = undefined;
+/// How a block-encoded block learns how far it ran: 7.2-8.2's inline adds
+/// into the block's own counters (one guest thread only), or 9.0+'s
+/// per-vCPU counter (any number); `none`: no block encoding on this QEMU.
+var block_counting: enum { none, block_counters, vcpu_counter } = .none;
+var vcpu_counter: VcpuCounter = undefined;
 /// Host address of guest address 0 (linux-user maps guest memory at a fixed
 /// offset); learnt from the first translated instruction.
 var guest_base: usize = 0;
@@ -70,6 +92,14 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
     for (0..arg_count) |index| args[index] = std.mem.span(argv.?[index]);
     config = Config.parse(args[0..arg_count], std.os.getenv("CANNOLI_SOCKET")) catch |err|
         return refuse("bad plugin arguments ({s})", .{@errorName(err)});
+    process.announceLoaded(config.socketPath(), "plugin", info.version.cur);
+    api = qp.PluginApi.resolve(info.version.cur);
+    if (VcpuCounter.create(api)) |counter| {
+        vcpu_counter = counter;
+        block_counting = .vcpu_counter;
+    } else if (api.insn_exec_inline != null) {
+        block_counting = .block_counters;
+    }
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedStreams else &Server(u64).dropInheritedStreams;
     process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});
     if (arch.pointer_bytes == 4) Server(u32).register(id) else Server(u64).register(id);
@@ -151,6 +181,8 @@ fn Server(comptime Addr: type) type {
                 .tid = linux.gettid(),
                 .owner = currentThread(),
                 .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
+                .vcpu_index = vcpu_index,
+                .vcpu_counter = if (block_counting == .vcpu_counter) &vcpu_counter else null,
             };
             var buffer: [4096]u8 = undefined;
             const handshake_json = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
@@ -184,14 +216,14 @@ fn Server(comptime Addr: type) type {
 
         fn onTranslate(id: qp.qemu_plugin_id_t, tb: *qp.qemu_plugin_tb) callconv(.C) void {
             _ = id;
-            if (config.blocks and !@atomicLoad(bool, &multi_threaded, .Acquire) and translateAsBlock(tb)) return;
+            if (config.blocks and blockEncodingAvailable() and translateAsBlock(tb)) return;
             const count = qp.qemu_plugin_tb_n_insns(tb);
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse continue;
                 const pc = qp.qemu_plugin_insn_vaddr(insn);
                 noteGuestBase(insn, pc);
-                const data: [*]const u8 = @ptrCast(qp.qemu_plugin_insn_data(insn));
-                const bytes = data[0..qp.qemu_plugin_insn_size(insn)];
+                var buffer: [insn_bytes_max]u8 = undefined;
+                const bytes = api.insnBytes(insn, &buffer);
                 const choice = hooks.hookInstruction(pc, bytes, config.instructionChoice(pc));
                 switch (choice) {
                     .never => continue,
@@ -211,6 +243,16 @@ fn Server(comptime Addr: type) type {
             }
         }
 
+        fn blockEncodingAvailable() bool {
+            return switch (block_counting) {
+                .none => false,
+                // 7.2's inline adds are not atomic: a second thread would
+                // share the counters.
+                .block_counters => !@atomicLoad(bool, &multi_threaded, .Acquire),
+                .vcpu_counter => true,
+            };
+        }
+
         /// The block-level encoding: one callback per executed block plus an
         /// inline counter per instruction. Only when every instruction of the
         /// block is recorded `always`; anything else falls back to
@@ -224,8 +266,8 @@ fn Server(comptime Addr: type) type {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse return false;
                 const pc = qp.qemu_plugin_insn_vaddr(insn);
                 noteGuestBase(insn, pc);
-                const data: [*]const u8 = @ptrCast(qp.qemu_plugin_insn_data(insn));
-                const bytes = data[0..qp.qemu_plugin_insn_size(insn)];
+                var buffer: [insn_bytes_max]u8 = undefined;
+                const bytes = api.insnBytes(insn, &buffer);
                 if (hooks.hookInstruction(pc, bytes, config.instructionChoice(pc)) != .always) return false;
                 pcs[index] = pc;
                 traced_mem[index] = hooks.hookMemory(pc, config.trace_mem);
@@ -235,7 +277,11 @@ fn Server(comptime Addr: type) type {
             qp.qemu_plugin_register_vcpu_tb_exec_cb(tb, onBlock, .no_regs, block);
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index).?;
-                qp.qemu_plugin_register_vcpu_insn_exec_inline(insn, .inline_add_u64, &block.counters[index], 1);
+                switch (block_counting) {
+                    .block_counters => api.insn_exec_inline.?(insn, .inline_add_u64, &block.counters[index], 1),
+                    .vcpu_counter => api.insn_exec_inline_per_vcpu.?(insn, .inline_add_u64, vcpu_counter.entry, 1),
+                    .none => unreachable,
+                }
                 if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pcs[index]));
             }
             return true;
@@ -259,15 +305,10 @@ fn Server(comptime Addr: type) type {
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             const access = decodeMeminfo(info);
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-            // The callback runs after the access succeeded, so the guest
-            // page is mapped and holds the value just loaded or stored.
-            const host: [*]const u8 = @ptrFromInt(guest_base +% @as(usize, @intCast(addr)));
-            const value: u64 = switch (access.size_shift) {
-                0 => host[0],
-                1 => readGuest(u16, host, access.big_endian),
-                2 => readGuest(u32, host, access.big_endian),
-                else => readGuest(u64, host, access.big_endian),
-            };
+            const value: u64 = if (api.mem_get_value) |get_value|
+                valueFromQemu(get_value(info))
+            else
+                readBack(access, addr);
             const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
                 @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
                 @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
@@ -391,6 +432,31 @@ fn decodeMeminfoSlow(info: qp.qemu_plugin_meminfo_t) Access {
         meminfo_inline = if (agrees) .yes else .no;
     }
     return access;
+}
+
+/// 9.2+: the value QEMU itself loaded or stored (immune to another guest
+/// thread writing the location before the callback runs). A 16-byte access
+/// keeps its low 8 bytes, as the record says.
+inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u64 {
+    return switch (value.type) {
+        .u8 => value.data.u8,
+        .u16 => value.data.u16,
+        .u32 => value.data.u32,
+        .u64 => value.data.u64,
+        else => value.data.u128.low,
+    };
+}
+
+/// 7.2 to 9.1: the callback runs after the access succeeded, so the guest
+/// page is mapped and holds the value just loaded or stored.
+inline fn readBack(access: Access, addr: u64) u64 {
+    const host: [*]const u8 = @ptrFromInt(guest_base +% @as(usize, @intCast(addr)));
+    return switch (access.size_shift) {
+        0 => host[0],
+        1 => readGuest(u16, host, access.big_endian),
+        2 => readGuest(u32, host, access.big_endian),
+        else => readGuest(u64, host, access.big_endian),
+    };
 }
 
 inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {

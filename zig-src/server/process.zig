@@ -1,7 +1,8 @@
 //! The QEMU process the server lives in, for both front doors (plugin.zig,
 //! patched.zig): its pid, which a forked child renews before dropping the
-//! streams it inherited, QEMU's tie to the consumer's life, and the one-line
-//! messages the server prints when it refuses to start.
+//! streams it inherited, QEMU's tie to the consumer's life, the word to the
+//! consumer that QEMU loaded the server, and the one-line messages the
+//! server prints when it refuses to start.
 const std = @import("std");
 const linux = std.os.linux;
 
@@ -34,3 +35,24 @@ pub fn printLine(comptime format: []const u8, args: anytype) void {
     const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
     _ = linux.write(2, message.ptr, message.len);
 }
+
+/// Tells the consumer that this QEMU loaded the server, and which plugin API
+/// it speaks (0 for the patched backend): a file next to the socket, in the
+/// consumer's private directory, written once at load. A QEMU that exits
+/// before any stream opened and left no such file never got as far as the
+/// server, which is what the consumer's one-line diagnosis rests on.
+/// Best effort: nothing about tracing depends on it.
+pub fn announceLoaded(socket_path: []const u8, backend: []const u8, plugin_api: c_int) void {
+    var path_buffer: [socket_path_bytes_max + loaded_suffix.len + 1]u8 = undefined;
+    const path = std.fmt.bufPrintZ(&path_buffer, "{s}" ++ loaded_suffix, .{socket_path}) catch return;
+    const fd = std.os.openZ(path, std.os.O.WRONLY | std.os.O.CREAT | std.os.O.TRUNC | std.os.O.CLOEXEC, 0o600) catch return;
+    defer std.os.close(fd);
+    var text_buffer: [64]u8 = undefined;
+    const text = std.fmt.bufPrint(&text_buffer, "backend={s} plugin_api={d}\n", .{ backend, plugin_api }) catch return;
+    _ = std.os.write(fd, text) catch {};
+}
+
+/// Must match src/runtime/session.ts (`serverLoadedSuffix`).
+const loaded_suffix = ".loaded";
+/// sockaddr_un's path (Config.socket_path).
+const socket_path_bytes_max = 108;

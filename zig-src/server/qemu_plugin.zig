@@ -502,10 +502,55 @@ pub const weak = struct {
     }
 };
 
+/// The API version a plugin declares to the running QEMU, through its
+/// exported `qemu_plugin_version`, which QEMU reads right after dlopen (a
+/// constructor can set it first). 7.2 to 8.2 accept 0..1; 9.0 raised the
+/// minimum to 2 (and is the first with scoreboards, so their presence tells
+/// which side of that line this QEMU is on). Nothing QEMU does depends on the
+/// declared version beyond that check: what the plugin may call is what the
+/// running QEMU exports (see `PluginApi`).
+pub fn acceptedVersion() c_int {
+    return if (weak.qemu_plugin_scoreboard_new() != null) 2 else 1;
+}
+
+/// What the running QEMU's plugin API offers beyond what every version from
+/// 7.2 has, resolved once at install (`weak` lookups are not free).
+pub const PluginApi = struct {
+    /// `info.version.cur`: 1 on 7.2-8.2, 2 on 9.0, 3 on 9.1, 4 on 9.2-10.0.
+    version: c_int,
+    /// 7.2-8.2: inline add to a fixed address (not thread-safe).
+    insn_exec_inline: ?*const fn (*qemu_plugin_insn, qemu_plugin_op, *anyopaque, u64) callconv(.C) void,
+    /// 9.0+: per-vCPU scoreboards and inline ops on them (thread-safe).
+    scoreboard_new: ?*const fn (usize) callconv(.C) ?*qemu_plugin_scoreboard,
+    scoreboard_find: ?*const fn (*qemu_plugin_scoreboard, c_uint) callconv(.C) ?*anyopaque,
+    insn_exec_inline_per_vcpu: ?*const fn (*qemu_plugin_insn, qemu_plugin_op, qemu_plugin_u64, u64) callconv(.C) void,
+    /// 9.2+ (API 4): the value a memory access loaded or stored.
+    mem_get_value: ?*const fn (qemu_plugin_meminfo_t) callconv(.C) qemu_plugin_mem_value,
+
+    pub fn resolve(version_cur: c_int) PluginApi {
+        return .{
+            .version = version_cur,
+            .insn_exec_inline = weak.qemu_plugin_register_vcpu_insn_exec_inline(),
+            .scoreboard_new = weak.qemu_plugin_scoreboard_new(),
+            .scoreboard_find = weak.qemu_plugin_scoreboard_find(),
+            .insn_exec_inline_per_vcpu = weak.qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(),
+            // The symbol exists from API 4; a QEMU that exports it reports 4+.
+            .mem_get_value = if (version_cur >= 4) weak.qemu_plugin_mem_get_value() else null,
+        };
+    }
+
+    /// Raw instruction bytes: the 7.2 pointer-returning
+    /// `qemu_plugin_insn_data` for API < 3, the copying form of the same
+    /// symbol for API >= 3 (9.1+). Returns the bytes written to `dest`.
+    pub fn insnBytes(self: PluginApi, insn: *const qemu_plugin_insn, dest: []u8) []const u8 {
+        return dest[0..insnBytesRaw(self.version, insn, dest)];
+    }
+};
+
 /// Raw instruction bytes whatever the API version: the 7.2 pointer-returning
 /// `qemu_plugin_insn_data` for API < 3, the copying form of the same symbol
 /// for API >= 3 (9.1+). Returns the number of bytes written to `dest`.
-pub fn insnBytes(api_cur: c_int, insn: *const qemu_plugin_insn, dest: []u8) usize {
+fn insnBytesRaw(api_cur: c_int, insn: *const qemu_plugin_insn, dest: []u8) usize {
     const sym: *const anyopaque = @ptrCast(&qemu_plugin_insn_data);
     if (api_cur >= 3) {
         const copy: *const fn (*const qemu_plugin_insn, *anyopaque, usize) callconv(.C) usize = @ptrCast(sym);

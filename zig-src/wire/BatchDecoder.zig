@@ -808,8 +808,8 @@ test "a block expands into its pcs with its memory accesses after their instruct
     defer decoder.deinit();
     // 32-bit guest: block 7 = pcs 0x100, 0x104, 0x108; a load at 0x104; the block ran 3.
     const words = [_]u32{
-        head_block_def | 3 << 8, 7,          0x100, 0x104, 0x108,
-        head_mem | 2 << 8,       0x104,      0x2000, 0xdead, 0,
+        head_block_def | 3 << 8, 7,     0x100,  0x104,  0x108,
+        head_mem | 2 << 8,       0x104, 0x2000, 0xdead, 0,
         head_block | 3 << 8,     7,
     };
     var out = TestColumns(4, 1){};
