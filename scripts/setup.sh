@@ -4,8 +4,9 @@
 # deps), the native libraries, the test guests, QEMU's own plugins as test
 # oracles, and the single executable dist/cannoli.
 # Usage: scripts/setup.sh [--no-oracles]     (npm run setup)
-#   --no-oracles  skip what only the tests need: QEMU's own plugins and the
-#                 patched QEMU (a cold build of it takes ~10 minutes)
+#   --no-oracles  skip what only the tests need: QEMU's own plugins, the
+#                 patched QEMU and a stock QEMU 10.0 (cold builds: ~10 and
+#                 ~7 minutes)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -27,6 +28,8 @@ if [ "${1:-}" != "--no-oracles" ]; then
   scripts/build-oracles.sh >/dev/null
   step "patched QEMU (-cannoli backend; cached by the patch series' hash)"
   scripts/qemu-build.sh >/dev/null
+  step "stock QEMU 10.0 and its own plugins (Debian 13's source; the other end of what users have)"
+  scripts/qemu-stock-build.sh >/dev/null
 fi
 step "Debian's static busybox (arm64, mipsel)"
 scripts/fetch-busybox.sh >/dev/null

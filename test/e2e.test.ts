@@ -1,28 +1,29 @@
 //! End to end: cannoli (`src/cli.ts run --tracer print`) on every guest of
-//! test/guests/guests.tsv and every arch, compared with QEMU 7.2's own
-//! plugins run on the same guest with the same argv, cwd and environment
-//! (test/oracles/FORMATS.md):
+//! test/guests/guests.tsv, every arch, on both QEMUs under test (Debian 12's
+//! 7.2 and Debian 13's 10.0: test/helpers/oracle.ts), compared with that
+//! QEMU's own plugins loaded into the same QEMU process as cannoli's server
+//! (`--qemu-arg -plugin ...`: the oracles observe the very run cannoli
+//! traced; QEMU 10 lays out guest memory anew on every run, and threads'
+//! counts vary from run to run). Formats: test/oracles/FORMATS.md.
 //!   - single-threaded guests (loops, memops, segv, dynamic): the PC sequence
 //!     and the (load/store, address) sequence equal execlog's event for event;
 //!     instructions = insn's total; reads + writes = mem's callback count;
 //!   - memops: the values stored to and loaded from `buf`;
 //!   - segv: the faulting load, then directly the handler (blocks cut short);
-//!   - threads: counts equal the insn oracle loaded into cannoli's own QEMU
-//!     (threads' counts vary from run to run, so a separate run can't match);
+//!   - threads: counts equal the insn oracle's; each thread's sequence is one
+//!     of execlog's per-vCPU sequences;
 //!   - fork: per process, the counts equal that process's insn/mem output.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CannoliRun, cliAvailable, runCannoli } from "./helpers/cannoli_run";
+import { type CannoliRun, cliAvailable, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
 import { firstDivergence, matchThreadsToCpus, multiAccessOrder } from "./helpers/compare";
 import {
   ARCHES,
   type Arch,
+  QEMUS,
   type OracleInsn,
   type OracleRun,
-  coRunEnv,
-  coRunInsnEnv,
   elfSymbols,
   guestEnv,
   guestPath,
@@ -165,9 +166,9 @@ describe("oracle parsers", () => {
     expect(parseMemOutput(text)).toEqual([5]);
   });
 
-  for (const arch of ARCHES) {
-    test(`real execlog of memops/${arch}: records = insn total, accesses = mem count, buf stores seen`, async () => {
-      const o = await runOracle(arch, guestPath(arch, "memops"));
+  for (const q of QEMUS) for (const arch of q.arches) {
+    test(`real execlog of memops/${arch} on QEMU ${q.name}: records = insn total, accesses = mem count, buf stores seen`, async () => {
+      const o = await runOracle(arch, guestPath(arch, "memops"), [], { qemu: q });
       expect(flatStdout(o.stdout)).toMatch(/^buf=0x[0-9a-f]+;memops ok$/);
       const seq = oracleSeq(o);
       expect(o.execlog!.unparsed).toEqual([]);
@@ -241,16 +242,16 @@ describe("oracle parsers", () => {
 const SINGLE = new Set(["loops", "memops", "segv", "dynamic"]);
 const EXIT_GROUP: Record<Arch, number> = { mipsel: 4246, aarch64: 94, riscv64: 94, x86_64: 231 };
 
+for (const q of QEMUS) {
 for (const spec of GUESTS) {
-  for (const arch of spec.archs) {
+  for (const arch of spec.archs.filter((a) => q.arches.includes(a))) {
     const guest = guestPath(arch, spec.name);
-    const title = `${spec.name}/${arch}`;
+    const title = `${spec.name}/${arch} on QEMU ${q.name}`;
 
     if (SINGLE.has(spec.name)) {
       const runs = memoize(async () => {
         const env = guestEnv();
-        const [cannoli, oracle] = await Promise.all([runCannoli(guest, [], { env }), runOracle(arch, guest, [], { env })]);
-        return { cannoli, oracle };
+        return runCannoliWithOracles(q, arch, guest, [], { env });
       });
 
       describe.skipIf(!CLI)(`e2e ${title}`, () => {
@@ -367,36 +368,22 @@ for (const spec of GUESTS) {
         }
       });
     } else if (spec.name === "threads") {
-      // The insn oracle runs inside cannoli's own QEMU (QEMU_PLUGIN env), as
-      // separate runs differ by thousands of instructions.
+      // The insn oracle runs inside cannoli's own QEMU, as separate runs
+      // differ by thousands of instructions.
       const runs = memoize(async () => {
-        const dir = mkdtempSync(join(tmpdir(), "cannoli-e2e-threads-"));
-        try {
-          const log = join(dir, "insn.log");
-          const cannoli = await runCannoli(guest, [], { env: guestEnv(coRunInsnEnv(log)) });
-          let text = "";
-          try {
-            text = readFileSync(log, "utf8");
-          } catch {
-            /* cannoli did not pass the environment through */
-          }
-          return { cannoli, insn: parseInsnOutput(text) };
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        const { cannoli, oracle } = await runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { execlog: false, mem: false } });
+        return { cannoli, insn: oracle.insn! };
       });
 
       // A second run with execlog inside cannoli's QEMU: every thread's
       // whole sequence must appear in execlog's per-vCPU sequences.
       const execlogRuns = memoize(async () => {
-        const dir = mkdtempSync(join(tmpdir(), "cannoli-e2e-threads-"));
-        try {
-          const log = join(dir, "execlog.log");
-          const cannoli = await retryExeclogCrash(() => runCannoli(guest, [], { env: guestEnv(coRunEnv("execlog", log)) }));
-          return { cannoli, execlog: parseExeclog(readFileSync(log, "utf8")) };
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        const run = () => runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { insn: false, mem: false } });
+        const { cannoli, oracle } = await retryExeclogCrash(async () => {
+          const r = await run();
+          return { ...r, exitCode: r.cannoli.exitCode, stderr: r.cannoli.stderr };
+        });
+        return { cannoli, execlog: oracle.execlog! };
       });
 
       describe.skipIf(!CLI)(`e2e ${title}`, () => {
@@ -426,8 +413,7 @@ for (const spec of GUESTS) {
     } else if (spec.name === "fork") {
       const runs = memoize(async () => {
         const env = guestEnv();
-        const [cannoli, oracle] = await Promise.all([runCannoli(guest, [], { env }), runOracle(arch, guest, [], { env, execlog: false })]);
-        return { cannoli, oracle };
+        return runCannoliWithOracles(q, arch, guest, [], { env, want: { execlog: false } });
       });
 
       /** Parent and child threads, the fork syscall's position in the parent. */
@@ -483,6 +469,7 @@ for (const spec of GUESTS) {
       });
     }
   }
+}
 }
 
 // ---------------------------------------------------------------------------

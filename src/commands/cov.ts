@@ -14,8 +14,8 @@ import { Session } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { serverLoadFailure } from "./qemu_version";
-import { findQemu, findSysroot } from "./qemu_paths";
-import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
+import { findQemu, findSysroot, qemuCommand } from "./qemu_paths";
+import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
@@ -30,7 +30,7 @@ options:
                        modoff: one "module+0xoffset" line per block
                        [default: drcov]
 ${workerOptionsUsage}  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
-  --sysroot DIR        where a dynamic guest's libraries live
+${qemuArgUsage}  --sysroot DIR        where a dynamic guest's libraries live
   --quiet              no progress line, no summary
   -h, --help           this text
 
@@ -113,7 +113,7 @@ export async function cov(argv: string[]): Promise<number> {
     },
   };
   const session = new Session({
-    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), "-plugin"],
+    qemuArgv: qemuCommand(qemu, sysroot, args.qemuArgs, "plugin"),
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
     tracerSpec: "cov",

@@ -48,17 +48,23 @@ export const workerOptionsUsage = `${workersUsage}  --helpers N          extra W
                        consumer, so they never take QEMU's core [default: 1]
 `;
 
+export const qemuArgUsage = `  --qemu-arg ARG       pass ARG to QEMU before the guest (repeatable): -cpu max,
+                       another -plugin, -d ... -D FILE
+`;
+
 /** The options every command that runs a guest takes. */
 export interface GuestRunOptions {
   workers: number;
   helpers: number;
   qemu?: string;
+  /** `--qemu-arg`: QEMU options put before the guest (e.g. -cpu max). */
+  qemuArgs: string[];
   sysroot?: string;
   quiet: boolean;
 }
 
 export function guestRunDefaults(): GuestRunOptions {
-  return { workers: defaultWorkerCount(), helpers: defaultHelperCount(), quiet: false };
+  return { workers: defaultWorkerCount(), helpers: defaultHelperCount(), qemuArgs: [], quiet: false };
 }
 
 /** Handles `flag` if it is one of GuestRunOptions' (for scanGuestCommand). */
@@ -72,6 +78,9 @@ export function guestRunOption(args: GuestRunOptions, flag: string, value: () =>
       return true;
     case "--qemu":
       args.qemu = value();
+      return true;
+    case "--qemu-arg":
+      args.qemuArgs.push(value());
       return true;
     case "--sysroot":
       args.sysroot = value();

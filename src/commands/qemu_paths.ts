@@ -43,3 +43,10 @@ export function findSysroot(arch: string, interpreter: string | null, override?:
   if (candidate && existsSync(join(candidate, interpreter)) && !existsSync(interpreter)) return candidate;
   return undefined;
 }
+
+/** QEMU's argv up to the server's argument: the binary, the sysroot, the
+ *  user's own QEMU options, then the front door (`-plugin` for stock QEMU,
+ *  `-cannoli` for the patched one), whose value the session appends. */
+export function qemuCommand(qemu: string, sysroot: string | undefined, qemuArgs: string[], backend: "plugin" | "patched"): string[] {
+  return [qemu, ...(sysroot ? ["-L", sysroot] : []), ...qemuArgs, backend === "patched" ? "-cannoli" : "-plugin"];
+}

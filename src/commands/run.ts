@@ -7,9 +7,9 @@ import type { AnyTracer } from "../tracer";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { serverLoadFailure } from "./qemu_version";
-import { findPatchedQemu, findQemu, findSysroot } from "./qemu_paths";
+import { findPatchedQemu, findQemu, findSysroot, qemuCommand } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
-import { type GuestRunOptions, guestRunDefaults, guestRunOption, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
+import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -33,7 +33,7 @@ ${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) 
                        npm run qemu:build, -cannoli: recording code inlined) [default: plugin]
   --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF; with
                        --backend patched, the newest one npm run qemu:build made]
-  --sysroot DIR        where a dynamic guest's libraries live [default: QEMU_LD_PREFIX,
+${qemuArgUsage}  --sysroot DIR        where a dynamic guest's libraries live [default: QEMU_LD_PREFIX,
                        else /usr/<gnu-triple> when present]
   --quiet              no progress line
   -h, --help           this text
@@ -139,7 +139,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   ];
   const session = new Session({
     // The patched QEMU's -cannoli takes the same "<server.so>,key=value" text.
-    qemuArgv: [qemu, ...(sysroot ? ["-L", sysroot] : []), args.backend === "patched" ? "-cannoli" : "-plugin"],
+    qemuArgv: qemuCommand(qemu, sysroot, args.qemuArgs, args.backend),
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
     tracerSpec,

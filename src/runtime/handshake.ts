@@ -42,3 +42,12 @@ export function parseHandshake(text: string): ThreadInfo {
     backend: field(object, "backend", isString),
   };
 }
+
+/** The handshake with `exe` filled in where the server could not learn it
+ *  (QEMU 10.0's linux-user binaries do not export
+ *  qemu_plugin_path_to_binary): the consumer launched the guest and knows
+ *  its path. Kept as text so a recording stores what a live run saw. */
+export function withGuestExe(text: string, thread: ThreadInfo, guestExe: string): { text: string; thread: ThreadInfo } {
+  if (thread.exe !== "") return { text, thread };
+  return { text: JSON.stringify({ ...(JSON.parse(text) as object), exe: guestExe }), thread: { ...thread, exe: guestExe } };
+}

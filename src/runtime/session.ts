@@ -8,7 +8,7 @@ import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import type { AnyTracer } from "../tracer";
 import { firstLine } from "./errors";
-import { HandshakeError, parseHandshake } from "./handshake";
+import { HandshakeError, parseHandshake, withGuestExe } from "./handshake";
 import type { FromWorker } from "./messages";
 import { OrderedStage, type RunStats } from "./OrderedStage";
 import { BufferedOutput } from "./output";
@@ -166,10 +166,11 @@ export class Session {
     }
   }
 
-  #openStream(consumer: Pointer, handshake: string): void {
+  #openStream(consumer: Pointer, received: string): void {
     let thread;
+    let handshake;
     try {
-      thread = parseHandshake(handshake);
+      ({ text: handshake, thread } = withGuestExe(received, parseHandshake(received), this.#options.guestArgv[0]!));
     } catch (error) {
       destroyPipe(consumer);
       throw error instanceof HandshakeError ? error : new Error(firstLine(error));

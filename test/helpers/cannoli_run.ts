@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { guestEnv, repoRoot } from "./oracle";
+import { type OracleRun, type QemuUnderTest, type Arch, QEMU_7_2, guestEnv, oracleQemuArgs, parseOracleLog, repoRoot } from "./oracle";
 import { type ParsedTrace, type RunStats, parseStats, parseTrace } from "./trace_text";
 
 export const bunBinary = join(repoRoot, "node_modules", ".bin", "bun");
@@ -34,6 +34,8 @@ export interface CannoliOptions {
   env?: Record<string, string>;
   cwd?: string;
   timeoutMs?: number;
+  /** `--qemu PATH` [default: cannoli's own choice, qemu-<arch> on PATH]. */
+  qemu?: string;
 }
 
 export async function runCannoli(guest: string, args: string[] = [], opts: CannoliOptions = {}): Promise<CannoliRun> {
@@ -41,7 +43,7 @@ export async function runCannoli(guest: string, args: string[] = [], opts: Canno
   const traceFile = join(dir, "trace.txt");
   const statsFile = join(dir, "stats.json");
   const env = opts.env ?? guestEnv();
-  const argv = [bunBinary, cliPath, "run", "--tracer", "print", "-o", traceFile, "--stats-json", statsFile, "--quiet", ...(opts.options ?? []), "--", guest, ...args];
+  const argv = [bunBinary, cliPath, "run", "--tracer", "print", "-o", traceFile, "--stats-json", statsFile, "--quiet", ...(opts.qemu ? ["--qemu", opts.qemu] : []), ...(opts.options ?? []), "--", guest, ...args];
   const t0 = performance.now();
   try {
     const proc = Bun.spawn(argv, { cwd: opts.cwd ?? repoRoot, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -70,6 +72,46 @@ export async function runCannoli(guest: string, args: string[] = [], opts: Canno
       statsError,
       wallMs: performance.now() - t0,
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface OracleWant {
+  execlog?: boolean;
+  insn?: boolean;
+  mem?: boolean;
+}
+
+/** cannoli on `guest` with QEMU's own plugins (all three unless `want` says
+ *  otherwise) loaded into the same QEMU process (`--qemu-arg`): the oracle
+ *  saw the very run cannoli traced. The oracle's stdout and exit code are
+ *  the guest's, which cannoli passes through. */
+export async function runCannoliWithOracles(
+  q: QemuUnderTest,
+  arch: Arch,
+  guest: string,
+  args: string[] = [],
+  opts: CannoliOptions & { want?: OracleWant } = {},
+): Promise<{ cannoli: CannoliRun; oracle: OracleRun }> {
+  const dir = mkdtempSync(join(tmpdir(), "cannoli-oracle-"));
+  const logFile = join(dir, "qemu.log");
+  const want = opts.want ?? {};
+  try {
+    const qemuArgs = oracleQemuArgs(q, logFile, want).flatMap((arg) => ["--qemu-arg", arg]);
+    const cannoli = await runCannoli(guest, args, { ...opts, qemu: opts.qemu ?? (q === QEMU_7_2 ? undefined : q.binary(arch)), options: [...qemuArgs, ...(opts.options ?? [])] });
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+    const oracle: OracleRun = {
+      argv: cannoli.argv,
+      cwd: opts.cwd ?? repoRoot,
+      env: cannoli.env,
+      exitCode: cannoli.exitCode,
+      signal: cannoli.signal,
+      stdout: cannoli.stdout,
+      stderr: cannoli.stderr,
+      ...parseOracleLog(log, want),
+    };
+    return { cannoli, oracle };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

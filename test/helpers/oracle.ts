@@ -1,7 +1,10 @@
-//! Oracles for the end-to-end tests: QEMU 7.2's own plugins (execlog, insn,
-//! mem; built by scripts/build-oracles.sh, formats in test/oracles/FORMATS.md)
-//! run on the same guest, with the same argv, cwd and a controlled
-//! environment, so that cannoli's trace can be compared event for event.
+//! Oracles for the end-to-end tests: QEMU's own plugins (execlog, insn, mem),
+//! built from the same QEMU's source, run on the same guest with the same
+//! argv, cwd and a controlled environment, so that cannoli's trace can be
+//! compared event for event. Two QEMUs are under test, the two ends of what
+//! users have: Debian 12's qemu-user 7.2 (oracles by scripts/build-oracles.sh)
+//! and Debian 13's QEMU 10.0 (built with its oracles by
+//! scripts/qemu-stock-build.sh). Formats: test/oracles/FORMATS.md.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -69,24 +72,62 @@ export interface OracleOptions {
   cwd?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** [default: QEMU_7_2] */
+  qemu?: QemuUnderTest;
 }
 
-let cachedOraclesDir: string | undefined;
-
-/** Directory holding libexeclog.so, libinsn.so and libmem.so (built on demand). */
-export function oraclesDir(): string {
-  if (cachedOraclesDir) return cachedOraclesDir;
-  const r = spawnSync("bash", [join(repoRoot, "scripts", "build-oracles.sh")], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`build-oracles.sh failed (${r.status}): ${r.stderr}`);
+/** The last line a set-up script printed (a directory), run on demand. */
+function scriptOutputDir(script: string): string {
+  const r = spawnSync("bash", [join(repoRoot, "scripts", script)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr}`);
   const lines = r.stdout.trim().split("\n");
   const dir = lines[lines.length - 1]?.trim();
-  if (!dir) throw new Error(`build-oracles.sh printed no directory: ${r.stdout}`);
-  cachedOraclesDir = dir;
+  if (!dir) throw new Error(`${script} printed no directory: ${r.stdout}`);
   return dir;
 }
 
-export function oraclePlugin(name: "execlog" | "insn" | "mem"): string {
-  return join(oraclesDir(), `lib${name}.so`);
+/** One QEMU the suite runs cannoli and the oracles on. */
+export interface QemuUnderTest {
+  /** "7.2" or "10.0", as test titles show it. */
+  name: string;
+  arches: readonly Arch[];
+  /** qemu-<arch>; `env.PATH` is searched for the distribution's. */
+  binary(arch: Arch, env?: Record<string, string>): string;
+  /** QEMU's own plugin of that name, built from this QEMU's source. */
+  oracle(name: "execlog" | "insn" | "mem"): string;
+}
+
+function lazy<T>(fn: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= fn());
+}
+
+const debianOracles = lazy(() => scriptOutputDir("build-oracles.sh"));
+/** Debian 12's qemu-user, on PATH. */
+export const QEMU_7_2: QemuUnderTest = {
+  name: "7.2",
+  arches: ["mipsel", "aarch64", "riscv64", "x86_64"],
+  binary(arch, env = guestEnv()) {
+    const found = Bun.which(`qemu-${arch}`, { PATH: env.PATH ?? "/usr/bin:/bin" });
+    if (!found) throw new Error(`qemu-${arch} not found on ${env.PATH}`);
+    return found;
+  },
+  oracle: (name) => join(debianOracles(), `lib${name}.so`),
+};
+
+const stockBuild = lazy(() => scriptOutputDir("qemu-stock-build.sh"));
+/** Debian 13's QEMU 10.0, built from its source package (two targets). */
+export const QEMU_10_0: QemuUnderTest = {
+  name: "10.0",
+  arches: ["mipsel", "aarch64"],
+  binary: (arch) => join(stockBuild(), "bin", `qemu-${arch}`),
+  oracle: (name) => join(stockBuild(), "plugins", `lib${name}.so`),
+};
+
+export const QEMUS: readonly QemuUnderTest[] = [QEMU_7_2, QEMU_10_0];
+
+export function oraclePlugin(name: "execlog" | "insn" | "mem", qemu: QemuUnderTest = QEMU_7_2): string {
+  return qemu.oracle(name);
 }
 
 /** The controlled environment handed to both QEMU (oracle) and cannoli (which
@@ -100,12 +141,6 @@ export function guestPath(arch: Arch, name: string): string {
   return join(repoRoot, "test", "guests", "build", arch, name);
 }
 
-export function qemuBinary(arch: Arch, env: Record<string, string> = guestEnv()): string {
-  const found = Bun.which(`qemu-${arch}`, { PATH: env.PATH ?? "/usr/bin:/bin" });
-  if (!found) throw new Error(`qemu-${arch} not found on ${env.PATH}`);
-  return found;
-}
-
 /** Runs `guest args` under qemu-<arch> with the chosen oracle plugins loaded
  * together (one run: the plugins only observe). */
 export async function runOracle(arch: Arch, guest: string, args: string[] = [], opts: OracleOptions = {}): Promise<OracleRun> {
@@ -115,10 +150,11 @@ export async function runOracle(arch: Arch, guest: string, args: string[] = [], 
   const dir = mkdtempSync(join(tmpdir(), "cannoli-oracle-"));
   const logFile = join(dir, "qemu.log");
   try {
-    const argv = [qemuBinary(arch, env)];
-    if (want.execlog) argv.push("-plugin", oraclePlugin("execlog"));
-    if (want.insn) argv.push("-plugin", oraclePlugin("insn"));
-    if (want.mem) argv.push("-plugin", `${oraclePlugin("mem")},callback=on`);
+    const qemu = opts.qemu ?? QEMU_7_2;
+    const argv = [qemu.binary(arch, env)];
+    if (want.execlog) argv.push("-plugin", qemu.oracle("execlog"));
+    if (want.insn) argv.push("-plugin", qemu.oracle("insn"));
+    if (want.mem) argv.push("-plugin", `${qemu.oracle("mem")},callback=on`);
     argv.push("-d", "plugin", "-D", logFile, guest, ...args);
     const proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
@@ -150,6 +186,30 @@ export async function runOracle(arch: Arch, guest: string, args: string[] = [], 
   }
 }
 
+/** The chosen oracle plugins as QEMU options (`cannoli run --qemu-arg`
+ *  each), logging to `logFile`: QEMU's own plugins loaded into cannoli's own
+ *  QEMU process observe exactly the run cannoli traced. QEMU 10 places the
+ *  guest's stack and libraries anew on every run, so only the same process
+ *  can be compared address for address. */
+export function oracleQemuArgs(qemu: QemuUnderTest, logFile: string, want: { execlog?: boolean; insn?: boolean; mem?: boolean }): string[] {
+  const args: string[] = [];
+  if (want.execlog ?? true) args.push("-plugin", qemu.oracle("execlog"));
+  if (want.insn ?? true) args.push("-plugin", qemu.oracle("insn"));
+  if (want.mem ?? true) args.push("-plugin", `${qemu.oracle("mem")},callback=on`);
+  args.push("-d", "plugin", "-D", logFile);
+  return args;
+}
+
+/** What the oracles wrote into `log`, parsed as `runOracle` does. */
+export function parseOracleLog(log: string, want: { execlog?: boolean; insn?: boolean; mem?: boolean }): Pick<OracleRun, "log" | "execlog" | "insn" | "memCounts"> {
+  return {
+    log,
+    execlog: (want.execlog ?? true) ? parseExeclog(log) : undefined,
+    insn: (want.insn ?? true) ? parseInsnOutput(log) : undefined,
+    memCounts: (want.mem ?? true) ? parseMemOutput(log) : undefined,
+  };
+}
+
 export async function runExeclog(arch: Arch, guest: string, args: string[] = [], opts: Omit<OracleOptions, "execlog" | "insn" | "mem"> = {}) {
   const run = await runOracle(arch, guest, args, { ...opts, execlog: true, insn: false, mem: false });
   return { ...run, execlog: run.execlog! };
@@ -169,13 +229,13 @@ export async function runMemCount(arch: Arch, guest: string, args: string[] = []
  * oracle) and log its output to `logFile`, as `-plugin/-d/-D` would. Used to
  * run the oracle *inside cannoli's own QEMU* for guests whose counts vary
  * from run to run (threads). The guest sees these variables too. */
-export function coRunInsnEnv(logFile: string): Record<string, string> {
-  return coRunEnv("insn", logFile);
+export function coRunInsnEnv(logFile: string, qemu: QemuUnderTest = QEMU_7_2): Record<string, string> {
+  return coRunEnv("insn", logFile, qemu);
 }
 
 /** Same for any one oracle plugin (qemu-user takes one QEMU_PLUGIN). */
-export function coRunEnv(plugin: "execlog" | "insn" | "mem", logFile: string): Record<string, string> {
-  const lib = oraclePlugin(plugin);
+export function coRunEnv(plugin: "execlog" | "insn" | "mem", logFile: string, qemu: QemuUnderTest = QEMU_7_2): Record<string, string> {
+  const lib = qemu.oracle(plugin);
   return { QEMU_PLUGIN: plugin === "mem" ? `${lib},callback=on` : lib, QEMU_LOG: "plugin", QEMU_LOG_FILENAME: logFile };
 }
 
@@ -192,7 +252,7 @@ const ACCESS = String.raw`, (?:load|store), 0x[0-9a-f]{8,}?(?=, (?:load|store), 
 const RECORD = new RegExp(String.raw`(\d+), 0x([0-9a-f]+), 0x[0-9a-f]+, "[^"\n]*"((?:${ACCESS})*)`, "g");
 const ACCESS_ITEM = /, (load|store), 0x([0-9a-f]+)/g;
 // Lines the other oracles print into the same log.
-const OTHER_LINE = /^(?:cpu \d+ insns: \d+|total insns: \d+|insns: \d+|detected repeat execution @ 0x[0-9a-f]+|(?:inline|callback) mem accesses: \d+|io accesses: \d+|len \d+ bytes: \d+ insns)$/;
+const OTHER_LINE = /^(?:cpu \d+ insns: \d+|total insns: \d+|insns: \d+|detected repeat execution @ 0x[0-9a-f]+|(?:(?:inline|callback) )?mem accesses: \d+|io accesses: \d+|len \d+ bytes: \d+ insns)$/;
 
 export function parseExeclog(text: string): ParsedExeclog {
   const cpus = new Map<number, OracleInsn[]>();
@@ -244,8 +304,9 @@ export function parseInsnOutput(text: string): InsnOutput {
   return { totals, perCpu, repeats };
 }
 
+/** 7.2 prints "callback mem accesses: N", 10.0 "mem accesses: N". */
 export function parseMemOutput(text: string): number[] {
-  return [...text.matchAll(/callback mem accesses: (\d+)(?=\n|$)/g)].map((m) => Number(m[1]));
+  return [...text.matchAll(/(?<!inline )mem accesses: (\d+)(?=\n|$)/g)].map((m) => Number(m[1]));
 }
 
 // ---------------------------------------------------------------------------

@@ -465,7 +465,9 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
 }
 
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    const exe_c = qp.qemu_plugin_path_to_binary();
+    // Without it (QEMU 10.0) the handshake names no executable and the
+    // consumer, which launched the guest, fills it in.
+    const exe_c = if (api.path_to_binary) |pathToBinary| pathToBinary() else null;
     defer if (exe_c) |p| qp.g_free(p);
     const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else "";
     return handshake.write(buffer, "plugin", arch, pid, tid, exe);

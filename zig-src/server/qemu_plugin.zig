@@ -375,12 +375,11 @@ pub extern fn qemu_plugin_outs(string: [*:0]const u8) void;
 /// Parses the value half of a "name=value" argument as on/yes/true/off/
 /// no/false; false when it is none of them.
 pub extern fn qemu_plugin_bool_parse(name: [*:0]const u8, val: [*:0]const u8, ret: *bool) bool;
-/// g_malloc'd copy of the guest executable's path (free with `g_free`).
-/// Dereferences `current_cpu`: call it from a translation or execution
-/// callback, never from install or the first vcpu_init.
-pub extern fn qemu_plugin_path_to_binary() ?[*:0]u8;
+// qemu_plugin_path_to_binary: see `weak` (10.0's linux-user binaries do
+// not export it).
 /// Main executable's text start/end and entry point (guest addresses);
-/// same `current_cpu` caveat as `qemu_plugin_path_to_binary`.
+/// same `current_cpu` caveat as `qemu_plugin_path_to_binary`, and, like it,
+/// missing from QEMU 10.0's linux-user binaries: unused, keep it that way.
 pub extern fn qemu_plugin_start_code() u64;
 pub extern fn qemu_plugin_end_code() u64;
 pub extern fn qemu_plugin_entry_code() u64;
@@ -493,6 +492,16 @@ pub const weak = struct {
         return lookup(fn (*qemu_plugin_insn, qemu_plugin_mem_rw, qemu_plugin_op, qemu_plugin_u64, u64) callconv(.C) void, "qemu_plugin_register_vcpu_mem_inline_per_vcpu");
     }
 
+    /// g_malloc'd copy of the guest executable's path (free with `g_free`).
+    /// Dereferences `current_cpu`: call it from a translation or execution
+    /// callback, never from install or the first vcpu_init. Declared by
+    /// every header since 4.2, yet QEMU 10.0's qemu-<arch> binaries leave it
+    /// out of their dynamic symbols (its user-mode object is dropped at
+    /// link time), so a hard reference makes the library unloadable there.
+    pub fn qemu_plugin_path_to_binary() ?*const fn () callconv(.C) ?[*:0]u8 {
+        return lookup(fn () callconv(.C) ?[*:0]u8, "qemu_plugin_path_to_binary");
+    }
+
     // 9.2: memory values and guest-memory reads.
     pub fn qemu_plugin_mem_get_value() ?*const fn (info: qemu_plugin_meminfo_t) callconv(.C) qemu_plugin_mem_value {
         return lookup(fn (qemu_plugin_meminfo_t) callconv(.C) qemu_plugin_mem_value, "qemu_plugin_mem_get_value");
@@ -524,12 +533,15 @@ pub const PluginApi = struct {
     scoreboard_new: ?*const fn (usize) callconv(.C) ?*qemu_plugin_scoreboard,
     scoreboard_find: ?*const fn (*qemu_plugin_scoreboard, c_uint) callconv(.C) ?*anyopaque,
     insn_exec_inline_per_vcpu: ?*const fn (*qemu_plugin_insn, qemu_plugin_op, qemu_plugin_u64, u64) callconv(.C) void,
+    /// Declared by every version, missing from 10.0's linux-user binaries.
+    path_to_binary: ?*const fn () callconv(.C) ?[*:0]u8,
     /// 9.2+ (API 4): the value a memory access loaded or stored.
     mem_get_value: ?*const fn (qemu_plugin_meminfo_t) callconv(.C) qemu_plugin_mem_value,
 
     pub fn resolve(version_cur: c_int) PluginApi {
         return .{
             .version = version_cur,
+            .path_to_binary = weak.qemu_plugin_path_to_binary(),
             .insn_exec_inline = weak.qemu_plugin_register_vcpu_insn_exec_inline(),
             .scoreboard_new = weak.qemu_plugin_scoreboard_new(),
             .scoreboard_find = weak.qemu_plugin_scoreboard_find(),
