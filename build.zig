@@ -69,6 +69,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/Config.zig",
         "zig-src/server/guest.zig",
         "zig-src/server/Block.zig",
+        "zig-src/server/VcpuCounter.zig",
         "zig-src/server/qemu_plugin.zig",
         "zig-src/server/patched.zig",
     };

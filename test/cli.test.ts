@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { QEMUS, QEMU_10_0 } from "./helpers/oracle";
 
 const repo = join(import.meta.dir, "..");
 const bun = process.execPath;
@@ -174,4 +175,66 @@ test("the demo tracer summarises a run and names the hottest code", async () => 
   expect(result.exitCode).toBe(3);
   expect(result.stderr).toMatch(/^cannoli demo: 1 thread\(s\)\n  instructions  [\d,]+\n/);
   expect(result.stderr).toMatch(/hottest instructions:\n    0x[0-9a-f]{8} +[\d,]+ times  loops!\w+\+0x[0-9a-f]+\n/);
+});
+
+// A QEMU that cannot load the server (here: a library without
+// qemu_plugin_install, refused by the real QEMU of each version under test)
+// gets one line naming the binary, its version, what cannoli supports and
+// what to do; never a run that looks like a trace of zero instructions.
+describe("a QEMU that refuses the server", () => {
+  for (const q of QEMUS) {
+    test(`QEMU ${q.name}: one clear line, non-zero exit, no tracer output`, async () => {
+      const qemu = q.binary("aarch64");
+      const r = await cannoli(["run", "--quiet", "--tracer", "count", "--qemu", qemu, "--", guest("aarch64", "loops")], {
+        CANNOLI_SERVER: join(repo, "zig-out/lib/libcannoli_consumer.so"),
+      });
+      expect(r.exitCode).not.toBe(0);
+      const lines = r.stderr.trim().split("\n");
+      // QEMU's own reason first, then cannoli's line; nothing else.
+      expect(lines.length).toBe(2);
+      expect(lines[0]).toContain("Could not load plugin");
+      expect(lines[1]).toMatch(new RegExp(`^cannoli: ${qemu.replaceAll(".", "\\.")} \\(QEMU ${q.name.replace(".", "\\.")}\\.\\d+\\) could not load cannoli's server .*QEMU 7\\.2 to 10\\.x.*--qemu PATH`));
+      expect(r.stderr).not.toContain("instructions");
+      expect(r.leftovers).toEqual([]);
+    });
+  }
+
+  test("a guest that fails before running is not blamed on the server", async () => {
+    // A dynamic guest whose loader exists nowhere: QEMU loads the server,
+    // then cannot start the guest, and says so itself.
+    const elf = readFileSync(guest("aarch64", "dynamic"));
+    const interp = Buffer.from("/lib/ld-linux-aarch64.so.1");
+    const at = elf.indexOf(interp);
+    expect(at).toBeGreaterThan(0);
+    Buffer.from("/lib/ld-linux-aarch64.so.9").copy(elf, at);
+    const broken = join(scratch, "no-loader");
+    writeFileSync(broken, elf, { mode: 0o755 });
+    const r = await cannoli(["run", "--quiet", "--", broken]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("ld-linux-aarch64.so.9");
+    expect(r.stderr).not.toContain("could not load cannoli's server");
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^cannoli: QEMU exited \(code \d+\) before the guest ran an instruction/);
+    expect(r.stderr).not.toContain("instructions 0");
+    expect(r.leftovers).toEqual([]);
+  });
+});
+
+describe("cannoli doctor", () => {
+  test("tells each QEMU's version, API range, whether the server loads, and what it offers", async () => {
+    const q10 = QEMU_10_0.binary("aarch64");
+    const r = await cannoli(["doctor", "--qemu", q10]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`--qemu   ${q10}: QEMU 10.0.`);
+    expect(r.stdout).toMatch(/^--qemu .*plugin API 2\.\.4; server loads \(API 4\); blocks with threads \(per-vCPU counters\), memory values from QEMU/m);
+    expect(r.stdout).toMatch(/^aarch64 +plugin: \S+qemu-aarch64: QEMU 7\.2\.\d+; plugin API 0\.\.1; server loads \(API 1\); blocks while single-threaded/m);
+    expect(r.leftovers).toEqual([]);
+  });
+
+  test("a server no QEMU loads: each says why, and doctor fails", async () => {
+    const r = await cannoli(["doctor", "--qemu", QEMU_10_0.binary("mipsel")], { CANNOLI_SERVER: join(repo, "zig-out/lib/libcannoli_consumer.so") });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/^--qemu .*QEMU 10\.0\.\d+; plugin API 2\.\.4; server does NOT load: .*Could not load plugin/m);
+    expect(r.stdout).toMatch(/^mipsel +plugin: .*server does NOT load/m);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^no QEMU here loads cannoli's server/);
+  });
 });

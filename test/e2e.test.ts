@@ -243,233 +243,233 @@ const SINGLE = new Set(["loops", "memops", "segv", "dynamic"]);
 const EXIT_GROUP: Record<Arch, number> = { mipsel: 4246, aarch64: 94, riscv64: 94, x86_64: 231 };
 
 for (const q of QEMUS) {
-for (const spec of GUESTS) {
-  for (const arch of spec.archs.filter((a) => q.arches.includes(a))) {
-    const guest = guestPath(arch, spec.name);
-    const title = `${spec.name}/${arch} on QEMU ${q.name}`;
+  for (const spec of GUESTS) {
+    for (const arch of spec.archs.filter((a) => q.arches.includes(a))) {
+      const guest = guestPath(arch, spec.name);
+      const title = `${spec.name}/${arch} on QEMU ${q.name}`;
 
-    if (SINGLE.has(spec.name)) {
-      const runs = memoize(async () => {
-        const env = guestEnv();
-        return runCannoliWithOracles(q, arch, guest, [], { env });
-      });
-
-      describe.skipIf(!CLI)(`e2e ${title}`, () => {
-        test("guest output and exit code pass through; trace and stats are consistent", async () => {
-          const { cannoli, oracle } = await runs();
-          checkGuestOutput(spec, oracle);
-          checkGuestOutput(spec, cannoli);
-          checkSelfConsistent(cannoli);
-          expect(cannoli.stats!.threads).toBe(1);
-          expect(cannoli.stats!.processes).toBe(1);
-        }, TIMEOUT);
-
-        test("the last event before exit is the exit_group syscall with the exit code, on the last instruction", async () => {
-          const { cannoli } = await runs();
-          const t = only(cannoli.trace.threads);
-          const last = t.syscalls[t.syscalls.length - 1]!;
-          expect({ number: last.number, a0: last.args[0], ret: last.ret, at: last.insnIndex }).toEqual({
-            number: EXIT_GROUP[arch],
-            a0: BigInt(spec.exitCode),
-            ret: undefined,
-            at: t.insns.length - 1,
-          });
-          // every other syscall returned
-          expect(t.syscalls.slice(0, -1).filter((s) => s.ret === undefined)).toEqual([]);
-        }, TIMEOUT);
-
-        test("instruction count = insn oracle, reads+writes = mem oracle", async () => {
-          const { cannoli, oracle } = await runs();
-          const stats = cannoli.stats!;
-          const seq = oracleSeq(oracle);
-          const loads = seq.reduce((s, i) => s + i.accesses.filter((a) => !a.store).length, 0);
-          const stores = seq.reduce((s, i) => s + i.accesses.filter((a) => a.store).length, 0);
-          expect({ instructions: stats.instructions, accesses: stats.reads + stats.writes, reads: stats.reads, writes: stats.writes }).toEqual({
-            instructions: oracle.insn!.totals[0]!,
-            accesses: oracle.memCounts![0]!,
-            reads: loads,
-            writes: stores,
-          });
-        }, TIMEOUT);
-
-        test("PC sequence equals execlog's", async () => {
-          const { cannoli, oracle } = await runs();
-          expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns, { pcsOnly: true })).toBeNull();
-        }, TIMEOUT);
-
-        test("PC + memory access (store, address) sequence equals execlog's", async () => {
-          const { cannoli, oracle } = await runs();
-          expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns)).toBeNull();
-        }, TIMEOUT);
-
-        test("accesses of one instruction come in execlog's order", async () => {
-          const { cannoli, oracle } = await runs();
-          const r = multiAccessOrder(oracleSeq(oracle), only(cannoli.trace.threads).insns);
-          expect(r.mismatch).toBeNull();
-          // aarch64 (stp/ldp) and x86_64 (push/pop of memory, rep movs) have
-          // instructions with several accesses in every guest.
-          if (arch === "aarch64" || arch === "x86_64") expect(r.compared).toBeGreaterThan(0);
-        }, TIMEOUT);
-
-        if (spec.name === "memops") {
-          test("values stored to buf and loaded back", async () => {
-            const { cannoli } = await runs();
-            const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(cannoli.stdout)![1]!);
-            const t = only(cannoli.trace.threads);
-            const inBuf = t.insns.flatMap((i) => i.accesses.filter((a) => a.addr >= buf && a.addr < buf + 16n).map((a) => ({ store: a.store, off: Number(a.addr - buf), size: a.size, value: hex(a.value) })));
-            const writes = inBuf.filter((a) => a.store);
-            const reads = inBuf.filter((a) => !a.store);
-            const wide =
-              arch === "mipsel"
-                ? [
-                    { off: 8, size: 4, value: "0xccddeeff" },
-                    { off: 12, size: 4, value: "0x8899aabb" },
-                  ]
-                : [{ off: 8, size: 8, value: "0x8899aabbccddeeff" }];
-            const expected = [
-              { off: 0, size: 1, value: "0x11" },
-              { off: 2, size: 2, value: "0x2233" },
-              { off: 4, size: 4, value: "0x44556677" },
-              ...wide,
-            ];
-            const key = (a: { off: number; size: number; value: string }) => `${a.off}/${a.size}=${a.value}`;
-            expect(writes.map((w) => key(w)).sort()).toEqual(expected.map(key).sort());
-            expect(reads.map((r) => key(r)).sort()).toEqual(expected.map(key).sort());
-            // every load comes after all the stores
-            const firstRead = inBuf.findIndex((a) => !a.store);
-            expect(inBuf.slice(firstRead).every((a) => !a.store)).toBe(true);
-          }, TIMEOUT);
-        }
-
-        if (spec.name === "segv") {
-          test("each faulting load is followed directly by the handler; the rest of its block never ran", async () => {
-            const { cannoli, oracle } = await runs();
-            const syms = elfSymbols(guest);
-            const handler = syms.get("on_segv")!.value;
-            const straight = syms.get("straight")!;
-            const sink = syms.get("sink")!.value;
-            const insns = only(cannoli.trace.threads).insns;
-            const seq = oracleSeq(oracle);
-            const faults = (xs: { pc: bigint }[]) => xs.flatMap((x, i) => (xs[i + 1]?.pc === handler ? [i] : []));
-            const got = faults(insns);
-            expect(got).toEqual(faults(seq));
-            expect(got.length).toBe(3);
-            for (const i of got) {
-              const ins = insns[i]!;
-              expect({ pc: hex(ins.pc), inStraight: ins.pc >= straight.value && ins.pc < straight.value + straight.size, accesses: ins.accesses.length }).toEqual({
-                pc: hex(seq[i]!.pc),
-                inStraight: true,
-                accesses: 0,
-              });
-            }
-            const sinkWrites = insns.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= sink && a.addr < sink + 32n).map((a) => `${a.addr - sink}=${hex(a.value)}`));
-            expect(sinkWrites).toEqual(["0=0x0", "4=0x1", "0=0x1", "4=0x2", "0=0x2", "4=0x3"]);
-          }, TIMEOUT);
-        }
-      });
-    } else if (spec.name === "threads") {
-      // The insn oracle runs inside cannoli's own QEMU, as separate runs
-      // differ by thousands of instructions.
-      const runs = memoize(async () => {
-        const { cannoli, oracle } = await runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { execlog: false, mem: false } });
-        return { cannoli, insn: oracle.insn! };
-      });
-
-      // A second run with execlog inside cannoli's QEMU: every thread's
-      // whole sequence must appear in execlog's per-vCPU sequences.
-      const execlogRuns = memoize(async () => {
-        const run = () => runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { insn: false, mem: false } });
-        const { cannoli, oracle } = await retryExeclogCrash(async () => {
-          const r = await run();
-          return { ...r, exitCode: r.cannoli.exitCode, stderr: r.cannoli.stderr };
+      if (SINGLE.has(spec.name)) {
+        const runs = memoize(async () => {
+          const env = guestEnv();
+          return runCannoliWithOracles(q, arch, guest, [], { env });
         });
-        return { cannoli, execlog: oracle.execlog! };
-      });
 
-      describe.skipIf(!CLI)(`e2e ${title}`, () => {
-        test("guest output and exit code; 5 threads in 1 process, each non-empty and ending with exit", async () => {
-          const { cannoli } = await runs();
-          checkGuestOutput(spec, cannoli);
-          checkSelfConsistent(cannoli);
-          expect({ threads: cannoli.stats!.threads, processes: cannoli.stats!.processes }).toEqual({ threads: 5, processes: 1 });
-        }, TIMEOUT);
+        describe.skipIf(!CLI)(`e2e ${title}`, () => {
+          test("guest output and exit code pass through; trace and stats are consistent", async () => {
+            const { cannoli, oracle } = await runs();
+            checkGuestOutput(spec, oracle);
+            checkGuestOutput(spec, cannoli);
+            checkSelfConsistent(cannoli);
+            expect(cannoli.stats!.threads).toBe(1);
+            expect(cannoli.stats!.processes).toBe(1);
+          }, TIMEOUT);
 
-        test("instruction total = insn oracle in the same QEMU", async () => {
-          const { cannoli, insn } = await runs();
-          expect(insn.totals.length).toBe(1);
-          expect(cannoli.stats!.instructions).toBe(insn.totals[0]!);
-          expect([...cannoli.trace.threads.values()].reduce((s, t) => s + t.insns.length, 0)).toBe(insn.totals[0]!);
-        }, TIMEOUT);
+          test("the last event before exit is the exit_group syscall with the exit code, on the last instruction", async () => {
+            const { cannoli } = await runs();
+            const t = only(cannoli.trace.threads);
+            const last = t.syscalls[t.syscalls.length - 1]!;
+            expect({ number: last.number, a0: last.args[0], ret: last.ret, at: last.insnIndex }).toEqual({
+              number: EXIT_GROUP[arch],
+              a0: BigInt(spec.exitCode),
+              ret: undefined,
+              at: t.insns.length - 1,
+            });
+            // every other syscall returned
+            expect(t.syscalls.slice(0, -1).filter((s) => s.ret === undefined)).toEqual([]);
+          }, TIMEOUT);
 
-        test("each thread's PC + access sequence equals execlog's (same QEMU)", async () => {
-          const { cannoli, execlog } = await execlogRuns();
-          checkGuestOutput(spec, cannoli);
-          expect(cannoli.trace.errors).toEqual([]);
-          expect(execlog.unparsed).toEqual([]);
-          expect(cannoli.stats!.instructions).toBe(execlog.records);
-          expect(matchThreadsToCpus(execlog.cpus, [...cannoli.trace.threads.values()])).toBeNull();
-        }, TIMEOUT);
-      });
-    } else if (spec.name === "fork") {
-      const runs = memoize(async () => {
-        const env = guestEnv();
-        return runCannoliWithOracles(q, arch, guest, [], { env, want: { execlog: false } });
-      });
+          test("instruction count = insn oracle, reads+writes = mem oracle", async () => {
+            const { cannoli, oracle } = await runs();
+            const stats = cannoli.stats!;
+            const seq = oracleSeq(oracle);
+            const loads = seq.reduce((s, i) => s + i.accesses.filter((a) => !a.store).length, 0);
+            const stores = seq.reduce((s, i) => s + i.accesses.filter((a) => a.store).length, 0);
+            expect({ instructions: stats.instructions, accesses: stats.reads + stats.writes, reads: stats.reads, writes: stats.writes }).toEqual({
+              instructions: oracle.insn!.totals[0]!,
+              accesses: oracle.memCounts![0]!,
+              reads: loads,
+              writes: stores,
+            });
+          }, TIMEOUT);
 
-      /** Parent and child threads, the fork syscall's position in the parent. */
-      const split = (cannoli: CannoliRun) => {
-        const threads = [...cannoli.trace.threads.values()];
-        expect(threads.length).toBe(2);
-        for (const parent of threads) {
-          const child = threads.find((t) => t !== parent)!;
-          const fork = parent.syscalls.find((s) => s.ret === BigInt(child.pid));
-          if (fork) return { parent, child, forkIndex: fork.insnIndex };
-        }
-        throw new Error(`no syscall in either process returns the other's pid: ${threads.map((t) => `${t.key}: ${t.syscalls.map((s) => `${s.number}->${s.ret}`).join(" ")}`).join("; ")}`);
-      };
+          test("PC sequence equals execlog's", async () => {
+            const { cannoli, oracle } = await runs();
+            expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns, { pcsOnly: true })).toBeNull();
+          }, TIMEOUT);
 
-      describe.skipIf(!CLI)(`e2e ${title}`, () => {
-        test("guest output and exit code; two processes, one thread each", async () => {
-          const { cannoli, oracle } = await runs();
-          checkGuestOutput(spec, oracle);
-          checkGuestOutput(spec, cannoli);
-          checkSelfConsistent(cannoli);
-          expect({ processes: cannoli.stats!.processes, threads: cannoli.stats!.threads }).toEqual({ processes: 2, threads: 2 });
-        }, TIMEOUT);
+          test("PC + memory access (store, address) sequence equals execlog's", async () => {
+            const { cannoli, oracle } = await runs();
+            expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns)).toBeNull();
+          }, TIMEOUT);
 
-        test("the child starts right after the fork syscall", async () => {
-          const { cannoli } = await runs();
-          const { parent, child, forkIndex } = split(cannoli);
-          expect(hex(child.insns[0]!.pc)).toBe(hex(parent.insns[forkIndex + 1]!.pc));
-          // The child's first event: the fork's return (0), entered in the parent.
-          const fork = parent.syscalls.find((s) => s.insnIndex === forkIndex && s.ret === BigInt(child.pid))!;
-          expect(child.syscalls[0]).toEqual({ insnIndex: -1, number: fork.number, args: [], ret: 0n, entryMissing: true });
-        }, TIMEOUT);
+          test("accesses of one instruction come in execlog's order", async () => {
+            const { cannoli, oracle } = await runs();
+            const r = multiAccessOrder(oracleSeq(oracle), only(cannoli.trace.threads).insns);
+            expect(r.mismatch).toBeNull();
+            // aarch64 (stp/ldp) and x86_64 (push/pop of memory, rep movs) have
+            // instructions with several accesses in every guest.
+            if (arch === "aarch64" || arch === "x86_64") expect(r.compared).toBeGreaterThan(0);
+          }, TIMEOUT);
 
-        // The oracle's child inherits the parent's counters: its totals
-        // include the parent's work up to and including the fork syscall.
-        // Exit output: the child's first (the parent waits for it).
-        test("per process: instructions and accesses = insn / mem oracle", async () => {
-          const { cannoli, oracle } = await runs();
-          const { parent, child, forkIndex } = split(cannoli);
-          expect(oracle.insn!.totals.length).toBe(2);
-          expect(oracle.memCounts!.length).toBe(2);
-          const [childInsns, parentInsns] = oracle.insn!.totals as [number, number];
-          const [childMem, parentMem] = oracle.memCounts as [number, number];
-          const preFork = parent.insns.slice(0, forkIndex + 1);
-          const preForkMem = preFork.reduce((s, i) => s + i.accesses.length, 0);
-          expect({
-            parentInsns: parent.insns.length,
-            parentMem: parent.reads + parent.writes,
-            childInsns: child.insns.length + preFork.length,
-            childMem: child.reads + child.writes + preForkMem,
-          }).toEqual({ parentInsns, parentMem, childInsns, childMem });
-          expect(cannoli.stats!.instructions).toBe(parentInsns + childInsns - preFork.length);
-        }, TIMEOUT);
-      });
+          if (spec.name === "memops") {
+            test("values stored to buf and loaded back", async () => {
+              const { cannoli } = await runs();
+              const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(cannoli.stdout)![1]!);
+              const t = only(cannoli.trace.threads);
+              const inBuf = t.insns.flatMap((i) => i.accesses.filter((a) => a.addr >= buf && a.addr < buf + 16n).map((a) => ({ store: a.store, off: Number(a.addr - buf), size: a.size, value: hex(a.value) })));
+              const writes = inBuf.filter((a) => a.store);
+              const reads = inBuf.filter((a) => !a.store);
+              const wide =
+                arch === "mipsel"
+                  ? [
+                      { off: 8, size: 4, value: "0xccddeeff" },
+                      { off: 12, size: 4, value: "0x8899aabb" },
+                    ]
+                  : [{ off: 8, size: 8, value: "0x8899aabbccddeeff" }];
+              const expected = [
+                { off: 0, size: 1, value: "0x11" },
+                { off: 2, size: 2, value: "0x2233" },
+                { off: 4, size: 4, value: "0x44556677" },
+                ...wide,
+              ];
+              const key = (a: { off: number; size: number; value: string }) => `${a.off}/${a.size}=${a.value}`;
+              expect(writes.map((w) => key(w)).sort()).toEqual(expected.map(key).sort());
+              expect(reads.map((r) => key(r)).sort()).toEqual(expected.map(key).sort());
+              // every load comes after all the stores
+              const firstRead = inBuf.findIndex((a) => !a.store);
+              expect(inBuf.slice(firstRead).every((a) => !a.store)).toBe(true);
+            }, TIMEOUT);
+          }
+
+          if (spec.name === "segv") {
+            test("each faulting load is followed directly by the handler; the rest of its block never ran", async () => {
+              const { cannoli, oracle } = await runs();
+              const syms = elfSymbols(guest);
+              const handler = syms.get("on_segv")!.value;
+              const straight = syms.get("straight")!;
+              const sink = syms.get("sink")!.value;
+              const insns = only(cannoli.trace.threads).insns;
+              const seq = oracleSeq(oracle);
+              const faults = (xs: { pc: bigint }[]) => xs.flatMap((x, i) => (xs[i + 1]?.pc === handler ? [i] : []));
+              const got = faults(insns);
+              expect(got).toEqual(faults(seq));
+              expect(got.length).toBe(3);
+              for (const i of got) {
+                const ins = insns[i]!;
+                expect({ pc: hex(ins.pc), inStraight: ins.pc >= straight.value && ins.pc < straight.value + straight.size, accesses: ins.accesses.length }).toEqual({
+                  pc: hex(seq[i]!.pc),
+                  inStraight: true,
+                  accesses: 0,
+                });
+              }
+              const sinkWrites = insns.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= sink && a.addr < sink + 32n).map((a) => `${a.addr - sink}=${hex(a.value)}`));
+              expect(sinkWrites).toEqual(["0=0x0", "4=0x1", "0=0x1", "4=0x2", "0=0x2", "4=0x3"]);
+            }, TIMEOUT);
+          }
+        });
+      } else if (spec.name === "threads") {
+        // The insn oracle runs inside cannoli's own QEMU, as separate runs
+        // differ by thousands of instructions.
+        const runs = memoize(async () => {
+          const { cannoli, oracle } = await runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { execlog: false, mem: false } });
+          return { cannoli, insn: oracle.insn! };
+        });
+
+        // A second run with execlog inside cannoli's QEMU: every thread's
+        // whole sequence must appear in execlog's per-vCPU sequences.
+        const execlogRuns = memoize(async () => {
+          const run = () => runCannoliWithOracles(q, arch, guest, [], { env: guestEnv(), want: { insn: false, mem: false } });
+          const { cannoli, oracle } = await retryExeclogCrash(async () => {
+            const r = await run();
+            return { ...r, exitCode: r.cannoli.exitCode, stderr: r.cannoli.stderr };
+          });
+          return { cannoli, execlog: oracle.execlog! };
+        });
+
+        describe.skipIf(!CLI)(`e2e ${title}`, () => {
+          test("guest output and exit code; 5 threads in 1 process, each non-empty and ending with exit", async () => {
+            const { cannoli } = await runs();
+            checkGuestOutput(spec, cannoli);
+            checkSelfConsistent(cannoli);
+            expect({ threads: cannoli.stats!.threads, processes: cannoli.stats!.processes }).toEqual({ threads: 5, processes: 1 });
+          }, TIMEOUT);
+
+          test("instruction total = insn oracle in the same QEMU", async () => {
+            const { cannoli, insn } = await runs();
+            expect(insn.totals.length).toBe(1);
+            expect(cannoli.stats!.instructions).toBe(insn.totals[0]!);
+            expect([...cannoli.trace.threads.values()].reduce((s, t) => s + t.insns.length, 0)).toBe(insn.totals[0]!);
+          }, TIMEOUT);
+
+          test("each thread's PC + access sequence equals execlog's (same QEMU)", async () => {
+            const { cannoli, execlog } = await execlogRuns();
+            checkGuestOutput(spec, cannoli);
+            expect(cannoli.trace.errors).toEqual([]);
+            expect(execlog.unparsed).toEqual([]);
+            expect(cannoli.stats!.instructions).toBe(execlog.records);
+            expect(matchThreadsToCpus(execlog.cpus, [...cannoli.trace.threads.values()])).toBeNull();
+          }, TIMEOUT);
+        });
+      } else if (spec.name === "fork") {
+        const runs = memoize(async () => {
+          const env = guestEnv();
+          return runCannoliWithOracles(q, arch, guest, [], { env, want: { execlog: false } });
+        });
+
+        /** Parent and child threads, the fork syscall's position in the parent. */
+        const split = (cannoli: CannoliRun) => {
+          const threads = [...cannoli.trace.threads.values()];
+          expect(threads.length).toBe(2);
+          for (const parent of threads) {
+            const child = threads.find((t) => t !== parent)!;
+            const fork = parent.syscalls.find((s) => s.ret === BigInt(child.pid));
+            if (fork) return { parent, child, forkIndex: fork.insnIndex };
+          }
+          throw new Error(`no syscall in either process returns the other's pid: ${threads.map((t) => `${t.key}: ${t.syscalls.map((s) => `${s.number}->${s.ret}`).join(" ")}`).join("; ")}`);
+        };
+
+        describe.skipIf(!CLI)(`e2e ${title}`, () => {
+          test("guest output and exit code; two processes, one thread each", async () => {
+            const { cannoli, oracle } = await runs();
+            checkGuestOutput(spec, oracle);
+            checkGuestOutput(spec, cannoli);
+            checkSelfConsistent(cannoli);
+            expect({ processes: cannoli.stats!.processes, threads: cannoli.stats!.threads }).toEqual({ processes: 2, threads: 2 });
+          }, TIMEOUT);
+
+          test("the child starts right after the fork syscall", async () => {
+            const { cannoli } = await runs();
+            const { parent, child, forkIndex } = split(cannoli);
+            expect(hex(child.insns[0]!.pc)).toBe(hex(parent.insns[forkIndex + 1]!.pc));
+            // The child's first event: the fork's return (0), entered in the parent.
+            const fork = parent.syscalls.find((s) => s.insnIndex === forkIndex && s.ret === BigInt(child.pid))!;
+            expect(child.syscalls[0]).toEqual({ insnIndex: -1, number: fork.number, args: [], ret: 0n, entryMissing: true });
+          }, TIMEOUT);
+
+          // The oracle's child inherits the parent's counters: its totals
+          // include the parent's work up to and including the fork syscall.
+          // Exit output: the child's first (the parent waits for it).
+          test("per process: instructions and accesses = insn / mem oracle", async () => {
+            const { cannoli, oracle } = await runs();
+            const { parent, child, forkIndex } = split(cannoli);
+            expect(oracle.insn!.totals.length).toBe(2);
+            expect(oracle.memCounts!.length).toBe(2);
+            const [childInsns, parentInsns] = oracle.insn!.totals as [number, number];
+            const [childMem, parentMem] = oracle.memCounts as [number, number];
+            const preFork = parent.insns.slice(0, forkIndex + 1);
+            const preForkMem = preFork.reduce((s, i) => s + i.accesses.length, 0);
+            expect({
+              parentInsns: parent.insns.length,
+              parentMem: parent.reads + parent.writes,
+              childInsns: child.insns.length + preFork.length,
+              childMem: child.reads + child.writes + preForkMem,
+            }).toEqual({ parentInsns, parentMem, childInsns, childMem });
+            expect(cannoli.stats!.instructions).toBe(parentInsns + childInsns - preFork.length);
+          }, TIMEOUT);
+        });
+      }
     }
   }
-}
 }
 
 // ---------------------------------------------------------------------------

@@ -131,5 +131,5 @@ test("cannoli doctor names both backends for the built targets", () => {
   const run = Bun.spawnSync([process.execPath, join(repoRoot, "src/cli.ts"), "doctor"]);
   expect(run.exitCode).toBe(0);
   expect(run.stdout.toString()).toContain(`patched: ${join(patchedBin, "qemu-mipsel")}`);
-  expect(run.stdout.toString()).toMatch(/^mipsel +plugin: \S+qemu-mipsel \(QEMU 7\.2/m);
+  expect(run.stdout.toString()).toMatch(/^mipsel +plugin: \S+qemu-mipsel: QEMU 7\.2\.\d+; plugin API 0\.\.1; server loads \(API 1\)/m);
 });

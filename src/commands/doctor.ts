@@ -1,28 +1,84 @@
-//! `cannoli doctor`: which backends can run here, for which guest
-//! architectures, and what to do about the ones that cannot.
-import { existsSync } from "node:fs";
+//! `cannoli doctor`: which QEMUs here can run cannoli, for which guest
+//! architectures, what each QEMU version offers the server, and what to do
+//! about the ones that cannot.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { nativeLibraryPath } from "../native_paths";
 import { firstLine } from "../runtime/errors";
 import { findPatchedQemu } from "./qemu_paths";
+import { isSupported, pluginApiRange, pluginFeatures, qemuVersion, supportedQemu } from "./qemu_version";
+import { UsageError } from "./usage_error";
 
 const archs = ["mipsel", "aarch64", "riscv64", "x86_64", "arm", "mips", "i386", "ppc64le", "s390x"];
 
-export const doctorUsage = `usage: cannoli doctor
+export const doctorUsage = `usage: cannoli doctor [--qemu PATH]
 
-Tells which backends are available for which guest architectures:
-  plugin   stock qemu-user 7.2+ with cannoli's server as a TCG plugin
-  patched  QEMU built by \`npm run qemu:build\` (recording code inlined)
+Tells, for each qemu-<arch> on PATH (and --qemu PATH), its QEMU version, the
+plugin API versions it accepts, whether cannoli's server actually loads in it
+(QEMU is started with the server and no guest), what that version offers the
+server, and whether the patched backend is built:
+  plugin   stock QEMU (${supportedQemu}) with cannoli's server as a TCG plugin
+  patched  QEMU 7.2 built by \`npm run qemu:build\` (recording code inlined)
 `;
 
-function qemuVersion(path: string): string {
-  const run = Bun.spawnSync([path, "--version"]);
-  return /version ([\d.]+)/.exec(run.stdout.toString())?.[1] ?? "unknown version";
+interface LoadProbe {
+  loaded: boolean;
+  /** The plugin API version QEMU reported to the server. */
+  api: number | null;
+  /** QEMU's first line of complaint when it did not load the server. */
+  complaint: string;
+}
+
+/** Starts `qemu` with the server and a guest that does not exist: QEMU
+ *  loads plugins before the guest, and the server leaves its `.loaded` file
+ *  (zig-src/server/process.zig) if QEMU got as far as installing it. */
+function probeServer(qemu: string, server: string): LoadProbe {
+  const dir = mkdtempSync(join(tmpdir(), "cannoli-doctor-"));
+  try {
+    const socket = join(dir, "probe.sock");
+    const run = Bun.spawnSync([qemu, "-plugin", `${server},sock=${socket}`, join(dir, "no-guest")], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    let marker = "";
+    try {
+      marker = readFileSync(`${socket}.loaded`, "utf8");
+    } catch {
+      /* not loaded */
+    }
+    const api = /plugin_api=(\d+)/.exec(marker);
+    const complaint = run.stderr.toString().split("\n").find((line) => /plugin/i.test(line)) ?? firstLine(run.stderr.toString());
+    return { loaded: marker !== "", api: api ? Number(api[1]) : null, complaint: complaint.trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One QEMU, one line: version, API range, whether the server loads, features. */
+function describeQemu(qemu: string, server: string): { line: string; usable: boolean } {
+  const version = qemuVersion(qemu);
+  if (!version) return { line: `${qemu}: does not answer --version like QEMU`, usable: false };
+  const range = pluginApiRange(version);
+  const probe = probeServer(qemu, server);
+  const parts = [`${qemu}: QEMU ${version.text}`, range ? `plugin API ${range.min}..${range.max}` : "no plugin API"];
+  if (probe.loaded) {
+    parts.push(`server loads (API ${probe.api})`);
+    if (!isSupported(version)) parts.push(`outside ${supportedQemu}: untested`);
+    parts.push(pluginFeatures(version).join(", "));
+  } else {
+    parts.push(`server does NOT load: ${probe.complaint || "QEMU gave no reason"}`);
+  }
+  return { line: parts.join("; "), usable: probe.loaded };
 }
 
 export async function doctor(argv: string[]): Promise<number> {
-  if (argv[0] === "-h" || argv[0] === "--help") {
-    process.stdout.write(doctorUsage);
-    return 0;
+  let extra: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h" || arg === "--help") {
+      process.stdout.write(doctorUsage);
+      return 0;
+    }
+    if (arg === "--qemu" && argv[i + 1] !== undefined) extra = argv[++i];
+    else throw new UsageError(`cannoli: unknown doctor argument ${arg} (see cannoli doctor --help)`);
   }
   let server = "";
   try {
@@ -32,19 +88,28 @@ export async function doctor(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`server library: ${server}\n`);
-  let pluginArchs = 0;
+  let usable = 0;
+  if (extra) {
+    const { line, usable: ok } = describeQemu(extra, server);
+    process.stdout.write(`--qemu   ${line}\n`);
+    if (ok) usable++;
+  }
   for (const arch of archs) {
     const stock = Bun.which(`qemu-${arch}`);
-    const plugin = stock ? `plugin: ${stock} (QEMU ${qemuVersion(stock)})` : "plugin: no qemu-" + arch + " (apt-get install qemu-user)";
+    let plugin = `plugin: no qemu-${arch} on PATH (apt-get install qemu-user)`;
+    if (stock) {
+      const { line, usable: ok } = describeQemu(stock, server);
+      plugin = `plugin: ${line}`;
+      if (ok) usable++;
+    }
     let patched: string;
     try {
-      const path = findPatchedQemu(arch);
-      patched = existsSync(path) ? `patched: ${path}` : "patched: not built";
+      patched = `patched: ${findPatchedQemu(arch)}`;
     } catch {
-      patched = "patched: not built (npm run qemu:build)";
+      patched = "patched: not built (npm run qemu:build, in a checkout of cannoli)";
     }
-    if (stock) pluginArchs++;
-    process.stdout.write(`${arch.padEnd(8)} ${plugin}; ${patched}\n`);
+    process.stdout.write(`${arch.padEnd(8)} ${plugin}\n         ${patched}\n`);
   }
-  return pluginArchs > 0 ? 0 : 1;
+  if (usable === 0) process.stdout.write(`no QEMU here loads cannoli's server: install qemu-user (${supportedQemu}; Debian 12 or later), or give --qemu PATH\n`);
+  return usable > 0 ? 0 : 1;
 }

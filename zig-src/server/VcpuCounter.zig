@@ -41,3 +41,20 @@ pub inline fn take(self: *const VcpuCounter, vcpu_index: u32, block_insns: u32) 
     if (started > block_insns) fatal(error.BlockCounterOverrun);
     return @intCast(started);
 }
+
+var test_elements = [_]u64{0} ** 4;
+
+fn testFind(score: *qp.qemu_plugin_scoreboard, vcpu_index: c_uint) callconv(.C) ?*anyopaque {
+    _ = score;
+    return &test_elements[vcpu_index];
+}
+
+test "take returns a vCPU's count and resets it, leaving other vCPUs alone" {
+    var score: u64 = 0;
+    const counter = VcpuCounter{ .entry = .{ .score = @ptrCast(&score), .offset = 0 }, .find = testFind };
+    test_elements = .{ 3, 7, 0, 0 };
+    try std.testing.expectEqual(@as(u32, 3), counter.take(0, 3));
+    try std.testing.expectEqual(@as(u32, 0), counter.take(0, 3));
+    try std.testing.expectEqual(@as(u32, 7), counter.take(1, 8));
+    try std.testing.expectEqual([_]u64{ 0, 0, 0, 0 }, test_elements);
+}
