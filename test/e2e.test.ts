@@ -16,7 +16,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CannoliRun, cliAvailable, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
+import { type CannoliRun, cliAvailable, runCannoliWithOracles } from "./helpers/cannoli_run";
 import { firstDivergence, matchThreadsToCpus, multiAccessOrder } from "./helpers/compare";
 import {
   ARCHES,
@@ -475,45 +475,53 @@ for (const q of QEMUS) {
 // ---------------------------------------------------------------------------
 // Options that change what is traced.
 
-describe.skipIf(!CLI)("e2e options", () => {
-  const arch: Arch = "aarch64";
-  const guest = guestPath(arch, "loops");
-  const oracle = memoize(() => runOracle(arch, guest, [], { env: guestEnv() }));
+for (const q of QEMUS) {
+  describe.skipIf(!CLI)(`e2e options on QEMU ${q.name}`, () => {
+    const arch: Arch = "aarch64";
+    const guest = guestPath(arch, "loops");
+    const withOracles = (options: string[], g = guest, a: Arch = arch) => runCannoliWithOracles(q, a, g, [], { env: guestEnv(), options, want: { insn: false, mem: false } });
 
-  test("--no-mem: same instructions, no accesses", async () => {
-    const [o, c] = await Promise.all([oracle(), runCannoli(guest, [], { options: ["--no-mem"] })]);
-    checkSelfConsistent(c);
-    expect({ reads: c.stats!.reads, writes: c.stats!.writes }).toEqual({ reads: 0, writes: 0 });
-    expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns, { pcsOnly: true })).toBeNull();
-  }, TIMEOUT);
+    test("--no-mem: same instructions, no accesses", async () => {
+      const { cannoli: c, oracle: o } = await withOracles(["--no-mem"]);
+      checkSelfConsistent(c);
+      expect({ reads: c.stats!.reads, writes: c.stats!.writes }).toEqual({ reads: 0, writes: 0 });
+      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns, { pcsOnly: true })).toBeNull();
+    }, TIMEOUT);
 
-  test("--range LO-HI: only instructions in [LO, HI), with their accesses", async () => {
-    const inner = elfSymbols(guest).get("inner")!;
-    const from = inner.value;
-    const hi = inner.value + inner.size;
-    const [o, c] = await Promise.all([oracle(), runCannoli(guest, [], { options: ["--range", `${hex(from)}-${hex(hi)}`] })]);
-    checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
-    expect(c.trace.errors).toEqual([]);
-    const want = oracleSeq(o).filter((i) => i.pc >= from && i.pc < hi);
-    expect(want.length).toBeGreaterThan(100);
-    expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
-  }, TIMEOUT);
+    test("--range LO-HI: only instructions in [LO, HI), with their accesses", async () => {
+      const inner = elfSymbols(guest).get("inner")!;
+      const from = inner.value;
+      const hi = inner.value + inner.size;
+      const { cannoli: c, oracle: o } = await withOracles(["--range", `${hex(from)}-${hex(hi)}`]);
+      checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
+      expect(c.trace.errors).toEqual([]);
+      const want = oracleSeq(o).filter((i) => i.pc >= from && i.pc < hi);
+      expect(want.length).toBeGreaterThan(100);
+      expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
+    }, TIMEOUT);
 
-  test("--workers 1 --helpers 2: with helper Workers the trace still matches execlog", async () => {
-    const g = guestPath("mipsel", "dynamic");
-    const env = guestEnv();
-    const [o, c] = await Promise.all([runOracle("mipsel", g, [], { env, insn: false, mem: false }), runCannoli(g, [], { env, options: ["--workers", "1", "--helpers", "2"] })]);
-    checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
-    checkSelfConsistent(c);
-    expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
-  }, TIMEOUT);
+    test("--once: each instruction once, in the order of its first execution", async () => {
+      const { cannoli: c, oracle: o } = await withOracles(["--once"]);
+      checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
+      const seen = new Set<bigint>();
+      const firsts = oracleSeq(o).filter((i) => !seen.has(i.pc) && seen.add(i.pc));
+      expect(only(c.trace.threads).insns.map((i) => hex(i.pc))).toEqual(firsts.map((i) => hex(i.pc)));
+    }, TIMEOUT);
 
-  test("--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event", async () => {
-    const g = guestPath("mipsel", "dynamic");
-    const env = guestEnv();
-    const [o, c] = await Promise.all([runOracle("mipsel", g, [], { env, insn: false, mem: false }), runCannoli(g, [], { env, options: ["--workers", "3"] })]);
-    checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
-    checkSelfConsistent(c);
-    expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
-  }, TIMEOUT);
-});
+    test("--workers 1 --helpers 2: with helper Workers the trace still matches execlog", async () => {
+      const g = guestPath("mipsel", "dynamic");
+      const { cannoli: c, oracle: o } = await withOracles(["--workers", "1", "--helpers", "2"], g, "mipsel");
+      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+      checkSelfConsistent(c);
+      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
+    }, TIMEOUT);
+
+    test("--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event", async () => {
+      const g = guestPath("mipsel", "dynamic");
+      const { cannoli: c, oracle: o } = await withOracles(["--workers", "3"], g, "mipsel");
+      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+      checkSelfConsistent(c);
+      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
+    }, TIMEOUT);
+  });
+}
