@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Builds cannoli's native pieces:
 //!   zig-out/lib/libcannoli_server.so    the server QEMU loads (-plugin)
 //!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer and chunk decoder Bun loads (bun:ffi)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! mempipe benchmark: one-byte messages per second and bulk streaming GiB/s
 //! between the stand-alone Zig producer (its own process) and Bun Workers,
 //! next to this machine's memcpy bandwidth measured in the same run.

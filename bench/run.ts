@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `npm run bench`: the whole benchmark, one command. Builds what it needs,
 //! runs the whole-program workloads under every configuration (interleaved,
 //! medians, ratios against plain QEMU of the same rounds), QEMU's own

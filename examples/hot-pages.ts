@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The 10 most written 4 KiB pages of guest memory, and which code wrote them.
 //   cannoli run --tracer examples/hot-pages.ts -- ./guest
 import { defineTracer } from "../src/tracer";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Builds the single executable dist/cannoli with `bun build --compile`: the
 //! CLI, the Worker entry point, and the Zig libraries embedded as files.
 import { mkdirSync } from "node:fs";

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Cross-compiles the test guests listed in test/guests/guests.tsv with zig cc
 # into test/guests/build/<arch>/<name>; up-to-date binaries are kept.
 # Usage: scripts/build-guests.sh [--check] [name...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds QEMU 7.2's own plugins, unmodified, from Debian's qemu source package
 # as test oracles: cannoli's counts and traces must match theirs.
 # Usage: scripts/build-oracles.sh   (last line printed: the oracle dir)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fetches Debian's static busybox for foreign architectures (real programs no
 # one here wrote, for tests and benchmarks) into
 # ${CANNOLI_CACHE:-$HOME/.cache/cannoli}/busybox/<debian-arch>/busybox.

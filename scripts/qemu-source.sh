@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prints the directory of Debian's QEMU 7.2 source tree (Debian patches
 # applied), unpacking it into ${CANNOLI_CACHE:-$HOME/.cache/cannoli}/qemu-src
 # the first time: from ${CANNOLI_QEMU_SEED:-/var/cache/cannoli/src}/qemu_7.2*

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds an unmodified QEMU 10.0 (Debian 13's `qemu` source package) for the
 # linux-user targets the tests run on, plus QEMU 10's own plugins (insn, mem,
 # execlog: the oracles for 10.x). Debian 12 ships QEMU 7.2; this is the other

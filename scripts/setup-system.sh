@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages that cannoli's tests need: qemu-user, a C
 # toolchain for QEMU's own plugins (the test oracles), the deb-src entry that
 # `apt-get source qemu` needs, and foreign glibc runtimes so dynamically

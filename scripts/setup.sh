@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Sets up everything cannoli needs on a Debian 12 machine that has Node.js
 # and npm: npm packages (Bun, Zig), system packages (qemu-user, oracle build
 # deps), the native libraries, the test guests, QEMU's own plugins as test

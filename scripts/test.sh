@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The whole test suite, after setting everything up: Zig unit tests, then
 # the Bun tests (cross-process mempipe, end-to-end tracing against QEMU's own
 # plugins as oracles, CLI error cases).     (npm test)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+// SPDX-License-Identifier: MIT
 //! The `cannoli` command line: dispatches to one module per command
 //! (src/commands/). Every failure is one line on stderr and a non-zero exit.
 import { ElfError } from "./elf";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Reads just enough of a guest ELF to pick `qemu-<arch>` and to tell a
 //! dynamically linked program (PT_INTERP) from a static one.
 import { openSync, readSync, closeSync, statSync } from "node:fs";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Where the native pieces (Zig-built libraries) are found. The libraries are
 //! imported as files, so `bun build --compile` embeds them in the single
 //! executable; QEMU and dlopen need real paths, so an embedded copy is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The cannoli tracer API: what a tracer module (`cannoli run --tracer ./mine.ts`)
  * exports as its default, built with {@link defineTracer}.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native libraries imported as files (see native_paths.ts).
 declare module "*.so" {
   const path: string;

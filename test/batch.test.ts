@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The batch form's columns must say exactly what the per-event handlers
 //! say: same instructions in the same order, and each memory access after
 //! the instruction that made it, with the same address, size and value.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A real program no one here wrote: Debian's static arm64 and mipsel busybox
 //! compressing and hashing data, on both QEMUs under test. cannoli's
 //! instruction and memory-access counts must equal QEMU's own insn and mem

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

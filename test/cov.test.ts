@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli cov`: drcov and modoff output checked with a parser written from
 //! the format's description (helpers/drcov.ts), against what a `print` run
 //! of the same guest executed; module splitting; a guest killed by a signal;

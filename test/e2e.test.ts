@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! End to end: cannoli (`src/cli.ts run --tracer print`) on every guest of
 //! test/guests/guests.tsv, every arch, on both QEMUs under test (Debian 12's
 //! 7.2 and Debian 13's 10.0: test/helpers/oracle.ts), compared with that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Translation-time filters from the command line: --range, --once, --no-mem.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A custom Zig hook file compiled into a server build decides, at
 //! translation time, which instructions and accesses are recorded.
 import { expect, test } from "bun:test";

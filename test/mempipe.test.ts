@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Cross-process tests of the mempipe: the stand-alone Zig producer in its
 //! own process, Bun Workers consuming through FFI.
 import { describe, expect, test } from "bun:test";

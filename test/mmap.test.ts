@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! mmap/munmap events: reported when the guest's call returned, with the
 //! mapped file's path; code later runs from inside the mappings they report.
 import { describe, expect, test } from "bun:test";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `bunx cannoli` from the package: the packed tarball carries the CLI, the
 //! Worker and the Zig libraries, and runs with nothing else installed.
 import { expect, test } from "bun:test";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The patched-QEMU backend (`-cannoli`, recording code inlined in the JIT)
 //! must give exactly the records of the plugin path. Both run on the same
 //! patched binary (which also loads plugins), in the same environment; the

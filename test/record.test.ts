@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Record & replay: a replayed recording gives a tracer exactly what the live
 //! run gave it; damaged recordings replay up to the damage and name its
 //! offset.

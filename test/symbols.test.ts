@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Symbols: the ELF reader (32/64-bit, both byte orders), the symbolizer's
 //! module map (static executables, libraries from mmap events, the loader
 //! placed from the first PC, stripped files), and `print --symbols`.

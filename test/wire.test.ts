@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The wire format is defined once, in zig-src/wire/records.zig; the
 //! TypeScript view is generated from it. This fails when they drift apart,
 //! or when the native decoder and the reference walker read a chunk differently.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The configurations each workload runs under, and the cannoli command line
 //! for each.
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The machine is shared: before each measured round, wait (a few minutes at
 //! most) for it to be quiet, and report the load the round started under.
 //!

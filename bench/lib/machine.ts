@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! What the figures were measured on: written at the top of BENCHMARKS.md.
 import { cpus, totalmem } from "node:os";
 import { readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Runs one command once and measures it: wall time, CPU split between QEMU
 //! and the consumer, peak memory, and cannoli's own statistics.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Builds what the benchmarks need, only when it is missing or stale: the
 //! Zig libraries and tools, dist/cannoli, the guests, Debian's busybox, and
 //! QEMU's own plugins (execlog, insn).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! QEMU's own tracers on a small input: the execlog plugin (one text line per
 //! instruction, with memory addresses) and `-d exec,nochain` (one line per
 //! executed block). Logs go to a file in the scratch directory (deleted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Turns the measurements into Markdown (the console table and the generated
 //! part of BENCHMARKS.md) and checks the DESIGN.md targets.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

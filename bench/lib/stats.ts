@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Small statistics helpers for the harness.
 
 export function median(values: readonly number[]): number {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A small SVG line chart (no plotting dependency): linear axes with round
 //! ticks, one polyline per series, a legend.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Whole-program runs: every configuration of a workload, interleaved, for
 //! several rounds; medians per configuration; every slowdown against the
 //! plain-QEMU runs of the same rounds.

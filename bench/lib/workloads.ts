@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The guest programs the harness runs, with their inputs: full size, the
 //! `--quick` size, and the small size for QEMU's own (slow) text loggers.
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";

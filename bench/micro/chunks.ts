@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Synthetic trace chunks in the wire format (zig-src/wire/records.zig), the
 //! shape the server writes for a 32-bit guest: block-level encoding (one
 //! block_def, then one `block` record per executed block, memory records

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Worker side of the ordered-stage hop microbenchmark: answers each request
 //! with the items of one chunk, posted the way the runtime posts them.
 declare const self: Worker;

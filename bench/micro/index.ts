@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Microbenchmarks (tinybench): record decoding per chunk, the ordered-stage
 //! hop (postMessage of one chunk's items from a Worker), and mempipe
 //! claim/release through FFI.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Bench tracer, batch form: reads every instruction's PC (and, when memory
 //! is traced, every access's address and value) from the chunk's columns.
 //! It also sums the chunk sizes (`words.length`), which is exactly the

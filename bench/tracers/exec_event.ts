@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Bench tracer, per-event form: an `exec` handler called for every executed
 //! instruction (and `read`/`write` for every access when memory is traced).
 //! It folds each chunk into one item (pushed at the chunk's first event and

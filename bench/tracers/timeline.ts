@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Bench tracer for the "traced instructions per second over a run" plot:
 //! the batch form reads every PC; the ordered stage notes (time, cumulative
 //! instructions) as chunks arrive, at most one point per 10 ms, and `finish`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli cov`: basic-block coverage of a guest run, as a drcov file (or
 //! `module+0xoffset` lines). Runs the guest with `--once` hooks (each
 //! instruction recorded the first time it runs, no memory accesses), so

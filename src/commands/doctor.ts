@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli doctor`: which QEMUs here can run cannoli, for which guest
 //! architectures, what each QEMU version offers the server, and what to do
 //! about the ones that cannot.

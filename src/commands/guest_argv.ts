@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The shared shape of `cannoli <command> [options] -- <guest> [args...]`:
 //! options up to `--` (or up to the first word that is not an option), then
 //! the guest's own argv, untouched.

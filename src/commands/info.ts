@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli info run.cnl`: what a recording holds.
 import { RecordingReader } from "../record/RecordingReader";
 import { FrameKind, runStream } from "../record/format";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Which QEMU binary and which sysroot a guest runs with: shared by the
 //! commands that launch a guest (run, cov).
 import { existsSync, readdirSync, statSync } from "node:fs";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! What a QEMU binary is, as far as cannoli's server cares: its version (from
 //! `--version`), the plugin API range that version accepts, what it offers
 //! the server, and the one line a user gets when it cannot load the server.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli record -o run.cnl -- <guest> [args...]`: runs the guest and stores
 //! every thread's raw stream, compressed, for `cannoli replay`.
 import { RecordingWriter } from "../record/RecordingWriter";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli replay run.cnl [--tracer T] [-o FILE]`: runs a tracer offline on a
 //! recording, through the same API and with the same results as a live run.
 import { writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `cannoli run`: trace a guest program live.
 import { writeFileSync } from "node:fs";
 import { readGuestElf } from "../elf";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Turns one guest thread's first-executed PCs (the `--once` stream) into
 //! coverage blocks.
 //!

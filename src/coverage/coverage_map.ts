@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Covered blocks, by module. A block is attributed to the module holding
 //! its start, as that process's map stands when the block is added; a block
 //! running past its module's end is cut there and the rest attributed on its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Writes coverage in DynamoRIO's drcov format, as Lighthouse, bncov and
 //! Dragon Dance read it: a text header, a version-4 module table, and a
 //! binary block table.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Instruction sizes per guest architecture, as coverage needs them when it
 //! only has first-executed PCs: the smallest instruction (the size assumed
 //! for a block's last one) and the largest (the widest gap between two PCs

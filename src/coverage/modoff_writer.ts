@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Writes coverage as text, one covered block per line: `module+0xoffset`,
 //! the module's file name and the block's offset from the module's start
 //! (the form bncov and Lighthouse import as "module+offset"), sorted.

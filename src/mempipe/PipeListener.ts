@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The consumer's end of the hand-over socket (main thread). Creates the
 //! private 0700 directory and socket that producers connect to, and turns the
 //! native listener's events into typed ones.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Reads one mempipe in place from any thread (main or Worker): claims
 //! published chunks, exposes their bytes as a view on the shared mapping (no
 //! copy), and hands them back. Several readers of the same pipe in different

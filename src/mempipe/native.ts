@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Bun FFI binding of libcannoli_consumer (zig-src/consumer.zig): the mempipe
 //! consumer (zig-src/mempipe/c_api.zig) and the chunk decoder
 //! (zig-src/wire/decoder_c_api.zig).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Reads a recording frame by frame, checking each one. Walking in file
 //! order needs no index, so a truncated recording (cannoli killed mid-run) is
 //! readable up to its last whole frame; the first damaged frame ends the walk

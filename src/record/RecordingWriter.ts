@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Appends frames to a recording file (main thread). Chunks arrive already
 //! compressed by the Workers, in any order; the reader restores order by
 //! ticket.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The recording file (`cannoli record -o run.cnl`): the raw stream of every
 //! guest thread — its handshake and every chunk exactly as the server wrote
 //! it, zstd-compressed — so any tracer can run on it later through the same

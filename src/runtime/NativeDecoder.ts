@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The chunk decoder in native code (zig-src/wire/BatchDecoder.zig): counts a
 //! chunk's events and expands it into the batch columns at a fraction of the
 //! cost of doing it in JavaScript. RecordWalker (walk.ts) stays the reference

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The ordered stage: hands each guest thread's chunk results to the tracer's
 //! `trace` strictly in ticket order (execution order), keeps the counts the
 //! run's statistics come from, and ends streams. Shared by live runs and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Replays a recording through the same Workers, decoder and ordered stage as
 //! a live run, so a tracer sees exactly the calls it would have seen live.
 //! Chunks are fanned out to all Workers (which decompress and decode them in

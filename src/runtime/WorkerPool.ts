@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Starts the Workers, waits until each has loaded the tracer, and routes
 //! their messages to one handler.
 import { cpus } from "node:os";

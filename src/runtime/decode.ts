@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Decodes one chunk of trace records in place and feeds it to a tracer's
 //! Worker-side handlers (per-event, or the batch form). Counting happens here
 //! too, whatever the tracer, so the run's statistics come from the records

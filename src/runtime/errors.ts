@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Error text helpers: cannoli reports every failure as one line.
 
 export function firstLine(error: unknown): string {

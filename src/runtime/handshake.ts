@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Parses and validates the JSON handshake a producer sends with its pipe
 //! (written by zig-src/server/plugin.zig). It comes from inside QEMU, so
 //! every field is checked before it becomes a ThreadInfo.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Resolves `--tracer`: a built-in's name, or the path of a TypeScript or
 //! JavaScript module whose default export is a tracer.
 import { existsSync } from "node:fs";

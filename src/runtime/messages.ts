@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The messages between the main thread (listener, ordered stage, recorder)
 //! and the Workers.
 import type { ThreadInfo } from "../tracer";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Buffered output for the ordered stage: stderr, or the `-o FILE` of a run.
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Output } from "../tracer";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! One live run: listens for the server's pipes, spawns QEMU, fans chunks out
 //! to the Workers and runs the ordered stage; when recording (`cannoli
 //! record`), also appends the compressed chunks to the recording file.

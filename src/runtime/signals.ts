@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Linux signal names by number (x86_64 host numbering, which is what QEMU
 //! runs on here), for exit codes (128 + n) and messages.
 export const signalName = [

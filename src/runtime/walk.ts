@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Walks one chunk's records (zig-src/wire/records.zig) in execution order.
 //! Per-instruction `exec` records pass through as they are; a `block` record
 //! (or a `block_open` record, with the records after it) expands into its

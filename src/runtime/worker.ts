@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A Worker. Live: serves every open stream, claiming published chunks in
 //! place, decoding them and running the tracer's parallel handlers (posting
 //! the chunk's items and counts to the ordered stage), and, when recording,

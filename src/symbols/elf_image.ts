@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Reads an ELF file's structure for symbolization: the header, the
 //! program headers (PT_LOAD segments, PT_INTERP) and the section headers,
 //! for 32- and 64-bit files of either byte order. Symbol tables are read by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Reads an ELF file's function symbols: the static table (.symtab) and the
 //! dynamic one (.dynsym, what a stripped shared object still has), found
 //! through the section headers. Both tables are merged; at one address the

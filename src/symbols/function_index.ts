@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A module's functions sorted by link-time address, for "which function
 //! holds this address" lookups by binary search.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Where a guest file lives on the host. qemu-user opens a guest path under
 //! its `-L` sysroot first and falls back to the host path; a symbolizer has
 //! to read the same file. Without an explicit sysroot, QEMU_LD_PREFIX and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A module placed in a guest process's address space: an ELF file at a
 //! load bias. bias = where the PT_LOAD at file offset 0 was mapped − its
 //! p_vaddr (0 for a fixed-address ET_EXEC), so link-time address = runtime

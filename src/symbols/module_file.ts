@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A guest file that can be loaded as a module: its ELF structure, read once
 //! per run, and its function symbols, read the first time one is needed.
 //! Files are looked up by guest path (see host_path.ts) and cached.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The modules mapped in one guest process, by address. A module leaves the
 //! live map when a munmap covers all of it (dlclose unmaps a library's
 //! whole range in one call; the loader's partial unmaps of gaps and tails do

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Symbolization for one guest process: its module map, kept up to date
 //! from the process's mmap/munmap events, and `symbolize(pc)`.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Symbolizes guest PCs as `module!function+0xoff` for every guest process
 //! of a run, from the guest's ELF symbol tables (.symtab and .dynsym) and
 //! those of every file it maps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `--tracer count`: instructions, reads and writes per guest thread. The
 //! counting happens in the Workers with the batch form; the ordered stage only
 //! adds up one small item per chunk.

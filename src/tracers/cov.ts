@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `--tracer cov` (and `cannoli cov`): basic-block coverage from a `--once`
 //! stream. Workers fold each chunk's first-executed PCs into runs of
 //! instructions that follow one another ([first pc, last pc]) and pass

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `--tracer demo` (what `npm run demo` shows): a short readable summary of a
 //! run — instructions, memory accesses, system calls and the hottest code.
 import { type ProcessSymbols, Symbolizer, defineTracer } from "../tracer";

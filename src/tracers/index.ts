@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The built-in tracers, by the name `--tracer` takes.
 import type { AnyTracer } from "../tracer";
 import count from "./count";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `--tracer print`: one line per event, in execution order per guest thread.
 //! Lines are formatted in the Workers; each chunk's lines travel to the
 //! ordered stage as one string.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `--tracer print --symbols` (the built-in `print-symbols`): `print`'s
 //! lines, with each exec line followed by the PC's symbol:
 //!   <pid>:<tid> exec 0x<pc> <module>!<function>+0x<off>

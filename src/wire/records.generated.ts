@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.
 export const protocolVersion = 1;
 export const Kind = {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Benchmark guest: memory-heavy loop with mixed 1/2/4/8-byte loads and
  * stores over a 64 KiB buffer (stays in cache: the cost measured is the
  * tracing of each access, not DRAM). Prints a checksum so the work cannot be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Benchmark guest: the nop loop of the original Cannoli. Each iteration runs
  * 64 unrolled nops plus the loop's own few instructions, so nearly every
  * executed instruction is a nop: the worst case for PC tracing (nothing but

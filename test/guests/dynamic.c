@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Dynamically linked against glibc (the only guest that is): calls go
  * through the PLT into the shared libc. Prints "dynamic ok <n>", exits 4. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* fork: the child works and exits 7; the parent waits and reports it.
  * Prints "fork ok child=7", exits 0. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Loops and real (non-inlined) calls; prints "loops ok <checksum>", exits 3. */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Stores then loads of 1, 2, 4 and 8 bytes with distinctive values at known
  * offsets of a global buffer: u8 0x11 at +0, u16 0x2233 at +2,
  * u32 0x44556677 at +4, u64 0x8899aabbccddeeff at +8 (32-bit guests such as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Faulting loads in the middle of straight-line code: the SIGSEGV handler
  * (SA_SIGINFO) siglongjmps back, so the stores after each load never run and
  * the fault cuts the translation block short. Prints "segv ok 3", exits 0. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* 4 threads, each with its own amount of work, writing its own slot.
  * Prints "threads ok", exits 0 (1 if a result is wrong). */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Runs the cannoli CLI (`bun src/cli.ts run ...`) on a guest with the
 //! `print` tracer and `--stats-json`, in the same controlled environment as
 //! the oracles, and parses what it wrote.

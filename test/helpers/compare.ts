@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Event-by-event comparison of cannoli's trace with execlog's, with a
 //! readable description of the first divergence.
 import type { OracleInsn } from "./oracle";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Test and benchmark Worker: drains one pipe, posting each chunk (copied),
 //! counting its messages in place, or copying it out (bulk benchmark).
 import type { Pointer } from "bun:ffi";

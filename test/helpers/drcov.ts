@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A drcov parser written from the published descriptions of the format
 //! (DynamoRIO's drcovlib module table reader; "DrCov File Format",
 //! ayrx.me), independent of src/coverage/drcov_writer.ts:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Oracles for the end-to-end tests: QEMU's own plugins (execlog, insn, mem),
 //! built from the same QEMU's source, run on the same guest with the same
 //! argv, cwd and a controlled environment, so that cannoli's trace can be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Runs the stand-alone producer (zig-out/bin/mempipe-producer) against a
 //! PipeListener and drains its pipe with N Workers: the cross-process
 //! harness behind the mempipe tests and benchmarks.

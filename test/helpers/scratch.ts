@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Scratch directories for tests: created under the system's temporary
 //! directory and removed when the test file ends, so a test run leaves
 //! nothing behind in /tmp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Parsers for cannoli's own outputs: the `print` tracer's text and the
 //! `--stats-json` file.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A custom hook file for the tests (built with `zig build -Dhooks=...`):
 //! records only instructions whose address is not a multiple of 8, and no
 //! memory accesses at all.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The reading side of one mempipe, shared by every consumer thread (Bun
 //! Worker) of the process. It lives in consumer-private memory: the ticket
 //! counter and the end-of-stream state are out of the producer's reach, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The consumer's side of the hand-over socket: accepts one connection per
 //! pipe, receives its handshake and memfd, maps it as a `Consumer`, and
 //! reports when a producer's connection closes. Driven by polling from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The writing end of a mempipe: owned by exactly one thread (a QEMU vCPU
 //! thread, or a test). It fills the current chunk in place and publishes it
 //! with a release store; when every chunk is held by consumers it waits

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The C ABI of the mempipe consumer, loaded by Bun through bun:ffi
 //! (src/mempipe/native.ts declares the same signatures). Pointers cross as
 //! plain addresses; every struct written for Bun is `extern` and checked

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Futex wait/wake on a word in memory shared between processes. Zig's
 //! std.Thread.Futex uses FUTEX_PRIVATE_FLAG, which only works within one
 //! process, so the mempipe needs its own shared variant.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The shared-memory layout of one mempipe: a header, one mailbox per chunk,
 //! then the chunk data. This file is the single definition of that layout;
 //! the producer (inside QEMU) and the consumer (behind Bun FFI) both use it,

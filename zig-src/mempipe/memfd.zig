@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Anonymous shared memory for a pipe. memfd_create names nothing in
 //! /dev/shm, so nothing is left behind when either side is killed. The size
 //! is sealed before the descriptor is handed over: a producer that could

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! mempipe: a ring of fixed-size chunks in shared memory carrying one guest
 //! thread's events from its producer (inside QEMU) to consumer threads.
 //! This is the package root; the tests below exercise producer and consumers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The Unix-domain socket that hands a pipe's memfd to the consumer.
 //! SOCK_SEQPACKET keeps the handshake one message, and the connection's
 //! end (recv returning 0) is how the consumer learns that the producer is

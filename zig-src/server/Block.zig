@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! A translated block recorded as a whole (the block-level encoding): its
 //! PCs, and one inline counter per instruction that tells, when the next
 //! block starts, how far this one really ran (a fault may cut it short).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! The server's settings, from the plugin's arguments
 //! (`-plugin libcannoli_server.so,sock=PATH,range=0x400000-0x401000,mem=off`)
 //! with the socket path also accepted from CANNOLI_SOCKET.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! One guest thread's trace stream: a mempipe producer plus typed record
 //! writers for the wire format (zig-src/wire/records.zig). Generic over the
 //! guest's address type so 32-bit guests write 4-byte fields and the record

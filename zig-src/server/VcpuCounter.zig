@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! One u64 per vCPU in a QEMU scoreboard (plugin API 2+, QEMU 9.0 and
 //! later): how many instructions of the block this vCPU is executing have
 //! started. Each instruction of a block-encoded block adds 1 inline (QEMU's

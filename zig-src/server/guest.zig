@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! What the server needs to know about the guest architecture, from QEMU's
 //! target name: address width (4-byte fields for 32-bit guests) and byte
 //! order.

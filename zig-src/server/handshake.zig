@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! The JSON handshake each stream sends with its pipe (parsed and checked by
 //! src/runtime/handshake.ts): who the stream belongs to and how to read it.
 const std = @import("std");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! The types a hook file sees (imported there as `@import("hook_api")`).
 
 /// How an instruction is recorded each time it executes.

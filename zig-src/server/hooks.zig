@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! Custom translation-time filtering: the default hook file, compiled into
 //! the server. To build a server with your own logic, copy this file, edit
 //! the two functions, build it and point cannoli at it:

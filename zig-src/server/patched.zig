@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! libcannoli_server.so's second front door: QEMU patched with
 //! patches/qemu-7.2 (`-cannoli libcannoli_server.so,sock=PATH[,...]`).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! libcannoli_server.so as a QEMU TCG plugin: the front door that works with
 //! an unmodified distribution QEMU, any version from 7.2 (Debian 12, plugin
 //! API 1) to 10.x (Debian 13's 10.0, API 4). A constructor declares the API

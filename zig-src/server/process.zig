@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! The QEMU process the server lives in, for both front doors (plugin.zig,
 //! patched.zig): its pid, which a forked child renews before dropping the
 //! streams it inherited, QEMU's tie to the consumer's life, the word to the

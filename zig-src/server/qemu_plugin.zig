@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 //! QEMU's TCG plugin API (include/qemu/qemu-plugin.h) as seen from Zig,
 //! written by hand against QEMU 7.2 (plugin API version 1), the version
 //! Debian 12 ships as qemu-user.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Decodes one chunk of trace records natively for the consumer: counts its
 //! events and, when asked, expands it into the batch form's columns (one pc
 //! per executed instruction, one row per memory access) in execution order.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The C ABI of BatchDecoder, loaded by Bun's Workers through bun:ffi
 //! (src/runtime/native_decoder.ts declares the same signatures).
 const std = @import("std");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Writes the TypeScript view of records.zig to stdout
 //! (`zig build wire-ts > src/wire/records.generated.ts`).
 const std = @import("std");
@@ -5,7 +6,7 @@ const records = @import("records.zig");
 
 pub fn main() !void {
     const out = std.io.getStdOut().writer();
-    try out.writeAll("// Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.\n");
+    try out.writeAll("// SPDX-License-Identifier: MIT\n// Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.\n");
     try out.print("export const protocolVersion = {d};\n", .{records.protocol_version});
     try out.writeAll("export const Kind = {\n");
     inline for (std.meta.fields(records.Kind)) |field| try out.print("  {s}: {d},\n", .{ field.name, field.value });

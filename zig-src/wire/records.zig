@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The trace records carried inside mempipe chunks: the one definition of
 //! the wire format. `gen_ts.zig` turns it into src/wire/records.generated.ts
 //! and a Bun test checks the two agree, so Zig and TypeScript cannot drift.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The wire package: what travels inside mempipe chunks.
 pub const records = @import("records.zig");
 pub const BatchDecoder = @import("BatchDecoder.zig");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `mempipe-producer`: a stand-alone producer for the cross-process tests and
 //! benchmarks of the mempipe (the real producer is the server inside QEMU).
 //!
