@@ -128,7 +128,7 @@ export class Session {
     // A QEMU that never loaded the server (too old, no plugin support, a
     // missing symbol) has printed its own reason; the user also gets what
     // to do, and no tracer output that would read as "0 instructions".
-    if (qemu && this.#nextId === 0 && !interrupted && qemu.exitCode !== 0) {
+    if (qemu && this.#nextId === 0 && !interrupted && qemu.signalCode === null && qemu.exitCode !== 0) {
       stage.fail(serverLoaded ? `cannoli: QEMU exited (code ${qemu.exitCode}) before the guest ran an instruction; QEMU's message is above` : this.#options.describeLoadFailure());
     }
     stage.finish();

@@ -53,7 +53,12 @@ const Connection = struct {
 allocator: std.mem.Allocator,
 listen_fd: os.fd_t,
 connections: []Connection,
+/// The poll set holds only live descriptors (slot 0: the listening socket):
+/// poll(2) refuses an nfds above RLIMIT_NOFILE (EINVAL), and 1024 is the
+/// usual soft limit in a user's shell.
 pollfds: []os.pollfd,
+/// The connection index behind each poll slot from 1 on.
+poll_connection: []u32,
 /// Rotates where scanning starts so one busy connection cannot starve others.
 scan_start: usize = 0,
 
@@ -66,7 +71,9 @@ pub fn init(allocator: std.mem.Allocator, path: []const u8) !*Listener {
     errdefer allocator.free(connections);
     @memset(connections, .{});
     const pollfds = try allocator.alloc(os.pollfd, connections_max + 1);
-    self.* = .{ .allocator = allocator, .listen_fd = listen_fd, .connections = connections, .pollfds = pollfds };
+    errdefer allocator.free(pollfds);
+    const poll_connection = try allocator.alloc(u32, connections_max + 1);
+    self.* = .{ .allocator = allocator, .listen_fd = listen_fd, .connections = connections, .pollfds = pollfds, .poll_connection = poll_connection };
     return self;
 }
 
@@ -79,6 +86,7 @@ pub fn deinit(self: *Listener) void {
     }
     os.close(self.listen_fd);
     self.allocator.free(self.pollfds);
+    self.allocator.free(self.poll_connection);
     self.allocator.free(self.connections);
     self.allocator.destroy(self);
 }
@@ -88,21 +96,27 @@ pub fn poll(self: *Listener, timeout_ms: i32, event: *Event, payload: []u8) Even
     // The listening socket goes first in the poll set; its slot maps to no
     // connection.
     self.pollfds[0] = .{ .fd = self.listen_fd, .events = os.POLL.IN, .revents = 0 };
+    var slots: usize = 1;
     for (self.connections, 0..) |connection, index| {
-        self.pollfds[index + 1] = .{ .fd = connection.fd, .events = os.POLL.IN, .revents = 0 };
+        if (connection.fd == -1) continue;
+        self.pollfds[slots] = .{ .fd = connection.fd, .events = os.POLL.IN, .revents = 0 };
+        self.poll_connection[slots] = @intCast(index);
+        slots += 1;
     }
-    const ready = os.poll(self.pollfds, timeout_ms) catch return .none;
+    assert(slots <= self.pollfds.len);
+    const ready = os.poll(self.pollfds[0..slots], timeout_ms) catch return .none;
     if (ready == 0) return .none;
     if (self.pollfds[0].revents != 0) {
         if (self.accept(event)) |kind| return kind;
     }
+    const live = slots - 1;
     var scanned: usize = 0;
-    while (scanned < self.connections.len) : (scanned += 1) {
-        const index = (self.scan_start + scanned) % self.connections.len;
-        if (self.connections[index].fd == -1 or self.pollfds[index + 1].revents == 0) continue;
-        const kind = self.service(@intCast(index), event, payload);
+    while (scanned < live) : (scanned += 1) {
+        const slot = 1 + (self.scan_start + scanned) % live;
+        if (self.pollfds[slot].revents == 0) continue;
+        const kind = self.service(self.poll_connection[slot], event, payload);
         if (kind != .none) {
-            self.scan_start = index + 1;
+            self.scan_start = slot;
             return kind;
         }
     }

@@ -10,6 +10,7 @@ const layout = @import("layout.zig");
 const futex = @import("futex.zig");
 const socket = @import("socket.zig");
 const memfd_ = @import("memfd.zig");
+const high_fd = @import("high_fd.zig");
 
 const Producer = @This();
 
@@ -33,6 +34,8 @@ const no_group = std.math.maxInt(u32);
 
 geometry: layout.Geometry,
 memory: []align(layout.page_bytes) u8,
+/// -1 once handed over: the mapping outlives it, and the guest must not
+/// be able to see or close it (qemu-user shares the descriptor table).
 memfd: os.fd_t,
 /// -1 when the pipe is not connected (tests that hand the memory over in
 /// process).
@@ -48,7 +51,7 @@ group_start: u32 = no_group,
 /// Creates the pipe memory (anonymous memfd, never named in /dev/shm).
 pub fn create(options: Options) Error!Producer {
     const geometry = try layout.Geometry.init(options.chunk_bytes, options.chunk_count);
-    const memfd = try memfd_.createSealed(geometry.total_bytes);
+    const memfd = high_fd.moveHigh(try memfd_.createSealed(geometry.total_bytes));
     errdefer os.close(memfd);
     const memory = try memfd_.mapShared(memfd, geometry.total_bytes);
     var producer = Producer{
@@ -69,10 +72,12 @@ pub fn create(options: Options) Error!Producer {
 /// handshake payload.
 pub fn connect(self: *Producer, socket_path: []const u8, handshake: []const u8) Error!void {
     assert(self.sock == -1);
-    const sock = try socket.connect(socket_path);
+    const sock = high_fd.moveHigh(try socket.connect(socket_path));
     errdefer os.close(sock);
     try socket.sendPipe(sock, self.memfd, handshake);
     self.sock = sock;
+    os.close(self.memfd);
+    self.memfd = -1;
 }
 
 pub fn header(self: *const Producer) *layout.Header {
@@ -216,5 +221,6 @@ pub fn release(self: *Producer) void {
     if (self.sock != -1) os.close(self.sock);
     self.sock = -1;
     os.munmap(self.memory);
-    os.close(self.memfd);
+    if (self.memfd != -1) os.close(self.memfd);
+    self.memfd = -1;
 }
