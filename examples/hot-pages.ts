@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The 10 most written 4 KiB pages of guest memory, and which code wrote them.
 //   cannoli run --tracer examples/hot-pages.ts -- ./guest
-import { defineTracer } from "../src/tracer";
+import { defineTracer } from "@cannoli-trace/cannoli";
 
 type Write = [page: number, pc: number];
 type State = Map<number, { writes: number; writers: Set<number> }>;

@@ -34,5 +34,7 @@ if [ "${1:-}" != "--no-oracles" ]; then
 fi
 step "Debian's static busybox (arm64, mipsel)"
 scripts/fetch-busybox.sh >/dev/null
+step "API type declarations (types/, for the package)"
+node_modules/.bin/tsc -p tsconfig.types.json
 step "single executable (dist/cannoli)"
 node_modules/.bin/bun run scripts/build-executable.ts

@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * import { defineTracer } from "cannoli";
+ * import { defineTracer } from "@cannoli-trace/cannoli";
  * export default defineTracer({
  *   exec(ctx, ev, out) { if (ev.pc === 0x400123) out.push(1); },
  *   init: () => ({ hits: 0 }),
@@ -191,7 +191,7 @@ export type AnyTracer = Tracer<unknown, unknown, unknown>;
  *
  * @example
  * ```ts
- * import { Symbolizer, defineTracer, type MmapEvent, type MunmapEvent } from "cannoli";
+ * import { Symbolizer, defineTracer, type MmapEvent, type MunmapEvent } from "@cannoli-trace/cannoli";
  * type Item = number | { mmap: MmapEvent } | { munmap: MunmapEvent };
  * export default defineTracer<undefined, Item, Symbolizer>({
  *   exec(_ctx, ev, out) { out.push(ev.pc); },

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeLibraryPath } from "../native_paths";
 import { firstLine } from "../runtime/errors";
-import { findPatchedQemu } from "./qemu_paths";
+import { findPatchedQemu, patchedBuildAdvice } from "./qemu_paths";
 import { isSupported, pluginApiRange, pluginFeatures, qemuVersion, supportedQemu } from "./qemu_version";
 import { UsageError } from "./usage_error";
 
@@ -20,7 +20,8 @@ plugin API versions it accepts, whether cannoli's server actually loads in it
 (QEMU is started with the server and no guest), what that version offers the
 server, and whether the patched backend is built:
   plugin   stock QEMU (${supportedQemu}) with cannoli's server as a TCG plugin
-  patched  QEMU 7.2 built by \`npm run qemu:build\` (recording code inlined)
+  patched  QEMU 7.2 with cannoli's patches (recording code inlined), built by
+           \`npm run qemu:build\` in a checkout of cannoli's repository
 `;
 
 interface LoadProbe {
@@ -107,7 +108,7 @@ export async function doctor(argv: string[]): Promise<number> {
     try {
       patched = `patched: ${findPatchedQemu(arch)}`;
     } catch {
-      patched = "patched: not built (npm run qemu:build, in a checkout of cannoli)";
+      patched = `patched: not built (${patchedBuildAdvice})`;
     }
     process.stdout.write(`${arch.padEnd(8)} ${plugin}\n         ${patched}\n`);
   }

@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { debianTriples } from "../elf";
 import { UsageError } from "./usage_error";
 
+/** How to get the patched backend: its patch series and build script live in
+ *  cannoli's repository, not in the package. */
+export const patchedBuildAdvice = "build it in a checkout of cannoli's repository with npm run qemu:build";
+
 export function findQemu(arch: string, override?: string): string {
   if (override) {
     if (!existsSync(override)) throw new UsageError(`cannoli: --qemu ${override} does not exist`);
@@ -26,7 +30,7 @@ export function findPatchedQemu(arch: string): string {
         .map((hash) => join(root, hash, "bin", `qemu-${arch}`))
         .filter((path) => existsSync(path))
     : [];
-  if (candidates.length === 0) throw new UsageError(`cannoli: no patched qemu-${arch} in ${root}; build it with npm run qemu:build (or give --qemu)`);
+  if (candidates.length === 0) throw new UsageError(`cannoli: no patched qemu-${arch} in ${root}; ${patchedBuildAdvice} (or give --qemu)`);
   return candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
 }
 

@@ -4,6 +4,7 @@
 //! the server, and the one line a user gets when it cannot load the server.
 //! Used by `run`/`cov`/`record` (only when QEMU refused the server) and by
 //! `cannoli doctor`.
+import { patchedBuildAdvice } from "./qemu_paths";
 
 /** The QEMU releases cannoli's plugin backend is built and tested for. */
 export const supportedQemu = "QEMU 7.2 to 10.x";
@@ -73,7 +74,7 @@ export function serverLoadFailure(qemuPath: string, backend: "plugin" | "patched
   const version = qemuVersion(qemuPath);
   const named = `${qemuPath} (${version ? `QEMU ${version.text}` : "not a QEMU that answers --version"})`;
   if (backend === "patched") {
-    return `cannoli: ${named} did not load cannoli's server through -cannoli; build the patched QEMU with npm run qemu:build, or drop --backend patched`;
+    return `cannoli: ${named} did not load cannoli's server through -cannoli: it is not cannoli's patched QEMU (${patchedBuildAdvice}), or drop --backend patched`;
   }
   let why = "";
   if (version && !atLeast(version, oldest.major, oldest.minor)) why = `: it is older than 7.2`;

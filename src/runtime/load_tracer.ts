@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { AnyTracer } from "../tracer";
 import { builtinTracers } from "../tracers";
+import { registerApiModule } from "./api_module";
 import { firstLine } from "./errors";
 
 export class TracerLoadError extends Error {}
@@ -19,6 +20,7 @@ export async function loadTracer(spec: string): Promise<AnyTracer> {
     throw new TracerLoadError(`cannoli: tracer ${spec} is neither a built-in (${Object.keys(builtinTracers).join(", ")}) nor a file`);
   }
   let module: { default?: unknown };
+  registerApiModule();
   try {
     module = await import(path);
   } catch (error) {

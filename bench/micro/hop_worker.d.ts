@@ -1,0 +1,2 @@
+declare const self: Worker;
+declare let items: unknown[];

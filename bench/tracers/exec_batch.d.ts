@@ -1,0 +1,3 @@
+type ChunkSums = [instructions: number, accesses: number, bytes: number, pcXor: number, addrXor: number];
+declare const _default: import("../../src/tracer").Tracer<undefined, ChunkSums, ChunkSums>;
+export default _default;

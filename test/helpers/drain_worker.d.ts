@@ -1,0 +1,1 @@
+export type Consume = "post" | "messages" | "memcpy";
