@@ -501,6 +501,24 @@ for (const q of QEMUS) {
       expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
     }, TIMEOUT);
 
+    test("--no-syscalls: same instructions, no syscall events, mmap/munmap kept (libraries can be placed)", async () => {
+      const g = guestPath("aarch64", "dynamic");
+      const [{ cannoli: off }, { cannoli: on }] = await Promise.all([
+        withOracles(["--no-syscalls"], g),
+        withOracles([], g),
+      ]);
+      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, off);
+      const t = only(off.trace.threads);
+      expect(t.syscalls).toEqual([]);
+      const libc = t.maps.filter((m) => m.kind === "mmap" && m.path?.endsWith("libc.so.6"));
+      expect(libc.length).toBeGreaterThan(0);
+      // The same mappings as with syscalls on (munmaps too, but QEMU 10
+      // trims its aligned reservations differently from run to run).
+      const shape = (run: CannoliRun) => only(run.trace.threads).maps.filter((m) => m.kind === "mmap").map((m) => `${m.length} ${m.path ?? ""}`);
+      expect(t.maps.some((m) => m.kind === "munmap")).toBe(true);
+      expect(shape(off)).toEqual(shape(on));
+    }, TIMEOUT);
+
     test("--once: each instruction once, in the order of its first execution", async () => {
       const { cannoli: c, oracle: o } = await withOracles(["--once"]);
       checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);

@@ -28,7 +28,7 @@ options:
 ${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
   --no-mem             do not trace memory accesses
   --once               trace each instruction only the first time it runs (coverage)
-  --no-syscalls        do not trace system calls
+  --no-syscalls        do not trace system calls (mmap/munmap events stay)
   --no-blocks          one record per instruction instead of per block (slower; for comparison)
   --backend NAME       plugin (any QEMU 7.2+, -plugin) or patched (QEMU built by
                        npm run qemu:build, -cannoli: recording code inlined) [default: plugin]

@@ -34,6 +34,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         open_mark: u64 = 0,
         /// Distinguishes this stream's chunks from any other's in Block.def_key.
         generation: u32,
+        /// Whether syscall and sysret records are written (`syscalls=off`
+        /// drops them but keeps mmap/munmap: symbolizing and coverage
+        /// place libraries with those).
+        syscall_records: bool = true,
         /// QEMU 9.0+: the open block's count lives in this vCPU's element of
         /// a per-vCPU counter instead of in the block's own counters.
         vcpu_index: u32 = 0,
@@ -80,6 +84,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
             self.pending_syscall = number;
             self.pending_args = args;
+            if (!self.syscall_records) return;
             const words = self.reserve(.syscall);
             words[0] = @intFromEnum(records.Kind.syscall);
             putAddr(words + 1, number);
@@ -87,7 +92,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.commit(.syscall);
         }
 
-        pub fn sysret(self: *Self, number: u64, ret: u64) void {
+        fn sysret(self: *Self, number: u64, ret: u64) void {
             const words = self.reserve(.sysret);
             words[0] = @intFromEnum(records.Kind.sysret);
             putAddr(words + 1, number);
@@ -99,7 +104,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// mmap/mmap2/munmap (the one whose arguments were kept at entry),
         /// the mapping record. -4095..-1 are errors (and QEMU's restarts).
         pub fn syscallReturned(self: *Self, number: u64, ret: u64, calls: guest.MapSyscalls) void {
-            self.sysret(number, ret);
+            if (self.syscall_records) self.sysret(number, ret);
             const signed: i64 = @bitCast(ret);
             if (signed < 0 and signed >= -4095) return;
             if (self.pending_syscall != number) return;

@@ -405,6 +405,7 @@ fn Server(comptime Addr: type) type {
                     .pid = process.id,
                     .tid = linux.gettid(),
                     .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
+                    .syscall_records = config.trace_syscalls,
                 },
                 .cursor = cursor,
             };

@@ -121,10 +121,9 @@ fn Server(comptime Addr: type) type {
             qp.qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
             qp.qemu_plugin_register_vcpu_init_cb(id, onVcpuInit);
             qp.qemu_plugin_register_vcpu_exit_cb(id, onVcpuExit);
-            if (config.trace_syscalls) {
-                qp.qemu_plugin_register_vcpu_syscall_cb(id, onSyscall);
-                qp.qemu_plugin_register_vcpu_syscall_ret_cb(id, onSyscallReturn);
-            }
+            // Also with syscalls=off: mmap/munmap records come from them.
+            qp.qemu_plugin_register_vcpu_syscall_cb(id, onSyscall);
+            qp.qemu_plugin_register_vcpu_syscall_ret_cb(id, onSyscallReturn);
             qp.qemu_plugin_register_atexit_cb(id, onExit, null);
         }
 
@@ -182,6 +181,7 @@ fn Server(comptime Addr: type) type {
                 .tid = linux.gettid(),
                 .owner = currentThread(),
                 .generation = @atomicRmw(u32, &stream_generations, .Add, 1, .Monotonic) + 1,
+                .syscall_records = config.trace_syscalls,
                 .vcpu_index = vcpu_index,
                 .vcpu_counter = if (block_counting == .vcpu_counter) &vcpu_counter else null,
             };
