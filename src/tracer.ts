@@ -148,9 +148,13 @@ export interface Output {
   write(text: string): void;
 }
 
+/** The `--tracer-arg KEY=VALUE` options of the run (the last value of a
+ *  repeated key wins), handed to `context` and `init`. */
+export type TracerArgs = Readonly<Record<string, string>>;
+
 export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   /** Builds the read-only per-thread context; called in every Worker for every guest thread. */
-  context?(thread: ThreadInfo): Ctx;
+  context?(thread: ThreadInfo, args: TracerArgs): Ctx;
   exec?(ctx: Ctx, event: ExecEvent, out: Item[]): void;
   read?(ctx: Ctx, event: MemEvent, out: Item[]): void;
   write?(ctx: Ctx, event: MemEvent, out: Item[]): void;
@@ -161,7 +165,7 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   /** The fast form. When present, the per-event handlers above are not called. */
   batch?(ctx: Ctx, batch: RecordBatch, out: Item[]): void;
   /** Builds the ordered stage's mutable state, once. */
-  init?(): State;
+  init?(args: TracerArgs): State;
   /** Called in execution order per guest thread with the items its Workers pushed. */
   trace?(state: State, items: Item[], thread: ThreadInfo, output: Output): void;
   /** A guest thread's stream ended (all its items have been traced). */

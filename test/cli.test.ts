@@ -264,3 +264,22 @@ describe("what the guest sees of its file descriptors", () => {
     }
   }
 });
+
+test("--tracer-arg KEY=VALUE reaches context() in every Worker and init() once", async () => {
+  const tracer = join(scratch, "args-tracer.ts");
+  writeFileSync(
+    tracer,
+    `export default {
+  context: (thread, args) => ({ tag: args.tag }),
+  exec(ctx, event, out) { if (out.length === 0) out.push(ctx.tag); },
+  init: (args) => ({ limit: Number(args.limit), tags: new Set() }),
+  trace(state, items) { for (const tag of items) state.tags.add(tag); },
+  finish(state, output) { output.write(\`limit=\${state.limit} tags=\${[...state.tags].join(",")}\\n\`); },
+};
+`,
+  );
+  const run = await cannoli(["run", "--quiet", "--workers", "2", "--tracer", tracer, "--tracer-arg", "limit=7", "--tracer-arg", "tag=a=b", "--", guest("aarch64", "loops")]);
+  expect(run.stderr).toBe("limit=7 tags=a=b\n");
+  const bad = await cannoli(["run", "--tracer-arg", "novalue", "--", guest("aarch64", "loops")]);
+  expect({ exitCode: bad.exitCode, stderr: bad.stderr }).toEqual({ exitCode: 2, stderr: "cannoli: --tracer-arg novalue is not KEY=VALUE\n" });
+});

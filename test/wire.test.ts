@@ -116,7 +116,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
       sink.events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
     };
     const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void sink.events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
-    const decoders = { batch: new ChunkDecoder(batch, thread), perEvent: new ChunkDecoder(perEvent, thread), counting: new ChunkDecoder({}, thread) };
+    const decoders = { batch: new ChunkDecoder(batch, thread, {}), perEvent: new ChunkDecoder(perEvent, thread, {}), counting: new ChunkDecoder({}, thread, {}) };
     for (let i = 0; i < 3000; i++) {
       const words = randomChunk(random, pointerBytes === 8);
       // Reference: the walker's instructions and memory rows, in order.

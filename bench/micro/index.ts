@@ -50,7 +50,7 @@ async function decoding(timeMs: number): Promise<MicroResult[]> {
   for (const [chunkName, chunk] of chunks) {
     const bytes = new Uint8Array(chunk.words.buffer);
     for (const [tracerName, tracer] of tracers) {
-      const decoder = new ChunkDecoder(tracer, thread);
+      const decoder = new ChunkDecoder(tracer, thread, {});
       const name = `decode 256 KiB chunk (${chunkName}; ${chunk.instructions} insns, ${chunk.accesses} accesses), ${tracerName}`;
       units.set(name, { name: "event", count: chunk.instructions + chunk.accesses });
       bench.add(name, () => {

@@ -118,6 +118,7 @@ export async function cov(argv: string[]): Promise<number> {
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
     tracerSpec: "cov",
+    tracerArgs: {},
     tracer: tracer as AnyTracer,
     workers: args.workers,
     helpers: args.helpers,

@@ -6,6 +6,7 @@ import { loadTracer } from "../runtime/load_tracer";
 import { replay as replayRecording } from "../runtime/ReplaySession";
 import { defaultWorkerCount } from "../runtime/WorkerPool";
 import { parseWorkers, workersUsage } from "./guest_argv";
+import { addTracerArg, tracerArgUsage } from "./tracer_args";
 import { UsageError } from "./usage_error";
 
 export const replayUsage = `usage: cannoli replay FILE [options]
@@ -18,7 +19,7 @@ options:
   --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module [default: count]
   -o FILE              tracer output to FILE instead of stderr
   --stats-json FILE    write run statistics as JSON at exit
-${workersUsage}
+${tracerArgUsage}${workersUsage}
 example:
   cannoli replay gzip.cnl --tracer print -o trace.txt
 `;
@@ -26,6 +27,7 @@ example:
 export async function replay(argv: string[]): Promise<number> {
   let path: string | undefined;
   let tracerSpec = "count";
+  const tracerArgs: Record<string, string> = {};
   let output: string | undefined;
   let statsJson: string | undefined;
   let workers = defaultWorkerCount();
@@ -37,6 +39,7 @@ export async function replay(argv: string[]): Promise<number> {
       return v;
     };
     if (arg === "--tracer") tracerSpec = value();
+    else if (arg === "--tracer-arg") addTracerArg(tracerArgs, value());
     else if (arg === "-o" || arg === "--output") output = value();
     else if (arg === "--stats-json") statsJson = value();
     else if (arg === "--workers") {
@@ -50,7 +53,7 @@ export async function replay(argv: string[]): Promise<number> {
   }
   if (!path) throw new UsageError("cannoli: replay needs a recording (cannoli replay FILE)");
   const tracer = await loadTracer(tracerSpec);
-  const result = await replayRecording({ path, tracerSpec, tracer, workers, outputPath: output });
+  const result = await replayRecording({ path, tracerSpec, tracerArgs, tracer, workers, outputPath: output });
   if (statsJson) writeFileSync(statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
   if (result.error) {
     process.stderr.write(`${result.error}\n`);

@@ -11,6 +11,7 @@ import { serverLoadFailure } from "./qemu_version";
 import { findPatchedQemu, findQemu, findSysroot, qemuCommand } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
+import { addTracerArg, tracerArgUsage } from "./tracer_args";
 import { UsageError } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
@@ -21,7 +22,7 @@ qemu-user, and hands the trace to a TypeScript tracer running on Bun Workers.
 options:
   --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module (.ts/.js)
                        [default: count]
-  -o FILE              tracer output to FILE instead of stderr
+${tracerArgUsage}  -o FILE              tracer output to FILE instead of stderr
   --symbols            with --tracer print: follow each exec line's pc with
                        module!function+0xoff (module+0xoff without symbols)
   --stats-json FILE    write run statistics as JSON at exit
@@ -57,15 +58,19 @@ export interface RunArgs extends GuestRunOptions {
   blocks: boolean;
   backend: "plugin" | "patched";
   symbols: boolean;
+  tracerArgs: Record<string, string>;
   guest: string[];
 }
 
 export function parseRunArgs(argv: string[], command = "run", usageText = runUsage): RunArgs {
-  const args: RunArgs = { ...guestRunDefaults(), tracer: "count", ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", symbols: false, guest: [] };
+  const args: RunArgs = { ...guestRunDefaults(), tracer: "count", ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", symbols: false, tracerArgs: {}, guest: [] };
   args.guest = scanGuestCommand(argv, command, usageText, (arg, value) => {
     switch (arg) {
       case "--tracer":
         args.tracer = value();
+        return true;
+      case "--tracer-arg":
+        addTracerArg(args.tracerArgs, value());
         return true;
       case "-o":
       case "--output":
@@ -144,6 +149,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
     guestArgv: args.guest,
     tracerSpec,
+    tracerArgs: args.tracerArgs,
     tracer,
     workers: args.workers,
     helpers: args.helpers,

@@ -3,7 +3,7 @@
 //! `trace` strictly in ticket order (execution order), keeps the counts the
 //! run's statistics come from, and ends streams. Shared by live runs and
 //! replays, so both present a tracer with exactly the same calls.
-import type { AnyTracer, ThreadInfo } from "../tracer";
+import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import type { ChunkCounts } from "./decode";
 import { firstLine } from "./errors";
 import type { BufferedOutput } from "./output";
@@ -56,8 +56,8 @@ export class OrderedStage {
     this.error ??= message;
   }
 
-  init(): void {
-    this.#state = this.#tracer.init?.();
+  init(args: TracerArgs): void {
+    this.#state = this.#tracer.init?.(args);
   }
 
   get streamCount(): number {

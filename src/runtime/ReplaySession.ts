@@ -5,7 +5,7 @@
 //! parallel) with a bound on how many are in flight.
 import { RecordingReader } from "../record/RecordingReader";
 import { FrameKind, runStream } from "../record/format";
-import type { AnyTracer } from "../tracer";
+import type { AnyTracer, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { parseHandshake } from "./handshake";
 import type { FromWorker } from "./messages";
@@ -16,6 +16,7 @@ import { WorkerPool } from "./WorkerPool";
 export interface ReplayOptions {
   path: string;
   tracerSpec: string;
+  tracerArgs: TracerArgs;
   tracer: AnyTracer;
   workers: number;
   outputPath?: string;
@@ -53,8 +54,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
   let pool: WorkerPool | undefined;
   try {
-    pool = await WorkerPool.start(options.workers, 0, options.tracerSpec, "trace", onMessage);
-    stage.init();
+    pool = await WorkerPool.start(options.workers, 0, options.tracerSpec, options.tracerArgs, "trace", onMessage);
+    stage.init(options.tracerArgs);
     let next = 0;
     try {
       for (const frame of reader.frames()) {

@@ -2,6 +2,7 @@
 //! Starts the Workers, waits until each has loaded the tracer, and routes
 //! their messages to one handler.
 import { cpus } from "node:os";
+import type { TracerArgs } from "../tracer";
 import type { FromWorker, ToWorker, WorkerMode } from "./messages";
 
 export function defaultWorkerCount(): number {
@@ -26,7 +27,7 @@ export class WorkerPool {
   readonly workers: Worker[] = [];
 
   /** `count` Workers, the last `helpers` of them helpers (see ToWorker's init). */
-  static async start(count: number, helpers: number, tracer: string, mode: WorkerMode, onMessage: (message: FromWorker) => void): Promise<WorkerPool> {
+  static async start(count: number, helpers: number, tracer: string, tracerArgs: TracerArgs, mode: WorkerMode, onMessage: (message: FromWorker) => void): Promise<WorkerPool> {
     const pool = new WorkerPool();
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
@@ -43,7 +44,7 @@ export class WorkerPool {
           worker.onerror = (event) => reject(new Error(`cannoli: worker failed: ${event.message}`));
         }),
       );
-      pool.post(worker, { type: "init", tracer, mode, helper: i >= count - helpers });
+      pool.post(worker, { type: "init", tracer, tracerArgs, mode, helper: i >= count - helpers });
     }
     try {
       await Promise.all(ready);

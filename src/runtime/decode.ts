@@ -5,7 +5,7 @@
 //! themselves. Record order and validation live in walk.ts.
 import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
 import { StreamCorruptError } from "../mempipe/PipeReader";
-import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo } from "../tracer";
+import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts, type NativeColumns } from "./NativeDecoder";
 import { RecordWalker, corrupt } from "./walk";
@@ -83,11 +83,11 @@ export class ChunkDecoder {
   /** The batch handler read the columns of the last chunk. */
   #batchReadsColumns = false;
 
-  constructor(tracer: AnyTracer, thread: ThreadInfo) {
+  constructor(tracer: AnyTracer, thread: ThreadInfo, args: TracerArgs) {
     this.#tracer = tracer;
     this.#thread = thread;
     this.#walker = new RecordWalker(thread.pointerBytes);
-    this.#ctx = tracer.context ? tracer.context(thread) : undefined;
+    this.#ctx = tracer.context ? tracer.context(thread, args) : undefined;
     this.#perEvent =
       !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
     this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);

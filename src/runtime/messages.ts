@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! The messages between the main thread (listener, ordered stage, recorder)
 //! and the Workers.
-import type { ThreadInfo } from "../tracer";
+import type { ThreadInfo, TracerArgs } from "../tracer";
 import type { ChunkCounts } from "./decode";
 
 /** What a Worker does with chunks: run the tracer, or compress them for a recording. */
@@ -10,7 +10,7 @@ export type WorkerMode = "trace" | "record";
 export type ToWorker =
   /** `helper`: claims only while a producer waits for a free chunk (QEMU is
    *  idle then, and its core is free), so it never competes with QEMU. */
-  | { type: "init"; tracer: string; mode: WorkerMode; helper: boolean }
+  | { type: "init"; tracer: string; tracerArgs: TracerArgs; mode: WorkerMode; helper: boolean }
   /** A live stream (`consumer` is its mempipe) or a replayed one (`consumer` 0). */
   | { type: "stream"; id: number; consumer: number; thread: ThreadInfo }
   /** One recorded chunk (zstd), for replay. */

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { PipeListener } from "../mempipe/PipeListener";
 import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import type { RecordingWriter } from "../record/RecordingWriter";
-import type { AnyTracer } from "../tracer";
+import type { AnyTracer, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { HandshakeError, parseHandshake, withGuestExe } from "./handshake";
 import type { FromWorker } from "./messages";
@@ -26,6 +26,7 @@ export interface SessionOptions {
   pluginArg: (socketPath: string) => string;
   guestArgv: string[];
   tracerSpec: string;
+  tracerArgs: TracerArgs;
   tracer: AnyTracer;
   workers: number;
   /** Helper Workers on top of `workers` (see ToWorker's init). */
@@ -89,8 +90,8 @@ export class Session {
     process.on("SIGTERM", onSignal);
     try {
       const mode = this.#options.recording ? "record" : "trace";
-      this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, mode, (m) => this.#onWorkerMessage(m));
-      stage.init();
+      this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, this.#options.tracerArgs, mode, (m) => this.#onWorkerMessage(m));
+      stage.init(this.#options.tracerArgs);
       qemu = Bun.spawn([...this.#options.qemuArgv, this.#options.pluginArg(this.#listener.socketPath), ...this.#options.guestArgv], {
         stdin: "inherit",
         stdout: "inherit",

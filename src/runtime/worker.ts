@@ -7,7 +7,7 @@
 //! guest costs next to nothing.
 import type { Pointer } from "bun:ffi";
 import { PipeReader } from "../mempipe/PipeReader";
-import type { AnyTracer, ThreadInfo } from "../tracer";
+import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import { ChunkDecoder } from "./decode";
 import { firstLine } from "./errors";
 import { loadTracer } from "./load_tracer";
@@ -32,6 +32,7 @@ const idleSleepMsMax = 2;
 const recordLevel = 1;
 
 let tracer: AnyTracer | undefined;
+let tracerArgs: TracerArgs = {};
 let mode: WorkerMode = "trace";
 /** Claims only while the producer waits (see ToWorker's init). */
 let helper = false;
@@ -50,12 +51,13 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         mode = message.mode;
         helper = message.helper;
         tracer = await loadTracer(message.tracer);
+        tracerArgs = message.tracerArgs;
         post({ type: "ready" });
         break;
       case "stream": {
         let decoder: ChunkDecoder;
         try {
-          decoder = new ChunkDecoder(tracer!, message.thread);
+          decoder = new ChunkDecoder(tracer!, message.thread, tracerArgs);
         } catch (error) {
           throw new Error(`cannoli: tracer context() threw for thread ${message.thread.pid}:${message.thread.tid}: ${firstLine(error)}`);
         }
