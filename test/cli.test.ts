@@ -2,7 +2,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0 } from "./helpers/oracle";
@@ -23,7 +23,8 @@ async function cannoli(args: string[], env: Record<string, string> = {}) {
   const tmp = mkdtempSync(join(scratch, "tmp-"));
   const child = Bun.spawn([bun, cli, ...args], {
     cwd: repo,
-    env: { ...process.env, TMPDIR: tmp, ...env },
+    // No XDG_RUNTIME_DIR: the socket directory goes to TMPDIR, to be checked.
+    env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -128,18 +129,17 @@ describe("bad input gets one clear line and a non-zero exit", () => {
 });
 
 describe("interruptions leave nothing behind", () => {
-  async function startLongRun() {
-    const tmp = mkdtempSync(join(scratch, "tmp-"));
+  async function startLongRun(tmp = mkdtempSync(join(scratch, "tmp-")), runtimeDir = "") {
     const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", "/bin/sleep", "30"], {
       cwd: repo,
-      env: { ...process.env, TMPDIR: tmp },
+      env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: runtimeDir },
       stdout: "pipe",
       stderr: "pipe",
     });
     let qemu = 0;
     await waitFor(() => {
       qemu = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu")) ?? 0;
-      return qemu > 0 && readdirSync(tmp).length > 0;
+      return qemu > 0 && readdirSync(runtimeDir || tmp).length > 0;
     });
     return { child, qemu, tmp };
   }
@@ -163,11 +163,29 @@ describe("interruptions leave nothing behind", () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
-  test("cannoli killed with -9: QEMU does not outlive it", async () => {
-    const { child, qemu } = await startLongRun();
+  test("cannoli killed with -9: QEMU does not outlive it; the next cannoli removes the socket directory left behind", async () => {
+    const { child, qemu, tmp } = await startLongRun();
     process.kill(child.pid, 9);
     await child.exited;
     await waitFor(() => !alive(qemu), 5000);
+    expect(readdirSync(tmp)).toEqual([expect.stringMatching(new RegExp(`^cannoli-${child.pid}-`))]);
+    // A directory of a live cannoli (this test's pid stands in) is kept.
+    const live = join(tmp, `cannoli-${process.pid}-abcdef`);
+    mkdirSync(live);
+    const next = Bun.spawnSync([bun, cli, "run", "--quiet", "--", guest("aarch64", "loops")], { cwd: repo, env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "" } });
+    expect(next.exitCode).toBe(3);
+    expect(readdirSync(tmp)).toEqual([`cannoli-${process.pid}-abcdef`]);
+    rmSync(live, { recursive: true });
+  });
+
+  test("the socket directory lives in $XDG_RUNTIME_DIR when there is one", async () => {
+    const runtimeDir = mkdtempSync(join(scratch, "xdg-"));
+    const { child, tmp } = await startLongRun(undefined, runtimeDir);
+    expect(readdirSync(runtimeDir)).toEqual([expect.stringMatching(new RegExp(`^cannoli-${child.pid}-`))]);
+    expect(readdirSync(tmp)).toEqual([]);
+    process.kill(child.pid, "SIGTERM");
+    await child.exited;
+    expect(readdirSync(runtimeDir)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
 //! The consumer's end of the hand-over socket (main thread). Creates the
 //! private 0700 directory and socket that producers connect to, and turns the
 //! native listener's events into typed ones.
-import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ptr, type Pointer } from "bun:ffi";
@@ -12,6 +12,56 @@ export type PipeEvent =
   | { kind: "opened"; connection: number; consumer: Pointer; handshake: string }
   | { kind: "gone"; connection: number; consumer: Pointer }
   | { kind: "rejected"; connection: number; reason: string };
+
+/** Where the private socket directories live: $XDG_RUNTIME_DIR (per user,
+ *  cleared at logout) when there is a usable one, else the temp directory. */
+function socketBase(): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  if (runtime) {
+    try {
+      accessSync(runtime, constants.W_OK | constants.X_OK);
+      return runtime;
+    } catch {
+      // not ours or gone: fall back
+    }
+  }
+  return tmpdir();
+}
+
+const ownDirectory = /^cannoli-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** Removes the socket directories of cannoli processes that are gone (a
+ *  cannoli killed with -9 cannot remove its own). A directory is stale when
+ *  it is ours (same uid), named after a pid, and that pid does not exist. */
+function removeStaleDirectories(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const match = ownDirectory.exec(name);
+    if (!match) continue;
+    const path = join(base, name);
+    try {
+      if (statSync(path).uid !== uid || processExists(Number(match[1]))) continue;
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // raced with its owner or another cannoli: leave it
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export class PipeListener {
   readonly dir: string;
@@ -23,7 +73,9 @@ export class PipeListener {
 
   constructor() {
     const lib = consumerLibrary();
-    this.dir = mkdtempSync(join(tmpdir(), "cannoli-"));
+    const base = socketBase();
+    removeStaleDirectories(base);
+    this.dir = mkdtempSync(join(base, `cannoli-${process.pid}-`));
     chmodSync(this.dir, 0o700);
     this.socketPath = join(this.dir, "pipe.sock");
     const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`)) as Pointer | null;
