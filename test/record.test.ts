@@ -92,6 +92,25 @@ describe("damaged recordings", () => {
     expect(info.stdout.toString()).toContain("1 thread(s) in 1 process(es)");
   });
 
+  test("a recording cut at a frame boundary (its writer killed) is partial: said, exit 1, or 0 with --partial", () => {
+    // Walk the frames (header: stored_bytes at +16) and cut after the third.
+    const bytes = readFileSync(recording);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let offset = 8;
+    for (let frame = 0; frame < 3; frame++) offset += 32 + view.getUint32(offset + 16, true);
+    const cut = file("cut-at-frame.cnl");
+    writeFileSync(cut, bytes.subarray(0, offset));
+    const line = `cannoli: recording ends at offset ${offset} without its end record (cut short, or its writer was killed): the run in it is partial`;
+    const replay = cli("replay", cut, "--tracer", "count", "-o", file("cut.txt"));
+    expect({ stderr: replay.stderr.toString(), exitCode: replay.exitCode }).toEqual({ stderr: `${line}\n`, exitCode: 1 });
+    const partialOut = file("cut-partial.txt");
+    const partial = cli("replay", cut, "--partial", "--tracer", "count", "-o", partialOut);
+    expect({ stderr: partial.stderr.toString(), exitCode: partial.exitCode }).toEqual({ stderr: `${line} (--partial: replayed up to there)\n`, exitCode: 0 });
+    expect(readFileSync(partialOut, "utf8")).toMatch(/^total instructions [1-9]/m);
+    const info = cli("info", cut);
+    expect({ stderr: info.stderr.toString(), exitCode: info.exitCode }).toEqual({ stderr: `${line}\n`, exitCode: 1 });
+  });
+
   test("a corrupted byte is caught by the frame checksum, with its frame's offset", () => {
     const bad = file("corrupt.cnl");
     const bytes = readFileSync(recording);

@@ -19,6 +19,8 @@ options:
   --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module [default: count]
   -o FILE              tracer output to FILE instead of stderr
   --stats-json FILE    write run statistics as JSON at exit
+  --partial            a recording that is damaged or ends early: replay what it
+                       holds and exit 0 (the line naming the offset is still printed)
 ${tracerArgUsage}${workersUsage}
 example:
   cannoli replay gzip.cnl --tracer print -o trace.txt
@@ -30,6 +32,7 @@ export async function replay(argv: string[]): Promise<number> {
   const tracerArgs: Record<string, string> = {};
   let output: string | undefined;
   let statsJson: string | undefined;
+  let partial = false;
   let workers = defaultWorkerCount();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -42,6 +45,7 @@ export async function replay(argv: string[]): Promise<number> {
     else if (arg === "--tracer-arg") addTracerArg(tracerArgs, value());
     else if (arg === "-o" || arg === "--output") output = value();
     else if (arg === "--stats-json") statsJson = value();
+    else if (arg === "--partial") partial = true;
     else if (arg === "--workers") {
       workers = parseWorkers(value());
     } else if (arg === "-h" || arg === "--help") {
@@ -55,9 +59,12 @@ export async function replay(argv: string[]): Promise<number> {
   const tracer = await loadTracer(tracerSpec);
   const result = await replayRecording({ path, tracerSpec, tracerArgs, tracer, workers, outputPath: output });
   if (statsJson) writeFileSync(statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
+  // The damage line first: a tracer error after it is often its consequence.
+  if (result.damage) process.stderr.write(`${result.damage}${partial ? " (--partial: replayed up to there)" : ""}\n`);
   if (result.error) {
     process.stderr.write(`${result.error}\n`);
     return 1;
   }
+  if (result.damage && !partial) return 1;
   return 0;
 }

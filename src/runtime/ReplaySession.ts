@@ -23,8 +23,11 @@ export interface ReplayOptions {
 }
 
 export interface ReplayResult {
-  /** The recording's damage (offset named), or a tracer failure. */
+  /** A tracer failure. */
   error: string | null;
+  /** Where the recording is damaged or ends early (offset named): what was
+   *  replayed is partial. */
+  damage: string | null;
   stats: RunStats;
 }
 
@@ -91,5 +94,5 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   }
   stage.finish();
   output.close();
-  return { error: damage ?? stage.error, stats: stage.stats(recordedExitCode, (performance.now() - started) / 1000) };
+  return { error: stage.error, damage, stats: stage.stats(recordedExitCode, (performance.now() - started) / 1000) };
 }
