@@ -1,2 +1,0 @@
-declare const self: Worker;
-declare let items: unknown[];

@@ -1,3 +1,0 @@
-type ChunkSums = [instructions: number, accesses: number, bytes: number, pcXor: number, addrXor: number];
-declare const _default: import("../../src/tracer").Tracer<undefined, ChunkSums, ChunkSums>;
-export default _default;

@@ -1,1 +1,0 @@
-export type Consume = "post" | "messages" | "memcpy";
