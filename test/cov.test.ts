@@ -21,17 +21,33 @@ function cov(out: string, guest: string[], options: string[] = []) {
 }
 
 describe("drcov writer", () => {
-  test("header, module table version 4, binary blocks; a module larger than an entry is split", () => {
-    const data = encodeDrcov(
-      [
-        { path: "/bin/small", start: 0x400000, end: 0x401000, entry: 0x400100, fileOffsetOf: () => 0, blocks: [{ start: 0x400100, bytes: 8 }] },
-        // entries of 0x1000 bytes in this test: 0x2800 bytes → 3 entries; a block crossing 0x7000_1000 is cut.
-        { path: "/lib/big, with comma.so", start: 0x7000_0000, end: 0x7000_2800, entry: 0, fileOffsetOf: (a) => a - 0x7000_0000, blocks: [{ start: 0x7000_0ff8, bytes: 0x10 }, { start: 0x7000_2400, bytes: 4 }] },
-      ],
-      0x1000,
-    );
+  const modules = [
+    { path: "/bin/small", start: 0x400000, end: 0x401000, entry: 0x400100, fileOffsetOf: () => 0, blocks: [{ start: 0x400100, bytes: 8 }] },
+    // entries of 0x1000 bytes in this test: 0x2800 bytes → 3 entries; a block crossing 0x7000_1000 is cut.
+    { path: "/lib/big, with comma.so", start: 0x7000_0000, end: 0x7000_2800, entry: 0, fileOffsetOf: (a: number) => a - 0x7000_0000, blocks: [{ start: 0x7000_0ff8, bytes: 0x10 }, { start: 0x7000_2400, bytes: 4 }] },
+  ];
+
+  test("version 2: drcov flavor, one entry per module, blocks past the entry limit left out and counted", () => {
+    const { bytes, blocksLeftOut } = encodeDrcov(modules, 2, 0x1000);
+    const file = parseDrcov(bytes);
+    expect({ version: file.version, flavor: file.flavor, moduleTableVersion: file.moduleTableVersion }).toEqual({ version: 2, flavor: "drcov-cannoli", moduleTableVersion: 4 });
+    expect(file.modules.map((m) => [m.id, m.containingId, m.start, m.end, m.offset, m.path])).toEqual([
+      [0, 0, 0x400000n, 0x401000n, 0n, "/bin/small"],
+      [1, 1, 0x7000_0000n, 0x7000_2800n, 0n, "/lib/big, with comma.so"],
+    ]);
+    // The crossing block keeps its part below the limit; the one at 0x2400 cannot be said.
+    expect(file.blocks).toEqual([
+      { start: 0x100, size: 8, moduleId: 0 },
+      { start: 0xff8, size: 8, moduleId: 1 },
+    ]);
+    expect(blocksLeftOut).toBe(2);
+  });
+
+  test("version 3: header, module table version 4, binary blocks; a module larger than an entry is split", () => {
+    const { bytes: data, blocksLeftOut } = encodeDrcov(modules, 3, 0x1000);
+    expect(blocksLeftOut).toBe(0);
     const file = parseDrcov(data);
-    expect(file.version).toBe(2);
+    expect({ version: file.version, flavor: file.flavor }).toEqual({ version: 3, flavor: "drcov-cannoli" });
     expect(file.moduleTableVersion).toBe(4);
     expect(file.columns).toEqual(["id", "containing_id", "start", "end", "entry", "offset", "path"]);
     expect(file.modules.map((m) => [m.id, m.containingId, m.start, m.end, m.offset, m.path])).toEqual([
@@ -141,4 +157,13 @@ test("cov --help has an example; -o is required", () => {
   const bad = Bun.spawnSync([process.execPath, join(repoRoot, "src/cli.ts"), "cov", "--", guestPath("aarch64", "loops")]);
   expect(bad.exitCode).toBe(2);
   expect(bad.stderr.toString()).toContain("cov needs -o FILE");
+});
+
+test("cov --drcov-version 3 writes a version 3 file; other versions are refused", () => {
+  const out = join(scratch, "v3.drcov");
+  const result = cov(out, [guestPath("aarch64", "loops")], ["--drcov-version", "3"]);
+  expect(result.stderr).toBe("");
+  expect(parseDrcov(result.data!).version).toBe(3);
+  const bad = cov(join(scratch, "v4.drcov"), [guestPath("aarch64", "loops")], ["--drcov-version", "4"]);
+  expect({ exitCode: bad.exitCode, stderr: bad.stderr }).toEqual({ exitCode: 2, stderr: "cannoli: --drcov-version 4: use 2 or 3\n" });
 });

@@ -7,7 +7,7 @@
 //! also when the guest crashed or was killed by a signal (then with what the
 //! stream held up to that point).
 import { writeFileSync } from "node:fs";
-import { encodeDrcov } from "../coverage/drcov_writer";
+import { type DrcovVersion, encodeDrcov } from "../coverage/drcov_writer";
 import { encodeModoff } from "../coverage/modoff_writer";
 import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
@@ -27,9 +27,11 @@ recorded the first time it runs; covered code then runs at full speed.
 
 options:
   -o FILE              coverage file to write (required)
-  --format FORMAT      drcov: DynamoRIO drcov, version 2, module table version 4
+  --format FORMAT      drcov: DynamoRIO drcov, module table version 4
                        modoff: one "module+0xoffset" line per block
                        [default: drcov]
+  --drcov-version 2|3  2: what Lighthouse, bncov and drcovpy read; 3: what
+                       CutterDRcov reads, modules over 4 GiB split [default: 2]
 ${workerOptionsUsage}  --qemu PATH          QEMU binary [default: qemu-<arch> from the guest ELF]
 ${qemuArgUsage}  --sysroot DIR        where a dynamic guest's libraries live
   --quiet              no progress line, no summary
@@ -44,11 +46,12 @@ type CovFormat = "drcov" | "modoff";
 interface CovArgs extends GuestRunOptions {
   output?: string;
   format: CovFormat;
+  drcovVersion: DrcovVersion;
   guest: string[];
 }
 
 function parseCovArgs(argv: string[]): CovArgs {
-  const args: CovArgs = { ...guestRunDefaults(), format: "drcov", guest: [] };
+  const args: CovArgs = { ...guestRunDefaults(), format: "drcov", drcovVersion: 2, guest: [] };
   args.guest = scanGuestCommand(argv, "cov", covUsage, (arg, value) => {
     switch (arg) {
       case "-o":
@@ -59,6 +62,12 @@ function parseCovArgs(argv: string[]): CovArgs {
         const format = value();
         if (format !== "drcov" && format !== "modoff") throw new UsageError(`cannoli: --format ${format}: use drcov or modoff`);
         args.format = format;
+        return true;
+      }
+      case "--drcov-version": {
+        const version = value();
+        if (version !== "2" && version !== "3") throw new UsageError(`cannoli: --drcov-version ${version}: use 2 or 3`);
+        args.drcovVersion = Number(version) as DrcovVersion;
         return true;
       }
       default:
@@ -72,7 +81,7 @@ function parseCovArgs(argv: string[]): CovArgs {
 }
 
 /** The coverage file's bytes for the run's final state. */
-function encodeCoverage(state: CovState, format: CovFormat, guest: ThreadInfo): { data: Uint8Array | string; blocks: number; modules: number } {
+function encodeCoverage(state: CovState, args: CovArgs, guest: ThreadInfo): { data: Uint8Array | string; blocks: number; modules: number; leftOut: number } {
   settleCoverage(state);
   // No stream ever arrived (the guest died before its first chunk was
   // published): still list the executable.
@@ -87,7 +96,9 @@ function encodeCoverage(state: CovState, format: CovFormat, guest: ThreadInfo): 
     blocks: [...c.blocks].map(([start, bytes]) => ({ start, bytes })),
   }));
   const blocks = modules.reduce((n, m) => n + m.blocks.length, 0);
-  return { data: format === "drcov" ? encodeDrcov(modules) : encodeModoff(modules), blocks, modules: modules.length };
+  if (args.format === "modoff") return { data: encodeModoff(modules), blocks, modules: modules.length, leftOut: 0 };
+  const { bytes, blocksLeftOut } = encodeDrcov(modules, args.drcovVersion);
+  return { data: bytes, blocks, modules: modules.length, leftOut: blocksLeftOut };
 }
 
 export async function cov(argv: string[]): Promise<number> {
@@ -107,10 +118,14 @@ export async function cov(argv: string[]): Promise<number> {
     ...covTracer({ sysroot }),
     finish(state: CovState) {
       const guest: ThreadInfo = { pid: 0, ppid: -1, tid: 0, arch: elf.arch, pointerBytes: elf.bits === 64 ? 8 : 4, bigEndian: elf.bigEndian, exe: guestPath, comm: "", backend: "plugin" };
-      const { data, blocks, modules } = encodeCoverage(state, args.format, guest);
+      const { data, blocks, modules, leftOut } = encodeCoverage(state, args, guest);
       writeFileSync(output, data);
       const outside = state.coverage.outsideBlocks;
-      summary = `cannoli: ${blocks} blocks in ${modules} modules written to ${output}${outside ? ` (${outside} blocks outside any module left out)` : ""}\n`;
+      const notes = [
+        ...(outside ? [`${outside} blocks outside any module left out`] : []),
+        ...(leftOut ? [`${leftOut} blocks over 4 GiB into their module left out: --drcov-version 3 keeps them`] : []),
+      ];
+      summary = `cannoli: ${blocks} blocks in ${modules} modules written to ${output}${notes.length ? ` (${notes.join("; ")})` : ""}\n`;
     },
   };
   const session = new Session({

@@ -3,19 +3,23 @@
 //! Dragon Dance read it: a text header, a version-4 module table, and a
 //! binary block table.
 //!
-//!   DRCOV VERSION: 2
-//!   DRCOV FLAVOR: cannoli
+//!   DRCOV VERSION: 2        (or 3)
+//!   DRCOV FLAVOR: drcov-cannoli
 //!   Module Table: version 4, count <n>
 //!   Columns: id, containing_id, start, end, entry, offset, path
 //!     0,   0, 0x0000000000400000, 0x0000000000421000, 0x0000000000400230, 0x0000000000000000,  /path/guest
 //!   BB Table: <n> bbs
 //!   <n> × { u32 start (from its module entry's start), u16 size, u16 module id }, little-endian
 //!
-//! `end` is exclusive. A block's start must fit a u32 offset from its module
-//! entry's start, so a module larger than 4 GiB is written as several
-//! entries: the first is its own container, the others name it in
-//! containing_id (as DynamoRIO does for a module's segments) and carry the
-//! file offset their start was loaded from in `offset`.
+//! `end` is exclusive. The flavor starts with "drcov", which drcovpy and
+//! others require. A block's start must fit a u32 offset from its module
+//! entry's start. Version 3 (what CutterDRcov reads) may split a module into
+//! several entries, as DynamoRIO does for a module's segments: so a module
+//! larger than 4 GiB becomes entries of at most 4 GiB, the first its own
+//! container, the others naming it in containing_id and carrying the file
+//! offset their start was loaded from in `offset`. Version 2 (the only one
+//! Lighthouse reads: it asserts the version) has one entry per module, and
+//! blocks more than 4 GiB past a module's start are left out and counted.
 import type { Block } from "./block_builder";
 
 export interface DrcovModule {
@@ -47,20 +51,24 @@ interface Entry {
   path: string;
 }
 
-/** The drcov file for `modules`. `entryBytesMax` is for tests (default 4 GiB). */
-export function encodeDrcov(modules: readonly DrcovModule[], entryBytesMax = drcovEntryBytesMax): Uint8Array {
+export type DrcovVersion = 2 | 3;
+
+/** The drcov file for `modules`, and how many blocks (or parts of blocks)
+ *  version 2 had to leave out. `entryBytesMax` is for tests (default 4 GiB). */
+export function encodeDrcov(modules: readonly DrcovModule[], version: DrcovVersion = 2, entryBytesMax = drcovEntryBytesMax): { bytes: Uint8Array; blocksLeftOut: number } {
   const entries: Entry[] = [];
   const bbs: { offset: number; bytes: number; id: number }[] = [];
+  let blocksLeftOut = 0;
   for (const module of modules) {
     const first = entries.length;
-    const pieces = Math.max(1, Math.ceil((module.end - module.start) / entryBytesMax));
+    const pieces = version === 2 ? 1 : Math.max(1, Math.ceil((module.end - module.start) / entryBytesMax));
     for (let k = 0; k < pieces; k++) {
       const start = module.start + k * entryBytesMax;
       entries.push({
         id: entries.length,
         containingId: first,
         start,
-        end: Math.min(module.end, start + entryBytesMax),
+        end: version === 2 ? module.end : Math.min(module.end, start + entryBytesMax),
         entry: module.entry,
         offset: k === 0 ? 0 : module.fileOffsetOf(start),
         path: module.path,
@@ -74,8 +82,11 @@ export function encodeDrcov(modules: readonly DrcovModule[], entryBytesMax = drc
       while (at < end) {
         const index = first + Math.floor((at - module.start) / entryBytesMax);
         const entry = index >= first && index < entries.length ? entries[index] : undefined;
-        if (!entry) break;
-        const pieceEnd = Math.min(end, entry.end);
+        if (!entry) {
+          blocksLeftOut++;
+          break;
+        }
+        const pieceEnd = Math.min(end, entry.end, entry.start + entryBytesMax);
         if (pieceEnd <= at) break;
         bbs.push({ offset: at - entry.start, bytes: pieceEnd - at, id: entry.id });
         at = pieceEnd;
@@ -84,7 +95,7 @@ export function encodeDrcov(modules: readonly DrcovModule[], entryBytesMax = drc
   }
   if (entries.length > 0xffff) throw new Error(`cannoli: ${entries.length} modules do not fit drcov's u16 module ids`);
   const header =
-    "DRCOV VERSION: 2\nDRCOV FLAVOR: cannoli\n" +
+    `DRCOV VERSION: ${version}\nDRCOV FLAVOR: drcov-cannoli\n` +
     `Module Table: version 4, count ${entries.length}\n` +
     "Columns: id, containing_id, start, end, entry, offset, path\n" +
     entries.map((e) => `${pad3(e.id)}, ${pad3(e.containingId)}, ${hex16(e.start)}, ${hex16(e.end)}, ${hex16(e.entry)}, ${hex16(e.offset)},  ${e.path}\n`).join("") +
@@ -98,5 +109,5 @@ export function encodeDrcov(modules: readonly DrcovModule[], entryBytesMax = drc
     view.setUint16(i * bbEntryBytes + 4, bb.bytes, true);
     view.setUint16(i * bbEntryBytes + 6, bb.id, true);
   });
-  return out;
+  return { bytes: out, blocksLeftOut };
 }
