@@ -213,6 +213,7 @@ export type AnyTracer = Tracer<unknown, unknown, unknown>;
  * });
  * ```
  */
+export { syscallName } from "./syscalls/syscall_names";
 export { Symbolizer, type SymbolizerOptions } from "./symbols/symbolizer";
 export type { ProcessSymbols, SymbolLocation } from "./symbols/process_symbols";
 export type { LoadedModule } from "./symbols/loaded_module";
