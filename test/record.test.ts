@@ -111,6 +111,26 @@ describe("damaged recordings", () => {
     expect({ stderr: info.stderr.toString(), exitCode: info.exitCode }).toEqual({ stderr: `${line}\n`, exitCode: 1 });
   });
 
+  test("a hand-built chunk frame (valid checksum) that inflates past its declared size is refused, not inflated", () => {
+    const bytes = readFileSync(recording);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Find the first chunk frame (kind 2) and swap its payload for 256 MiB of
+    // zeros (a few KiB compressed), keeping its declared raw size.
+    let offset = 8;
+    while (bytes[offset + 4] !== 2) offset += 32 + view.getUint32(offset + 16, true);
+    const stored = view.getUint32(offset + 16, true);
+    const bomb = Bun.zstdCompressSync(new Uint8Array(256 << 20), { level: 19 });
+    const header = new Uint8Array(bytes.subarray(offset, offset + 32));
+    const headerView = new DataView(header.buffer);
+    headerView.setUint32(16, bomb.length, true);
+    headerView.setUint32(20, Bun.hash.crc32(bomb), true);
+    const forged = file("bomb.cnl");
+    writeFileSync(forged, Buffer.concat([bytes.subarray(0, offset), header, bomb, bytes.subarray(offset + 32 + stored)]));
+    const replay = cli("replay", forged, "--tracer", "count", "-o", file("bomb.txt"));
+    expect(replay.stderr.toString().trim()).toMatch(/^cannoli: recording damaged: a chunk of stream \d+ does not inflate to the \d+ bytes its frame declares/);
+    expect(replay.exitCode).toBe(1);
+  });
+
   test("a corrupted byte is caught by the frame checksum, with its frame's offset", () => {
     const bad = file("corrupt.cnl");
     const bytes = readFileSync(recording);

@@ -74,7 +74,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           while (inFlight >= inFlightPerWorker * pool.size && !stage.error) await new Promise<void>((resolve) => (wake = resolve));
           inFlight++;
           const worker = pool.workers[next++ % pool.size]!;
-          pool.post(worker, { type: "replay-chunk", id: frame.stream, ticket: frame.ticket, data: frame.payload }, [frame.payload.buffer as ArrayBuffer]);
+          pool.post(worker, { type: "replay-chunk", id: frame.stream, ticket: frame.ticket, rawBytes: frame.rawBytes, data: frame.payload }, [frame.payload.buffer as ArrayBuffer]);
         } else if (frame.kind === FrameKind.end) {
           const summary = JSON.parse(new TextDecoder().decode(frame.payload)) as { failure?: string | null; exit_code?: number };
           if (frame.stream === runStream) recordedExitCode = summary.exit_code ?? -1;

@@ -14,7 +14,7 @@ export type ToWorker =
   /** A live stream (`consumer` is its mempipe) or a replayed one (`consumer` 0). */
   | { type: "stream"; id: number; consumer: number; thread: ThreadInfo }
   /** One recorded chunk (zstd), for replay. */
-  | { type: "replay-chunk"; id: number; ticket: number; data: Uint8Array }
+  | { type: "replay-chunk"; id: number; ticket: number; rawBytes: number; data: Uint8Array }
   | { type: "shutdown" };
 
 export type FromWorker =

@@ -5,6 +5,8 @@
 //! compressing them for the recording file first. Replay: decompresses and decodes the
 //! chunks it is sent. An idle Worker backs off to sleeping so a sleeping
 //! guest costs next to nothing.
+import { zstdDecompressSync } from "node:zlib";
+import { framePayloadBytesMax } from "../record/format";
 import type { Pointer } from "bun:ffi";
 import { PipeReader } from "../mempipe/PipeReader";
 import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
@@ -73,7 +75,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       case "replay-chunk": {
         const stream = streams.get(message.id);
         if (!stream) throw new Error(`cannoli: replayed chunk for unknown stream ${message.id}`);
-        const bytes = Bun.zstdDecompressSync(message.data);
+        const bytes = inflateChunk(message.id, message.rawBytes, message.data);
         const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
         const items: unknown[] = [];
         const counts = stream.decoder.decode(aligned, items);
@@ -87,6 +89,22 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     post({ type: "fatal", message: firstLine(error) });
   }
 };
+
+/** A recorded chunk's bytes, decompressed into no more than the size its
+ *  frame declares (itself bounded): a hand-built frame must not make a Worker
+ *  allocate gigabytes. */
+function inflateChunk(stream: number, rawBytes: number, data: Uint8Array): Uint8Array {
+  const damaged = (what: string) => new Error(`cannoli: recording damaged: a chunk of stream ${stream} ${what}`);
+  if (!Number.isInteger(rawBytes) || rawBytes <= 0 || rawBytes > framePayloadBytesMax) throw damaged(`declares ${rawBytes} bytes`);
+  let bytes: Uint8Array;
+  try {
+    bytes = zstdDecompressSync(data, { maxOutputLength: rawBytes });
+  } catch (error) {
+    throw damaged(`does not inflate to the ${rawBytes} bytes its frame declares (${firstLine(error)})`);
+  }
+  if (bytes.length !== rawBytes) throw damaged(`inflates to ${bytes.length} bytes, its frame declares ${rawBytes}`);
+  return bytes;
+}
 
 async function serveLive(): Promise<void> {
   running = true;
