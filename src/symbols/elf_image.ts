@@ -4,7 +4,7 @@
 //! for 32- and 64-bit files of either byte order. Symbol tables are read by
 //! elf_symbols.ts from the sections found here. The whole file is read into
 //! memory once (shared libraries and busybox-sized executables are a few MB).
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
@@ -107,12 +107,22 @@ export class ElfImage {
     return new ElfImage(bytes);
   }
 
-  /** Reads and parses a file; null when it is unreadable or not ELF. */
+  /** Reads and parses a file; null when it is unreadable or not ELF. Only
+   *  regular files whose first bytes say ELF are read whole: a guest may map
+   *  /dev/zero, a FIFO or a multi-gigabyte data file, and each mapping's
+   *  file is looked at. */
   static tryRead(path: string): ElfImage | null {
+    let fd: number | undefined;
     try {
-      return new ElfImage(readFileSync(path));
+      fd = openSync(path, "r");
+      if (!fstatSync(fd).isFile()) return null;
+      const magic = new Uint8Array(4);
+      if (readSync(fd, magic, 0, 4, 0) !== 4 || magic[0] !== 0x7f || magic[1] !== 0x45 || magic[2] !== 0x4c || magic[3] !== 0x46) return null;
+      return new ElfImage(readFileSync(fd));
     } catch {
       return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
