@@ -16,11 +16,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { mainConfigs, timelineTracer, workerConfigs, cannoliArgv, type Handler } from "./lib/configs";
+import { mainConfigs, qemu10Arches, qemu10Configs, timelineTracer, workerConfigs, cannoliArgv, type Handler } from "./lib/configs";
 import { describeMachine, machineLine } from "./lib/machine";
 import { Runner } from "./lib/measure";
 import { measureLoggers, type LoggerResult } from "./lib/qemu_loggers";
-import { oracles, patchedQemuDir, prepare, repo } from "./lib/prepare";
+import { oracles, patchedQemuDir, prepare, qemu10Dir, repo } from "./lib/prepare";
 import { loggerTable, microTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
 import { fixed, si } from "./lib/stats";
 import { lineChart, rateSeries } from "./lib/svg";
@@ -68,6 +68,7 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
 if (!options["no-build"]) prepare(log);
 const patchedQemu = patchedQemuDir(log);
+const qemu10 = qemu10Dir(log);
 const machine = describeMachine();
 const scratch = mkdtempSync(join(tmpdir(), "cannoli-bench-"));
 // An interrupted run (Ctrl-C, kill) leaves no inputs behind in /tmp either.
@@ -89,7 +90,10 @@ try {
     log(`[${elapsed()}] ${workload.label}`);
     const count = await oracleInstructions(runner, workload, oracles);
     expected.set(workload.id, count);
-    results.push(...(await measureWorkload(runner, workload, mainConfigs(workload.memory), count, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu })));
+    const on10 = qemu10Arches.includes(workload.arch);
+    const configs = [...mainConfigs(workload.memory), ...(on10 ? qemu10Configs(workload.memory) : [])];
+    const count10 = on10 ? await oracleInstructions(runner, workload, join(qemu10, "plugins"), workload.argv, runner.qemuWrapper(workload.arch, join(qemu10, "bin"), "q10")) : count;
+    results.push(...(await measureWorkload(runner, workload, configs, count, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu, qemu10Dir: qemu10 }, count10)));
   }
 
   // Throughput vs Workers, and the timeline, on the PC-trace target workload.

@@ -20,6 +20,9 @@ export interface Config {
   workers?: number;
   /** The patched-QEMU backend (-cannoli) instead of the TCG plugin. */
   patched?: boolean;
+  /** Stock QEMU 10.0 (scripts/qemu-stock-build.sh) instead of Debian's 7.2;
+   *  its ratios are against plain QEMU 10.0 in the same rounds. */
+  qemu10?: boolean;
 }
 
 const tracerPath = (name: string) => join(import.meta.dir, "../tracers", `${name}.ts`);
@@ -59,6 +62,26 @@ export function mainConfigs(memory: boolean): Config[] {
       cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
       cannoliConfig("event-mem", "TS exec/read/write per event, PC + mem", tracerPath("exec_event"), "event", true),
       cannoliConfig("batch-mem", "TS batch, PC + mem", tracerPath("exec_batch"), "batch", true),
+    );
+  }
+  return configs;
+}
+
+/** Guest architectures the QEMU 10.0 build has. */
+export const qemu10Arches = ["aarch64", "mipsel"];
+
+/** The plugin backend on stock QEMU 10.0, with its own plain baseline. */
+export function qemu10Configs(memory: boolean): Config[] {
+  const q10 = { qemu10: true };
+  const configs: Config[] = [
+    { ...plainConfig, id: "q10-plain", label: "plain QEMU 10.0", ...q10 },
+    cannoliConfig("q10-null-pc", "QEMU 10.0: null, PC", "null", "none", false, q10),
+    cannoliConfig("q10-batch-pc", "QEMU 10.0: TS exec batch, PC", tracerPath("exec_batch"), "batch", false, q10),
+  ];
+  if (memory) {
+    configs.push(
+      cannoliConfig("q10-null-mem", "QEMU 10.0: null, PC + mem", "null", "none", true, q10),
+      cannoliConfig("q10-batch-mem", "QEMU 10.0: TS batch, PC + mem", tracerPath("exec_batch"), "batch", true, q10),
     );
   }
   return configs;

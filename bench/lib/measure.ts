@@ -48,10 +48,10 @@ export class Runner {
     this.env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", CANNOLI_BENCH_TIME: this.#timeFile };
   }
 
-  /** The `/usr/bin/time` wrapper around qemu-<arch>: Debian's, or the
-   *  patched build in `binDir`. */
-  qemuWrapper(arch: string, binDir = "/usr/bin"): string {
-    const path = join(this.scratch, binDir === "/usr/bin" ? `qemu-${arch}` : `qemu-${arch}-patched`);
+  /** The `/usr/bin/time` wrapper around qemu-<arch>: Debian's, or the one
+   *  in `binDir` (the patched build, stock QEMU 10.0), named by `tag`. */
+  qemuWrapper(arch: string, binDir = "/usr/bin", tag = "patched"): string {
+    const path = join(this.scratch, binDir === "/usr/bin" ? `qemu-${arch}` : `qemu-${arch}-${tag}`);
     if (!existsSync(path)) {
       writeFileSync(path, `#!/bin/sh\nexec /usr/bin/time -f "%e %U %S %M" -o "$CANNOLI_BENCH_TIME" ${binDir}/qemu-${arch} "$@"\n`);
       chmodSync(path, 0o755);

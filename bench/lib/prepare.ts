@@ -44,6 +44,14 @@ export function prepare(log: (line: string) => void): void {
 
 /** The directory of the patched QEMU for the current patch series (built,
  *  or reused from the cache, by scripts/qemu-build.sh). */
+/** Stock QEMU 10.0 and its own plugins (scripts/qemu-stock-build.sh; cached). */
+export function qemu10Dir(log: (line: string) => void): string {
+  log("build: stock QEMU 10.0 (scripts/qemu-stock-build.sh; cached)");
+  const result = Bun.spawnSync(["bash", "scripts/qemu-stock-build.sh"], { cwd: repo, stderr: "inherit" });
+  if (result.exitCode !== 0) throw new Error("bench: scripts/qemu-stock-build.sh failed");
+  return result.stdout.toString().trim().split("\n").at(-1)!;
+}
+
 export function patchedQemuDir(log: (line: string) => void): string {
   log("build: patched QEMU (scripts/qemu-build.sh; cached by the series' hash)");
   const result = Bun.spawnSync(["bash", "scripts/qemu-build.sh"], { cwd: repo, stderr: "inherit" });

@@ -78,8 +78,8 @@ export function targets(results: ConfigResult[], loggers: LoggerResult[], mempip
   const find = (workload: string, config: string) => results.find((r) => r.workload.id === workload && r.config.id === config);
   for (const workload of ["gzip-arm64", "gzip-mipsel"]) {
     for (const [configs, limit, what] of [
-      [["batch-pc", "event-pc", "patched-batch-pc"], 1.5, "PC trace to a TS handler"],
-      [["batch-mem", "event-mem", "patched-batch-mem"], 2.5, "PC + memory trace to a TS handler"],
+      [["batch-pc", "event-pc", "patched-batch-pc", "q10-batch-pc"], 1.5, "PC trace to a TS handler"],
+      [["batch-mem", "event-mem", "patched-batch-mem", "q10-batch-mem"], 2.5, "PC + memory trace to a TS handler"],
     ] as const) {
       for (const config of configs) {
         const r = find(workload, config);

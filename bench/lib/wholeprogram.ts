@@ -40,19 +40,29 @@ export interface WorkloadOptions {
   log: (line: string) => void;
   /** Where scripts/qemu-build.sh put the patched QEMU. */
   patchedQemuDir: string;
+  /** scripts/qemu-stock-build.sh's output (bin/, plugins/), for `qemu10` configs. */
+  qemu10Dir?: string;
+}
+
+/** The `/usr/bin/time` wrapper of the QEMU a configuration runs on. */
+function wrapperFor(runner: Runner, config: Config, arch: string, options: WorkloadOptions): string {
+  if (config.qemu10) return runner.qemuWrapper(arch, join(options.qemu10Dir!, "bin"), "q10");
+  return config.patched ? runner.qemuWrapper(arch, options.patchedQemuDir) : runner.qemuWrapper(arch);
 }
 
 /** QEMU's own instruction count (the insn plugin, inline counter: exact for one thread). */
-export async function oracleInstructions(runner: Runner, workload: Workload, oracleDir: string, argv = workload.argv): Promise<number> {
+export async function oracleInstructions(runner: Runner, workload: Workload, oracleDir: string, argv = workload.argv, qemu = runner.qemuWrapper(workload.arch)): Promise<number> {
   const log = join(runner.scratch, "insn.log");
-  await runner.run([runner.qemuWrapper(workload.arch), "-plugin", `${join(oracleDir, "libinsn.so")},inline=on`, "-d", "plugin", "-D", log, ...argv]);
+  await runner.run([qemu, "-plugin", `${join(oracleDir, "libinsn.so")},inline=on`, "-d", "plugin", "-D", log, ...argv]);
   const text = await Bun.file(log).text();
   const match = /insns: (\d+)/.exec(text);
   if (!match) throw new Error(`bench: no instruction count from the insn plugin for ${workload.id}`);
   return Number(match[1]);
 }
 
-export async function measureWorkload(runner: Runner, workload: Workload, configs: Config[], expected: number, options: WorkloadOptions): Promise<ConfigResult[]> {
+/** `expected`: QEMU's own instruction count; `expected10`: QEMU 10.0's, for
+ *  the `qemu10` configurations (the guest's start differs between versions). */
+export async function measureWorkload(runner: Runner, workload: Workload, configs: Config[], expected: number, options: WorkloadOptions, expected10 = expected): Promise<ConfigResult[]> {
   const runs = new Map<string, Measurement[]>(configs.map((c) => [c.id, []]));
   const loads: number[] = [];
   const statsJson = join(runner.scratch, "stats.json");
@@ -60,7 +70,7 @@ export async function measureWorkload(runner: Runner, workload: Workload, config
   for (let round = 0; round < options.runs; round++) {
     loads.push(await waitForQuiet(options.loadThreshold, options.loadWaitS, options.log));
     for (const config of configs) {
-      const wrapper = config.patched ? runner.qemuWrapper(workload.arch, options.patchedQemuDir) : runner.qemuWrapper(workload.arch);
+      const wrapper = wrapperFor(runner, config, workload.arch, options);
       const argv = config.plain ? [wrapper, ...workload.argv] : cannoliArgv(config, wrapper, workload.argv, { statsJson, tracerOutput });
       const measurement = await runner.run(argv, config.plain ? {} : { statsJson, tracerOutput });
       runs.get(config.id)!.push(measurement);
@@ -68,7 +78,11 @@ export async function measureWorkload(runner: Runner, workload: Workload, config
     }
   }
   const plainWall = median(runs.get("plain")!.map((m) => m.wallS));
-  const results = configs.map((config) => summarize(workload, config, runs.get(config.id)!, plainWall, expected, max(loads)));
+  const plain10 = runs.get("q10-plain");
+  const plainWall10 = plain10 ? median(plain10.map((m) => m.wallS)) : NaN;
+  const results = configs.map((config) =>
+    config.qemu10 ? summarize(workload, config, runs.get(config.id)!, plainWall10, expected10, max(loads)) : summarize(workload, config, runs.get(config.id)!, plainWall, expected, max(loads)),
+  );
   fillPipeBytes(results);
   return results;
 }
