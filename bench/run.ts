@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //! `npm run bench`: the whole benchmark, one command. Builds what it needs,
 //! runs the whole-program workloads under every configuration (interleaved,
-//! medians, ratios against plain QEMU of the same rounds), QEMU's own
+//! medians, ratios against plain QEMU of the same version and rounds; the
+//! plugin backend on Debian's QEMU 7.2 and on stock QEMU 10.0), QEMU's own
 //! loggers on small inputs, the mempipe benchmark and the microbenchmarks;
 //! prints the tables and rewrites the generated part of BENCHMARKS.md and
 //! the plots next to it (bench-timeline.svg, bench-workers.svg).
@@ -16,15 +17,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { mainConfigs, qemu10Arches, qemu10Configs, timelineTracer, workerConfigs, cannoliArgv, type Handler } from "./lib/configs";
+import { timelineTracer, workerConfigs, workloadConfigs, cannoliArgv, type Handler } from "./lib/configs";
 import { describeMachine, machineLine } from "./lib/machine";
 import { Runner } from "./lib/measure";
 import { measureLoggers, type LoggerResult } from "./lib/qemu_loggers";
 import { oracles, patchedQemuDir, prepare, qemu10Dir, repo } from "./lib/prepare";
-import { loggerTable, microTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
+import { loggerTable, microTable, qemuVersionTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
 import { fixed, si } from "./lib/stats";
 import { lineChart, rateSeries } from "./lib/svg";
-import { measureWorkload, oracleInstructions, type ConfigResult } from "./lib/wholeprogram";
+import { measureWorkload, oracleInstructions, qemuCounts, type ConfigResult, type Counts, type WorkloadOptions } from "./lib/wholeprogram";
 import { fullSizes, quickSizes, workloads } from "./lib/workloads";
 import { waitForQuiet } from "./lib/load";
 import { runMempipe, type MempipeFigures } from "./mempipe";
@@ -69,7 +70,7 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 if (!options["no-build"]) prepare(log);
 const patchedQemu = patchedQemuDir(log);
 const qemu10 = qemu10Dir(log);
-const machine = describeMachine();
+const machine = describeMachine(qemu10);
 const scratch = mkdtempSync(join(tmpdir(), "cannoli-bench-"));
 // An interrupted run (Ctrl-C, kill) leaves no inputs behind in /tmp either.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -81,19 +82,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 const runner = new Runner(scratch);
 const sizes = quick ? quickSizes : fullSizes;
 const list = workloads(sizes, join(scratch, "inputs")).filter((w) => !only || only.includes(w.id));
+const wholeOptions: WorkloadOptions = { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu, qemu10Dir: qemu10 };
 
 try {
   // Whole programs.
   const results: ConfigResult[] = [];
-  const expected = new Map<string, number>();
+  const expected = new Map<string, Counts>();
   for (const workload of list) {
     log(`[${elapsed()}] ${workload.label}`);
-    const count = await oracleInstructions(runner, workload, oracles);
-    expected.set(workload.id, count);
-    const on10 = qemu10Arches.includes(workload.arch);
-    const configs = [...mainConfigs(workload.memory), ...(on10 ? qemu10Configs(workload.memory) : [])];
-    const count10 = on10 ? await oracleInstructions(runner, workload, join(qemu10, "plugins"), workload.argv, runner.qemuWrapper(workload.arch, join(qemu10, "bin"), "q10")) : count;
-    results.push(...(await measureWorkload(runner, workload, configs, count, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu, qemu10Dir: qemu10 }, count10)));
+    const configs = workloadConfigs(workload);
+    const counts = await qemuCounts(runner, workload, configs, wholeOptions);
+    expected.set(workload.id, counts);
+    results.push(...(await measureWorkload(runner, workload, configs, counts, wholeOptions)));
   }
 
   // Throughput vs Workers, and the timeline, on the PC-trace target workload.
@@ -101,7 +101,7 @@ try {
   const maxWorkers = cpus().length + 1;
   const forms: Handler[] = quick ? ["batch"] : ["batch", "event"];
   log(`[${elapsed()}] Workers sweep on ${sweepWorkload.label}`);
-  const sweep = await measureWorkload(runner, sweepWorkload, workerConfigs(maxWorkers, forms), expected.get(sweepWorkload.id)!, { runs, loadThreshold, loadWaitS, log, patchedQemuDir: patchedQemu });
+  const sweep = await measureWorkload(runner, sweepWorkload, workerConfigs(maxWorkers, forms), expected.get(sweepWorkload.id)!, wholeOptions);
 
   log(`[${elapsed()}] timeline`);
   await waitForQuiet(loadThreshold, loadWaitS, log);
@@ -119,7 +119,7 @@ try {
     log(`[${elapsed()}] QEMU loggers on ${workload.id} (small input)`);
     await waitForQuiet(loadThreshold, loadWaitS, log);
     const small = await oracleInstructions(runner, workload, oracles, workload.smallArgv);
-    loggers.push(...(await measureLoggers(runner, workload, oracles, small, expected.get(workload.id)!, quick ? 1 : 2)));
+    loggers.push(...(await measureLoggers(runner, workload, oracles, small, expected.get(workload.id)!["7.2"]!, quick ? 1 : 2)));
   }
 
   // mempipe and microbenchmarks.
@@ -170,7 +170,11 @@ ${workloadFacts(results)}
 
 ### Whole programs
 
-Slowdowns are against plain QEMU in the same rounds. *instr/s*: guest
+Slowdowns are against plain QEMU of the same version in the same rounds:
+the *QEMU 10.0* rows (cannoli's plugin backend on stock QEMU 10.0,
+\`scripts/qemu-stock-build.sh\`; aarch64 and mipsel guests) against *plain
+QEMU 10.0*, their counts against QEMU 10.0's own insn plugin; all other rows
+against Debian's QEMU 7.2. *instr/s*: guest
 instructions counted by cannoli from the records, per second of wall time
 (for the TS-handler configurations, every one of them was handed to the
 handler). *pipe MB/s*: bytes of published chunks per second of wall time,
@@ -180,12 +184,22 @@ exec record + accesses × mem record: 8 + 20 bytes on mipsel, 12 + 28 on
 aarch64). *CPU*: QEMU's from \`/usr/bin/time\` around qemu-<arch> (\`--qemu\`
 wrapper); the consumer's is the cannoli process tree's rusage minus QEMU's.
 *peak RSS*: QEMU's maxrss; the consumer's VmHWM (its Workers are threads).
-*counts*: every run's instruction count equals QEMU's insn plugin's.
+*counts*: every run's instruction count equals its QEMU version's insn plugin's.
 *load*: the highest 1-minute load average at the start of a round (the
 harness waits, up to ${loadWaitS} s, until it is below ${loadThreshold} or other processes
 use at most 0.3 cores: its own previous round keeps the average near 2).
 
 ${wholeProgramTable(results)}
+
+### The plugin backend on QEMU 7.2 and QEMU 10.0
+
+The QEMU 10.0 rows above next to the same configurations on QEMU 7.2, each
+ratio against plain QEMU of its own version in the same rounds. On 10.0 the
+plugin backend keeps block records with threads (per-vCPU inline counters)
+and takes memory values from \`qemu_plugin_mem_get_value\`; on 7.2 it reads
+guest memory after the access.
+
+${qemuVersionTable(results)}
 
 ### Throughput vs Workers
 

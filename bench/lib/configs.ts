@@ -3,6 +3,7 @@
 //! for each.
 import { join } from "node:path";
 import { cannoli } from "./prepare";
+import type { Workload } from "./workloads";
 
 export type Handler = "none" | "count" | "event" | "batch";
 
@@ -20,10 +21,16 @@ export interface Config {
   workers?: number;
   /** The patched-QEMU backend (-cannoli) instead of the TCG plugin. */
   patched?: boolean;
-  /** Stock QEMU 10.0 (scripts/qemu-stock-build.sh) instead of Debian's 7.2;
-   *  its ratios are against plain QEMU 10.0 in the same rounds. */
-  qemu10?: boolean;
+  /** The QEMU it runs on (default 7.2). Its ratio is against the plain run
+   *  of the same version, its count against that version's insn plugin. */
+  qemu?: QemuVersion;
 }
+
+/** Debian 12's qemu-user (and the patched build of it), or stock QEMU 10.0
+ *  (scripts/qemu-stock-build.sh): the two ends of what users have. */
+export type QemuVersion = "7.2" | "10.0";
+
+export const qemuOf = (config: Config): QemuVersion => config.qemu ?? "7.2";
 
 const tracerPath = (name: string) => join(import.meta.dir, "../tracers", `${name}.ts`);
 
@@ -41,7 +48,7 @@ const cannoliConfig = (id: string, label: string, tracer: string, handler: Handl
 export const plainConfig: Config = { id: "plain", label: "plain QEMU", plain: true, handler: "none", mem: false, blocks: false };
 
 /** The configurations every workload runs (PC + memory ones only when `memory`). */
-export function mainConfigs(memory: boolean): Config[] {
+function mainConfigs(memory: boolean): Config[] {
   const configs: Config[] = [
     plainConfig,
     cannoliConfig("null-pc", "null (transport), PC", "null", "none", false),
@@ -67,15 +74,15 @@ export function mainConfigs(memory: boolean): Config[] {
   return configs;
 }
 
-/** Guest architectures the QEMU 10.0 build has. */
-export const qemu10Arches = ["aarch64", "mipsel"];
+/** Guest architectures scripts/qemu-stock-build.sh builds QEMU 10.0 for. */
+const qemu10Arches: Workload["arch"][] = ["aarch64", "mipsel"];
 
 /** The plugin backend on stock QEMU 10.0, with its own plain baseline. */
-export function qemu10Configs(memory: boolean): Config[] {
-  const q10 = { qemu10: true };
+function qemu10Configs(memory: boolean): Config[] {
+  const q10 = { qemu: "10.0" } as const;
   const configs: Config[] = [
     { ...plainConfig, id: "q10-plain", label: "plain QEMU 10.0", ...q10 },
-    cannoliConfig("q10-null-pc", "QEMU 10.0: null, PC", "null", "none", false, q10),
+    cannoliConfig("q10-null-pc", "QEMU 10.0: null (transport), PC", "null", "none", false, q10),
     cannoliConfig("q10-batch-pc", "QEMU 10.0: TS exec batch, PC", tracerPath("exec_batch"), "batch", false, q10),
   ];
   if (memory) {
@@ -85,6 +92,12 @@ export function qemu10Configs(memory: boolean): Config[] {
     );
   }
   return configs;
+}
+
+/** Everything a workload runs: the main configurations, and QEMU 10.0's
+ *  when the build has the workload's guest architecture. */
+export function workloadConfigs(workload: Workload): Config[] {
+  return [...mainConfigs(workload.memory), ...(qemu10Arches.includes(workload.arch) ? qemu10Configs(workload.memory) : [])];
 }
 
 /** Throughput vs Workers: both handler forms, PC only, 1..maxWorkers. */

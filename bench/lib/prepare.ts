@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //! Builds what the benchmarks need, only when it is missing or stale: the
 //! Zig libraries and tools, dist/cannoli, the guests, Debian's busybox, and
-//! QEMU's own plugins (execlog, insn).
+//! QEMU's own plugins (execlog, insn); and finds the patched QEMU and stock
+//! QEMU 10.0 (their scripts cache them).
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -42,19 +43,17 @@ export function prepare(log: (line: string) => void): void {
   if (!existsSync(join(oracles, "libexeclog.so")) || !existsSync(join(oracles, "libinsn.so"))) step("QEMU oracles", ["bash", "scripts/build-oracles.sh"], log);
 }
 
-/** The directory of the patched QEMU for the current patch series (built,
- *  or reused from the cache, by scripts/qemu-build.sh). */
-/** Stock QEMU 10.0 and its own plugins (scripts/qemu-stock-build.sh; cached). */
-export function qemu10Dir(log: (line: string) => void): string {
-  log("build: stock QEMU 10.0 (scripts/qemu-stock-build.sh; cached)");
-  const result = Bun.spawnSync(["bash", "scripts/qemu-stock-build.sh"], { cwd: repo, stderr: "inherit" });
-  if (result.exitCode !== 0) throw new Error("bench: scripts/qemu-stock-build.sh failed");
+/** Runs a QEMU build script (it builds, or reuses its cache) and returns the
+ *  directory it prints last. Outside prepare(): --no-build still needs it. */
+function qemuBuild(script: string, what: string, log: (line: string) => void): string {
+  log(`build: ${what} (${script})`);
+  const result = Bun.spawnSync(["bash", script], { cwd: repo, stderr: "inherit" });
+  if (result.exitCode !== 0) throw new Error(`bench: ${script} failed`);
   return result.stdout.toString().trim().split("\n").at(-1)!;
 }
 
-export function patchedQemuDir(log: (line: string) => void): string {
-  log("build: patched QEMU (scripts/qemu-build.sh; cached by the series' hash)");
-  const result = Bun.spawnSync(["bash", "scripts/qemu-build.sh"], { cwd: repo, stderr: "inherit" });
-  if (result.exitCode !== 0) throw new Error("bench: scripts/qemu-build.sh failed");
-  return result.stdout.toString().trim().split("\n").at(-1)!;
-}
+/** The patched QEMU for the current patch series (cached by its hash). */
+export const patchedQemuDir = (log: (line: string) => void) => qemuBuild("scripts/qemu-build.sh", "patched QEMU, cached by the series' hash", log);
+
+/** Stock QEMU 10.0 (bin/) and its own plugins (plugins/; the oracles for 10.0). */
+export const qemu10Dir = (log: (line: string) => void) => qemuBuild("scripts/qemu-stock-build.sh", "stock QEMU 10.0, cached", log);

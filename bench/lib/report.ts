@@ -2,6 +2,7 @@
 //! Turns the measurements into Markdown (the console table and the generated
 //! part of BENCHMARKS.md) and checks the DESIGN.md targets.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { qemuOf, type Config } from "./configs";
 import type { LoggerResult } from "./qemu_loggers";
 import type { MicroResult } from "../micro/index";
 import type { MempipeFigures } from "../mempipe";
@@ -13,18 +14,51 @@ export const endMarker = "<!-- bench:end -->";
 
 const mib = (kib: number) => (Number.isFinite(kib) && kib > 0 ? (kib / 1024).toFixed(0) : "–");
 
+/** A table's workload cell: the label on a workload's first row only. */
+function workloadCell(): (r: ConfigResult) => string {
+  let last = "";
+  return (r) => {
+    const cell = r.workload.label === last ? "" : r.workload.label;
+    last = r.workload.label;
+    return cell;
+  };
+}
+
 export function wholeProgramTable(results: ConfigResult[]): string {
   const lines = [
     "| workload | configuration | wall s | × plain | instr/s | pipe MB/s | QEMU CPU s | consumer CPU s | QEMU / consumer peak RSS MiB | dropped | counts = QEMU's | load |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
-  let last = "";
+  const workload = workloadCell();
   for (const r of results) {
-    const workload = r.workload.label === last ? "" : r.workload.label;
-    last = r.workload.label;
     const bytes = r.config.plain || !Number.isFinite(r.pipeBytes) ? "–" : `${fixed(r.pipeBytes / r.wallS / 1e6, 0)}${r.bytesHow === "measured" ? "" : r.bytesHow === "record sizes" ? "²" : "¹"}`;
     lines.push(
-      `| ${workload} | ${r.config.label} | ${fixed(r.wallS, 3)} | ${fixed(r.slowdown, 2)} | ${si(r.instructionsPerS)} | ${bytes} | ${fixed(r.qemuCpuS)} | ${r.config.plain ? "–" : fixed(r.consumerCpuS)} | ${mib(r.qemuMaxRssKiB)} / ${r.config.plain ? "–" : mib(r.consumerMaxRssKiB)} | ${r.config.plain ? "–" : r.droppedChunks} | ${r.countsExact === null ? "–" : r.countsExact ? "yes" : "**NO**"} | ${fixed(r.load, 2)} |`,
+      `| ${workload(r)} | ${r.config.label} | ${fixed(r.wallS, 3)} | ${fixed(r.slowdown, 2)} | ${si(r.instructionsPerS)} | ${bytes} | ${fixed(r.qemuCpuS)} | ${r.config.plain ? "–" : fixed(r.consumerCpuS)} | ${mib(r.qemuMaxRssKiB)} / ${r.config.plain ? "–" : mib(r.consumerMaxRssKiB)} | ${r.config.plain ? "–" : r.droppedChunks} | ${r.countsExact === null ? "–" : r.countsExact ? "yes" : "**NO**"} | ${fixed(r.load, 2)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The same run on another QEMU version: all but the version equal. */
+const sameRun = (a: Config, b: Config) =>
+  a.plain === b.plain && a.tracer === b.tracer && a.handler === b.handler && a.mem === b.mem && a.blocks === b.blocks && a.workers === b.workers && !a.patched === !b.patched;
+
+/** Each QEMU 10.0 row next to the QEMU 7.2 row it repeats; each ratio is
+ *  against plain QEMU of its own version (the measureWorkload rule). */
+export function qemuVersionTable(results: ConfigResult[]): string {
+  const lines = [
+    "| workload | configuration (plugin backend) | × plain, QEMU 7.2 | × plain, QEMU 10.0 | wall s, 7.2 / 10.0 | QEMU CPU s, 7.2 / 10.0 | consumer CPU s, 7.2 / 10.0 | counts = QEMU's, 7.2 / 10.0 |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  const workload = workloadCell();
+  const pair = (a: string, b: string) => (a === b && a === "–" ? "–" : `${a} / ${b}`);
+  const exact = (r: ConfigResult) => (r.countsExact === null ? "–" : r.countsExact ? "yes" : "**NO**");
+  for (const r10 of results.filter((r) => qemuOf(r.config) === "10.0")) {
+    const r7 = results.find((r) => r.workload.id === r10.workload.id && qemuOf(r.config) === "7.2" && sameRun(r.config, r10.config));
+    if (!r7) continue;
+    const consumer = (r: ConfigResult) => (r.config.plain ? "–" : fixed(r.consumerCpuS));
+    lines.push(
+      `| ${workload(r10)} | ${r7.config.label} | ${fixed(r7.slowdown, 2)} | ${fixed(r10.slowdown, 2)} | ${pair(fixed(r7.wallS, 3), fixed(r10.wallS, 3))} | ${pair(fixed(r7.qemuCpuS), fixed(r10.qemuCpuS))} | ${pair(consumer(r7), consumer(r10))} | ${pair(exact(r7), exact(r10))} |`,
     );
   }
   return lines.join("\n");
@@ -32,9 +66,9 @@ export function wholeProgramTable(results: ConfigResult[]): string {
 
 export function workloadFacts(results: ConfigResult[]): string {
   const seen = new Set<string>();
-  const lines = ["| workload | guest instructions (QEMU's insn plugin) | memory accesses (cannoli) | plain QEMU s |", "|---|---|---|---|"];
+  const lines = ["| workload | guest instructions (QEMU 7.2's insn plugin) | memory accesses (cannoli) | plain QEMU 7.2 s |", "|---|---|---|---|"];
   for (const r of results) {
-    if (seen.has(r.workload.id) || !r.config.plain) continue;
+    if (seen.has(r.workload.id) || !r.config.plain || qemuOf(r.config) !== "7.2") continue;
     seen.add(r.workload.id);
     const mem = results.find((x) => x.workload.id === r.workload.id && x.config.mem && x.accesses > 0);
     lines.push(`| ${r.workload.label} | ${si(r.instructions, 4)} | ${mem ? si(mem.accesses, 4) : "–"} | ${fixed(r.wallS, 3)} |`);
@@ -115,7 +149,7 @@ export function targets(results: ConfigResult[], loggers: LoggerResult[], mempip
   const exact = cannoliRuns.every((r) => r.countsExact);
   const dropped = cannoliRuns.reduce((n, r) => n + r.droppedChunks, 0);
   out.push({
-    what: "no event lost: every run's instruction count equals QEMU's insn plugin; dropped_chunks",
+    what: "no event lost: every run's instruction count equals its QEMU version's insn plugin; dropped_chunks",
     target: "equal, 0",
     measured: `${exact ? "equal" : "DIFFERENT"} in ${cannoliRuns.reduce((n, r) => n + r.runs.length, 0)} runs, ${dropped} dropped`,
     met: exact && dropped === 0,

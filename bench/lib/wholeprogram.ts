@@ -3,9 +3,10 @@
 //! several rounds; medians per configuration; every slowdown against the
 //! plain-QEMU runs of the same rounds.
 import { join } from "node:path";
-import { cannoliArgv, type Config } from "./configs";
+import { cannoliArgv, qemuOf, type Config, type QemuVersion } from "./configs";
 import { waitForQuiet } from "./load";
 import type { Measurement, Runner } from "./measure";
+import { oracles } from "./prepare";
 import { max, median } from "./stats";
 import { recordBytes, type Workload } from "./workloads";
 
@@ -40,14 +41,19 @@ export interface WorkloadOptions {
   log: (line: string) => void;
   /** Where scripts/qemu-build.sh put the patched QEMU. */
   patchedQemuDir: string;
-  /** scripts/qemu-stock-build.sh's output (bin/, plugins/), for `qemu10` configs. */
-  qemu10Dir?: string;
+  /** Where scripts/qemu-stock-build.sh put QEMU 10.0 (bin/, plugins/). */
+  qemu10Dir: string;
 }
 
-/** The `/usr/bin/time` wrapper of the QEMU a configuration runs on. */
-function wrapperFor(runner: Runner, config: Config, arch: string, options: WorkloadOptions): string {
-  if (config.qemu10) return runner.qemuWrapper(arch, join(options.qemu10Dir!, "bin"), "q10");
-  return config.patched ? runner.qemuWrapper(arch, options.patchedQemuDir) : runner.qemuWrapper(arch);
+/** QEMU's own instruction count per QEMU version (the guest's start-up
+ *  differs between versions, so each version's runs have their own). */
+export type Counts = Partial<Record<QemuVersion, number>>;
+
+/** The QEMU a configuration runs on: the `/usr/bin/time` wrapper around it,
+ *  and the directory of that version's own plugins (the oracles). */
+function qemuFor(runner: Runner, config: Config, arch: string, options: WorkloadOptions): { wrapper: string; oracleDir: string } {
+  if (qemuOf(config) === "10.0") return { wrapper: runner.qemuWrapper(arch, join(options.qemu10Dir, "bin"), "q10"), oracleDir: join(options.qemu10Dir, "plugins") };
+  return { wrapper: config.patched ? runner.qemuWrapper(arch, options.patchedQemuDir) : runner.qemuWrapper(arch), oracleDir: oracles };
 }
 
 /** QEMU's own instruction count (the insn plugin, inline counter: exact for one thread). */
@@ -60,9 +66,20 @@ export async function oracleInstructions(runner: Runner, workload: Workload, ora
   return Number(match[1]);
 }
 
-/** `expected`: QEMU's own instruction count; `expected10`: QEMU 10.0's, for
- *  the `qemu10` configurations (the guest's start differs between versions). */
-export async function measureWorkload(runner: Runner, workload: Workload, configs: Config[], expected: number, options: WorkloadOptions, expected10 = expected): Promise<ConfigResult[]> {
+/** The insn plugin's count on each QEMU version that has a plain baseline
+ *  among `configs` (every version the configurations run on needs one). */
+export async function qemuCounts(runner: Runner, workload: Workload, configs: Config[], options: WorkloadOptions): Promise<Counts> {
+  const counts: Counts = {};
+  for (const config of configs.filter((c) => c.plain)) {
+    const qemu = qemuFor(runner, config, workload.arch, options);
+    counts[qemuOf(config)] = await oracleInstructions(runner, workload, qemu.oracleDir, workload.argv, qemu.wrapper);
+  }
+  return counts;
+}
+
+/** `expected`: qemuCounts of the workload. Each configuration's slowdown is
+ *  against the plain runs of its own QEMU version. */
+export async function measureWorkload(runner: Runner, workload: Workload, configs: Config[], expected: Counts, options: WorkloadOptions): Promise<ConfigResult[]> {
   const runs = new Map<string, Measurement[]>(configs.map((c) => [c.id, []]));
   const loads: number[] = [];
   const statsJson = join(runner.scratch, "stats.json");
@@ -70,19 +87,15 @@ export async function measureWorkload(runner: Runner, workload: Workload, config
   for (let round = 0; round < options.runs; round++) {
     loads.push(await waitForQuiet(options.loadThreshold, options.loadWaitS, options.log));
     for (const config of configs) {
-      const wrapper = wrapperFor(runner, config, workload.arch, options);
+      const { wrapper } = qemuFor(runner, config, workload.arch, options);
       const argv = config.plain ? [wrapper, ...workload.argv] : cannoliArgv(config, wrapper, workload.argv, { statsJson, tracerOutput });
       const measurement = await runner.run(argv, config.plain ? {} : { statsJson, tracerOutput });
       runs.get(config.id)!.push(measurement);
       options.log(`  ${workload.id} ${config.id} round ${round + 1}: ${measurement.wallS.toFixed(3)} s`);
     }
   }
-  const plainWall = median(runs.get("plain")!.map((m) => m.wallS));
-  const plain10 = runs.get("q10-plain");
-  const plainWall10 = plain10 ? median(plain10.map((m) => m.wallS)) : NaN;
-  const results = configs.map((config) =>
-    config.qemu10 ? summarize(workload, config, runs.get(config.id)!, plainWall10, expected10, max(loads)) : summarize(workload, config, runs.get(config.id)!, plainWall, expected, max(loads)),
-  );
+  const plainWall = new Map(configs.filter((c) => c.plain).map((c) => [qemuOf(c), median(runs.get(c.id)!.map((m) => m.wallS))]));
+  const results = configs.map((config) => summarize(workload, config, runs.get(config.id)!, plainWall.get(qemuOf(config)) ?? NaN, expected[qemuOf(config)] ?? NaN, max(loads)));
   fillPipeBytes(results);
   return results;
 }
@@ -117,7 +130,8 @@ function summarize(workload: Workload, config: Config, runs: Measurement[], plai
 }
 
 /** Runs without the batch tracer carry the same records as the batch run of
- *  the same encoding (PC or PC + memory, blocks on); per-instruction
+ *  the same encoding (PC or PC + memory, blocks on, the same backend and
+ *  QEMU version: their block records and counts differ); per-instruction
  *  encoding (--no-blocks) is instructions × exec record + accesses × mem record. */
 function fillPipeBytes(results: ConfigResult[]): void {
   for (const result of results) {
@@ -128,7 +142,8 @@ function fillPipeBytes(results: ConfigResult[]): void {
       result.bytesHow = "record sizes";
       continue;
     }
-    const twin = results.find((r) => r.bytesHow === "measured" && r.config.mem === result.config.mem && r.config.blocks === result.config.blocks);
+    const sameEncoding = (r: ConfigResult) => r.config.mem === result.config.mem && r.config.blocks === result.config.blocks && !r.config.patched === !result.config.patched && qemuOf(r.config) === qemuOf(result.config);
+    const twin = results.find((r) => r.bytesHow === "measured" && sameEncoding(r));
     if (twin) {
       result.pipeBytes = twin.pipeBytes;
       result.bytesHow = "same encoding, batch run";
