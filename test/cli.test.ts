@@ -178,6 +178,26 @@ describe("interruptions leave nothing behind", () => {
     rmSync(live, { recursive: true });
   });
 
+  test("cannoli killed with -9: a forked QEMU child does not outlive it either", async () => {
+    const tmp = mkdtempSync(join(scratch, "tmp-"));
+    const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "forksleep"), "30"], {
+      cwd: repo,
+      env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // QEMU and its forked child (a grandchild of cannoli).
+    let qemus: number[] = [];
+    await waitFor(() => {
+      const parent = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu"));
+      qemus = parent ? [parent, ...childrenOf(parent).filter((pid) => commOf(pid).startsWith("qemu"))] : [];
+      return qemus.length === 2;
+    });
+    process.kill(child.pid, 9);
+    await child.exited;
+    await waitFor(() => qemus.every((pid) => !alive(pid)), 5000);
+  });
+
   test("the socket directory lives in $XDG_RUNTIME_DIR when there is one", async () => {
     const runtimeDir = mkdtempSync(join(scratch, "xdg-"));
     const { child, tmp } = await startLongRun(undefined, runtimeDir);

@@ -23,6 +23,9 @@ trace_syscalls: bool = true,
 /// The block-level encoding (one record per executed block) while the guest
 /// is single-threaded; off: one record per instruction throughout.
 blocks: bool = true,
+/// The consumer's pid (`owner=`): forked QEMU processes end when it is gone
+/// (see process.watchOwner). 0: not given.
+owner_pid: i32 = 0,
 chunk_bytes: u32 = mempipe.layout.chunk_bytes_default,
 chunk_count: u32 = mempipe.layout.chunk_count_default,
 
@@ -53,6 +56,9 @@ pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
             config.blocks = try parseBool(value);
         } else if (std.mem.eql(u8, name, "syscalls")) {
             config.trace_syscalls = try parseBool(value);
+        } else if (std.mem.eql(u8, name, "owner")) {
+            config.owner_pid = std.fmt.parseInt(i32, value, 10) catch return error.BadArgument;
+            if (config.owner_pid <= 0) return error.BadArgument;
         } else if (std.mem.eql(u8, name, "chunk_bytes")) {
             config.chunk_bytes = std.fmt.parseInt(u32, value, 0) catch return error.BadArgument;
         } else if (std.mem.eql(u8, name, "chunk_count")) {

@@ -113,7 +113,7 @@ export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks
     process.announceLoaded(config.socketPath(), "patched", 0);
     exe_path = std.mem.span(info.exe);
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedThreads else &Server(u64).dropInheritedThreads;
-    process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});
+    process.adopt(drop_inherited, config.owner_pid) catch return refuse("pthread_atfork failed", .{});
     callbacks = if (arch.pointer_bytes == 4) Server(u32).callbacks() else Server(u64).callbacks();
     return &callbacks;
 }
@@ -398,6 +398,7 @@ fn Server(comptime Addr: type) type {
 
         fn openThread(cursor: *Cursor) *Thread {
             @setCold(true);
+            process.watchOwner();
             const thread = allocator.create(Thread) catch fatal(error.OutOfMemory);
             thread.* = .{
                 .stream = .{

@@ -102,7 +102,7 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
         block_counting = .block_counters;
     }
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedStreams else &Server(u64).dropInheritedStreams;
-    process.adopt(drop_inherited) catch return refuse("pthread_atfork failed", .{});
+    process.adopt(drop_inherited, config.owner_pid) catch return refuse("pthread_atfork failed", .{});
     if (arch.pointer_bytes == 4) Server(u32).register(id) else Server(u64).register(id);
     return 0;
 }
@@ -174,6 +174,7 @@ fn Server(comptime Addr: type) type {
         }
 
         fn openStream(vcpu_index: c_uint) *Stream {
+            process.watchOwner();
             const stream = allocator.create(Stream) catch fatal(error.OutOfMemory);
             stream.* = .{
                 .producer = mempipe.Producer.create(.{ .chunk_bytes = config.chunk_bytes, .chunk_count = config.chunk_count }) catch |err| fatal(err),

@@ -9,15 +9,25 @@ const linux = std.os.linux;
 
 /// This process's pid; a guest fork forks QEMU, and the child renews it.
 pub var id: i32 = 0;
+/// The first QEMU process: tied to the consumer by PR_SET_PDEATHSIG.
+var first_id: i32 = 0;
+/// The consumer (`owner=`), watched from forked processes; 0: not given.
+var owner_pid: i32 = 0;
+/// The process whose watchdog thread runs (threads do not survive fork).
+var watched_in: i32 = 0;
+/// How often a forked process looks whether the consumer is still there.
+const owner_poll_ns = 200 * std.time.ns_per_ms;
 var after_fork_hook: ?*const fn () void = null;
 
 /// Run once, at load. A guest fork forks QEMU: the child inherits the
 /// parent's pipes and must neither write to them nor close them cleanly;
 /// `drop_inherited` forgets them, and the child opens its own streams, keyed
 /// by its new pid, on its first events.
-pub fn adopt(drop_inherited: *const fn () void) error{AtforkFailed}!void {
+pub fn adopt(drop_inherited: *const fn () void, owner: i32) error{AtforkFailed}!void {
     std.debug.assert(after_fork_hook == null);
     id = linux.getpid();
+    first_id = id;
+    owner_pid = owner;
     // QEMU must not outlive the consumer that spawned it, even if that
     // consumer is killed with -9.
     _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
@@ -28,6 +38,32 @@ pub fn adopt(drop_inherited: *const fn () void) error{AtforkFailed}!void {
 fn afterForkInChild() callconv(.C) void {
     id = linux.getpid();
     after_fork_hook.?();
+}
+
+/// A forked QEMU process must not outlive the consumer either, but the
+/// parent-death signal does not survive fork, and re-arming it in the child
+/// would tie the child to its parent QEMU (a guest that daemonizes, or a
+/// thread that forks and exits, would lose its child). So a forked process
+/// watches the consumer's pid from a thread of its own, started when it
+/// opens its first stream (a normal context, unlike the fork handler), and
+/// ends itself when the consumer is gone. The thread blocks every signal,
+/// so QEMU's signal handling never runs on it.
+pub fn watchOwner() void {
+    if (owner_pid == 0 or id == first_id or watched_in == id) return;
+    watched_in = id;
+    var all = linux.all_mask;
+    var previous: linux.sigset_t = undefined;
+    _ = linux.sigprocmask(linux.SIG.BLOCK, &all, &previous);
+    defer _ = linux.sigprocmask(linux.SIG.SETMASK, &previous, null);
+    const thread = std.Thread.spawn(.{ .stack_size = 64 * 1024 }, watch, .{}) catch return;
+    thread.detach();
+}
+
+fn watch() void {
+    while (true) {
+        std.time.sleep(owner_poll_ns);
+        if (std.os.linux.getErrno(linux.kill(owner_pid, 0)) == .SRCH) linux.exit_group(137);
+    }
 }
 
 /// "cannoli-server: <message>" on stderr, without allocating.
