@@ -15,14 +15,16 @@
 //!     of execlog's per-vCPU sequences;
 //!   - fork: per process, the counts equal that process's insn/mem output.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CannoliRun, cliAvailable, runCannoliWithOracles } from "./helpers/cannoli_run";
+import { type CannoliRun, cliAvailable, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
 import { firstDivergence, matchThreadsToCpus, multiAccessOrder } from "./helpers/compare";
 import {
   ARCHES,
   type Arch,
   QEMUS,
+  QEMU_10_0,
   type OracleInsn,
   type OracleRun,
   elfSymbols,
@@ -544,3 +546,41 @@ for (const q of QEMUS) {
     }, TIMEOUT);
   });
 }
+
+// ---------------------------------------------------------------------------
+// Memory values against QEMU's own: on 9.2+ QEMU's mem plugin prints every
+// access with the value QEMU loaded or stored (print-accesses=on). Loaded
+// into cannoli's QEMU, its accesses and cannoli's must be the same multiset
+// of (pc, address, load/store, size, value): single-threaded (cannoli reads
+// the value back) and with threads (cannoli takes QEMU's value).
+describe.skipIf(!CLI)("memory values equal QEMU 10.0's own (mem plugin, print-accesses)", () => {
+  for (const arch of QEMU_10_0.arches) {
+    for (const name of ["memops", "threads", "fork"]) {
+      test(`${name}/${arch}`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), "cannoli-values-"));
+        try {
+          const log = join(dir, "mem.log");
+          const qemuArgs = ["-plugin", `${QEMU_10_0.oracle("mem")},print-accesses=on`, "-d", "plugin", "-D", log].flatMap((a) => ["--qemu-arg", a]);
+          const run = await runCannoli(guestPath(arch, name), [], { env: guestEnv(), qemu: QEMU_10_0.binary(arch), options: qemuArgs });
+          expect(run.exitCode).toBe(0);
+          expect(run.trace.errors).toEqual([]);
+          const count = (keys: string[]) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+          const oracle: string[] = [];
+          for (const line of readFileSync(log, "utf8").split("\n")) {
+            const m = /^0x([0-9a-f]+),[^,]*,0x([0-9a-f]+),0x[0-9a-f]+,(\d+),(load|store),0x([0-9a-f]+)$/.exec(line);
+            if (m) oracle.push(`${BigInt(`0x${m[1]}`)}:${BigInt(`0x${m[2]}`)}:${m[4] === "store"}:${Number(m[3]) / 8}:${BigInt(`0x${m[5]!.slice(-16)}`)}`);
+          }
+          const traced = [...run.trace.threads.values()].flatMap((t) => t.insns.flatMap((i) => i.accesses.map((a) => `${i.pc}:${a.addr}:${a.store}:${a.size}:${a.value}`)));
+          expect(oracle.length).toBeGreaterThan(100);
+          expect(traced.length).toBe(oracle.length);
+          const want = count(oracle);
+          const got = count(traced);
+          const differ = [...new Set([...want.keys(), ...got.keys()])].filter((k) => want.get(k) !== got.get(k)).slice(0, 5);
+          expect(differ.map((k) => `${k} oracle ${want.get(k) ?? 0} cannoli ${got.get(k) ?? 0}`)).toEqual([]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }, TIMEOUT);
+    }
+  }
+});
