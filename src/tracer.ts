@@ -162,7 +162,11 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   sysret?(ctx: Ctx, event: SysretEvent, out: Item[]): void;
   mmap?(ctx: Ctx, event: MmapEvent, out: Item[]): void;
   munmap?(ctx: Ctx, event: MunmapEvent, out: Item[]): void;
-  /** The fast form. When present, the per-event handlers above are not called. */
+  /** The fast form. When present, `exec`, `read` and `write` are not called;
+   *  `syscall`, `sysret`, `mmap` and `munmap`, when present, still are, for
+   *  each chunk's events of those kinds, in order and before `batch` is
+   *  called on that chunk (so a mapping reaches `trace` before the
+   *  instructions that run in it). */
   batch?(ctx: Ctx, batch: RecordBatch, out: Item[]): void;
   /** Builds the ordered stage's mutable state, once. */
   init?(args: TracerArgs): State;

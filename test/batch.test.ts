@@ -78,3 +78,43 @@ test.each([
   expect(events(replay(columnsTracer, "columns"), / (exec|read|write) /)).toEqual(expected);
   expect(events(replay(execOnlyTracer, "execs"), / exec /)).toEqual(expected.filter((line) => / exec /.test(line)));
 });
+
+// A batch tracer that also handles mmap/munmap/syscall/sysret gets those
+// events (they are not in the columns), each chunk's before its batch call.
+const batchWithOthers = join(scratch, "batch_others.ts");
+writeFileSync(
+  batchWithOthers,
+  `import { defineTracer } from "@cannoli-trace/cannoli";
+export default defineTracer<undefined, string, undefined>({
+  batch(_ctx, b, out) { out.push(\`batch \${b.execCount}\\n\`); },
+  syscall(_ctx, e, out) { out.push(\`syscall \${e.number}\\n\`); },
+  sysret(_ctx, e, out) { out.push(\`sysret \${e.number} \${e.ret}\\n\`); },
+  mmap(_ctx, e, out) { out.push(\`mmap 0x\${e.addr.toString(16)} 0x\${e.length.toString(16)}\${e.path ? " " + e.path : ""}\\n\`); },
+  munmap(_ctx, e, out) { out.push(\`munmap 0x\${e.addr.toString(16)} 0x\${e.length.toString(16)}\\n\`); },
+  trace(_s, items, _t, output) { output.write(items.join("")); },
+});
+`,
+);
+
+test("a batch tracer also receives syscall, sysret, mmap and munmap events, in order", { timeout: 60_000 }, () => {
+  const guest = join(repo, "test/guests/build/aarch64/dynamic");
+  const run = (tracer: string, out: string) => {
+    const r = Bun.spawnSync([process.execPath, join(repo, "src/cli.ts"), "run", "--quiet", "--tracer", tracer, "-o", out, "--", guest], { env, cwd: scratch });
+    expect(r.exitCode).toBe(4);
+    return readFileSync(out, "utf8");
+  };
+  const print = run("print", join(scratch, "others.print"));
+  const mine = run(batchWithOthers, join(scratch, "others.batch"));
+  // Both runs start the guest alike: compare shapes that do not depend on
+  // where QEMU placed memory.
+  const shape = (lines: string[]) => lines.map((l) => l.replace(/0x[0-9a-f]+/g, "X").replace(/^(sysret \d+) \d{5,}$/, "$1 ADDR"));
+  const fromPrint = print.split("\n").flatMap((l) => {
+    const m = /^\d+:\d+ (syscall \d+(?= 0x)|sysret \d+ -?\d+|mmap 0x[0-9a-f]+ 0x[0-9a-f]+ .*|munmap 0x[0-9a-f]+ 0x[0-9a-f]+)(?: 0x[0-9a-f]+){0,6}$/.exec(l);
+    if (!m) return [];
+    return [m[1]!.replace(/^(mmap \S+ \S+) prot=\S+ flags=\S+ fd=\S+ offset=\S+ ?(.*)$/, (_all, head, path) => (path ? `${head} ${path}` : head))];
+  });
+  const others = mine.split("\n").filter((l) => l && !l.startsWith("batch "));
+  expect(fromPrint.length).toBeGreaterThan(20);
+  expect(shape(others)).toEqual(shape(fromPrint));
+  expect(mine).toMatch(/^batch \d+$/m);
+});

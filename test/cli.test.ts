@@ -321,3 +321,24 @@ test("--tracer-arg KEY=VALUE reaches context() in every Worker and init() once",
   const bad = await cannoli(["run", "--tracer-arg", "novalue", "--", guest("aarch64", "loops")]);
   expect({ exitCode: bad.exitCode, stderr: bad.stderr }).toEqual({ exitCode: 2, stderr: "cannoli: --tracer-arg novalue is not KEY=VALUE\n" });
 });
+
+// Every handler failure behaves the same: QEMU is stopped (if still
+// running), one line names the handler, exit 1 (never the 137 of the kill).
+describe("a tracer handler that throws", () => {
+  const cases: [string, string, RegExp][] = [
+    ["context", `context() { throw new Error("boom"); }, exec() {}`, /^cannoli: tracer context\(\) threw for thread \d+:\d+: boom$/],
+    ["exec", `exec(ctx, ev) { throw new Error("boom"); }`, /^cannoli: tracer handler threw on exec\(pc=0x[0-9a-f]+\) in thread \d+:\d+: boom$/],
+    ["trace", `exec(ctx, ev, out) { out.push(1); }, trace() { throw new Error("boom"); }`, /^cannoli: tracer handler trace threw for thread \d+:\d+: boom$/],
+    ["finish", `finish() { throw new Error("boom"); }`, /^cannoli: tracer handler finish threw: boom$/],
+  ];
+  for (const [name, body, line] of cases) {
+    test(`${name}: one line, exit 1, nothing left behind`, async () => {
+      const path = join(scratch, `throws-${name}.ts`);
+      writeFileSync(path, `export default { ${body} };`);
+      const result = await cannoli(["run", "--quiet", "--tracer", path, "--", guest("aarch64", "forksleep"), "2"]);
+      expect(result.stderr.trim()).toMatch(line);
+      expect(result.exitCode).toBe(1);
+      expect(result.leftovers).toEqual([]);
+    });
+  }
+});

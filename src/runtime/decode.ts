@@ -200,8 +200,10 @@ export class ChunkDecoder {
     handler.call(this.#tracer, this.#ctx, event, out);
   }
 
-  /** Per-event handlers through the reference walker, every record in order. */
-  #walkEvents(words: Uint32Array, out: unknown[]): void {
+  /** Per-event handlers through the reference walker, every record in order;
+   *  `othersOnly`: only the events the columns do not carry (syscall, sysret,
+   *  mmap, munmap), for a batch tracer that also handles those. */
+  #walkEvents(words: Uint32Array, out: unknown[], othersOnly = false): void {
     const tracer = this.#tracer;
     const ctx = this.#ctx;
     const walker = this.#walker;
@@ -213,9 +215,10 @@ export class ChunkDecoder {
       current.pc = pc;
       switch (kind) {
         case Kind.exec:
-          tracer.exec?.(ctx, { pc }, out);
+          if (!othersOnly) tracer.exec?.(ctx, { pc }, out);
           break;
         case Kind.mem: {
+          if (othersOnly) break;
           const head = words[at]!;
           const isStore = ((head >>> memStoreBit) & 1) === 1;
           const handler = isStore ? tracer.write : tracer.read;
@@ -260,7 +263,7 @@ export class ChunkDecoder {
       walker.walk(words, visit, (def, executed) => {
         // A block with nothing recorded inside: its instructions in one loop.
         const exec = tracer.exec;
-        if (!exec) return;
+        if (!exec || othersOnly) return;
         current.kind = Kind.exec;
         for (let i = 0, w = def + 2; i < executed; i++, w += aw) {
           const pc = walker.addr(words, w);
@@ -323,6 +326,10 @@ export class ChunkDecoder {
     // counting pass, in one pass over the chunk.
     const filled = this.#batchReadsColumns;
     const counts = filled ? this.#countAndFill(words) : this.#count(words);
+    // The events the columns do not carry go to their own handlers first,
+    // in order, so that a mapping reaches trace() before the instructions
+    // that run in it.
+    if (this.#otherHandlers && counts.others > 0) this.#walkEvents(words, out, true);
     const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, () => void this.#countAndFill(words, counts));
     try {
       this.#tracer.batch!(this.#ctx, batch, out);

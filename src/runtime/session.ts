@@ -79,6 +79,8 @@ export class Session {
     let interrupted = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     let serverLoaded = false;
+    /** cannoli stopped QEMU itself (a tracer or stream failure). */
+    let stoppedByUs = false;
     const onSignal = (signal: NodeJS.Signals) => {
       interrupted = true;
       // A terminal's Ctrl-C reaches QEMU too; give it a moment to exit by
@@ -116,6 +118,7 @@ export class Session {
       }
       if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
         qemu.kill(9);
+        stoppedByUs = true;
         await qemu.exited;
       }
       if (killTimer) clearTimeout(killTimer);
@@ -142,6 +145,10 @@ export class Session {
       if (!interrupted) stage.fail(`cannoli: ${this.#options.qemuArgv[0]} died of ${signal}; the trace ends there`);
     }
     if (interrupted) stage.fail("cannoli: interrupted; QEMU stopped");
+    // Any failure of the trace (a handler that threw in context, exec..., trace
+    // or finish; a corrupt stream) stops the guest and ends with exit 1, not
+    // with the 137 of the kill that stopped it.
+    if (stoppedByUs && !interrupted) exitCode = 1;
     if (stage.error && exitCode === 0) exitCode = 1;
     return { exitCode, error: stage.error, stats: stage.stats(exitCode, (performance.now() - started) / 1000) };
   }
