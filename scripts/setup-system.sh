@@ -12,8 +12,9 @@ set -euo pipefail
 # Foreign glibc runtimes for the `dynamic` guest (bookworm has no riscv64;
 # x86_64 uses the host's own glibc).
 FOREIGN_ARCHS=(arm64 mipsel)
-# meson .. python3-venv build the patched QEMU (scripts/qemu-build.sh).
-PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file meson ninja-build flex bison python3-venv)
+# meson .. python3-venv build the patched QEMU (scripts/qemu-build.sh); time
+# (GNU time) measures runs in the bench and one test.
+PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file meson ninja-build flex bison python3-venv time)
 for a in "${FOREIGN_ARCHS[@]}"; do PKGS+=("libc6:$a"); done
 SRC_FILE=/etc/apt/sources.list.d/cannoli-src.sources
 
