@@ -342,3 +342,24 @@ describe("a tracer handler that throws", () => {
     });
   }
 });
+
+// A write that fails (here /dev/full: ENOSPC on every write) gets one line,
+// stops QEMU, and exits non-zero: never a flood of stack traces.
+describe("output that cannot be written", () => {
+  test("cannoli record -o /dev/full", async () => {
+    const r = await cannoli(["record", "--quiet", "-o", "/dev/full", "--", guest("aarch64", "forksleep"), "5"]);
+    expect(r.stderr).toMatch(/^cannoli: cannot write the recording \/dev\/full: ENOSPC \(no space left on device\); it is readable up to offset \d+\n$/);
+    expect(r.exitCode).toBe(1);
+    expect(r.leftovers).toEqual([]);
+  });
+
+  test("run -o /dev/full (tracer output) and --stats-json /dev/full", async () => {
+    // print's output reaches the file in 64 KiB flushes: the first one fails.
+    const out = await cannoli(["run", "--quiet", "--tracer", "print", "-o", "/dev/full", "--", guest("aarch64", "threads")]);
+    expect(out.stderr).toBe("cannoli: cannot write tracer output to /dev/full: ENOSPC (no space left on device)\n");
+    expect(out.exitCode).toBe(1);
+    const stats = await cannoli(["run", "--quiet", "--tracer", "null", "--stats-json", "/dev/full", "--", guest("aarch64", "loops")]);
+    expect(stats.stderr).toBe("cannoli: cannot write --stats-json /dev/full: ENOSPC (no space left on device)\n");
+    expect(stats.exitCode).toBe(3);
+  });
+});

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 //! `cannoli replay run.cnl [--tracer T] [-o FILE]`: runs a tracer offline on a
 //! recording, through the same API and with the same results as a live run.
-import { writeFileSync } from "node:fs";
 import { loadTracer } from "../runtime/load_tracer";
 import { replay as replayRecording } from "../runtime/ReplaySession";
 import { defaultWorkerCount } from "../runtime/WorkerPool";
 import { parseWorkers, workersUsage } from "./guest_argv";
 import { addTracerArg, tracerArgUsage } from "./tracer_args";
+import { writeStats } from "./run";
 import { UsageError } from "./usage_error";
 
 export const replayUsage = `usage: cannoli replay FILE [options]
@@ -58,7 +58,8 @@ export async function replay(argv: string[]): Promise<number> {
   if (!path) throw new UsageError("cannoli: replay needs a recording (cannoli replay FILE)");
   const tracer = await loadTracer(tracerSpec);
   const result = await replayRecording({ path, tracerSpec, tracerArgs, tracer, workers, outputPath: output });
-  if (statsJson) writeFileSync(statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
+  const statsFailure = writeStats(statsJson, result.stats);
+  if (statsFailure) process.stderr.write(`${statsFailure}\n`);
   // The damage line first: a tracer error after it is often its consequence.
   if (result.damage) process.stderr.write(`${result.damage}${partial ? " (--partial: replayed up to there)" : ""}\n`);
   if (result.error) {
@@ -66,5 +67,5 @@ export async function replay(argv: string[]): Promise<number> {
     return 1;
   }
   if (result.damage && !partial) return 1;
-  return 0;
+  return statsFailure ? 1 : 0;
 }

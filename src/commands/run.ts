@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { readGuestElf } from "../elf";
 import { nativeLibraryPath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
+import { describeWriteError } from "../runtime/output";
 import type { AnyTracer } from "../tracer";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
@@ -160,7 +161,18 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   });
   const result = await session.run();
   recording?.close(result.stats.exit_code);
-  if (args.statsJson) writeFileSync(args.statsJson, `${JSON.stringify(result.stats, null, 2)}\n`);
-  if (result.error) process.stderr.write(`${result.error}\n`);
-  return result.exitCode;
+  const errors = [result.error, result.error ? null : (recording?.failure ?? null), writeStats(args.statsJson, result.stats)].filter((e) => e !== null);
+  for (const error of errors) process.stderr.write(`${error}\n`);
+  return errors.length > 0 && result.exitCode === 0 ? 1 : result.exitCode;
+}
+
+/** Writes `--stats-json`; the one line for a write that failed, else null. */
+export function writeStats(path: string | undefined, stats: object): string | null {
+  if (!path) return null;
+  try {
+    writeFileSync(path, `${JSON.stringify(stats, null, 2)}\n`);
+    return null;
+  } catch (error) {
+    return `cannoli: cannot write --stats-json ${path}: ${describeWriteError(error)}`;
+  }
 }

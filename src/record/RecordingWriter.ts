@@ -3,10 +3,16 @@
 //! compressed by the Workers, in any order; the reader restores order by
 //! ticket.
 import { closeSync, openSync, writeSync } from "node:fs";
+import { describeWriteError } from "../runtime/output";
 import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, runStream } from "./format";
 
 export class RecordingWriter {
   readonly #fd: number;
+  readonly #path: string;
+  /** Set at the first write that fails (disk full, a closed pipe): nothing
+   *  more is written, so what is on disk stays readable up to there (the
+   *  reader reports the missing end). The session stops the run on it. */
+  failure: string | null = null;
   #offset = 0;
   readonly #frameOffsets: number[] = [];
   rawBytes = 0;
@@ -15,12 +21,19 @@ export class RecordingWriter {
 
   constructor(path: string) {
     this.#fd = openSync(path, "w");
+    this.#path = path;
     this.#write(new TextEncoder().encode(fileMagic));
   }
 
   #write(bytes: Uint8Array): void {
-    let written = 0;
-    while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    if (this.failure) return;
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    } catch (error) {
+      this.failure = `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}; it is readable up to offset ${this.#offset}`;
+      return;
+    }
     this.#offset += bytes.length;
   }
 
@@ -58,6 +71,10 @@ export class RecordingWriter {
     new DataView(footer.buffer).setBigUint64(0, BigInt(indexOffset), true);
     footer.set(new TextEncoder().encode(footerMagic), 8);
     this.#write(footer);
-    closeSync(this.#fd);
+    try {
+      closeSync(this.#fd);
+    } catch (error) {
+      this.failure ??= `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}`;
+    }
   }
 }

@@ -94,5 +94,6 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   }
   stage.finish();
   output.close();
+  if (output.failure) stage.fail(output.failure);
   return { error: stage.error, damage, stats: stage.stats(recordedExitCode, (performance.now() - started) / 1000) };
 }

@@ -5,15 +5,27 @@ import type { Output } from "../tracer";
 
 const flushBytes = 1 << 16;
 
+/** "ENOSPC (no space left on device)" and the like, for one-line errors. */
+export function describeWriteError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = { ENOSPC: "no space left on device", EPIPE: "the reader went away", EDQUOT: "disk quota exceeded", EIO: "I/O error", EFBIG: "file too large" };
+  return code ? `${code}${known[code] ? ` (${known[code]})` : ""}` : String(error);
+}
+
 export class BufferedOutput implements Output {
   readonly #fd: number;
   readonly #ownsFd: boolean;
+  readonly #name: string;
+  /** Set at the first failed write; later output is dropped (the session
+   *  stops the run on it, with this line). */
+  failure: string | null = null;
   #parts: string[] = [];
   #pending = 0;
 
   constructor(path?: string) {
     this.#fd = path ? openSync(path, "w") : 2;
     this.#ownsFd = !!path;
+    this.#name = path ?? "stderr";
   }
 
   write(text: string): void {
@@ -27,12 +39,22 @@ export class BufferedOutput implements Output {
     const data = Buffer.from(this.#parts.join(""));
     this.#parts = [];
     this.#pending = 0;
-    let written = 0;
-    while (written < data.length) written += writeSync(this.#fd, data, written);
+    if (this.failure) return;
+    try {
+      let written = 0;
+      while (written < data.length) written += writeSync(this.#fd, data, written);
+    } catch (error) {
+      this.failure = `cannoli: cannot write tracer output to ${this.#name}: ${describeWriteError(error)}`;
+    }
   }
 
   close(): void {
     this.flush();
-    if (this.#ownsFd) closeSync(this.#fd);
+    if (!this.#ownsFd) return;
+    try {
+      closeSync(this.#fd);
+    } catch (error) {
+      this.failure ??= `cannoli: cannot write tracer output to ${this.#name}: ${describeWriteError(error)}`;
+    }
   }
 }

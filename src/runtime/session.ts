@@ -137,6 +137,7 @@ export class Session {
     }
     stage.finish();
     this.#output.close();
+    if (this.#output.failure) stage.fail(this.#output.failure);
 
     let exitCode = qemu?.exitCode ?? 1;
     if (qemu?.signalCode) {
@@ -159,6 +160,10 @@ export class Session {
     void qemu.exited.then(() => (qemuExited = true));
     let quietRoundsAfterExit = 0;
     for (;;) {
+      // A write that failed (disk full, closed pipe) stops the run: QEMU is
+      // stopped rather than traced into nowhere.
+      const writeFailure = this.#output.failure ?? this.#options.recording?.failure;
+      if (writeFailure) this.#stage.fail(writeFailure);
       if (this.#stage.error) return;
       const event = this.#listener.poll(0);
       if (event) {
