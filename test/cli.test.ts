@@ -2,7 +2,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0 } from "./helpers/oracle";
@@ -363,3 +363,29 @@ describe("output that cannot be written", () => {
     expect(stats.exitCode).toBe(3);
   });
 });
+
+// Only the QEMU cannoli started, and its descendants, may open a stream: a
+// well-formed stream and a malformed one from another process (this test's
+// mempipe-producer) are refused, each with one line, and the run goes on.
+test("streams from outside the traced QEMU are refused; the run goes on", async () => {
+  const tmp = mkdtempSync(join(scratch, "tmp-"));
+  const stats = join(scratch, "hostile-stats.json");
+  const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--stats-json", stats, "--", guest("aarch64", "forksleep"), "2"], {
+    cwd: repo,
+    env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let socket = "";
+  await waitFor(() => {
+    const dir = readdirSync(tmp).find((name) => name.startsWith("cannoli-"));
+    socket = dir ? join(tmp, dir, "pipe.sock") : "";
+    return socket !== "" && existsSync(socket);
+  });
+  const producer = join(repo, "zig-out/bin/mempipe-producer");
+  for (const mode of ["empty", "bad-header"]) Bun.spawnSync([producer, socket, mode]);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  expect({ stdout, exitCode }).toEqual({ stdout: "forksleep ok\n", exitCode: 0 });
+  expect(stderr).toBe("cannoli: refused a trace connection (not the QEMU cannoli started, nor one of its descendants)\n".repeat(2));
+  expect(JSON.parse(readFileSync(stats, "utf8"))).toMatchObject({ threads: 2, processes: 2, dropped_chunks: 0 });
+}, 30_000);

@@ -109,6 +109,12 @@ export class PipeListener {
     }
   }
 
+  /** Accepts streams only from `pid` (the QEMU the session started) and
+   *  its descendants from now on. */
+  allowDescendantsOf(pid: number): void {
+    if (this.#handle !== null) consumerLibrary().cnl_listener_allow(this.#handle, pid);
+  }
+
   /** Stops listening and removes the private directory. Idempotent. */
   close(): void {
     if (this.#handle !== null) consumerLibrary().cnl_listener_close(this.#handle);

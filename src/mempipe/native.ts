@@ -15,6 +15,7 @@ const symbols = {
     returns: FFIType.u32,
   },
   cnl_listener_close: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_listener_allow: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.void },
   cnl_handshake_payload_bytes_max: { args: [], returns: FFIType.u32 },
   cnl_consumer_claim: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_release: { args: [FFIType.ptr, FFIType.u64_fast], returns: FFIType.void },
@@ -55,6 +56,7 @@ export const rejectReasons = [
   "too many connections",
   "out of memory",
   "system error",
+  "not the QEMU cannoli started, nor one of its descendants",
 ] as const;
 
 /** Mirrors the ClaimStatus enum in c_api.zig. */

@@ -100,6 +100,7 @@ export class Session {
         stderr: "inherit",
         env: this.#options.env,
       });
+      this.#listener.allowDescendantsOf(qemu.pid);
       if (!this.#options.quiet && process.stderr.isTTY) {
         let lastEvents = 0;
         progress = setInterval(() => {
@@ -169,7 +170,8 @@ export class Session {
       if (event) {
         quietRoundsAfterExit = 0;
         if (event.kind === "opened") this.#openStream(event.consumer, event.handshake);
-        else if (event.kind === "rejected") this.#stage.fail(`cannoli: a trace connection was refused: ${event.reason}`);
+        // One bad connection ends only itself: the run goes on, and says so.
+        else if (event.kind === "rejected") process.stderr.write(`cannoli: refused a trace connection (${event.reason})\n`);
         // "gone": the Workers see the end through the consumer.
         continue;
       }

@@ -6,6 +6,7 @@
 const std = @import("std");
 const os = std.os;
 const assert = std.debug.assert;
+const process_tree = @import("process_tree.zig");
 const socket = @import("socket.zig");
 const Consumer = @import("Consumer.zig");
 
@@ -34,6 +35,8 @@ pub const Reason = enum(u32) {
     too_many_connections,
     out_of_memory,
     system,
+    /// The peer is not the QEMU the consumer started nor a descendant of it.
+    not_traced_process,
 };
 
 /// Read by Bun through FFI; keep in step with src/mempipe/native.ts.
@@ -61,6 +64,9 @@ pollfds: []os.pollfd,
 poll_connection: []u32,
 /// Rotates where scanning starts so one busy connection cannot starve others.
 scan_start: usize = 0,
+/// Connections are accepted only from this process and its descendants
+/// (the QEMU the consumer started); 0 accepts any (in-process tests).
+allowed_root: i32 = 0,
 
 pub fn init(allocator: std.mem.Allocator, path: []const u8) !*Listener {
     const listen_fd = try socket.listen(path, 128);
@@ -123,8 +129,23 @@ pub fn poll(self: *Listener, timeout_ms: i32, event: *Event, payload: []u8) Even
     return .none;
 }
 
+/// From now on, accept streams only from `pid` and its descendants.
+pub fn allowDescendantsOf(self: *Listener, pid: i32) void {
+    assert(pid > 0);
+    self.allowed_root = pid;
+}
+
 fn accept(self: *Listener, event: *Event) ?EventKind {
     const fd = os.accept(self.listen_fd, null, null, os.SOCK.NONBLOCK | os.SOCK.CLOEXEC) catch return null;
+    if (self.allowed_root != 0) {
+        const peer = process_tree.peerPid(fd);
+        if (peer == null or !process_tree.isDescendant(peer.?, self.allowed_root)) {
+            os.close(fd);
+            event.kind = @intFromEnum(EventKind.rejected);
+            event.reason = @intFromEnum(Reason.not_traced_process);
+            return .rejected;
+        }
+    }
     for (self.connections) |*connection| {
         if (connection.fd == -1) {
             connection.* = .{ .fd = fd };

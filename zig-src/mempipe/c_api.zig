@@ -20,6 +20,10 @@ export fn cnl_listener_poll(listener: *Listener, timeout_ms: i32, event: *Listen
     return @intFromEnum(listener.poll(timeout_ms, event, payload[0..payload_capacity]));
 }
 
+export fn cnl_listener_allow(listener: *Listener, pid: i32) void {
+    listener.allowDescendantsOf(pid);
+}
+
 export fn cnl_listener_close(listener: *Listener) void {
     listener.deinit();
 }

@@ -17,6 +17,7 @@ pub const Listener = @import("Listener.zig");
 test {
     std.testing.refAllDecls(@This());
     _ = @import("high_fd.zig");
+    _ = @import("process_tree.zig");
 }
 
 /// Opens the consumer side on a duplicate of the producer's memfd, as the

@@ -312,10 +312,14 @@ fn Server(comptime Addr: type) type {
             // (mipsel bench_mem, null PC + mem: 1.2-1.6 s against 2.5-3.0 s).
             // Once a second thread could write the location in between,
             // QEMU's own value (9.2+) wherever the running QEMU has it.
-            const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &multi_threaded, .Monotonic))
+            // The read-back comes first and the flag after: a new thread sets
+            // the flag (its vcpu_init) before it writes anything, so if this
+            // read-back saw its write, the flag load after it sees the flag.
+            const back = readBack(access, addr);
+            const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &multi_threaded, .Acquire))
                 valueFromQemu(api.mem_get_value.?(info))
             else
-                readBack(access, addr);
+                back;
             const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
                 @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
                 @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
