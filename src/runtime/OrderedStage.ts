@@ -80,13 +80,15 @@ export class OrderedStage {
     });
   }
 
-  chunk(id: number, ticket: number, items: unknown[], counts: ChunkCounts): void {
+  /** Takes one chunk's items; returns how many chunks it traced (0 while an
+   *  earlier ticket of the stream is still out). */
+  chunk(id: number, ticket: number, items: unknown[], counts: ChunkCounts): number {
     const stream = this.#streams.get(id);
-    if (!stream) return;
+    if (!stream) return 1;
     stream.pending.set(ticket, { items, counts });
-    for (;;) {
+    for (let traced = 0; ; traced++) {
       const next = stream.pending.get(stream.nextTicket);
-      if (!next) return;
+      if (!next) return traced;
       stream.pending.delete(stream.nextTicket);
       stream.nextTicket++;
       stream.stats.instructions += next.counts.instructions;

@@ -25,6 +25,8 @@ function workerEntry(): string {
 
 export class WorkerPool {
   readonly workers: Worker[] = [];
+  /** Chunks posted by the Workers and not yet traced (see inFlightChunksMax). */
+  readonly inFlight = new Int32Array(new SharedArrayBuffer(4));
 
   /** `count` Workers, the last `helpers` of them helpers (see ToWorker's init). */
   static async start(count: number, helpers: number, tracer: string, tracerArgs: TracerArgs, mode: WorkerMode, onMessage: (message: FromWorker) => void): Promise<WorkerPool> {
@@ -44,7 +46,7 @@ export class WorkerPool {
           worker.onerror = (event) => reject(new Error(`cannoli: worker failed: ${event.message}`));
         }),
       );
-      pool.post(worker, { type: "init", tracer, tracerArgs, mode, helper: i >= count - helpers });
+      pool.post(worker, { type: "init", tracer, tracerArgs, mode, helper: i >= count - helpers, inFlight: pool.inFlight });
     }
     try {
       await Promise.all(ready);
@@ -53,6 +55,11 @@ export class WorkerPool {
       throw error;
     }
     return pool;
+  }
+
+  /** The ordered stage traced `chunks` more chunks. */
+  traced(chunks: number): void {
+    if (chunks > 0) Atomics.sub(this.inFlight, 0, chunks);
   }
 
   get size(): number {

@@ -7,10 +7,17 @@ import type { ChunkCounts } from "./decode";
 /** What a Worker does with chunks: run the tracer, or compress them for a recording. */
 export type WorkerMode = "trace" | "record";
 
+/** Chunks the Workers may have posted and the ordered stage not yet traced:
+ *  at this many they stop claiming, so a slow trace() holds QEMU back (its
+ *  ring fills and it waits) instead of decoded items piling up. */
+export const inFlightChunksMax = 16;
+
 export type ToWorker =
   /** `helper`: claims only while a producer waits for a free chunk (QEMU is
    *  idle then, and its core is free), so it never competes with QEMU. */
-  | { type: "init"; tracer: string; tracerArgs: TracerArgs; mode: WorkerMode; helper: boolean }
+  /** `inFlight[0]`: chunks the Workers posted that the ordered stage has not
+   *  traced yet (shared by all; see WorkerPool.inFlightChunksMax). */
+  | { type: "init"; tracer: string; tracerArgs: TracerArgs; mode: WorkerMode; helper: boolean; inFlight: Int32Array }
   /** A live stream (`consumer` is its mempipe) or a replayed one (`consumer` 0). */
   | { type: "stream"; id: number; consumer: number; thread: ThreadInfo }
   /** One recorded chunk (zstd), for replay. */

@@ -203,7 +203,7 @@ export class Session {
   #onWorkerMessage(message: FromWorker): void {
     switch (message.type) {
       case "chunk":
-        this.#stage.chunk(message.id, message.ticket, message.items, message.counts);
+        this.#pool!.traced(this.#stage.chunk(message.id, message.ticket, message.items, message.counts));
         break;
       case "recorded":
         this.#options.recording!.chunk(message.id, message.ticket, message.rawBytes, message.data);

@@ -13,7 +13,7 @@ import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import { ChunkDecoder } from "./decode";
 import { firstLine } from "./errors";
 import { loadTracer } from "./load_tracer";
-import type { FromWorker, ToWorker, WorkerMode } from "./messages";
+import { type FromWorker, type ToWorker, type WorkerMode, inFlightChunksMax } from "./messages";
 
 declare const self: Worker;
 
@@ -35,6 +35,7 @@ const recordLevel = 1;
 
 let tracer: AnyTracer | undefined;
 let tracerArgs: TracerArgs = {};
+let inFlight: Int32Array | undefined;
 let mode: WorkerMode = "trace";
 /** Claims only while the producer waits (see ToWorker's init). */
 let helper = false;
@@ -54,6 +55,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         helper = message.helper;
         tracer = await loadTracer(message.tracer);
         tracerArgs = message.tracerArgs;
+        inFlight = message.inFlight;
         post({ type: "ready" });
         break;
       case "stream": {
@@ -114,7 +116,10 @@ async function serveLive(): Promise<void> {
   try {
     for (;;) {
       let worked = false;
-      for (let i = 0; i < live.length; i++) {
+      // The ordered stage is behind: leave the chunks in the ring, where
+      // they make QEMU wait, rather than pile decoded items up.
+      const stageBehind = inFlight !== undefined && Atomics.load(inFlight, 0) >= inFlightChunksMax;
+      for (let i = 0; i < live.length && !stageBehind; i++) {
         const stream = live[i]!;
         if (helper && !stream.reader!.wantsHelp()) continue;
         const chunk = stream.reader!.claim();
@@ -139,6 +144,7 @@ async function serveLive(): Promise<void> {
         } finally {
           stream.reader!.release(chunk.ticket);
         }
+        if (inFlight) Atomics.add(inFlight, 0, 1);
         post({ type: "chunk", id: stream.id, ticket: chunk.ticket, items, counts });
       }
       if (worked) {
