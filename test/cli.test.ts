@@ -198,6 +198,33 @@ describe("interruptions leave nothing behind", () => {
     await waitFor(() => qemus.every((pid) => !alive(pid)), 5000);
   });
 
+  test("SIGINT or SIGTERM to cannoli alone also stops the guest's forked processes, promptly", async () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const tmp = mkdtempSync(join(scratch, "tmp-"));
+      const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "forksleep"), "30"], {
+        cwd: repo,
+        env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      let qemus: number[] = [];
+      await waitFor(() => {
+        const parent = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu"));
+        qemus = parent ? [parent, ...childrenOf(parent).filter((pid) => commOf(pid).startsWith("qemu"))] : [];
+        return qemus.length === 2;
+      });
+      // Both streams are open once each process has run an instruction.
+      await Bun.sleep(500);
+      const sent = performance.now();
+      process.kill(child.pid, signal);
+      const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      expect({ signal, stderr: stderr.trim(), exitCode }).toEqual({ signal, stderr: "cannoli: interrupted; QEMU stopped", exitCode: signal === "SIGINT" ? 130 : 143 });
+      expect(performance.now() - sent).toBeLessThan(5000);
+      await waitFor(() => qemus.every((pid) => !alive(pid)), 3000);
+      expect(readdirSync(tmp)).toEqual([]);
+    }
+  }, 30_000);
+
   test("the socket directory lives in $XDG_RUNTIME_DIR when there is one", async () => {
     const runtimeDir = mkdtempSync(join(scratch, "xdg-"));
     const { child, tmp } = await startLongRun(undefined, runtimeDir);

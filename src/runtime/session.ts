@@ -52,6 +52,8 @@ export interface SessionResult {
 
 interface LiveStream {
   consumer: Pointer;
+  /** The QEMU process writing it (the guest's pid). */
+  pid: number;
   workersDone: number;
   finished: boolean;
 }
@@ -85,8 +87,16 @@ export class Session {
       interrupted = true;
       // A terminal's Ctrl-C reaches QEMU too; give it a moment to exit by
       // itself, then make sure it does.
-      if (qemu && qemu.exitCode === null) qemu.kill(signal === "SIGINT" ? "SIGINT" : "SIGTERM");
-      killTimer ??= setTimeout(() => qemu?.kill(9), 2000);
+      // Sent to cannoli alone (not from a terminal), the signal must reach
+      // the guest's forked processes too: their open streams would keep
+      // the run waiting.
+      const forwarded = signal === "SIGINT" ? "SIGINT" : "SIGTERM";
+      if (qemu && qemu.exitCode === null) qemu.kill(forwarded);
+      this.#signalStreams(forwarded);
+      killTimer ??= setTimeout(() => {
+        qemu?.kill(9);
+        this.#signalStreams("SIGKILL");
+      }, 2000);
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
@@ -122,6 +132,8 @@ export class Session {
         stoppedByUs = true;
         await qemu.exited;
       }
+      // Forked QEMU processes whose streams are still open: stopped too.
+      this.#signalStreams("SIGKILL");
       if (killTimer) clearTimeout(killTimer);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
@@ -194,7 +206,7 @@ export class Session {
       throw error instanceof HandshakeError ? error : new Error(firstLine(error));
     }
     const id = this.#nextId++;
-    this.#streams.set(id, { consumer, workersDone: 0, finished: false });
+    this.#streams.set(id, { consumer, pid: thread.pid, workersDone: 0, finished: false });
     this.#stage.addStream(id, thread);
     this.#options.recording?.stream(id, handshake);
     this.#pool!.broadcast({ type: "stream", id, consumer: consumer as number, thread });
@@ -228,6 +240,21 @@ export class Session {
     this.#stage.droppedChunks += summary.droppedChunks;
     this.#options.recording?.end(id, summary);
     this.#stage.endStream(id, summary.chunks, summary.failure);
+  }
+
+  /** Sends `signal` to every QEMU process with an unfinished stream (the
+   *  listener accepted them only from the QEMU this session started and its
+   *  descendants). */
+  #signalStreams(signal: NodeJS.Signals): void {
+    const pids = new Set<number>();
+    for (const stream of this.#streams.values()) if (!stream.finished) pids.add(stream.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /** Unmaps streams that never finished (the run was cut short). */
