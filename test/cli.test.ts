@@ -178,7 +178,9 @@ describe("interruptions leave nothing behind", () => {
     rmSync(live, { recursive: true });
   });
 
-  test("cannoli killed with -9: a forked QEMU child does not outlive it either", async () => {
+  /** cannoli tracing forksleep 30: returns once QEMU and its forked child
+   *  (a grandchild of cannoli) both run. */
+  async function startForkedRun() {
     const tmp = mkdtempSync(join(scratch, "tmp-"));
     const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "forksleep"), "30"], {
       cwd: repo,
@@ -186,13 +188,17 @@ describe("interruptions leave nothing behind", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    // QEMU and its forked child (a grandchild of cannoli).
     let qemus: number[] = [];
     await waitFor(() => {
       const parent = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu"));
       qemus = parent ? [parent, ...childrenOf(parent).filter((pid) => commOf(pid).startsWith("qemu"))] : [];
       return qemus.length === 2;
     });
+    return { child, qemus, tmp };
+  }
+
+  test("cannoli killed with -9: a forked QEMU child does not outlive it either", async () => {
+    const { child, qemus } = await startForkedRun();
     process.kill(child.pid, 9);
     await child.exited;
     await waitFor(() => qemus.every((pid) => !alive(pid)), 5000);
@@ -200,19 +206,7 @@ describe("interruptions leave nothing behind", () => {
 
   test("SIGINT or SIGTERM to cannoli alone also stops the guest's forked processes, promptly", async () => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      const tmp = mkdtempSync(join(scratch, "tmp-"));
-      const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "forksleep"), "30"], {
-        cwd: repo,
-        env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "" },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      let qemus: number[] = [];
-      await waitFor(() => {
-        const parent = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu"));
-        qemus = parent ? [parent, ...childrenOf(parent).filter((pid) => commOf(pid).startsWith("qemu"))] : [];
-        return qemus.length === 2;
-      });
+      const { child, qemus, tmp } = await startForkedRun();
       // Both streams are open once each process has run an instruction.
       await Bun.sleep(500);
       const sent = performance.now();

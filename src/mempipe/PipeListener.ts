@@ -109,10 +109,13 @@ export class PipeListener {
     }
   }
 
-  /** Accepts streams only from `pid` (the QEMU the session started) and
-   *  its descendants from now on. */
-  allowDescendantsOf(pid: number): void {
-    if (this.#handle !== null) consumerLibrary().cnl_listener_allow(this.#handle, pid);
+  /** Accepts streams only from this process's descendants (the QEMU the
+   *  session starts, and the guest's forks of it, also once their parent
+   *  QEMU has exited: this process becomes their subreaper). */
+  allowOnlyDescendants(): void {
+    if (this.#handle !== null && !consumerLibrary().cnl_listener_allow_descendants(this.#handle)) {
+      throw new Error("cannoli: cannot become the subreaper of its QEMU processes (prctl PR_SET_CHILD_SUBREAPER)");
+    }
   }
 
   /** Stops listening and removes the private directory. Idempotent. */

@@ -15,7 +15,7 @@ const symbols = {
     returns: FFIType.u32,
   },
   cnl_listener_close: { args: [FFIType.ptr], returns: FFIType.void },
-  cnl_listener_allow: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.void },
+  cnl_listener_allow_descendants: { args: [FFIType.ptr], returns: FFIType.bool },
   cnl_handshake_payload_bytes_max: { args: [], returns: FFIType.u32 },
   cnl_consumer_claim: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_release: { args: [FFIType.ptr, FFIType.u64_fast], returns: FFIType.void },

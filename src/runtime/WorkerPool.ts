@@ -77,4 +77,14 @@ export class WorkerPool {
   terminate(): void {
     for (const worker of this.workers) worker.terminate();
   }
+
+  /** Terminates the Workers and waits (at most `timeoutMs`) until their
+   *  threads are gone: a Worker may be reading a pipe's shared memory, which
+   *  must not be unmapped under it (that crashed Bun when a run was stopped
+   *  mid-stream). */
+  async stop(timeoutMs = 2000): Promise<void> {
+    const closed = this.workers.map((worker) => new Promise<void>((resolve) => worker.addEventListener("close", () => resolve(), { once: true })));
+    this.terminate();
+    await Promise.race([Promise.all(closed), Bun.sleep(timeoutMs)]);
+  }
 }

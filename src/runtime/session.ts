@@ -102,6 +102,7 @@ export class Session {
     process.on("SIGTERM", onSignal);
     try {
       const mode = this.#options.recording ? "record" : "trace";
+      this.#listener.allowOnlyDescendants();
       this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, this.#options.tracerArgs, mode, (m) => this.#onWorkerMessage(m));
       stage.init(this.#options.tracerArgs);
       qemu = Bun.spawn([...this.#options.qemuArgv, `${this.#options.pluginArg(this.#listener.socketPath)},owner=${process.pid}`, ...this.#options.guestArgv], {
@@ -110,7 +111,6 @@ export class Session {
         stderr: "inherit",
         env: this.#options.env,
       });
-      this.#listener.allowDescendantsOf(qemu.pid);
       if (!this.#options.quiet && process.stderr.isTTY) {
         let lastEvents = 0;
         progress = setInterval(() => {
@@ -137,7 +137,7 @@ export class Session {
       if (killTimer) clearTimeout(killTimer);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      this.#pool?.terminate();
+      await this.#pool?.stop();
       this.#releaseStreams();
       serverLoaded = existsSync(this.#listener.socketPath + serverLoadedSuffix);
       this.#listener.close();

@@ -8,6 +8,7 @@ const Listener = @import("Listener.zig");
 const Consumer = @import("Consumer.zig");
 const layout = @import("layout.zig");
 const socket = @import("socket.zig");
+const process_tree = @import("process_tree.zig");
 
 const allocator = std.heap.c_allocator;
 
@@ -20,8 +21,12 @@ export fn cnl_listener_poll(listener: *Listener, timeout_ms: i32, event: *Listen
     return @intFromEnum(listener.poll(timeout_ms, event, payload[0..payload_capacity]));
 }
 
-export fn cnl_listener_allow(listener: *Listener, pid: i32) void {
-    listener.allowDescendantsOf(pid);
+/// Accepts streams only from this process's descendants from now on; the
+/// process becomes their subreaper (see process_tree.becomeSubreaper).
+export fn cnl_listener_allow_descendants(listener: *Listener) bool {
+    if (!process_tree.becomeSubreaper()) return false;
+    listener.allowDescendantsOf(std.os.linux.getpid());
+    return true;
 }
 
 export fn cnl_listener_close(listener: *Listener) void {

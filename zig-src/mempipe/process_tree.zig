@@ -24,6 +24,15 @@ pub fn peerPid(fd: os.fd_t) ?i32 {
     return credentials.pid;
 }
 
+/// Makes the calling process the reaper of its orphaned descendants, so a
+/// guest's forked QEMU whose parent QEMU has already exited still descends
+/// from the consumer (it would otherwise be reparented to init and look
+/// like a stranger). Orphans that exit stay zombies until the consumer ends.
+pub fn becomeSubreaper() bool {
+    const pr_set_child_subreaper = 36;
+    return linux.getErrno(linux.prctl(pr_set_child_subreaper, 1, 0, 0, 0)) == .SUCCESS;
+}
+
 /// Whether `pid` is `root` or descends from it, read from /proc.
 pub fn isDescendant(pid: i32, root: i32) bool {
     var current = pid;

@@ -10,7 +10,24 @@ pub const Arch = struct {
     big_endian: bool,
     /// Guest syscall numbers turned into mmap/munmap records (null: none).
     syscalls: MapSyscalls = .{},
+    /// clone and clone3: a new guest thread may be on its way.
+    threads: ThreadSyscalls = .{},
 };
+
+/// The syscalls that create guest threads (clone with CLONE_VM, clone3).
+pub const ThreadSyscalls = struct {
+    clone: ?u64 = null,
+    clone3: ?u64 = null,
+
+    /// Whether this syscall entry may create a thread sharing memory.
+    pub fn createsThread(self: ThreadSyscalls, number: u64, flags: u64) bool {
+        const clone_vm = 0x100;
+        if (self.clone3 != null and number == self.clone3.?) return true;
+        return self.clone != null and number == self.clone.? and flags & clone_vm != 0;
+    }
+};
+
+const generic_threads = ThreadSyscalls{ .clone = 220, .clone3 = 435 };
 
 /// mmap takes its offset in bytes, mmap2 in 4096-byte pages.
 pub const MapSyscalls = struct {
@@ -24,26 +41,26 @@ const mips_o32 = MapSyscalls{ .mmap = 4090, .mmap2 = 4210, .munmap = 4091 };
 const arm_eabi = MapSyscalls{ .mmap2 = 192, .munmap = 91 };
 
 const table = [_]Arch{
-    .{ .name = "aarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
-    .{ .name = "aarch64_be", .pointer_bytes = 8, .big_endian = true, .syscalls = generic },
-    .{ .name = "x86_64", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 9, .munmap = 11 } },
-    .{ .name = "riscv64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
-    .{ .name = "mips64el", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 5009, .munmap = 5011 } },
-    .{ .name = "mips64", .pointer_bytes = 8, .big_endian = true, .syscalls = .{ .mmap = 5009, .munmap = 5011 } },
+    .{ .name = "aarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic, .threads = generic_threads },
+    .{ .name = "aarch64_be", .pointer_bytes = 8, .big_endian = true, .syscalls = generic, .threads = generic_threads },
+    .{ .name = "x86_64", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 9, .munmap = 11 }, .threads = .{ .clone = 56, .clone3 = 435 } },
+    .{ .name = "riscv64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic, .threads = generic_threads },
+    .{ .name = "mips64el", .pointer_bytes = 8, .big_endian = false, .syscalls = .{ .mmap = 5009, .munmap = 5011 }, .threads = .{ .clone = 5055, .clone3 = 5435 } },
+    .{ .name = "mips64", .pointer_bytes = 8, .big_endian = true, .syscalls = .{ .mmap = 5009, .munmap = 5011 }, .threads = .{ .clone = 5055, .clone3 = 5435 } },
     .{ .name = "ppc64le", .pointer_bytes = 8, .big_endian = false },
     .{ .name = "ppc64", .pointer_bytes = 8, .big_endian = true },
     .{ .name = "s390x", .pointer_bytes = 8, .big_endian = true },
-    .{ .name = "loongarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic },
+    .{ .name = "loongarch64", .pointer_bytes = 8, .big_endian = false, .syscalls = generic, .threads = generic_threads },
     .{ .name = "sparc64", .pointer_bytes = 8, .big_endian = true },
     .{ .name = "alpha", .pointer_bytes = 8, .big_endian = false },
-    .{ .name = "mipsel", .pointer_bytes = 4, .big_endian = false, .syscalls = mips_o32 },
-    .{ .name = "mips", .pointer_bytes = 4, .big_endian = true, .syscalls = mips_o32 },
+    .{ .name = "mipsel", .pointer_bytes = 4, .big_endian = false, .syscalls = mips_o32, .threads = .{ .clone = 4120, .clone3 = 4435 } },
+    .{ .name = "mips", .pointer_bytes = 4, .big_endian = true, .syscalls = mips_o32, .threads = .{ .clone = 4120, .clone3 = 4435 } },
     .{ .name = "mipsn32el", .pointer_bytes = 4, .big_endian = false },
     .{ .name = "mipsn32", .pointer_bytes = 4, .big_endian = true },
-    .{ .name = "arm", .pointer_bytes = 4, .big_endian = false, .syscalls = arm_eabi },
-    .{ .name = "armeb", .pointer_bytes = 4, .big_endian = true, .syscalls = arm_eabi },
-    .{ .name = "i386", .pointer_bytes = 4, .big_endian = false, .syscalls = .{ .mmap2 = 192, .munmap = 91 } },
-    .{ .name = "riscv32", .pointer_bytes = 4, .big_endian = false, .syscalls = generic },
+    .{ .name = "arm", .pointer_bytes = 4, .big_endian = false, .syscalls = arm_eabi, .threads = .{ .clone = 120, .clone3 = 435 } },
+    .{ .name = "armeb", .pointer_bytes = 4, .big_endian = true, .syscalls = arm_eabi, .threads = .{ .clone = 120, .clone3 = 435 } },
+    .{ .name = "i386", .pointer_bytes = 4, .big_endian = false, .syscalls = .{ .mmap2 = 192, .munmap = 91 }, .threads = .{ .clone = 120, .clone3 = 435 } },
+    .{ .name = "riscv32", .pointer_bytes = 4, .big_endian = false, .syscalls = generic, .threads = generic_threads },
     .{ .name = "ppc", .pointer_bytes = 4, .big_endian = true },
     .{ .name = "m68k", .pointer_bytes = 4, .big_endian = true },
     .{ .name = "sh4", .pointer_bytes = 4, .big_endian = false },
@@ -66,6 +83,15 @@ pub fn lookup(target_name: []const u8) ?Arch {
         if (std.mem.eql(u8, arch.name, target_name)) return arch;
     }
     return null;
+}
+
+test "thread-creating syscalls: clone with CLONE_VM, clone3; not fork's clone" {
+    const aarch64 = lookup("aarch64").?.threads;
+    try std.testing.expect(aarch64.createsThread(220, 0x3d0f00));
+    try std.testing.expect(!aarch64.createsThread(220, 0x11)); // fork: SIGCHLD only
+    try std.testing.expect(aarch64.createsThread(435, 0));
+    try std.testing.expect(lookup("mipsel").?.threads.createsThread(4120, 0x100));
+    try std.testing.expect(!lookup("ppc").?.threads.createsThread(120, 0x100));
 }
 
 test "32-bit guests get 4-byte fields" {

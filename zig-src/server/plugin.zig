@@ -79,6 +79,10 @@ var multi_threaded: bool = false;
 /// Gives every stream its own generation (see Block.defKey).
 var stream_generations: u32 = 0;
 var next_block_id: u32 = 0;
+/// Set when the guest creates a thread (clone with CLONE_VM, clone3; also
+/// at a second vCPU's init): from then on another thread may write a
+/// location between an access and its callback.
+var shares_memory: bool = false;
 /// Set on the first memory callback: whether decoding meminfo inline agrees
 /// with QEMU's accessors (it is QEMU-internal layout, not API).
 var meminfo_inline: enum(u8) { unchecked, yes, no } = .unchecked;
@@ -213,7 +217,10 @@ fn Server(comptime Addr: type) type {
         fn onVcpuInit(id: qp.qemu_plugin_id_t, vcpu_index: c_uint) callconv(.C) void {
             _ = id;
             // vCPU 0 is the first thread; any other means a clone happened.
-            if (vcpu_index > 0) @atomicStore(bool, &multi_threaded, true, .Release);
+            if (vcpu_index > 0) {
+                @atomicStore(bool, &multi_threaded, true, .Release);
+                @atomicStore(bool, &shares_memory, true, .Release);
+            }
         }
 
         fn onTranslate(id: qp.qemu_plugin_id_t, tb: *qp.qemu_plugin_tb) callconv(.C) void {
@@ -312,11 +319,12 @@ fn Server(comptime Addr: type) type {
             // (mipsel bench_mem, null PC + mem: 1.2-1.6 s against 2.5-3.0 s).
             // Once a second thread could write the location in between,
             // QEMU's own value (9.2+) wherever the running QEMU has it.
-            // The read-back comes first and the flag after: a new thread sets
-            // the flag (its vcpu_init) before it writes anything, so if this
-            // read-back saw its write, the flag load after it sees the flag.
+            // The read-back comes first and the flag after: the flag is set
+            // at the clone that creates a thread, before that thread exists,
+            // so if this read-back saw another thread's write, the flag load
+            // after it sees the flag.
             const back = readBack(access, addr);
-            const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &multi_threaded, .Acquire))
+            const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &shares_memory, .Acquire))
                 valueFromQemu(api.mem_get_value.?(info))
             else
                 back;
@@ -331,6 +339,9 @@ fn Server(comptime Addr: type) type {
             _ = id;
             _ = a7;
             _ = a8;
+            // Before the syscall runs, so before the new thread can write:
+            // 9.x+ QEMUs announce a new vCPU only after it has run code.
+            if (arch.threads.createsThread(@bitCast(number), a1)) @atomicStore(bool, &shares_memory, true, .Release);
             const stream = streamFor(vcpu_index);
             stream.syscall(@bitCast(number), .{ a1, a2, a3, a4, a5, a6 });
             stream.fenceIfOutsideBlock();
