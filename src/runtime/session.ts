@@ -202,8 +202,14 @@ export class Session {
     try {
       ({ text: handshake, thread } = withGuestExe(received, parseHandshake(received), this.#options.guestArgv[0]!));
     } catch (error) {
+      // One bad stream ends only itself. (A protocol mismatch is a wrong
+      // server library, which every stream of the run shares: that one
+      // line is the run's error.)
       destroyPipe(consumer);
-      throw error instanceof HandshakeError ? error : new Error(firstLine(error));
+      const line = firstLine(error);
+      if (error instanceof HandshakeError && line.includes("speaks protocol")) throw error;
+      process.stderr.write(`cannoli: refused a trace connection (${line.replace(/^cannoli: /, "")})\n`);
+      return;
     }
     const id = this.#nextId++;
     this.#streams.set(id, { consumer, pid: thread.pid, workersDone: 0, finished: false });

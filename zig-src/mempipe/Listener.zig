@@ -139,7 +139,11 @@ fn accept(self: *Listener, event: *Event) ?EventKind {
     const fd = os.accept(self.listen_fd, null, null, os.SOCK.NONBLOCK | os.SOCK.CLOEXEC) catch return null;
     if (self.allowed_root != 0) {
         const peer = process_tree.peerPid(fd);
-        if (peer == null or !process_tree.isDescendant(peer.?, self.allowed_root)) {
+        // A peer that is already gone cannot be checked: a guest's short-
+        // lived fork can connect, write its stream and exit before the
+        // consumer accepts. Its stream is kept (losing a real trace is
+        // worse); a stranger that exits that fast gets through, too.
+        if (peer == null or process_tree.relation(peer.?, self.allowed_root) == .stranger) {
             os.close(fd);
             event.kind = @intFromEnum(EventKind.rejected);
             event.reason = @intFromEnum(Reason.not_traced_process);

@@ -33,15 +33,23 @@ pub fn becomeSubreaper() bool {
     return linux.getErrno(linux.prctl(pr_set_child_subreaper, 1, 0, 0, 0)) == .SUCCESS;
 }
 
-/// Whether `pid` is `root` or descends from it, read from /proc.
-pub fn isDescendant(pid: i32, root: i32) bool {
+pub const Relation = enum { descendant, stranger, gone };
+
+/// Whether `pid` is `root` or descends from it, read from /proc; `gone`
+/// when `pid` itself no longer exists (a short-lived process that connected,
+/// wrote its stream and exited before the consumer got to it).
+pub fn relation(pid: i32, root: i32) Relation {
     var current = pid;
-    for (0..depth_max) |_| {
-        if (current == root) return true;
-        if (current <= 1) return false;
-        current = parentOf(current) orelse return false;
+    for (0..depth_max) |step| {
+        if (current == root) return .descendant;
+        if (current <= 1) return .stranger;
+        current = parentOf(current) orelse return if (step == 0) .gone else .stranger;
     }
-    return false;
+    return .stranger;
+}
+
+pub fn isDescendant(pid: i32, root: i32) bool {
+    return relation(pid, root) == .descendant;
 }
 
 /// The parent pid in /proc/<pid>/stat: the field after the state, which
