@@ -124,6 +124,21 @@ describe("symbolizer", () => {
     expect(parent.modules.find((m) => m.name === "libc.so.6")?.bias).toBe(0x7000_0000_0000);
   });
 
+  test("enter(firstPc) places the loader whatever is symbolized first", () => {
+    const exe = guestPath("aarch64", "dynamic");
+    const loader = ElfImage.tryRead("/lib/ld-linux-aarch64.so.1")!;
+    expect(loader).not.toBeNull();
+    const bias = 0x55_0080_0000;
+    const inside = bias + loader.entry + 0x40;
+    // Without it, a PC that is not the entry, looked up first, places nothing.
+    const implicit = new Symbolizer().process(thread(exe, "aarch64"));
+    expect(implicit.symbolize(inside)).toBeNull();
+    const explicit = new Symbolizer().process(thread(exe, "aarch64"));
+    explicit.enter(bias + loader.entry);
+    expect(explicit.symbolize(inside)).toMatch(/^ld-linux-aarch64\.so\.1(!\w+)?\+0x[0-9a-f]+$/);
+    expect(explicit.modules.find((m) => m.name === "ld-linux-aarch64.so.1")?.bias).toBe(bias);
+  });
+
   test("stripped busybox falls back to module+0xoff", () => {
     const busybox = join(homedir(), ".cache/cannoli/busybox/arm64/busybox");
     if (!existsSync(busybox)) return;

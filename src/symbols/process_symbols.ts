@@ -8,9 +8,10 @@
 //! position-independent one, or the loader of a dynamic executable, is
 //! placed from the first PC the process executes: that is the loader's entry
 //! point (dynamic executable) or the executable's (static PIE), so
-//! bias = first pc − e_entry, accepted when page-aligned. That is why the
-//! first `resolve` of a fresh process should be its first executed PC (it is
-//! when a tracer symbolizes exec events in order). A PIE executable that
+//! bias = first pc − e_entry, accepted when page-aligned. A tracer that
+//! symbolizes exec events in order gives that PC first by itself; any other
+//! calls `enter(firstPc)` once (e.g. with a batch's `execPc[0]` of the
+//! thread's first chunk) before symbolizing anything. A PIE executable that
 //! also has a loader stays unplaced: its PCs fall outside every module.
 import type { MmapEvent, MunmapEvent } from "../tracer";
 import type { LoadedModule } from "./loaded_module";
@@ -87,6 +88,14 @@ export class ProcessSymbols {
   munmap(event: MunmapEvent): void {
     this.#map.unmap(event.addr, event.length);
     this.#cache.clear();
+  }
+
+  /** Tells the process the first PC it executed (the dynamic loader's entry,
+   *  or a static PIE's): places the modules QEMU loaded itself. Without it,
+   *  the first PC ever looked up is taken for it, which is right only when
+   *  exec events are symbolized in order. Later calls do nothing. */
+  enter(firstPc: number): void {
+    if (!this.#sawFirstPc) this.#placeFromFirstPc(firstPc);
   }
 
   /** The module holding `pc` (live, else retired), or null. */
