@@ -108,7 +108,12 @@ try {
   const statsJson = join(scratch, "stats.json");
   const tracerOutput = join(scratch, "timeline.json");
   const timelineRun = await runner.run(
-    cannoliArgv({ id: "timeline", label: "timeline", plain: false, tracer: timelineTracer, handler: "batch", mem: false, blocks: true }, runner.qemuWrapper(sweepWorkload.arch), sweepWorkload.argv, { statsJson, tracerOutput }),
+    cannoliArgv(
+      { id: "timeline", label: "timeline", plain: false, tracer: timelineTracer, handler: "batch", mem: false, blocks: true },
+      runner.qemuWrapper(sweepWorkload.arch),
+      sweepWorkload.argv,
+      { statsJson, tracerOutput },
+    ),
     { statsJson, tracerOutput },
   );
   const timeline = JSON.parse(timelineRun.tracerOutput!) as { instructions: number; points: [number, number][] };
@@ -139,7 +144,12 @@ try {
       title: `Traced instructions per second over one run: ${sweepWorkload.label}`,
       xLabel: "time since the tracer started (s)",
       yLabel: "instructions/s delivered to trace()",
-      series: [{ name: `TS batch handler, PC only, default Workers (${timeline.instructions.toLocaleString("en")} instructions, ${fixed(timelineRun.wallS, 2)} s)`, points: timelineRates }],
+      series: [
+        {
+          name: `TS batch handler, PC only, default Workers (${timeline.instructions.toLocaleString("en")} instructions, ${fixed(timelineRun.wallS, 2)} s)`,
+          points: timelineRates,
+        },
+      ],
     }),
     workers: lineChart({
       title: `Throughput vs Workers: ${sweepWorkload.label}, PC only`,

@@ -14,7 +14,11 @@ const args = process.argv.slice(2);
 const check = args.includes("--check");
 const source =
   args.find((a) => !a.startsWith("--")) ??
-  Bun.spawnSync(["bash", join(repo, "scripts/qemu-source.sh")], { stderr: "inherit" }).stdout.toString().trim().split("\n").at(-1)!;
+  Bun.spawnSync(["bash", join(repo, "scripts/qemu-source.sh")], { stderr: "inherit" })
+    .stdout.toString()
+    .trim()
+    .split("\n")
+    .at(-1)!;
 
 /** Kernel `.tbl`: "<nr> <abi> <name> [entry]" lines, kept for `abis`. */
 function fromTable(path: string, abis: string[], offset = 0): Map<number, string> {

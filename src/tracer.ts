@@ -179,9 +179,7 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
 }
 
 /** Identity function that gives a tracer object its full types. */
-export function defineTracer<Ctx = undefined, Item = unknown, State = undefined>(
-  tracer: Tracer<Ctx, Item, State>,
-): Tracer<Ctx, Item, State> {
+export function defineTracer<Ctx = undefined, Item = unknown, State = undefined>(tracer: Tracer<Ctx, Item, State>): Tracer<Ctx, Item, State> {
   return tracer;
 }
 

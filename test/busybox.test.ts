@@ -30,7 +30,22 @@ for (const q of QEMUS) {
           const stats = join(scratch, `stats-${tag}.json`);
           const qemuArgs = oracleQemuArgs(q, log, { execlog: false }).flatMap((arg) => ["--qemu-arg", arg]);
           const qemu = q === QEMU_7_2 ? [] : ["--qemu", q.binary(arch)];
-          const argv = [process.execPath, join(repo, "src/cli.ts"), "run", "--quiet", "--tracer", "null", "--stats-json", stats, ...qemu, ...qemuArgs, "--", busybox, ...applet, input];
+          const argv = [
+            process.execPath,
+            join(repo, "src/cli.ts"),
+            "run",
+            "--quiet",
+            "--tracer",
+            "null",
+            "--stats-json",
+            stats,
+            ...qemu,
+            ...qemuArgs,
+            "--",
+            busybox,
+            ...applet,
+            input,
+          ];
           const traced = Bun.spawnSync(argv, { env, cwd: scratch });
           expect(traced.stderr.toString()).toBe("");
           expect(traced.exitCode).toBe(0);

@@ -253,7 +253,9 @@ describe("a QEMU that refuses the server", () => {
       // QEMU's own reason first, then cannoli's line; nothing else.
       expect(lines.length).toBe(2);
       expect(lines[0]).toContain("Could not load plugin");
-      expect(lines[1]).toMatch(new RegExp(`^cannoli: ${qemu.replaceAll(".", "\\.")} \\(QEMU ${q.name.replace(".", "\\.")}\\.\\d+\\) could not load cannoli's server .*QEMU 7\\.2 to 10\\.x.*--qemu PATH`));
+      expect(lines[1]).toMatch(
+        new RegExp(`^cannoli: ${qemu.replaceAll(".", "\\.")} \\(QEMU ${q.name.replace(".", "\\.")}\\.\\d+\\) could not load cannoli's server .*QEMU 7\\.2 to 10\\.x.*--qemu PATH`),
+      );
       expect(r.stderr).not.toContain("instructions");
       expect(r.leftovers).toEqual([]);
     });
@@ -314,7 +316,12 @@ describe("what the guest sees of its file descriptors", () => {
           const command = [bun, cli, "run", "--quiet", "--tracer", "null", "--stats-json", stats, "--qemu", q.binary(arch), "--", guest(arch, "fds")];
           const shell = limit === "1024" ? `ulimit -Sn 1024 && exec "$@"` : `exec "$@"`;
           const run = Bun.spawnSync(["bash", "-c", shell, "bash", ...command], { cwd: repo });
-          expect({ limit, stdout: run.stdout.toString(), stderr: run.stderr.toString(), exitCode: run.exitCode }).toEqual({ limit, stdout: plain.stdout.toString(), stderr: "", exitCode: 0 });
+          expect({ limit, stdout: run.stdout.toString(), stderr: run.stderr.toString(), exitCode: run.exitCode }).toEqual({
+            limit,
+            stdout: plain.stdout.toString(),
+            stderr: "",
+            exitCode: 0,
+          });
           const result = JSON.parse(readFileSync(stats, "utf8"));
           // The loop after the closes ran traced: tens of thousands of instructions.
           expect({ limit, threads: result.threads, many: result.instructions > 50_000 }).toEqual({ limit, threads: 1, many: true });
@@ -437,7 +444,10 @@ test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is
   const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
   const rss = join(scratch, "slow.rss");
   const stats = join(scratch, "slow-stats.json");
-  const run = Bun.spawnSync(["/usr/bin/time", "-f", "%M", "-o", rss, bun, cli, "run", "--quiet", "--no-mem", "--tracer", tracer, "--stats-json", stats, "--", busybox, "gzip", "-c", input], { cwd: repo });
+  const run = Bun.spawnSync(
+    ["/usr/bin/time", "-f", "%M", "-o", rss, bun, cli, "run", "--quiet", "--no-mem", "--tracer", tracer, "--stats-json", stats, "--", busybox, "gzip", "-c", input],
+    { cwd: repo },
+  );
   expect(run.exitCode).toBe(0);
   const chunks = Number(/^chunks (\d+)$/m.exec(run.stderr.toString())?.[1]);
   expect(chunks).toBeGreaterThan(60);

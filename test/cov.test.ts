@@ -24,7 +24,17 @@ describe("drcov writer", () => {
   const modules = [
     { path: "/bin/small", start: 0x400000, end: 0x401000, entry: 0x400100, fileOffsetOf: () => 0, blocks: [{ start: 0x400100, bytes: 8 }] },
     // entries of 0x1000 bytes in this test: 0x2800 bytes → 3 entries; a block crossing 0x7000_1000 is cut.
-    { path: "/lib/big, with comma.so", start: 0x7000_0000, end: 0x7000_2800, entry: 0, fileOffsetOf: (a: number) => a - 0x7000_0000, blocks: [{ start: 0x7000_0ff8, bytes: 0x10 }, { start: 0x7000_2400, bytes: 4 }] },
+    {
+      path: "/lib/big, with comma.so",
+      start: 0x7000_0000,
+      end: 0x7000_2800,
+      entry: 0,
+      fileOffsetOf: (a: number) => a - 0x7000_0000,
+      blocks: [
+        { start: 0x7000_0ff8, bytes: 0x10 },
+        { start: 0x7000_2400, bytes: 4 },
+      ],
+    },
   ];
 
   test("version 2: drcov flavor, one entry per module, blocks past the entry limit left out and counted", () => {
@@ -173,7 +183,10 @@ test("a guest mapping 1 GiB of /dev/zero: coverage reads no device (fast, small)
   // GNU time measures this run's tree alone (a test process's own rusage
   // of its children holds the largest child it ever waited for).
   const rss = join(scratch, "mapdev.rss");
-  const proc = Bun.spawnSync(["/usr/bin/time", "-f", "%M", "-o", rss, process.execPath, join(repoRoot, "src/cli.ts"), "cov", "--quiet", "-o", out, "--", guestPath("aarch64", "mapdev" as "loops")], { env: guestEnv(), cwd: scratch });
+  const proc = Bun.spawnSync(
+    ["/usr/bin/time", "-f", "%M", "-o", rss, process.execPath, join(repoRoot, "src/cli.ts"), "cov", "--quiet", "-o", out, "--", guestPath("aarch64", "mapdev" as "loops")],
+    { env: guestEnv(), cwd: scratch },
+  );
   expect({ stderr: proc.stderr.toString(), stdout: proc.stdout.toString(), exitCode: proc.exitCode }).toEqual({ stderr: "", stdout: "mapdev ok 0\n", exitCode: 0 });
   expect(parseDrcov(new Uint8Array(readFileSync(out))).modules.map((m) => m.path)).not.toContain("/dev/zero");
   // Reading the device whole took gigabytes; the run itself needs ~100 MB.

@@ -163,33 +163,48 @@ describe("oracle parsers", () => {
     expect(p.cpus.get(1)).toEqual([{ pc: 0x211970n, accesses: [{ store: true, addr: 0x2352b0n }] }]);
     expect(p.cpus.get(2)).toEqual([
       { pc: 0x21278n, accesses: [{ store: true, addr: 0x353c8n }] },
-      { pc: 0x4002825b70n, accesses: [{ store: false, addr: 0x4000800600n }, { store: true, addr: 0x4000800700n }] },
+      {
+        pc: 0x4002825b70n,
+        accesses: [
+          { store: false, addr: 0x4000800600n },
+          { store: true, addr: 0x4000800700n },
+        ],
+      },
     ]);
     expect(parseInsnOutput(text)).toEqual({ totals: [5], perCpu: [new Map([[0, 2]])], repeats: 1 });
     expect(parseMemOutput(text)).toEqual([5]);
   });
 
-  for (const q of QEMUS) for (const arch of q.arches) {
-    test(`real execlog of memops/${arch} on QEMU ${q.name}: records = insn total, accesses = mem count, buf stores seen`, async () => {
-      const o = await runOracle(arch, guestPath(arch, "memops"), [], { qemu: q });
-      expect(flatStdout(o.stdout)).toMatch(/^buf=0x[0-9a-f]+;memops ok$/);
-      const seq = oracleSeq(o);
-      expect(o.execlog!.unparsed).toEqual([]);
-      expect(o.insn!.totals).toEqual([seq.length]);
-      expect(o.memCounts).toEqual([seq.reduce((s, i) => s + i.accesses.length, 0)]);
-      const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(o.stdout)![1]!);
-      const stores = seq.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= buf && a.addr < buf + 16n).map((a) => a.addr - buf));
-      expect(stores.slice(0, 3)).toEqual([0n, 2n, 4n]);
-    }, TIMEOUT);
-  }
+  for (const q of QEMUS)
+    for (const arch of q.arches) {
+      test(
+        `real execlog of memops/${arch} on QEMU ${q.name}: records = insn total, accesses = mem count, buf stores seen`,
+        async () => {
+          const o = await runOracle(arch, guestPath(arch, "memops"), [], { qemu: q });
+          expect(flatStdout(o.stdout)).toMatch(/^buf=0x[0-9a-f]+;memops ok$/);
+          const seq = oracleSeq(o);
+          expect(o.execlog!.unparsed).toEqual([]);
+          expect(o.insn!.totals).toEqual([seq.length]);
+          expect(o.memCounts).toEqual([seq.reduce((s, i) => s + i.accesses.length, 0)]);
+          const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(o.stdout)![1]!);
+          const stores = seq.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= buf && a.addr < buf + 16n).map((a) => a.addr - buf));
+          expect(stores.slice(0, 3)).toEqual([0n, 2n, 4n]);
+        },
+        TIMEOUT,
+      );
+    }
 
-  test("real execlog of threads: record count equals insn total despite glued lines", async () => {
-    const o = await retryExeclogCrash(() => runOracle("mipsel", guestPath("mipsel", "threads")));
-    expect(o.execlog!.unparsed).toEqual([]);
-    expect(o.insn!.totals).toEqual([o.execlog!.records]);
-    const accesses = [...o.execlog!.cpus.values()].flat().reduce((s, i) => s + i.accesses.length, 0);
-    expect(o.memCounts).toEqual([accesses]);
-  }, TIMEOUT);
+  test(
+    "real execlog of threads: record count equals insn total despite glued lines",
+    async () => {
+      const o = await retryExeclogCrash(() => runOracle("mipsel", guestPath("mipsel", "threads")));
+      expect(o.execlog!.unparsed).toEqual([]);
+      expect(o.insn!.totals).toEqual([o.execlog!.records]);
+      const accesses = [...o.execlog!.cpus.values()].flat().reduce((s, i) => s + i.accesses.length, 0);
+      expect(o.memCounts).toEqual([accesses]);
+    },
+    TIMEOUT,
+  );
 
   test("print-format parser: threads, accesses, syscalls, errors", () => {
     const text = [
@@ -258,116 +273,145 @@ for (const q of QEMUS) {
         });
 
         describe.skipIf(!CLI)(`e2e ${title}`, () => {
-          test("guest output and exit code pass through; trace and stats are consistent", async () => {
-            const { cannoli, oracle } = await runs();
-            checkGuestOutput(spec, oracle);
-            checkGuestOutput(spec, cannoli);
-            checkSelfConsistent(cannoli);
-            expect(cannoli.stats!.threads).toBe(1);
-            expect(cannoli.stats!.processes).toBe(1);
-          }, TIMEOUT);
+          test(
+            "guest output and exit code pass through; trace and stats are consistent",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              checkGuestOutput(spec, oracle);
+              checkGuestOutput(spec, cannoli);
+              checkSelfConsistent(cannoli);
+              expect(cannoli.stats!.threads).toBe(1);
+              expect(cannoli.stats!.processes).toBe(1);
+            },
+            TIMEOUT,
+          );
 
-          test("the last event before exit is the exit_group syscall with the exit code, on the last instruction", async () => {
-            const { cannoli } = await runs();
-            const t = only(cannoli.trace.threads);
-            const last = t.syscalls[t.syscalls.length - 1]!;
-            expect({ number: last.number, a0: last.args[0], ret: last.ret, at: last.insnIndex }).toEqual({
-              number: EXIT_GROUP[arch],
-              a0: BigInt(spec.exitCode),
-              ret: undefined,
-              at: t.insns.length - 1,
-            });
-            // every other syscall returned
-            expect(t.syscalls.slice(0, -1).filter((s) => s.ret === undefined)).toEqual([]);
-          }, TIMEOUT);
+          test(
+            "the last event before exit is the exit_group syscall with the exit code, on the last instruction",
+            async () => {
+              const { cannoli } = await runs();
+              const t = only(cannoli.trace.threads);
+              const last = t.syscalls[t.syscalls.length - 1]!;
+              expect({ number: last.number, a0: last.args[0], ret: last.ret, at: last.insnIndex }).toEqual({
+                number: EXIT_GROUP[arch],
+                a0: BigInt(spec.exitCode),
+                ret: undefined,
+                at: t.insns.length - 1,
+              });
+              // every other syscall returned
+              expect(t.syscalls.slice(0, -1).filter((s) => s.ret === undefined)).toEqual([]);
+            },
+            TIMEOUT,
+          );
 
-          test("instruction count = insn oracle, reads+writes = mem oracle", async () => {
-            const { cannoli, oracle } = await runs();
-            const stats = cannoli.stats!;
-            const seq = oracleSeq(oracle);
-            const loads = seq.reduce((s, i) => s + i.accesses.filter((a) => !a.store).length, 0);
-            const stores = seq.reduce((s, i) => s + i.accesses.filter((a) => a.store).length, 0);
-            expect({ instructions: stats.instructions, accesses: stats.reads + stats.writes, reads: stats.reads, writes: stats.writes }).toEqual({
-              instructions: oracle.insn!.totals[0]!,
-              accesses: oracle.memCounts![0]!,
-              reads: loads,
-              writes: stores,
-            });
-          }, TIMEOUT);
+          test(
+            "instruction count = insn oracle, reads+writes = mem oracle",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              const stats = cannoli.stats!;
+              const seq = oracleSeq(oracle);
+              const loads = seq.reduce((s, i) => s + i.accesses.filter((a) => !a.store).length, 0);
+              const stores = seq.reduce((s, i) => s + i.accesses.filter((a) => a.store).length, 0);
+              expect({ instructions: stats.instructions, accesses: stats.reads + stats.writes, reads: stats.reads, writes: stats.writes }).toEqual({
+                instructions: oracle.insn!.totals[0]!,
+                accesses: oracle.memCounts![0]!,
+                reads: loads,
+                writes: stores,
+              });
+            },
+            TIMEOUT,
+          );
 
-          test("PC sequence equals execlog's", async () => {
-            const { cannoli, oracle } = await runs();
-            expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns, { pcsOnly: true })).toBeNull();
-          }, TIMEOUT);
+          test(
+            "PC sequence equals execlog's",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns, { pcsOnly: true })).toBeNull();
+            },
+            TIMEOUT,
+          );
 
-          test("PC + memory access (store, address) sequence equals execlog's", async () => {
-            const { cannoli, oracle } = await runs();
-            expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns)).toBeNull();
-          }, TIMEOUT);
+          test(
+            "PC + memory access (store, address) sequence equals execlog's",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              expect(firstDivergence(oracleSeq(oracle), only(cannoli.trace.threads).insns)).toBeNull();
+            },
+            TIMEOUT,
+          );
 
-          test("accesses of one instruction come in execlog's order", async () => {
-            const { cannoli, oracle } = await runs();
-            const r = multiAccessOrder(oracleSeq(oracle), only(cannoli.trace.threads).insns);
-            expect(r.mismatch).toBeNull();
-            // aarch64 (stp/ldp) and x86_64 (push/pop of memory, rep movs) have
-            // instructions with several accesses in every guest.
-            if (arch === "aarch64" || arch === "x86_64") expect(r.compared).toBeGreaterThan(0);
-          }, TIMEOUT);
+          test(
+            "accesses of one instruction come in execlog's order",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              const r = multiAccessOrder(oracleSeq(oracle), only(cannoli.trace.threads).insns);
+              expect(r.mismatch).toBeNull();
+              // aarch64 (stp/ldp) and x86_64 (push/pop of memory, rep movs) have
+              // instructions with several accesses in every guest.
+              if (arch === "aarch64" || arch === "x86_64") expect(r.compared).toBeGreaterThan(0);
+            },
+            TIMEOUT,
+          );
 
           if (spec.name === "memops") {
-            test("values stored to buf and loaded back", async () => {
-              const { cannoli } = await runs();
-              const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(cannoli.stdout)![1]!);
-              const t = only(cannoli.trace.threads);
-              const inBuf = t.insns.flatMap((i) => i.accesses.filter((a) => a.addr >= buf && a.addr < buf + 16n).map((a) => ({ store: a.store, off: Number(a.addr - buf), size: a.size, value: hex(a.value) })));
-              const writes = inBuf.filter((a) => a.store);
-              const reads = inBuf.filter((a) => !a.store);
-              const wide =
-                arch === "mipsel"
-                  ? [
-                      { off: 8, size: 4, value: "0xccddeeff" },
-                      { off: 12, size: 4, value: "0x8899aabb" },
-                    ]
-                  : [{ off: 8, size: 8, value: "0x8899aabbccddeeff" }];
-              const expected = [
-                { off: 0, size: 1, value: "0x11" },
-                { off: 2, size: 2, value: "0x2233" },
-                { off: 4, size: 4, value: "0x44556677" },
-                ...wide,
-              ];
-              const key = (a: { off: number; size: number; value: string }) => `${a.off}/${a.size}=${a.value}`;
-              expect(writes.map((w) => key(w)).sort()).toEqual(expected.map(key).sort());
-              expect(reads.map((r) => key(r)).sort()).toEqual(expected.map(key).sort());
-              // every load comes after all the stores
-              const firstRead = inBuf.findIndex((a) => !a.store);
-              expect(inBuf.slice(firstRead).every((a) => !a.store)).toBe(true);
-            }, TIMEOUT);
+            test(
+              "values stored to buf and loaded back",
+              async () => {
+                const { cannoli } = await runs();
+                const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(cannoli.stdout)![1]!);
+                const t = only(cannoli.trace.threads);
+                const inBuf = t.insns.flatMap((i) =>
+                  i.accesses.filter((a) => a.addr >= buf && a.addr < buf + 16n).map((a) => ({ store: a.store, off: Number(a.addr - buf), size: a.size, value: hex(a.value) })),
+                );
+                const writes = inBuf.filter((a) => a.store);
+                const reads = inBuf.filter((a) => !a.store);
+                const wide =
+                  arch === "mipsel"
+                    ? [
+                        { off: 8, size: 4, value: "0xccddeeff" },
+                        { off: 12, size: 4, value: "0x8899aabb" },
+                      ]
+                    : [{ off: 8, size: 8, value: "0x8899aabbccddeeff" }];
+                const expected = [{ off: 0, size: 1, value: "0x11" }, { off: 2, size: 2, value: "0x2233" }, { off: 4, size: 4, value: "0x44556677" }, ...wide];
+                const key = (a: { off: number; size: number; value: string }) => `${a.off}/${a.size}=${a.value}`;
+                expect(writes.map((w) => key(w)).sort()).toEqual(expected.map(key).sort());
+                expect(reads.map((r) => key(r)).sort()).toEqual(expected.map(key).sort());
+                // every load comes after all the stores
+                const firstRead = inBuf.findIndex((a) => !a.store);
+                expect(inBuf.slice(firstRead).every((a) => !a.store)).toBe(true);
+              },
+              TIMEOUT,
+            );
           }
 
           if (spec.name === "segv") {
-            test("each faulting load is followed directly by the handler; the rest of its block never ran", async () => {
-              const { cannoli, oracle } = await runs();
-              const syms = elfSymbols(guest);
-              const handler = syms.get("on_segv")!.value;
-              const straight = syms.get("straight")!;
-              const sink = syms.get("sink")!.value;
-              const insns = only(cannoli.trace.threads).insns;
-              const seq = oracleSeq(oracle);
-              const faults = (xs: { pc: bigint }[]) => xs.flatMap((x, i) => (xs[i + 1]?.pc === handler ? [i] : []));
-              const got = faults(insns);
-              expect(got).toEqual(faults(seq));
-              expect(got.length).toBe(3);
-              for (const i of got) {
-                const ins = insns[i]!;
-                expect({ pc: hex(ins.pc), inStraight: ins.pc >= straight.value && ins.pc < straight.value + straight.size, accesses: ins.accesses.length }).toEqual({
-                  pc: hex(seq[i]!.pc),
-                  inStraight: true,
-                  accesses: 0,
-                });
-              }
-              const sinkWrites = insns.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= sink && a.addr < sink + 32n).map((a) => `${a.addr - sink}=${hex(a.value)}`));
-              expect(sinkWrites).toEqual(["0=0x0", "4=0x1", "0=0x1", "4=0x2", "0=0x2", "4=0x3"]);
-            }, TIMEOUT);
+            test(
+              "each faulting load is followed directly by the handler; the rest of its block never ran",
+              async () => {
+                const { cannoli, oracle } = await runs();
+                const syms = elfSymbols(guest);
+                const handler = syms.get("on_segv")!.value;
+                const straight = syms.get("straight")!;
+                const sink = syms.get("sink")!.value;
+                const insns = only(cannoli.trace.threads).insns;
+                const seq = oracleSeq(oracle);
+                const faults = (xs: { pc: bigint }[]) => xs.flatMap((x, i) => (xs[i + 1]?.pc === handler ? [i] : []));
+                const got = faults(insns);
+                expect(got).toEqual(faults(seq));
+                expect(got.length).toBe(3);
+                for (const i of got) {
+                  const ins = insns[i]!;
+                  expect({ pc: hex(ins.pc), inStraight: ins.pc >= straight.value && ins.pc < straight.value + straight.size, accesses: ins.accesses.length }).toEqual({
+                    pc: hex(seq[i]!.pc),
+                    inStraight: true,
+                    accesses: 0,
+                  });
+                }
+                const sinkWrites = insns.flatMap((i) => i.accesses.filter((a) => a.store && a.addr >= sink && a.addr < sink + 32n).map((a) => `${a.addr - sink}=${hex(a.value)}`));
+                expect(sinkWrites).toEqual(["0=0x0", "4=0x1", "0=0x1", "4=0x2", "0=0x2", "4=0x3"]);
+              },
+              TIMEOUT,
+            );
           }
         });
       } else if (spec.name === "threads") {
@@ -390,28 +434,40 @@ for (const q of QEMUS) {
         });
 
         describe.skipIf(!CLI)(`e2e ${title}`, () => {
-          test("guest output and exit code; 5 threads in 1 process, each non-empty and ending with exit", async () => {
-            const { cannoli } = await runs();
-            checkGuestOutput(spec, cannoli);
-            checkSelfConsistent(cannoli);
-            expect({ threads: cannoli.stats!.threads, processes: cannoli.stats!.processes }).toEqual({ threads: 5, processes: 1 });
-          }, TIMEOUT);
+          test(
+            "guest output and exit code; 5 threads in 1 process, each non-empty and ending with exit",
+            async () => {
+              const { cannoli } = await runs();
+              checkGuestOutput(spec, cannoli);
+              checkSelfConsistent(cannoli);
+              expect({ threads: cannoli.stats!.threads, processes: cannoli.stats!.processes }).toEqual({ threads: 5, processes: 1 });
+            },
+            TIMEOUT,
+          );
 
-          test("instruction total = insn oracle in the same QEMU", async () => {
-            const { cannoli, insn } = await runs();
-            expect(insn.totals.length).toBe(1);
-            expect(cannoli.stats!.instructions).toBe(insn.totals[0]!);
-            expect([...cannoli.trace.threads.values()].reduce((s, t) => s + t.insns.length, 0)).toBe(insn.totals[0]!);
-          }, TIMEOUT);
+          test(
+            "instruction total = insn oracle in the same QEMU",
+            async () => {
+              const { cannoli, insn } = await runs();
+              expect(insn.totals.length).toBe(1);
+              expect(cannoli.stats!.instructions).toBe(insn.totals[0]!);
+              expect([...cannoli.trace.threads.values()].reduce((s, t) => s + t.insns.length, 0)).toBe(insn.totals[0]!);
+            },
+            TIMEOUT,
+          );
 
-          test("each thread's PC + access sequence equals execlog's (same QEMU)", async () => {
-            const { cannoli, execlog } = await execlogRuns();
-            checkGuestOutput(spec, cannoli);
-            expect(cannoli.trace.errors).toEqual([]);
-            expect(execlog.unparsed).toEqual([]);
-            expect(cannoli.stats!.instructions).toBe(execlog.records);
-            expect(matchThreadsToCpus(execlog.cpus, [...cannoli.trace.threads.values()])).toBeNull();
-          }, TIMEOUT);
+          test(
+            "each thread's PC + access sequence equals execlog's (same QEMU)",
+            async () => {
+              const { cannoli, execlog } = await execlogRuns();
+              checkGuestOutput(spec, cannoli);
+              expect(cannoli.trace.errors).toEqual([]);
+              expect(execlog.unparsed).toEqual([]);
+              expect(cannoli.stats!.instructions).toBe(execlog.records);
+              expect(matchThreadsToCpus(execlog.cpus, [...cannoli.trace.threads.values()])).toBeNull();
+            },
+            TIMEOUT,
+          );
         });
       } else if (spec.name === "fork") {
         const runs = memoize(async () => {
@@ -428,47 +484,61 @@ for (const q of QEMUS) {
             const fork = parent.syscalls.find((s) => s.ret === BigInt(child.pid));
             if (fork) return { parent, child, forkIndex: fork.insnIndex };
           }
-          throw new Error(`no syscall in either process returns the other's pid: ${threads.map((t) => `${t.key}: ${t.syscalls.map((s) => `${s.number}->${s.ret}`).join(" ")}`).join("; ")}`);
+          throw new Error(
+            `no syscall in either process returns the other's pid: ${threads.map((t) => `${t.key}: ${t.syscalls.map((s) => `${s.number}->${s.ret}`).join(" ")}`).join("; ")}`,
+          );
         };
 
         describe.skipIf(!CLI)(`e2e ${title}`, () => {
-          test("guest output and exit code; two processes, one thread each", async () => {
-            const { cannoli, oracle } = await runs();
-            checkGuestOutput(spec, oracle);
-            checkGuestOutput(spec, cannoli);
-            checkSelfConsistent(cannoli);
-            expect({ processes: cannoli.stats!.processes, threads: cannoli.stats!.threads }).toEqual({ processes: 2, threads: 2 });
-          }, TIMEOUT);
+          test(
+            "guest output and exit code; two processes, one thread each",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              checkGuestOutput(spec, oracle);
+              checkGuestOutput(spec, cannoli);
+              checkSelfConsistent(cannoli);
+              expect({ processes: cannoli.stats!.processes, threads: cannoli.stats!.threads }).toEqual({ processes: 2, threads: 2 });
+            },
+            TIMEOUT,
+          );
 
-          test("the child starts right after the fork syscall", async () => {
-            const { cannoli } = await runs();
-            const { parent, child, forkIndex } = split(cannoli);
-            expect(hex(child.insns[0]!.pc)).toBe(hex(parent.insns[forkIndex + 1]!.pc));
-            // The child's first event: the fork's return (0), entered in the parent.
-            const fork = parent.syscalls.find((s) => s.insnIndex === forkIndex && s.ret === BigInt(child.pid))!;
-            expect(child.syscalls[0]).toEqual({ insnIndex: -1, number: fork.number, args: [], ret: 0n, entryMissing: true });
-          }, TIMEOUT);
+          test(
+            "the child starts right after the fork syscall",
+            async () => {
+              const { cannoli } = await runs();
+              const { parent, child, forkIndex } = split(cannoli);
+              expect(hex(child.insns[0]!.pc)).toBe(hex(parent.insns[forkIndex + 1]!.pc));
+              // The child's first event: the fork's return (0), entered in the parent.
+              const fork = parent.syscalls.find((s) => s.insnIndex === forkIndex && s.ret === BigInt(child.pid))!;
+              expect(child.syscalls[0]).toEqual({ insnIndex: -1, number: fork.number, args: [], ret: 0n, entryMissing: true });
+            },
+            TIMEOUT,
+          );
 
           // The oracle's child inherits the parent's counters: its totals
           // include the parent's work up to and including the fork syscall.
           // Exit output: the child's first (the parent waits for it).
-          test("per process: instructions and accesses = insn / mem oracle", async () => {
-            const { cannoli, oracle } = await runs();
-            const { parent, child, forkIndex } = split(cannoli);
-            expect(oracle.insn!.totals.length).toBe(2);
-            expect(oracle.memCounts!.length).toBe(2);
-            const [childInsns, parentInsns] = oracle.insn!.totals as [number, number];
-            const [childMem, parentMem] = oracle.memCounts as [number, number];
-            const preFork = parent.insns.slice(0, forkIndex + 1);
-            const preForkMem = preFork.reduce((s, i) => s + i.accesses.length, 0);
-            expect({
-              parentInsns: parent.insns.length,
-              parentMem: parent.reads + parent.writes,
-              childInsns: child.insns.length + preFork.length,
-              childMem: child.reads + child.writes + preForkMem,
-            }).toEqual({ parentInsns, parentMem, childInsns, childMem });
-            expect(cannoli.stats!.instructions).toBe(parentInsns + childInsns - preFork.length);
-          }, TIMEOUT);
+          test(
+            "per process: instructions and accesses = insn / mem oracle",
+            async () => {
+              const { cannoli, oracle } = await runs();
+              const { parent, child, forkIndex } = split(cannoli);
+              expect(oracle.insn!.totals.length).toBe(2);
+              expect(oracle.memCounts!.length).toBe(2);
+              const [childInsns, parentInsns] = oracle.insn!.totals as [number, number];
+              const [childMem, parentMem] = oracle.memCounts as [number, number];
+              const preFork = parent.insns.slice(0, forkIndex + 1);
+              const preForkMem = preFork.reduce((s, i) => s + i.accesses.length, 0);
+              expect({
+                parentInsns: parent.insns.length,
+                parentMem: parent.reads + parent.writes,
+                childInsns: child.insns.length + preFork.length,
+                childMem: child.reads + child.writes + preForkMem,
+              }).toEqual({ parentInsns, parentMem, childInsns, childMem });
+              expect(cannoli.stats!.instructions).toBe(parentInsns + childInsns - preFork.length);
+            },
+            TIMEOUT,
+          );
         });
       }
     }
@@ -484,66 +554,90 @@ for (const q of QEMUS) {
     const guest = guestPath(arch, "loops");
     const withOracles = (options: string[], g = guest, a: Arch = arch) => runCannoliWithOracles(q, a, g, [], { env: guestEnv(), options, want: { insn: false, mem: false } });
 
-    test("--no-mem: same instructions, no accesses", async () => {
-      const { cannoli: c, oracle: o } = await withOracles(["--no-mem"]);
-      checkSelfConsistent(c);
-      expect({ reads: c.stats!.reads, writes: c.stats!.writes }).toEqual({ reads: 0, writes: 0 });
-      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns, { pcsOnly: true })).toBeNull();
-    }, TIMEOUT);
+    test(
+      "--no-mem: same instructions, no accesses",
+      async () => {
+        const { cannoli: c, oracle: o } = await withOracles(["--no-mem"]);
+        checkSelfConsistent(c);
+        expect({ reads: c.stats!.reads, writes: c.stats!.writes }).toEqual({ reads: 0, writes: 0 });
+        expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns, { pcsOnly: true })).toBeNull();
+      },
+      TIMEOUT,
+    );
 
-    test("--range LO-HI: only instructions in [LO, HI), with their accesses", async () => {
-      const inner = elfSymbols(guest).get("inner")!;
-      const from = inner.value;
-      const hi = inner.value + inner.size;
-      const { cannoli: c, oracle: o } = await withOracles(["--range", `${hex(from)}-${hex(hi)}`]);
-      checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
-      expect(c.trace.errors).toEqual([]);
-      const want = oracleSeq(o).filter((i) => i.pc >= from && i.pc < hi);
-      expect(want.length).toBeGreaterThan(100);
-      expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
-    }, TIMEOUT);
+    test(
+      "--range LO-HI: only instructions in [LO, HI), with their accesses",
+      async () => {
+        const inner = elfSymbols(guest).get("inner")!;
+        const from = inner.value;
+        const hi = inner.value + inner.size;
+        const { cannoli: c, oracle: o } = await withOracles(["--range", `${hex(from)}-${hex(hi)}`]);
+        checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
+        expect(c.trace.errors).toEqual([]);
+        const want = oracleSeq(o).filter((i) => i.pc >= from && i.pc < hi);
+        expect(want.length).toBeGreaterThan(100);
+        expect(firstDivergence(want, only(c.trace.threads).insns)).toBeNull();
+      },
+      TIMEOUT,
+    );
 
-    test("--no-syscalls: same instructions, no syscall events, mmap/munmap kept (libraries can be placed)", async () => {
-      const g = guestPath("aarch64", "dynamic");
-      const [{ cannoli: off }, { cannoli: on }] = await Promise.all([
-        withOracles(["--no-syscalls"], g),
-        withOracles([], g),
-      ]);
-      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, off);
-      const t = only(off.trace.threads);
-      expect(t.syscalls).toEqual([]);
-      const libc = t.maps.filter((m) => m.kind === "mmap" && m.path?.endsWith("libc.so.6"));
-      expect(libc.length).toBeGreaterThan(0);
-      // The same mappings as with syscalls on (munmaps too, but QEMU 10
-      // trims its aligned reservations differently from run to run).
-      const shape = (run: CannoliRun) => only(run.trace.threads).maps.filter((m) => m.kind === "mmap").map((m) => `${m.length} ${m.path ?? ""}`);
-      expect(t.maps.some((m) => m.kind === "munmap")).toBe(true);
-      expect(shape(off)).toEqual(shape(on));
-    }, TIMEOUT);
+    test(
+      "--no-syscalls: same instructions, no syscall events, mmap/munmap kept (libraries can be placed)",
+      async () => {
+        const g = guestPath("aarch64", "dynamic");
+        const [{ cannoli: off }, { cannoli: on }] = await Promise.all([withOracles(["--no-syscalls"], g), withOracles([], g)]);
+        checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, off);
+        const t = only(off.trace.threads);
+        expect(t.syscalls).toEqual([]);
+        const libc = t.maps.filter((m) => m.kind === "mmap" && m.path?.endsWith("libc.so.6"));
+        expect(libc.length).toBeGreaterThan(0);
+        // The same mappings as with syscalls on (munmaps too, but QEMU 10
+        // trims its aligned reservations differently from run to run).
+        const shape = (run: CannoliRun) =>
+          only(run.trace.threads)
+            .maps.filter((m) => m.kind === "mmap")
+            .map((m) => `${m.length} ${m.path ?? ""}`);
+        expect(t.maps.some((m) => m.kind === "munmap")).toBe(true);
+        expect(shape(off)).toEqual(shape(on));
+      },
+      TIMEOUT,
+    );
 
-    test("--once: each instruction once, in the order of its first execution", async () => {
-      const { cannoli: c, oracle: o } = await withOracles(["--once"]);
-      checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
-      const seen = new Set<bigint>();
-      const firsts = oracleSeq(o).filter((i) => !seen.has(i.pc) && seen.add(i.pc));
-      expect(only(c.trace.threads).insns.map((i) => hex(i.pc))).toEqual(firsts.map((i) => hex(i.pc)));
-    }, TIMEOUT);
+    test(
+      "--once: each instruction once, in the order of its first execution",
+      async () => {
+        const { cannoli: c, oracle: o } = await withOracles(["--once"]);
+        checkGuestOutput(GUESTS.find((g) => g.name === "loops")!, c);
+        const seen = new Set<bigint>();
+        const firsts = oracleSeq(o).filter((i) => !seen.has(i.pc) && seen.add(i.pc));
+        expect(only(c.trace.threads).insns.map((i) => hex(i.pc))).toEqual(firsts.map((i) => hex(i.pc)));
+      },
+      TIMEOUT,
+    );
 
-    test("--workers 1 --helpers 2: with helper Workers the trace still matches execlog", async () => {
-      const g = guestPath("mipsel", "dynamic");
-      const { cannoli: c, oracle: o } = await withOracles(["--workers", "1", "--helpers", "2"], g, "mipsel");
-      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
-      checkSelfConsistent(c);
-      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
-    }, TIMEOUT);
+    test(
+      "--workers 1 --helpers 2: with helper Workers the trace still matches execlog",
+      async () => {
+        const g = guestPath("mipsel", "dynamic");
+        const { cannoli: c, oracle: o } = await withOracles(["--workers", "1", "--helpers", "2"], g, "mipsel");
+        checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+        checkSelfConsistent(c);
+        expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
+      },
+      TIMEOUT,
+    );
 
-    test("--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event", async () => {
-      const g = guestPath("mipsel", "dynamic");
-      const { cannoli: c, oracle: o } = await withOracles(["--workers", "3"], g, "mipsel");
-      checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
-      checkSelfConsistent(c);
-      expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
-    }, TIMEOUT);
+    test(
+      "--workers 3: the largest guest (dynamic/mipsel) still matches execlog event for event",
+      async () => {
+        const g = guestPath("mipsel", "dynamic");
+        const { cannoli: c, oracle: o } = await withOracles(["--workers", "3"], g, "mipsel");
+        checkGuestOutput(GUESTS.find((x) => x.name === "dynamic")!, c);
+        checkSelfConsistent(c);
+        expect(firstDivergence(oracleSeq(o), only(c.trace.threads).insns)).toBeNull();
+      },
+      TIMEOUT,
+    );
   });
 }
 
@@ -556,31 +650,35 @@ for (const q of QEMUS) {
 describe.skipIf(!CLI)("memory values equal QEMU 10.0's own (mem plugin, print-accesses)", () => {
   for (const arch of QEMU_10_0.arches) {
     for (const name of ["memops", "threads", "fork"]) {
-      test(`${name}/${arch}`, async () => {
-        const dir = mkdtempSync(join(tmpdir(), "cannoli-values-"));
-        try {
-          const log = join(dir, "mem.log");
-          const qemuArgs = ["-plugin", `${QEMU_10_0.oracle("mem")},print-accesses=on`, "-d", "plugin", "-D", log].flatMap((a) => ["--qemu-arg", a]);
-          const run = await runCannoli(guestPath(arch, name), [], { env: guestEnv(), qemu: QEMU_10_0.binary(arch), options: qemuArgs });
-          expect(run.exitCode).toBe(0);
-          expect(run.trace.errors).toEqual([]);
-          const count = (keys: string[]) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
-          const oracle: string[] = [];
-          for (const line of readFileSync(log, "utf8").split("\n")) {
-            const m = /^0x([0-9a-f]+),[^,]*,0x([0-9a-f]+),0x[0-9a-f]+,(\d+),(load|store),0x([0-9a-f]+)$/.exec(line);
-            if (m) oracle.push(`${BigInt(`0x${m[1]}`)}:${BigInt(`0x${m[2]}`)}:${m[4] === "store"}:${Number(m[3]) / 8}:${BigInt(`0x${m[5]!.slice(-16)}`)}`);
+      test(
+        `${name}/${arch}`,
+        async () => {
+          const dir = mkdtempSync(join(tmpdir(), "cannoli-values-"));
+          try {
+            const log = join(dir, "mem.log");
+            const qemuArgs = ["-plugin", `${QEMU_10_0.oracle("mem")},print-accesses=on`, "-d", "plugin", "-D", log].flatMap((a) => ["--qemu-arg", a]);
+            const run = await runCannoli(guestPath(arch, name), [], { env: guestEnv(), qemu: QEMU_10_0.binary(arch), options: qemuArgs });
+            expect(run.exitCode).toBe(0);
+            expect(run.trace.errors).toEqual([]);
+            const count = (keys: string[]) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+            const oracle: string[] = [];
+            for (const line of readFileSync(log, "utf8").split("\n")) {
+              const m = /^0x([0-9a-f]+),[^,]*,0x([0-9a-f]+),0x[0-9a-f]+,(\d+),(load|store),0x([0-9a-f]+)$/.exec(line);
+              if (m) oracle.push(`${BigInt(`0x${m[1]}`)}:${BigInt(`0x${m[2]}`)}:${m[4] === "store"}:${Number(m[3]) / 8}:${BigInt(`0x${m[5]!.slice(-16)}`)}`);
+            }
+            const traced = [...run.trace.threads.values()].flatMap((t) => t.insns.flatMap((i) => i.accesses.map((a) => `${i.pc}:${a.addr}:${a.store}:${a.size}:${a.value}`)));
+            expect(oracle.length).toBeGreaterThan(100);
+            expect(traced.length).toBe(oracle.length);
+            const want = count(oracle);
+            const got = count(traced);
+            const differ = [...new Set([...want.keys(), ...got.keys()])].filter((k) => want.get(k) !== got.get(k)).slice(0, 5);
+            expect(differ.map((k) => `${k} oracle ${want.get(k) ?? 0} cannoli ${got.get(k) ?? 0}`)).toEqual([]);
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
           }
-          const traced = [...run.trace.threads.values()].flatMap((t) => t.insns.flatMap((i) => i.accesses.map((a) => `${i.pc}:${a.addr}:${a.store}:${a.size}:${a.value}`)));
-          expect(oracle.length).toBeGreaterThan(100);
-          expect(traced.length).toBe(oracle.length);
-          const want = count(oracle);
-          const got = count(traced);
-          const differ = [...new Set([...want.keys(), ...got.keys()])].filter((k) => want.get(k) !== got.get(k)).slice(0, 5);
-          expect(differ.map((k) => `${k} oracle ${want.get(k) ?? 0} cannoli ${got.get(k) ?? 0}`)).toEqual([]);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      }, TIMEOUT);
+        },
+        TIMEOUT,
+      );
     }
   }
 });

@@ -10,10 +10,10 @@ const repo = join(import.meta.dir, "..");
 const prefix = scratchDir("hooks");
 
 test("zig build -Dhooks=FILE: the hook file's choices are what gets recorded", { timeout: 300_000 }, () => {
-  const build = Bun.spawnSync(
-    [join(repo, "scripts/zig.sh"), "build", "-Doptimize=ReleaseFast", `-Dhooks=${join(repo, "test/hooks/odd_words_only.zig")}`, "-p", prefix],
-    { cwd: repo, stderr: "pipe" },
-  );
+  const build = Bun.spawnSync([join(repo, "scripts/zig.sh"), "build", "-Doptimize=ReleaseFast", `-Dhooks=${join(repo, "test/hooks/odd_words_only.zig")}`, "-p", prefix], {
+    cwd: repo,
+    stderr: "pipe",
+  });
   expect(build.stderr.toString()).toBe("");
   const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" };
   // Both runs name their server the same way: the guest sees the environment,

@@ -73,7 +73,12 @@ test.each([
   // open in either order: compare the set of per-thread sequences.
   const shape = (run: typeof patched) =>
     [...run.trace.threads.values()]
-      .map((t) => JSON.stringify(t.insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]), (_k, v) => (typeof v === "bigint" ? v.toString(16) : v)))
+      .map((t) =>
+        JSON.stringify(
+          t.insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]),
+          (_k, v) => (typeof v === "bigint" ? v.toString(16) : v),
+        ),
+      )
       .sort();
   expect(shape(patched)).toEqual(shape(plugin));
 });

@@ -15,7 +15,17 @@ import { runCannoli } from "./helpers/cannoli_run";
 import { guestPath, repoRoot } from "./helpers/oracle";
 import { parseTrace } from "./helpers/trace_text";
 
-const thread = (exe: string, arch: string, pid = 100, ppid = 1): ThreadInfo => ({ pid, ppid, tid: pid, arch, pointerBytes: 8, bigEndian: false, exe, comm: "t", backend: "plugin" });
+const thread = (exe: string, arch: string, pid = 100, ppid = 1): ThreadInfo => ({
+  pid,
+  ppid,
+  tid: pid,
+  arch,
+  pointerBytes: 8,
+  bigEndian: false,
+  exe,
+  comm: "t",
+  backend: "plugin",
+});
 
 /** A minimal big-endian ELF32 (MIPS) with one PT_LOAD and a .symtab, built
  *  by hand: no big-endian guest is built here. */

@@ -29,11 +29,15 @@ test("known numbers, per architecture", () => {
 
 describe("every syscall a real guest makes has a name", () => {
   for (const arch of ARCHES) {
-    test(arch, async () => {
-      const run = await runCannoli(guestPath(arch, "threads"));
-      const numbers = new Set([...run.trace.threads.values()].flatMap((t) => t.syscalls.map((s) => s.number)));
-      expect(numbers.size).toBeGreaterThan(3);
-      expect([...numbers].filter((n) => syscallName(arch, n) === undefined)).toEqual([]);
-    }, 60_000);
+    test(
+      arch,
+      async () => {
+        const run = await runCannoli(guestPath(arch, "threads"));
+        const numbers = new Set([...run.trace.threads.values()].flatMap((t) => t.syscalls.map((s) => s.number)));
+        expect(numbers.size).toBeGreaterThan(3);
+        expect([...numbers].filter((n) => syscallName(arch, n) === undefined)).toEqual([]);
+      },
+      60_000,
+    );
   }
 });

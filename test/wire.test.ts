@@ -21,11 +21,28 @@ test("a block_open record owns the records after it, placed by pc, up to the nex
   // 32-bit guest: block 7 = [0x10, 0x14, 0x18], cut after 2 instructions,
   // with a load at 0x14 and a syscall; then block 7 again, whole.
   const words = new Uint32Array([
-    Kind.block_def | (3 << 8), 7, 0x10, 0x14, 0x18,
-    Kind.block_open | (2 << 8), 7,
-    Kind.mem | (2 << 8), 0x14, 0x1000, 0x2a, 0,
-    Kind.syscall, 64, 1, 2, 3, 4, 5, 6,
-    Kind.block_open | (3 << 8), 7,
+    Kind.block_def | (3 << 8),
+    7,
+    0x10,
+    0x14,
+    0x18,
+    Kind.block_open | (2 << 8),
+    7,
+    Kind.mem | (2 << 8),
+    0x14,
+    0x1000,
+    0x2a,
+    0,
+    Kind.syscall,
+    64,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    Kind.block_open | (3 << 8),
+    7,
   ]);
   const events: string[] = [];
   new RecordWalker(4).walk(words, (kind, _at, pc) => events.push(kind === Kind.exec ? `exec ${pc.toString(16)}` : `kind ${kind}`));
@@ -83,7 +100,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       for (let a = 0; a < 6; a++) addr(random(1 << 30));
     }
   }
-  if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : random(1 << 20) << 8 | random(12);
+  if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : (random(1 << 20) << 8) | random(12);
   // The off-by-one that matters: a block record claiming one instruction more than it has.
   else if (random(8) === 0 && blockRecords.length > 0) {
     const { at, insns } = blockRecords[random(blockRecords.length)]!;
@@ -127,7 +144,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         const rows: string[] = [];
         const events: string[] = [];
         walker.walk(words, (kind, at, pc) => {
-          if (kind === Kind.exec) execs.push(pc), events.push(`exec ${pc}`);
+          if (kind === Kind.exec) (execs.push(pc), events.push(`exec ${pc}`));
           if (kind !== Kind.mem) return;
           const head = words[at]!;
           const size = 1 << ((head >>> memSizeShiftBit) & 7);

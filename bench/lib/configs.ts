@@ -106,7 +106,11 @@ export function workerConfigs(maxWorkers: number, forms: Handler[]): Config[] {
   for (const form of forms) {
     for (let workers = 1; workers <= maxWorkers; workers++) {
       const tracer = tracerPath(form === "event" ? "exec_event" : "exec_batch");
-      configs.push(cannoliConfig(`${form}-pc-w${workers}`, `TS exec ${form === "event" ? "per event" : "batch"}, PC, ${workers} Worker${workers > 1 ? "s" : ""}`, tracer, form, false, { workers }));
+      configs.push(
+        cannoliConfig(`${form}-pc-w${workers}`, `TS exec ${form === "event" ? "per event" : "batch"}, PC, ${workers} Worker${workers > 1 ? "s" : ""}`, tracer, form, false, {
+          workers,
+        }),
+      );
     }
   }
   return configs;

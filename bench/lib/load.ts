@@ -46,6 +46,10 @@ export async function waitForQuiet(threshold: number, maxWaitS: number, log: (li
     load = loadAverage();
     busy = await busyCores();
   }
-  log(load > threshold && busy > busyCoresMax ? `load still ${load.toFixed(2)}, ${busy.toFixed(2)} cores busy: measuring anyway (noted)` : `load ${load.toFixed(2)}, ${busy.toFixed(2)} cores busy: go`);
+  log(
+    load > threshold && busy > busyCoresMax
+      ? `load still ${load.toFixed(2)}, ${busy.toFixed(2)} cores busy: measuring anyway (noted)`
+      : `load ${load.toFixed(2)}, ${busy.toFixed(2)} cores busy: go`,
+  );
   return load;
 }

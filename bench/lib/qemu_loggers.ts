@@ -31,7 +31,14 @@ async function countLines(path: string, prefix: string): Promise<number> {
   return Number(result.stdout.toString().trim() || "0");
 }
 
-export async function measureLoggers(runner: Runner, workload: Workload, oracleDir: string, smallInstructions: number, fullInstructions: number, runs: number): Promise<LoggerResult[]> {
+export async function measureLoggers(
+  runner: Runner,
+  workload: Workload,
+  oracleDir: string,
+  smallInstructions: number,
+  fullInstructions: number,
+  runs: number,
+): Promise<LoggerResult[]> {
   const wrapper = runner.qemuWrapper(workload.arch);
   const log = join(runner.scratch, "qemu.log");
   const plain: number[] = [];

@@ -15,7 +15,12 @@ export function max(values: readonly number[]): number {
 /** 1234567 -> "1.23 M", with SI prefixes. */
 export function si(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return "–";
-  const prefixes: [number, string][] = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  const prefixes: [number, string][] = [
+    [1e12, "T"],
+    [1e9, "G"],
+    [1e6, "M"],
+    [1e3, "k"],
+  ];
   for (const [scale, prefix] of prefixes) if (Math.abs(value) >= scale) return `${(value / scale).toPrecision(digits)} ${prefix}`;
   return value.toPrecision(digits);
 }

@@ -142,7 +142,8 @@ function fillPipeBytes(results: ConfigResult[]): void {
       result.bytesHow = "record sizes";
       continue;
     }
-    const sameEncoding = (r: ConfigResult) => r.config.mem === result.config.mem && r.config.blocks === result.config.blocks && !r.config.patched === !result.config.patched && qemuOf(r.config) === qemuOf(result.config);
+    const sameEncoding = (r: ConfigResult) =>
+      r.config.mem === result.config.mem && r.config.blocks === result.config.blocks && !r.config.patched === !result.config.patched && qemuOf(r.config) === qemuOf(result.config);
     const twin = results.find((r) => r.bytesHow === "measured" && sameEncoding(r));
     if (twin) {
       result.pipeBytes = twin.pipeBytes;

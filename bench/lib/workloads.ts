@@ -40,7 +40,10 @@ function textFile(dir: string, name: string, bytes: number): string {
   if (existsSync(path)) return path;
   const random = new Uint8Array(Math.ceil((bytes * 3) / 4));
   for (let at = 0; at < random.length; at += 65536) crypto.getRandomValues(random.subarray(at, Math.min(at + 65536, random.length)));
-  const text = Buffer.from(random).toString("base64").slice(0, bytes).replace(/(.{76})/g, "$1\n");
+  const text = Buffer.from(random)
+    .toString("base64")
+    .slice(0, bytes)
+    .replace(/(.{76})/g, "$1\n");
   writeFileSync(path, text);
   return path;
 }

@@ -117,7 +117,17 @@ export async function cov(argv: string[]): Promise<number> {
   const tracer = {
     ...covTracer({ sysroot }),
     finish(state: CovState) {
-      const guest: ThreadInfo = { pid: 0, ppid: -1, tid: 0, arch: elf.arch, pointerBytes: elf.bits === 64 ? 8 : 4, bigEndian: elf.bigEndian, exe: guestPath, comm: "", backend: "plugin" };
+      const guest: ThreadInfo = {
+        pid: 0,
+        ppid: -1,
+        tid: 0,
+        arch: elf.arch,
+        pointerBytes: elf.bits === 64 ? 8 : 4,
+        bigEndian: elf.bigEndian,
+        exe: guestPath,
+        comm: "",
+        backend: "plugin",
+      };
       const { data, blocks, modules, leftOut } = encodeCoverage(state, args, guest);
       writeFileSync(output, data);
       const outside = state.coverage.outsideBlocks;

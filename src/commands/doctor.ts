@@ -47,7 +47,11 @@ function probeServer(qemu: string, server: string): LoadProbe {
       /* not loaded */
     }
     const api = /plugin_api=(\d+)/.exec(marker);
-    const complaint = run.stderr.toString().split("\n").find((line) => /plugin/i.test(line)) ?? firstLine(run.stderr.toString());
+    const complaint =
+      run.stderr
+        .toString()
+        .split("\n")
+        .find((line) => /plugin/i.test(line)) ?? firstLine(run.stderr.toString());
     return { loaded: marker !== "", api: api ? Number(api[1]) : null, complaint: complaint.trim() };
   } finally {
     rmSync(dir, { recursive: true, force: true });

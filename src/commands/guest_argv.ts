@@ -10,12 +10,7 @@ import { UsageError } from "./usage_error";
  * and returns the guest argv. `option` returns false for a flag it does not
  * know. `-h`/`--help` prints `usage` and exits.
  */
-export function scanGuestCommand(
-  argv: string[],
-  command: string,
-  usage: string,
-  option: (flag: string, value: () => string) => boolean,
-): string[] {
+export function scanGuestCommand(argv: string[], command: string, usage: string, option: (flag: string, value: () => string) => boolean): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") return argv.slice(i + 1);

@@ -70,7 +70,9 @@ export async function info(argv: string[]): Promise<number> {
     process.stdout.write(`${stream.who}: ${stream.chunks} chunks, ${mib(stream.rawBytes)} -> ${mib(stream.storedBytes)}, ${stream.end}\n`);
   }
   const ratio = stored > 0 ? (raw / stored).toFixed(1) : "-";
-  process.stdout.write(`${streams.size} thread(s) in ${pids.size} process(es); ${mib(raw)} of trace stored in ${mib(stored)} (${ratio}x); guest exit code ${exitCode ?? "not recorded"}\n`);
+  process.stdout.write(
+    `${streams.size} thread(s) in ${pids.size} process(es); ${mib(raw)} of trace stored in ${mib(stored)} (${ratio}x); guest exit code ${exitCode ?? "not recorded"}\n`,
+  );
   if (damage) {
     process.stderr.write(`${damage}\n`);
     return 1;

@@ -45,7 +45,6 @@ example:
   cannoli run --tracer print -o trace.txt -- ./hello-mipsel
 `;
 
-
 export interface RunArgs extends GuestRunOptions {
   tracer: string;
   output?: string;
@@ -64,7 +63,19 @@ export interface RunArgs extends GuestRunOptions {
 }
 
 export function parseRunArgs(argv: string[], command = "run", usageText = runUsage): RunArgs {
-  const args: RunArgs = { ...guestRunDefaults(), tracer: "count", ranges: [], mem: true, once: false, syscalls: true, blocks: true, backend: "plugin", symbols: false, tracerArgs: {}, guest: [] };
+  const args: RunArgs = {
+    ...guestRunDefaults(),
+    tracer: "count",
+    ranges: [],
+    mem: true,
+    once: false,
+    syscalls: true,
+    blocks: true,
+    backend: "plugin",
+    symbols: false,
+    tracerArgs: {},
+    guest: [],
+  };
   args.guest = scanGuestCommand(argv, command, usageText, (arg, value) => {
     switch (arg) {
       case "--tracer":

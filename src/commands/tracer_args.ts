@@ -12,4 +12,3 @@ export function addTracerArg(args: Record<string, string>, text: string): void {
   if (eq <= 0) throw new UsageError(`cannoli: --tracer-arg ${text} is not KEY=VALUE`);
   args[text.slice(0, eq)] = text.slice(eq + 1);
 }
-

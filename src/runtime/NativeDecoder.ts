@@ -81,14 +81,7 @@ class NativeDecoder {
    *  counted) when they are too small for it. Throws NativeCorrupt. */
   fill(words: Uint32Array, pointerBytes: 4 | 8, columns: NativeColumns): ChunkCounts | null {
     if (words.length === 0) return this.count(words, pointerBytes);
-    const status = consumerLibrary().cnl_decoder_fill(
-      this.#handle,
-      ptr(words),
-      words.length,
-      pointerBytes / 4,
-      this.#columnsPointer(columns),
-      this.#countsPtr,
-    );
+    const status = consumerLibrary().cnl_decoder_fill(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#columnsPointer(columns), this.#countsPtr);
     return this.#result(status, null);
   }
 

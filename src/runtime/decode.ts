@@ -88,8 +88,7 @@ export class ChunkDecoder {
     this.#thread = thread;
     this.#walker = new RecordWalker(thread.pointerBytes);
     this.#ctx = tracer.context ? tracer.context(thread, args) : undefined;
-    this.#perEvent =
-      !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
+    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
     this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
   }
 
@@ -359,14 +358,7 @@ class LazyBatch implements RecordBatch {
   /** The handler read a column. */
   read = false;
 
-  constructor(
-    thread: ThreadInfo,
-    words: Uint32Array,
-    counts: ChunkCounts,
-    columns: BatchColumns,
-    filled: boolean,
-    fillColumns: () => void,
-  ) {
+  constructor(thread: ThreadInfo, words: Uint32Array, counts: ChunkCounts, columns: BatchColumns, filled: boolean, fillColumns: () => void) {
     this.thread = thread;
     this.words = words;
     this.execCount = counts.instructions;
@@ -379,14 +371,30 @@ class LazyBatch implements RecordBatch {
     this.#fillColumns = fillColumns;
   }
 
-  get execPc() { return this.#fill().execPc; }
-  get memPc() { return this.#fill().memPc; }
-  get memAddr() { return this.#fill().memAddr; }
-  get memSize() { return this.#fill().memSize; }
-  get memIsStore() { return this.#fill().memIsStore; }
-  get memValueLo() { return this.#fill().memValueLo; }
-  get memValueHi() { return this.#fill().memValueHi; }
-  get memExecIndex() { return this.#fill().memExecIndex; }
+  get execPc() {
+    return this.#fill().execPc;
+  }
+  get memPc() {
+    return this.#fill().memPc;
+  }
+  get memAddr() {
+    return this.#fill().memAddr;
+  }
+  get memSize() {
+    return this.#fill().memSize;
+  }
+  get memIsStore() {
+    return this.#fill().memIsStore;
+  }
+  get memValueLo() {
+    return this.#fill().memValueLo;
+  }
+  get memValueHi() {
+    return this.#fill().memValueHi;
+  }
+  get memExecIndex() {
+    return this.#fill().memExecIndex;
+  }
 
   #fill(): BatchColumns {
     const columns = this.#columns;

@@ -8,7 +8,13 @@ const flushBytes = 1 << 16;
 /** "ENOSPC (no space left on device)" and the like, for one-line errors. */
 export function describeWriteError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  const known: Record<string, string> = { ENOSPC: "no space left on device", EPIPE: "the reader went away", EDQUOT: "disk quota exceeded", EIO: "I/O error", EFBIG: "file too large" };
+  const known: Record<string, string> = {
+    ENOSPC: "no space left on device",
+    EPIPE: "the reader went away",
+    EDQUOT: "disk quota exceeded",
+    EIO: "I/O error",
+    EFBIG: "file too large",
+  };
   return code ? `${code}${known[code] ? ` (${known[code]})` : ""}` : String(error);
 }
 

@@ -103,7 +103,9 @@ export class Session {
     try {
       const mode = this.#options.recording ? "record" : "trace";
       this.#listener.allowOnlyDescendants();
-      this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, this.#options.tracerArgs, mode, (m) => this.#onWorkerMessage(m));
+      this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, this.#options.tracerArgs, mode, (m) =>
+        this.#onWorkerMessage(m),
+      );
       stage.init(this.#options.tracerArgs);
       qemu = Bun.spawn([...this.#options.qemuArgv, `${this.#options.pluginArg(this.#listener.socketPath)},owner=${process.pid}`, ...this.#options.guestArgv], {
         stdin: "inherit",

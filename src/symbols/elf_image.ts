@@ -94,8 +94,24 @@ export class ElfImage {
       nameOffsets.push(this.u32(at));
       raw.push(
         wide
-          ? { type: this.u32(at + 4), flags: this.word(at + 8), addr: this.word(at + 16), fileOffset: this.word(at + 24), bytes: this.word(at + 32), link: this.u32(at + 40), entryBytes: this.word(at + 56) }
-          : { type: this.u32(at + 4), flags: this.u32(at + 8), addr: this.u32(at + 12), fileOffset: this.u32(at + 16), bytes: this.u32(at + 20), link: this.u32(at + 24), entryBytes: this.u32(at + 36) },
+          ? {
+              type: this.u32(at + 4),
+              flags: this.word(at + 8),
+              addr: this.word(at + 16),
+              fileOffset: this.word(at + 24),
+              bytes: this.word(at + 32),
+              link: this.u32(at + 40),
+              entryBytes: this.word(at + 56),
+            }
+          : {
+              type: this.u32(at + 4),
+              flags: this.u32(at + 8),
+              addr: this.u32(at + 12),
+              fileOffset: this.u32(at + 16),
+              bytes: this.u32(at + 20),
+              link: this.u32(at + 24),
+              entryBytes: this.u32(at + 36),
+            },
       );
     }
     const names = raw[shstrndx];

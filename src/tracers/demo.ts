@@ -53,4 +53,3 @@ export default defineTracer<undefined, Item, State>({
     }
   },
 });
-

@@ -44,7 +44,23 @@ export async function runCannoli(guest: string, args: string[] = [], opts: Canno
   const traceFile = join(dir, "trace.txt");
   const statsFile = join(dir, "stats.json");
   const env = opts.env ?? guestEnv();
-  const argv = [bunBinary, cliPath, "run", "--tracer", "print", "-o", traceFile, "--stats-json", statsFile, "--quiet", ...(opts.qemu ? ["--qemu", opts.qemu] : []), ...(opts.options ?? []), "--", guest, ...args];
+  const argv = [
+    bunBinary,
+    cliPath,
+    "run",
+    "--tracer",
+    "print",
+    "-o",
+    traceFile,
+    "--stats-json",
+    statsFile,
+    "--quiet",
+    ...(opts.qemu ? ["--qemu", opts.qemu] : []),
+    ...(opts.options ?? []),
+    "--",
+    guest,
+    ...args,
+  ];
   const t0 = performance.now();
   try {
     const proc = Bun.spawn(argv, { cwd: opts.cwd ?? repoRoot, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });

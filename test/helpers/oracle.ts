@@ -253,7 +253,8 @@ const ACCESS = String.raw`, (?:load|store), 0x[0-9a-f]{8,}?(?=, (?:load|store), 
 const RECORD = new RegExp(String.raw`(\d+), 0x([0-9a-f]+), 0x[0-9a-f]+, "[^"\n]*"((?:${ACCESS})*)`, "g");
 const ACCESS_ITEM = /, (load|store), 0x([0-9a-f]+)/g;
 // Lines the other oracles print into the same log.
-const OTHER_LINE = /^(?:cpu \d+ insns: \d+|total insns: \d+|insns: \d+|detected repeat execution @ 0x[0-9a-f]+|(?:(?:inline|callback) )?mem accesses: \d+|io accesses: \d+|len \d+ bytes: \d+ insns)$/;
+const OTHER_LINE =
+  /^(?:cpu \d+ insns: \d+|total insns: \d+|insns: \d+|detected repeat execution @ 0x[0-9a-f]+|(?:(?:inline|callback) )?mem accesses: \d+|io accesses: \d+|len \d+ bytes: \d+ insns)$/;
 
 export function parseExeclog(text: string): ParsedExeclog {
   const cpus = new Map<number, OracleInsn[]>();

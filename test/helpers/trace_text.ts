@@ -123,7 +123,10 @@ export function parseTrace(text: string): ParsedTrace {
       else if (size < 16 && value >> BigInt(size * 8) !== 0n) err(n, line, `value wider than ${size} bytes`);
       cur.accesses.push({ store, addr: BigInt(`0x${m[7]}`), size, value });
     } else if (m[10]) {
-      const args = (m[12] ?? "").trim().split(" ").map((x) => BigInt(x));
+      const args = (m[12] ?? "")
+        .trim()
+        .split(" ")
+        .map((x) => BigInt(x));
       t.syscalls.push({ insnIndex: t.insns.length - 1, number: Number(m[11]), args });
     } else if (m[13]) {
       const num = Number(m[14]);
