@@ -4,8 +4,9 @@
 //! memfd and socket, left at the lowest free numbers, would shift every fd
 //! the guest opens (its first `open` returning 5 instead of 3, as under
 //! plain QEMU). Bash and others also dup2 onto fixed numbers up to 255, and
-//! programs commonly walk 3..1023; so the descriptor goes as high as the
-//! soft RLIMIT_NOFILE allows, close-on-exec.
+//! programs commonly close 3 .. the soft RLIMIT_NOFILE; so the descriptor
+//! goes just above that limit where the hard limit allows, else just below
+//! it, close-on-exec.
 const std = @import("std");
 const os = std.os;
 
@@ -21,10 +22,28 @@ const f_dupfd_cloexec = 1030;
 /// made close-on-exec.
 pub fn moveHigh(fd: os.fd_t) os.fd_t {
     const limit = os.getrlimit(.NOFILE) catch return fd;
+    if (aboveSoftLimit(fd, limit)) |high| return high;
     const soft: u64 = if (limit.cur == os.linux.RLIM.INFINITY) 1 << 20 else limit.cur;
     if (soft < floor_min + below_limit) return fd;
     const floor: usize = @intCast(@min(soft - below_limit, std.math.maxInt(i32)));
     const high = os.fcntl(fd, f_dupfd_cloexec, floor) catch return fd;
+    os.close(fd);
+    return @intCast(high);
+}
+
+/// Best: just above the soft limit, where a guest that closes every
+/// descriptor it may have (3 .. sysconf(_SC_OPEN_MAX), as daemons do) never
+/// looks. fcntl only places a descriptor below the soft limit, so the limit
+/// is raised toward the hard one for that one call and put back at once
+/// (the guest's getrlimit sees no change). Null when the hard limit leaves
+/// no room.
+fn aboveSoftLimit(fd: os.fd_t, limit: os.rlimit) ?os.fd_t {
+    const infinity = os.linux.RLIM.INFINITY;
+    if (limit.cur == infinity or limit.cur > std.math.maxInt(i32) - below_limit) return null;
+    if (limit.max != infinity and limit.max < limit.cur + below_limit) return null;
+    os.setrlimit(.NOFILE, .{ .cur = limit.cur + below_limit, .max = limit.max }) catch return null;
+    defer os.setrlimit(.NOFILE, limit) catch {};
+    const high = os.fcntl(fd, f_dupfd_cloexec, @intCast(limit.cur)) catch return null;
     os.close(fd);
     return @intCast(high);
 }
