@@ -64,7 +64,7 @@ export function pluginApiRange(version: QemuVersion): { min: number; max: number
 export function pluginFeatures(version: QemuVersion): string[] {
   const features: string[] = [];
   features.push(atLeast(version, 9, 0) ? "blocks with threads (per-vCPU counters)" : "blocks while single-threaded");
-  features.push(atLeast(version, 9, 2) ? "memory values from QEMU" : "memory values read back after the access");
+  features.push(atLeast(version, 9, 2) ? "memory values from QEMU once the guest has threads (read back before)" : "memory values read back after the access");
   if (atLeast(version, 9, 0)) features.push("registers readable (not traced yet)");
   return features;
 }

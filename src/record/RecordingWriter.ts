@@ -2,8 +2,8 @@
 //! Appends frames to a recording file (main thread). Chunks arrive already
 //! compressed by the Workers, in any order; the reader restores order by
 //! ticket.
-import { closeSync, openSync, writeSync } from "node:fs";
-import { describeWriteError } from "../runtime/output";
+import { closeSync, openSync } from "node:fs";
+import { describeWriteError, writeAll } from "../runtime/output";
 import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, runStream } from "./format";
 
 export class RecordingWriter {
@@ -28,8 +28,7 @@ export class RecordingWriter {
   #write(bytes: Uint8Array): void {
     if (this.failure) return;
     try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+      writeAll(this.#fd, bytes);
     } catch (error) {
       this.failure = `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}; it is readable up to offset ${this.#offset}`;
       return;

@@ -80,8 +80,9 @@ export class OrderedStage {
     });
   }
 
-  /** Takes one chunk's items; returns how many chunks it traced (0 while an
-   *  earlier ticket of the stream is still out). */
+  /** Takes one chunk's items; returns how many chunks are done with (0 while
+   *  an earlier ticket of the stream is still out; a chunk of an unknown
+   *  stream is dropped, and done with). */
   chunk(id: number, ticket: number, items: unknown[], counts: ChunkCounts): number {
     const stream = this.#streams.get(id);
     if (!stream) return 1;

@@ -7,6 +7,10 @@ import type { ThreadInfo } from "../tracer";
 
 export class HandshakeError extends Error {}
 
+/** The server speaks another protocol version: a wrong server library, which
+ *  every stream of the run shares (unlike a single malformed handshake). */
+export class ProtocolMismatchError extends HandshakeError {}
+
 function field<T>(object: Record<string, unknown>, name: string, check: (v: unknown) => v is T): T {
   const value = object[name];
   if (!check(value)) throw new HandshakeError(`cannoli: bad handshake: field ${name} is ${JSON.stringify(value)}`);
@@ -29,7 +33,7 @@ export function parseHandshake(text: string): ThreadInfo {
   const object = raw as Record<string, unknown>;
   const protocol = field(object, "protocol", isInt);
   if (protocol !== protocolVersion) {
-    throw new HandshakeError(`cannoli: server speaks protocol ${protocol}, this cannoli speaks ${protocolVersion}`);
+    throw new ProtocolMismatchError(`cannoli: server speaks protocol ${protocol}, this cannoli speaks ${protocolVersion}`);
   }
   return {
     pid: field(object, "pid", isInt),

@@ -16,7 +16,7 @@ export type ToWorker =
   /** `helper`: claims only while a producer waits for a free chunk (QEMU is
    *  idle then, and its core is free), so it never competes with QEMU. */
   /** `inFlight[0]`: chunks the Workers posted that the ordered stage has not
-   *  traced yet (shared by all; see WorkerPool.inFlightChunksMax). */
+   *  traced yet (shared by all; see inFlightChunksMax). */
   | { type: "init"; tracer: string; tracerArgs: TracerArgs; mode: WorkerMode; helper: boolean; inFlight: Int32Array }
   /** A live stream (`consumer` is its mempipe) or a replayed one (`consumer` 0). */
   | { type: "stream"; id: number; consumer: number; thread: ThreadInfo }

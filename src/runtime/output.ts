@@ -18,6 +18,12 @@ export function describeWriteError(error: unknown): string {
   return code ? `${code}${known[code] ? ` (${known[code]})` : ""}` : String(error);
 }
 
+/** Writes all of `bytes` to `fd` (writeSync may write less than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written);
+}
+
 export class BufferedOutput implements Output {
   readonly #fd: number;
   readonly #ownsFd: boolean;
@@ -47,8 +53,7 @@ export class BufferedOutput implements Output {
     this.#pending = 0;
     if (this.failure) return;
     try {
-      let written = 0;
-      while (written < data.length) written += writeSync(this.#fd, data, written);
+      writeAll(this.#fd, data);
     } catch (error) {
       this.failure = `cannoli: cannot write tracer output to ${this.#name}: ${describeWriteError(error)}`;
     }

@@ -9,7 +9,7 @@ import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import type { AnyTracer, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
-import { HandshakeError, parseHandshake, withGuestExe } from "./handshake";
+import { ProtocolMismatchError, parseHandshake, withGuestExe } from "./handshake";
 import type { FromWorker } from "./messages";
 import { OrderedStage, type RunStats } from "./OrderedStage";
 import { BufferedOutput } from "./output";
@@ -204,13 +204,10 @@ export class Session {
     try {
       ({ text: handshake, thread } = withGuestExe(received, parseHandshake(received), this.#options.guestArgv[0]!));
     } catch (error) {
-      // One bad stream ends only itself. (A protocol mismatch is a wrong
-      // server library, which every stream of the run shares: that one
-      // line is the run's error.)
+      // One bad stream ends only itself; a protocol mismatch is the run's.
       destroyPipe(consumer);
-      const line = firstLine(error);
-      if (error instanceof HandshakeError && line.includes("speaks protocol")) throw error;
-      process.stderr.write(`cannoli: refused a trace connection (${line.replace(/^cannoli: /, "")})\n`);
+      if (error instanceof ProtocolMismatchError) throw error;
+      process.stderr.write(`cannoli: refused a trace connection (${firstLine(error).replace(/^cannoli: /, "")})\n`);
       return;
     }
     const id = this.#nextId++;
@@ -251,8 +248,8 @@ export class Session {
   }
 
   /** Sends `signal` to every QEMU process with an unfinished stream (the
-   *  listener accepted them only from the QEMU this session started and its
-   *  descendants). */
+   *  listener accepts streams only from cannoli's descendants, and from
+   *  peers already gone when accepted). */
   #signalStreams(signal: NodeJS.Signals): void {
     const pids = new Set<number>();
     for (const stream of this.#streams.values()) if (!stream.finished) pids.add(stream.pid);

@@ -6,6 +6,9 @@
 //! memory once (shared libraries and busybox-sized executables are a few MB).
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 
+/** "\x7fELF", read big-endian. */
+const elfMagic = 0x7f454c46;
+
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
 const PT_LOAD = 1;
@@ -54,7 +57,7 @@ export class ElfImage {
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < 52 || this.view.getUint32(0, false) !== 0x7f454c46) throw new Error("not an ELF file");
+    if (bytes.length < 52 || this.view.getUint32(0, false) !== elfMagic) throw new Error("not an ELF file");
     if (bytes[4] !== 1 && bytes[4] !== 2) throw new Error("bad ELF class");
     if (bytes[5] !== 1 && bytes[5] !== 2) throw new Error("bad ELF data encoding");
     this.bits = bytes[4] === 2 ? 64 : 32;
@@ -133,7 +136,7 @@ export class ElfImage {
       fd = openSync(path, "r");
       if (!fstatSync(fd).isFile()) return null;
       const magic = new Uint8Array(4);
-      if (readSync(fd, magic, 0, 4, 0) !== 4 || magic[0] !== 0x7f || magic[1] !== 0x45 || magic[2] !== 0x4c || magic[3] !== 0x46) return null;
+      if (readSync(fd, magic, 0, 4, 0) !== 4 || new DataView(magic.buffer).getUint32(0, false) !== elfMagic) return null;
       return new ElfImage(readFileSync(fd));
     } catch {
       return null;

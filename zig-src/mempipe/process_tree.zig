@@ -48,10 +48,6 @@ pub fn relation(pid: i32, root: i32) Relation {
     return .stranger;
 }
 
-pub fn isDescendant(pid: i32, root: i32) bool {
-    return relation(pid, root) == .descendant;
-}
-
 /// The parent pid in /proc/<pid>/stat: the field after the state, which
 /// follows the last ')' (the command name may contain spaces and parens).
 fn parentOf(pid: i32) ?i32 {
@@ -72,10 +68,11 @@ fn parentOf(pid: i32) ?i32 {
 test "this process descends from its parent and from itself, not from a child" {
     const self_pid = linux.getpid();
     const parent = parentOf(self_pid).?;
-    try std.testing.expect(isDescendant(self_pid, self_pid));
-    try std.testing.expect(isDescendant(self_pid, parent));
-    try std.testing.expect(!isDescendant(parent, self_pid));
-    try std.testing.expect(!isDescendant(self_pid, 0x7fff_fff0));
+    try std.testing.expectEqual(Relation.descendant, relation(self_pid, self_pid));
+    try std.testing.expectEqual(Relation.descendant, relation(self_pid, parent));
+    try std.testing.expectEqual(Relation.stranger, relation(parent, self_pid));
+    try std.testing.expectEqual(Relation.stranger, relation(self_pid, 0x7fff_fff0));
+    try std.testing.expectEqual(Relation.gone, relation(0x7fff_fff0, self_pid));
 }
 
 test "the peer of a socketpair is this process" {

@@ -13,7 +13,9 @@ pub const ranges_max = 64;
 pub const Range = struct { lo: u64, hi: u64 };
 
 /// sockaddr_un holds 108 bytes of path.
-socket_path: [108]u8 = undefined,
+pub const socket_path_bytes_max = 108;
+
+socket_path: [socket_path_bytes_max]u8 = undefined,
 socket_path_len: usize = 0,
 ranges: [ranges_max]Range = undefined,
 range_count: usize = 0,

@@ -6,6 +6,7 @@
 //! server prints when it refuses to start.
 const std = @import("std");
 const linux = std.os.linux;
+const Config = @import("Config.zig");
 
 /// This process's pid; a guest fork forks QEMU, and the child renews it.
 pub var id: i32 = 0;
@@ -80,7 +81,7 @@ pub fn printLine(comptime format: []const u8, args: anytype) void {
 /// server, which is what the consumer's one-line diagnosis rests on.
 /// Best effort: nothing about tracing depends on it.
 pub fn announceLoaded(socket_path: []const u8, backend: []const u8, plugin_api: c_int) void {
-    var path_buffer: [socket_path_bytes_max + loaded_suffix.len + 1]u8 = undefined;
+    var path_buffer: [Config.socket_path_bytes_max + loaded_suffix.len + 1]u8 = undefined;
     const path = std.fmt.bufPrintZ(&path_buffer, "{s}" ++ loaded_suffix, .{socket_path}) catch return;
     const fd = std.os.openZ(path, std.os.O.WRONLY | std.os.O.CREAT | std.os.O.TRUNC | std.os.O.CLOEXEC, 0o600) catch return;
     defer std.os.close(fd);
@@ -91,5 +92,3 @@ pub fn announceLoaded(socket_path: []const u8, backend: []const u8, plugin_api: 
 
 /// Must match src/runtime/session.ts (`serverLoadedSuffix`).
 const loaded_suffix = ".loaded";
-/// sockaddr_un's path (Config.socket_path).
-const socket_path_bytes_max = 108;
