@@ -69,6 +69,8 @@ pub fn build(b: *std.Build) void {
         "zig-src/wire/wire.zig",
         "zig-src/server/Config.zig",
         "zig-src/server/guest.zig",
+        "zig-src/server/guest_memory.zig",
+        "zig-src/server/ExecPlan.zig",
         "zig-src/server/Block.zig",
         "zig-src/server/VcpuCounter.zig",
         "zig-src/server/qemu_plugin.zig",

@@ -38,12 +38,17 @@ export interface ThreadInfo {
   readonly ppid: number;
   /** Guest thread id (equal to `pid` for a process's main thread). */
   readonly tid: number;
+  /** Execs this pid went through before the program this thread runs: 0
+   *  for the program the process started with, 1 after its first `execve`
+   *  of a guest program (cannoli follows execs), ... A process is a
+   *  (`pid`, `image`) pair. */
+  readonly image: number;
   /** QEMU's target name: "mipsel", "aarch64", "riscv64", "x86_64", ... */
   readonly arch: string;
   /** 4 for 32-bit guests, 8 for 64-bit guests. */
   readonly pointerBytes: 4 | 8;
   readonly bigEndian: boolean;
-  /** The guest executable's path as QEMU was given it. */
+  /** The guest executable's path as QEMU was given it (absolute after an exec). */
   readonly exe: string;
   /** Short name of the guest program (at most 15 characters). */
   readonly comm: string;
@@ -176,6 +181,12 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   threadEnd?(state: State, thread: ThreadInfo, output: Output): void;
   /** Called once when the run is over. */
   finish?(state: State, output: Output): void;
+}
+
+/** How cannoli's own tracers name a thread: `pid:tid`, or `pid.image:tid`
+ *  for a program its process exec'd (`image` > 0). */
+export function threadLabel(thread: ThreadInfo): string {
+  return thread.image === 0 ? `${thread.pid}:${thread.tid}` : `${thread.pid}.${thread.image}:${thread.tid}`;
 }
 
 /** Identity function that gives a tracer object its full types. */

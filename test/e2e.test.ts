@@ -247,7 +247,7 @@ describe("oracle parsers", () => {
       wall_s: 0.1,
       backend: "plugin",
       dropped_chunks: 0,
-      per_thread: [{ pid: 1, tid: 1, instructions: 3, reads: 1, writes: 1 }],
+      per_thread: [{ pid: 1, image: 0, tid: 1, instructions: 3, reads: 1, writes: 1 }],
     };
     expect(parseStats(JSON.stringify(s))).toEqual(s);
     expect(() => parseStats(JSON.stringify({ ...s, reads: "1" }))).toThrow();

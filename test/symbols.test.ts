@@ -19,6 +19,7 @@ const thread = (exe: string, arch: string, pid = 100, ppid = 1): ThreadInfo => (
   pid,
   ppid,
   tid: pid,
+  image: 0,
   arch,
   pointerBytes: 8,
   bigEndian: false,

@@ -121,6 +121,7 @@ export async function cov(argv: string[]): Promise<number> {
         pid: 0,
         ppid: -1,
         tid: 0,
+        image: 0,
         arch: elf.arch,
         pointerBytes: elf.bits === 64 ? 8 : 4,
         bigEndian: elf.bigEndian,

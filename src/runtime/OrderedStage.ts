@@ -10,6 +10,8 @@ import type { BufferedOutput } from "./output";
 
 export interface ThreadStats {
   pid: number;
+  /** Execs of `pid` before this thread's program (ThreadInfo.image). */
+  image: number;
   tid: number;
   instructions: number;
   reads: number;
@@ -75,7 +77,7 @@ export class OrderedStage {
       thread,
       nextTicket: 0,
       pending: new Map(),
-      stats: { pid: thread.pid, tid: thread.tid, instructions: 0, reads: 0, writes: 0 },
+      stats: { pid: thread.pid, image: thread.image, tid: thread.tid, instructions: 0, reads: 0, writes: 0 },
       finished: false,
     });
   }
@@ -140,7 +142,7 @@ export class OrderedStage {
       reads: sum("reads"),
       writes: sum("writes"),
       threads: perThread.length,
-      processes: new Set(perThread.map((t) => t.pid)).size,
+      processes: new Set(perThread.map((t) => `${t.pid}.${t.image}`)).size,
       exit_code: exitCode,
       wall_s: Number(wallS.toFixed(3)),
       backend: streams[0]?.thread.backend ?? "plugin",

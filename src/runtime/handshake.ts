@@ -18,6 +18,7 @@ function field<T>(object: Record<string, unknown>, name: string, check: (v: unkn
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isCount = (v: unknown): v is number => isInt(v) && v >= 0;
 const isString = (v: unknown): v is string => typeof v === "string" && v.length <= 4096;
 const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isWidth = (v: unknown): v is 4 | 8 => v === 4 || v === 8;
@@ -39,6 +40,8 @@ export function parseHandshake(text: string): ThreadInfo {
     pid: field(object, "pid", isInt),
     ppid: field(object, "ppid", isInt),
     tid: field(object, "tid", isInt),
+    // Absent from servers before exec was followed: their streams are all first images.
+    image: object.image === undefined ? 0 : field(object, "image", isCount),
     arch: field(object, "arch", isString),
     pointerBytes: field(object, "pointer_bytes", isWidth),
     bigEndian: field(object, "big_endian", isBool),

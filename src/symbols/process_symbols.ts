@@ -36,6 +36,8 @@ const cacheEntriesMax = 1 << 20;
 
 export class ProcessSymbols {
   readonly pid: number;
+  /** Execs of `pid` before this program (ThreadInfo.image). */
+  readonly image: number;
   readonly #files: ModuleFiles;
   readonly #map: ModuleMap;
   /** Files to place from the first executed PC (see the header). */
@@ -45,8 +47,9 @@ export class ProcessSymbols {
 
   /** `unplaced`: files to place from the first PC; empty for a forked child
    *  (its map is a copy of the parent's). */
-  constructor(pid: number, files: ModuleFiles, map: ModuleMap, unplaced: ModuleFile[]) {
+  constructor(pid: number, image: number, files: ModuleFiles, map: ModuleMap, unplaced: ModuleFile[]) {
     this.pid = pid;
+    this.image = image;
     this.#files = files;
     this.#map = map;
     this.#unplaced = unplaced;

@@ -34,27 +34,32 @@ export interface SymbolizerOptions {
 export class Symbolizer {
   readonly #options: SymbolizerOptions;
   readonly #processes = new Map<number, ProcessSymbols>();
+  /** Every (pid, image) seen, keyed `pid.image`: an exec'd program's streams
+   *  and the last ones of the program before it may interleave. */
+  readonly #images = new Map<string, ProcessSymbols>();
   #files: ModuleFiles | undefined;
 
   constructor(options: SymbolizerOptions = {}) {
     this.#options = options;
   }
 
-  /** Every guest process seen so far, by pid. */
+  /** Every guest process seen so far, by pid (its latest image). */
   get processes(): ReadonlyMap<number, ProcessSymbols> {
     return this.#processes;
   }
 
   /** The process `thread` belongs to, made on first use: a forked child
    *  (its ppid is a process seen before) copies its parent's map; otherwise
-   *  the map starts with the main executable (ThreadInfo.exe). */
+   *  — a first process, or a program a process exec'd — the map starts with
+   *  the main executable (ThreadInfo.exe). */
   process(thread: ThreadInfo): ProcessSymbols {
-    const known = this.#processes.get(thread.pid);
+    const key = `${thread.pid}.${thread.image}`;
+    const known = this.#images.get(key);
     if (known) return known;
     const files = this.#filesFor(thread);
-    const parent = this.#processes.get(thread.ppid);
+    const parent = thread.image === 0 ? this.#processes.get(thread.ppid) : undefined;
     let symbols: ProcessSymbols;
-    if (parent) symbols = new ProcessSymbols(thread.pid, files, parent.forkMap(), []);
+    if (parent) symbols = new ProcessSymbols(thread.pid, thread.image, files, parent.forkMap(), []);
     else {
       const map = new ModuleMap();
       const unplaced: ModuleFile[] = [];
@@ -65,9 +70,11 @@ export class Symbolizer {
         else if (!interpreter) unplaced.push(exe);
         if (interpreter) unplaced.push(interpreter);
       }
-      symbols = new ProcessSymbols(thread.pid, files, map, unplaced);
+      symbols = new ProcessSymbols(thread.pid, thread.image, files, map, unplaced);
     }
-    this.#processes.set(thread.pid, symbols);
+    this.#images.set(key, symbols);
+    const latest = this.#processes.get(thread.pid);
+    if (!latest || latest.image <= thread.image) this.#processes.set(thread.pid, symbols);
     return symbols;
   }
 

@@ -2,7 +2,7 @@
 //! `--tracer count`: instructions, reads and writes per guest thread. The
 //! counting happens in the Workers with the batch form; the ordered stage only
 //! adds up one small item per chunk.
-import { defineTracer } from "../tracer";
+import { defineTracer, threadLabel } from "../tracer";
 
 type Counts = [instructions: number, reads: number, writes: number];
 
@@ -12,7 +12,7 @@ export default defineTracer<undefined, Counts, Map<string, Counts>>({
   },
   init: () => new Map(),
   trace(state, items, thread) {
-    const key = `${thread.pid}:${thread.tid}`;
+    const key = threadLabel(thread);
     const total = state.get(key) ?? [0, 0, 0];
     for (const [instructions, reads, writes] of items) {
       total[0] += instructions;

@@ -12,7 +12,7 @@ import { CoverageMap } from "../coverage/coverage_map";
 import { type InsnBytes, insnBytesOf } from "../coverage/insn_bytes";
 import { encodeModoff } from "../coverage/modoff_writer";
 import { Symbolizer, type SymbolizerOptions } from "../symbols/symbolizer";
-import { type MmapEvent, type MunmapEvent, type Output, type ThreadInfo, type Tracer, defineTracer } from "../tracer";
+import { type MmapEvent, type MunmapEvent, type Output, type ThreadInfo, type Tracer, defineTracer, threadLabel } from "../tracer";
 
 /** A run of first executions: [first pc, last pc]. */
 export type CovRun = [first: number, last: number];
@@ -21,7 +21,7 @@ export type CovItem = CovRun | { mmap: MmapEvent } | { munmap: MunmapEvent };
 export interface CovState {
   readonly symbolizer: Symbolizer;
   readonly coverage: CoverageMap;
-  /** Open block per guest thread ("pid:tid"). */
+  /** Open block per guest thread (threadLabel). */
   readonly builders: Map<string, BlockBuilder>;
 }
 
@@ -49,7 +49,7 @@ export function covTracer(options: SymbolizerOptions = {}): Tracer<InsnBytes, Co
     init: () => ({ symbolizer: new Symbolizer(options), coverage: new CoverageMap(), builders: new Map() }),
     trace(state, items, thread) {
       const process = state.symbolizer.process(thread);
-      const key = `${thread.pid}:${thread.tid}`;
+      const key = threadLabel(thread);
       let builder = state.builders.get(key);
       if (!builder) {
         builder = new BlockBuilder(insnBytesOf(thread.arch), (block) => state.coverage.add(process, block));
@@ -65,7 +65,7 @@ export function covTracer(options: SymbolizerOptions = {}): Tracer<InsnBytes, Co
       }
     },
     threadEnd(state, thread) {
-      state.builders.get(`${thread.pid}:${thread.tid}`)?.flush();
+      state.builders.get(threadLabel(thread))?.flush();
     },
     finish(state: CovState, output: Output) {
       settleCoverage(state);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! `--tracer demo` (what `npm run demo` shows): a short readable summary of a
 //! run — instructions, memory accesses, system calls and the hottest code.
-import { type ProcessSymbols, Symbolizer, defineTracer } from "../tracer";
+import { type ProcessSymbols, Symbolizer, defineTracer, threadLabel } from "../tracer";
 
 /** Per chunk: [instructions, reads, writes, syscalls, [pc, hits][] of the chunk's top PCs]. */
 type Item = [number, number, number, number, [number, number][]];
@@ -30,7 +30,7 @@ export default defineTracer<undefined, Item, State>({
   },
   init: () => ({ instructions: 0, reads: 0, writes: 0, syscalls: 0, hits: new Map(), threads: new Set(), symbols: new Symbolizer(), main: null }),
   trace(state, items, thread) {
-    state.threads.add(`${thread.pid}:${thread.tid}`);
+    state.threads.add(threadLabel(thread));
     state.main ??= state.symbols.process(thread);
     for (const [instructions, reads, writes, syscalls, top] of items) {
       state.instructions += instructions;

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 //! `--tracer print`: one line per event, in execution order per guest thread.
+//! Each line starts with `pid:tid`, or `pid.image:tid` for a program the
+//! process exec'd (ThreadInfo.image > 0).
 //! Lines are formatted in the Workers; each chunk's lines travel to the
 //! ordered stage as one string.
-import { defineTracer, type ThreadInfo } from "../tracer";
+import { defineTracer, type ThreadInfo, threadLabel } from "../tracer";
 
 const hex = (value: number | bigint) => `0x${value.toString(16)}`;
 
 export default defineTracer<{ prefix: string; lines: string[] }, string, undefined>({
-  context: (thread: ThreadInfo) => ({ prefix: `${thread.pid}:${thread.tid}`, lines: [] }),
+  context: (thread: ThreadInfo) => ({ prefix: threadLabel(thread), lines: [] }),
   exec(ctx, event, out) {
     out.push(`${ctx.prefix} exec ${hex(event.pc)}\n`);
   },
@@ -34,6 +36,6 @@ export default defineTracer<{ prefix: string; lines: string[] }, string, undefin
     output.write(items.join(""));
   },
   threadEnd(_state, thread, output) {
-    output.write(`${thread.pid}:${thread.tid} exit\n`);
+    output.write(`${threadLabel(thread)} exit\n`);
   },
 });

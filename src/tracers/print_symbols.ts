@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 //! `--tracer print --symbols` (the built-in `print-symbols`): `print`'s
 //! lines, with each exec line followed by the PC's symbol:
-//!   <pid>:<tid> exec 0x<pc> <module>!<function>+0x<off>
-//!   <pid>:<tid> exec 0x<pc> <module>+0x<off>        (no function there)
-//!   <pid>:<tid> exec 0x<pc>                         (outside every module)
+//!   <thread> exec 0x<pc> <module>!<function>+0x<off>
+//!   <thread> exec 0x<pc> <module>+0x<off>        (no function there)
+//!   <thread> exec 0x<pc>                         (outside every module)
 //! Workers format every other line as `print` does; exec PCs and
 //! mmap/munmap events travel as data, and the ordered stage symbolizes them
 //! (src/symbols/symbolizer.ts says why there).
 import { Symbolizer, type SymbolizerOptions } from "../symbols/symbolizer";
-import { type MmapEvent, type MunmapEvent, type ThreadInfo, type Tracer, defineTracer } from "../tracer";
+import { type MmapEvent, type MunmapEvent, type ThreadInfo, type Tracer, defineTracer, threadLabel } from "../tracer";
 import print from "./print";
 
 type Item = string | number | { mmap: MmapEvent; line: string } | { munmap: MunmapEvent; line: string };
@@ -38,7 +38,7 @@ export function printSymbolsTracer(options: SymbolizerOptions = {}): Tracer<Ctx,
     init: () => new Symbolizer(options),
     trace(symbolizer, items, thread: ThreadInfo, output) {
       const process = symbolizer.process(thread);
-      const prefix = `${thread.pid}:${thread.tid}`;
+      const prefix = threadLabel(thread);
       const text: string[] = [];
       for (const item of items) {
         if (typeof item === "number") {

@@ -46,8 +46,11 @@ export interface TraceMap {
 }
 
 export interface TraceThread {
+  /** `pid:tid`, or `pid.image:tid` for an exec'd program. */
   key: string;
   pid: number;
+  /** Execs of pid before this program (0: the one the process started with). */
+  image: number;
   tid: number;
   insns: TraceInsn[];
   syscalls: TraceSyscall[];
@@ -71,7 +74,7 @@ export interface ParsedTrace {
 }
 
 const LINE =
-  /^(\d+):(\d+) (?:(exec) 0x([0-9a-f]+)|(read|write) 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+) 0x([0-9a-f]+)|(syscall) (\d+)((?: 0x[0-9a-f]+){6})|(sysret) (\d+) (-?\d+)|(exit)|(mmap) 0x([0-9a-f]+) 0x([0-9a-f]+) prot=(\d+) flags=0x([0-9a-f]+) fd=(-?\d+) offset=0x([0-9a-f]+)(?: (.+))?|(munmap) 0x([0-9a-f]+) 0x([0-9a-f]+))$/;
+  /^(\d+(?:\.\d+)?):(\d+) (?:(exec) 0x([0-9a-f]+)|(read|write) 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+) 0x([0-9a-f]+)|(syscall) (\d+)((?: 0x[0-9a-f]+){6})|(sysret) (\d+) (-?\d+)|(exit)|(mmap) 0x([0-9a-f]+) 0x([0-9a-f]+) prot=(\d+) flags=0x([0-9a-f]+) fd=(-?\d+) offset=0x([0-9a-f]+)(?: (.+))?|(munmap) 0x([0-9a-f]+) 0x([0-9a-f]+))$/;
 const CANONICAL_HEX = /^0x(?:0|[1-9a-f][0-9a-f]*)$/;
 
 /** Parses the whole print output. Errors are collected (at most 50 kept),
@@ -97,7 +100,21 @@ export function parseTrace(text: string): ParsedTrace {
     const key = `${m[1]}:${m[2]}`;
     let t = threads.get(key);
     if (!t) {
-      t = { key, pid: Number(m[1]), tid: Number(m[2]), insns: [], syscalls: [], maps: [], reads: 0, writes: 0, exited: false, eventsAfterExit: 0, firstLine: n };
+      const [pid, image = "0"] = m[1]!.split(".");
+      t = {
+        key,
+        pid: Number(pid),
+        image: Number(image),
+        tid: Number(m[2]),
+        insns: [],
+        syscalls: [],
+        maps: [],
+        reads: 0,
+        writes: 0,
+        exited: false,
+        eventsAfterExit: 0,
+        firstLine: n,
+      };
       threads.set(key, t);
     }
     if (t.exited) {
@@ -152,6 +169,7 @@ export function parseTraceFile(path: string): ParsedTrace {
 
 export interface ThreadStats {
   pid: number;
+  image: number;
   tid: number;
   instructions: number;
   reads: number;
@@ -184,6 +202,7 @@ export function parseStats(text: string): RunStats {
   if (!Array.isArray(o.per_thread)) throw new Error("stats.per_thread: not an array");
   const per_thread = (o.per_thread as Record<string, unknown>[]).map((t, i) => ({
     pid: num(t, "pid", `per_thread[${i}]`),
+    image: num(t, "image", `per_thread[${i}]`),
     tid: num(t, "tid", `per_thread[${i}]`),
     instructions: num(t, "instructions", `per_thread[${i}]`),
     reads: num(t, "reads", `per_thread[${i}]`),

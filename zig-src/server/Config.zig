@@ -28,6 +28,8 @@ blocks: bool = true,
 /// The consumer's pid (`owner=`): forked QEMU processes end when it is gone
 /// (see process.watchOwner). 0: not given.
 owner_pid: i32 = 0,
+/// Execs of this pid already followed (`image=`, written by ExecPlan.zig).
+image: u32 = 0,
 chunk_bytes: u32 = mempipe.layout.chunk_bytes_default,
 chunk_count: u32 = mempipe.layout.chunk_count_default,
 
@@ -61,6 +63,8 @@ pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
         } else if (std.mem.eql(u8, name, "owner")) {
             config.owner_pid = std.fmt.parseInt(i32, value, 10) catch return error.BadArgument;
             if (config.owner_pid <= 0) return error.BadArgument;
+        } else if (std.mem.eql(u8, name, "image")) {
+            config.image = std.fmt.parseInt(u32, value, 10) catch return error.BadArgument;
         } else if (std.mem.eql(u8, name, "chunk_bytes")) {
             config.chunk_bytes = std.fmt.parseInt(u32, value, 0) catch return error.BadArgument;
         } else if (std.mem.eql(u8, name, "chunk_count")) {

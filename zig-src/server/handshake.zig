@@ -7,7 +7,7 @@ const guest = @import("guest.zig");
 
 extern fn getppid() i32;
 
-pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid: i32, exe: []const u8) ![]const u8 {
+pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid: i32, exe: []const u8, image: u32) ![]const u8 {
     var stream = std.io.fixedBufferStream(buffer);
     const comm = std.fs.path.basename(exe);
     try std.json.stringify(.{
@@ -19,6 +19,8 @@ pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid:
         .pid = pid,
         .ppid = getppid(),
         .tid = tid,
+        // How many execs this pid went through before (ExecPlan.zig).
+        .image = image,
         .exe = exe,
         // The kernel's comm is at most 15 characters.
         .comm = comm[0..@min(comm.len, 15)],

@@ -24,6 +24,8 @@ const guest = @import("guest.zig");
 const process = @import("process.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
+const ExecPlan = @import("ExecPlan.zig");
+const guest_memory = @import("guest_memory.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
@@ -113,7 +115,7 @@ export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks
     process.announceLoaded(config.socketPath(), "patched", 0);
     exe_path = std.mem.span(info.exe);
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedThreads else &Server(u64).dropInheritedThreads;
-    process.adopt(drop_inherited, config.owner_pid) catch return refuse("pthread_atfork failed", .{});
+    process.adopt(drop_inherited, config.owner_pid, config.image) catch return refuse("pthread_atfork failed", .{});
     callbacks = if (arch.pointer_bytes == 4) Server(u32).callbacks() else Server(u64).callbacks();
     return &callbacks;
 }
@@ -240,6 +242,8 @@ fn Server(comptime Addr: type) type {
         fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {
             assert(len <= insn_bytes_max);
             const available: []const u8 = if (bytes_ptr) |p| p[0..len] else &.{};
+            // QEMU shows the guest's own bytes (g2h), which places guest memory.
+            if (bytes_ptr) |p| guest_memory.noteBase(@intFromPtr(p), pc);
             const choice = hooks.hookInstruction(pc, insnBytes(available), config.instructionChoice(pc));
             if (choice == .once) {
                 const slot = onceSlot(pc);
@@ -315,9 +319,21 @@ fn Server(comptime Addr: type) type {
             const thread = threadFor(cursor);
             if (thread.finished) return;
             syncIn(thread);
-            defer syncOut(thread);
             thread.stream.syscall(@bitCast(number), args.*);
             thread.stream.fenceIfOutsideBlock();
+            syncOut(thread);
+            followExec(cursor, @bitCast(number), args.*);
+        }
+
+        /// A guest execve of a program this QEMU runs: the thread's stream
+        /// ends as at a thread exit and the new image opens its own (see
+        /// ExecPlan.zig). If the host exec fails, the thread's next record
+        /// opens a new stream and QEMU's own execve reports the error.
+        fn followExec(cursor: *Cursor, number: u64, args: [records.syscall_args]u64) void {
+            var plan = ExecPlan.forSyscall(.{ .arch = arch, .socket_path = config.socketPath(), .image = process.image }, number, args) orelse return;
+            defer plan.deinit();
+            onThreadExit(cursor);
+            plan.exec();
         }
 
         fn onSyscallReturn(cursor: *Cursor, number: i64, ret: i64) callconv(.C) void {
@@ -508,7 +524,7 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
 }
 
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    return handshake.write(buffer, "patched", arch, pid, tid, exe_path);
+    return handshake.write(buffer, "patched", arch, pid, tid, exe_path, process.image);
 }
 
 test "the C structs keep cannoli.h's layout" {

@@ -29,6 +29,8 @@ const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
 const VcpuCounter = @import("VcpuCounter.zig");
+const ExecPlan = @import("ExecPlan.zig");
+const guest_memory = @import("guest_memory.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 export var qemu_plugin_version: c_int = qp.QEMU_PLUGIN_VERSION;
@@ -71,7 +73,6 @@ var vcpu_counter: VcpuCounter = undefined;
 /// Host address of guest address 0 (linux-user maps guest memory at a fixed
 /// offset); learnt from the first translated instruction.
 var guest_base: usize = 0;
-var guest_base_known: bool = false;
 /// Set at the first clone: from then on blocks are translated with
 /// per-instruction callbacks (QEMU flushes and retranslates everything then),
 /// because 7.2's inline counters are not thread-safe.
@@ -106,7 +107,8 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
         block_counting = .block_counters;
     }
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedStreams else &Server(u64).dropInheritedStreams;
-    process.adopt(drop_inherited, config.owner_pid) catch return refuse("pthread_atfork failed", .{});
+    process.adopt(drop_inherited, config.owner_pid, config.image) catch return refuse("pthread_atfork failed", .{});
+    exe_from_command_line = ExecPlan.commandLineGuest(config.socketPath(), &exe_buffer);
     if (arch.pointer_bytes == 4) Server(u32).register(id) else Server(u64).register(id);
     return 0;
 }
@@ -343,8 +345,21 @@ fn Server(comptime Addr: type) type {
             // 9.x+ QEMUs announce a new vCPU only after it has run code.
             if (arch.threads.createsThread(@bitCast(number), a1)) @atomicStore(bool, &shares_memory, true, .Release);
             const stream = streamFor(vcpu_index);
-            stream.syscall(@bitCast(number), .{ a1, a2, a3, a4, a5, a6 });
+            const args = [records.syscall_args]u64{ a1, a2, a3, a4, a5, a6 };
+            stream.syscall(@bitCast(number), args);
             stream.fenceIfOutsideBlock();
+            followExec(vcpu_index, @bitCast(number), args);
+        }
+
+        /// A guest execve of a program this QEMU runs: the thread's stream
+        /// ends here and the new image opens its own (see ExecPlan.zig). If
+        /// the host exec fails, the thread's next event opens a new stream
+        /// and QEMU's own execve reports the error to the guest.
+        fn followExec(vcpu_index: c_uint, number: u64, args: [records.syscall_args]u64) void {
+            var plan = ExecPlan.forSyscall(.{ .arch = arch, .socket_path = config.socketPath(), .image = process.image }, number, args) orelse return;
+            defer plan.deinit();
+            endStreamOf(vcpu_index);
+            plan.exec();
         }
 
         fn onSyscallReturn(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, ret: i64) callconv(.C) void {
@@ -357,6 +372,11 @@ fn Server(comptime Addr: type) type {
         /// A guest thread ended (sys_exit): its stream ends cleanly.
         fn onVcpuExit(id: qp.qemu_plugin_id_t, vcpu_index: c_uint) callconv(.C) void {
             _ = id;
+            endStreamOf(vcpu_index);
+        }
+
+        /// Ends the calling thread's stream, if it has one.
+        fn endStreamOf(vcpu_index: c_uint) void {
             if (vcpu_index >= vcpus_max) return;
             slow_path_lock.lock();
             const self = currentThread();
@@ -393,10 +413,10 @@ fn Server(comptime Addr: type) type {
 }
 
 fn noteGuestBase(insn: *qp.qemu_plugin_insn, pc: u64) void {
-    if (guest_base_known) return;
+    if (guest_memory.baseKnown()) return;
     if (qp.qemu_plugin_insn_haddr(insn)) |haddr| {
-        guest_base = @intFromPtr(haddr) -% @as(usize, @intCast(pc));
-        guest_base_known = true;
+        guest_memory.noteBase(@intFromPtr(haddr), pc);
+        guest_base = guest_memory.hostBase();
     }
 }
 
@@ -487,11 +507,16 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
     return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
 }
 
+/// QEMU 10.0's linux-user binaries do not export
+/// qemu_plugin_path_to_binary: the guest path then comes from QEMU's command
+/// line (read once at install), else the consumer, which launched the
+/// guest, fills it in.
+var exe_buffer: [4096]u8 = undefined;
+var exe_from_command_line: ?[]const u8 = null;
+
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    // Without it (QEMU 10.0) the handshake names no executable and the
-    // consumer, which launched the guest, fills it in.
     const exe_c = if (api.path_to_binary) |pathToBinary| pathToBinary() else null;
     defer if (exe_c) |p| qp.g_free(p);
-    const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else "";
-    return handshake.write(buffer, "plugin", arch, pid, tid, exe);
+    const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else exe_from_command_line orelse "";
+    return handshake.write(buffer, "plugin", arch, pid, tid, exe, process.image);
 }

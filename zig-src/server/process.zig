@@ -10,8 +10,11 @@ const Config = @import("Config.zig");
 
 /// This process's pid; a guest fork forks QEMU, and the child renews it.
 pub var id: i32 = 0;
-/// The first QEMU process: tied to the consumer by PR_SET_PDEATHSIG.
-var first_id: i32 = 0;
+/// Execs of this pid the server followed before the running image (the
+/// server's `image=` argument, see ExecPlan.zig); a forked child starts at 0.
+pub var image: u32 = 0;
+/// Whether PR_SET_PDEATHSIG ties this process to the consumer (its parent).
+var tied_to_owner: bool = false;
 /// The consumer (`owner=`), watched from forked processes; 0: not given.
 var owner_pid: i32 = 0;
 /// The process whose watchdog thread runs (threads do not survive fork).
@@ -20,24 +23,33 @@ var watched_in: i32 = 0;
 const owner_poll_ns = 200 * std.time.ns_per_ms;
 var after_fork_hook: ?*const fn () void = null;
 
+extern fn getppid() i32;
+
 /// Run once, at load. A guest fork forks QEMU: the child inherits the
 /// parent's pipes and must neither write to them nor close them cleanly;
 /// `drop_inherited` forgets them, and the child opens its own streams, keyed
 /// by its new pid, on its first events.
-pub fn adopt(drop_inherited: *const fn () void, owner: i32) error{AtforkFailed}!void {
+pub fn adopt(drop_inherited: *const fn () void, owner: i32, exec_image: u32) error{AtforkFailed}!void {
     std.debug.assert(after_fork_hook == null);
     id = linux.getpid();
-    first_id = id;
+    image = exec_image;
     owner_pid = owner;
     // QEMU must not outlive the consumer that spawned it, even if that
-    // consumer is killed with -9.
-    _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
+    // consumer is killed with -9. Only a QEMU the consumer started is its
+    // child: a guest's forked process that exec'd (a new image, same pid)
+    // is not, and watches the consumer instead (watchOwner).
+    if (owner == 0 or getppid() == owner) {
+        _ = linux.prctl(@intFromEnum(linux.PR.SET_PDEATHSIG), linux.SIG.KILL, 0, 0, 0);
+        tied_to_owner = true;
+    }
     after_fork_hook = drop_inherited;
     if (std.c.pthread_atfork(null, null, afterForkInChild) != 0) return error.AtforkFailed;
 }
 
 fn afterForkInChild() callconv(.C) void {
     id = linux.getpid();
+    image = 0;
+    tied_to_owner = false;
     after_fork_hook.?();
 }
 
@@ -50,7 +62,7 @@ fn afterForkInChild() callconv(.C) void {
 /// ends itself when the consumer is gone. The thread blocks every signal,
 /// so QEMU's signal handling never runs on it.
 pub fn watchOwner() void {
-    if (owner_pid == 0 or id == first_id or watched_in == id) return;
+    if (owner_pid == 0 or tied_to_owner or watched_in == id) return;
     watched_in = id;
     var all = linux.all_mask;
     var previous: linux.sigset_t = undefined;
