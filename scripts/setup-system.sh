@@ -14,7 +14,7 @@ set -euo pipefail
 FOREIGN_ARCHS=(arm64 mipsel)
 # meson .. python3-venv build the patched QEMU (scripts/qemu-build.sh); time
 # (GNU time) measures runs in the bench and one test.
-PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file meson ninja-build flex bison python3-venv time)
+PKGS=(qemu-user gcc pkg-config libglib2.0-dev dpkg-dev xz-utils file meson ninja-build flex bison python3-venv time binutils)
 for a in "${FOREIGN_ARCHS[@]}"; do PKGS+=("libc6:$a"); done
 SRC_FILE=/etc/apt/sources.list.d/cannoli-src.sources
 

@@ -60,6 +60,10 @@ export interface ThreadInfo {
 export interface ExecEvent {
   /** Guest virtual address of the instruction. */
   readonly pc: number;
+  /** The instruction's size in bytes where the trace carries it (`--once`
+   *  on the plugin backend, which coverage uses to end blocks exactly on
+   *  x86 and RISC-V C); 0 where it does not. */
+  readonly size: number;
 }
 
 /** One guest memory access, reported after it completed. */

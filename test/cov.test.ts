@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { encodeDrcov } from "../src/coverage/drcov_writer";
+import { ElfImage } from "../src/symbols/elf_image";
 import { blockRanges, parseDrcov } from "./helpers/drcov";
 import { runCannoli } from "./helpers/cannoli_run";
 import { guestEnv, guestPath, repoRoot } from "./helpers/oracle";
@@ -126,6 +127,49 @@ describe.each([
     } else {
       expect(missing.map((pc) => `0x${pc.toString(16)}`)).toEqual([]);
     }
+  });
+});
+
+/** Instruction sizes from an independent source: binutils' disassembly
+ *  (x86), the RISC-V length rule on the file's bytes (low two bits 0b11:
+ *  4 bytes, else a 2-byte compressed instruction). */
+function instructionSizes(arch: string, guest: string): (pc: number) => number {
+  if (arch === "x86_64") {
+    const listing = Bun.spawnSync(["objdump", "-d", "--insn-width=16", guest]).stdout.toString();
+    const sizes = new Map([...listing.matchAll(/^ +([0-9a-f]+):\t((?:[0-9a-f]{2} )+)/gm)].map((m) => [parseInt(m[1]!, 16), m[2]!.length / 3]));
+    return (pc) => sizes.get(pc) ?? 0;
+  }
+  const elf = ElfImage.tryRead(guest)!;
+  return (pc) => {
+    const load = elf.loads.find((l) => pc >= l.vaddr && pc < l.vaddr + l.fileBytes);
+    return load ? ((elf.bytes[load.fileOffset + pc - load.vaddr]! & 3) === 3 ? 4 : 2) : 0;
+  };
+}
+
+describe.each([
+  ["x86_64", "loops"],
+  ["x86_64", "memops"],
+  ["riscv64", "memops"],
+])("%s/%s, variable-width instructions", (arch, name) => {
+  test("every drcov block is whole instructions that all ran: it ends where its last instruction ends", async () => {
+    const guest = guestPath(arch as "x86_64", name);
+    const out = join(scratch, `${arch}-${name}-exact.drcov`);
+    const result = cov(out, [guest]);
+    expect(result.stderr).toBe("");
+    const file = parseDrcov(result.data!);
+    const run = await runCannoli(guest);
+    const executed = new Set([...run.trace.threads.values()].flatMap((t) => t.insns.map((i) => i.pc)));
+    const sizeOf = instructionSizes(arch, guest);
+    const wrong: string[] = [];
+    const own = blockRanges(file).filter((r) => r.module.path === guest);
+    expect(own.length).toBeGreaterThan(50);
+    for (const block of own) {
+      let pc = Number(block.start);
+      const end = Number(block.end);
+      while (pc < end && executed.has(BigInt(pc)) && sizeOf(pc) > 0) pc += sizeOf(pc);
+      if (pc !== end) wrong.push(`[0x${block.start.toString(16)}, 0x${block.end.toString(16)}) stops at 0x${pc.toString(16)}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

@@ -35,6 +35,8 @@ export interface ChunkCounts {
   others: number;
   /** The stream's `exit` record was seen (the thread ended normally). */
   exited: boolean;
+  /** Exec records carrying their instruction's size (ExecEvent.size). */
+  sizedExecs: number;
 }
 
 /** Thrown when the native pass refuses a chunk; `word` is where. */
@@ -56,7 +58,7 @@ export function nativeDecoder(): NativeDecoder {
 
 class NativeDecoder {
   readonly #handle: Pointer;
-  readonly #counts = new Uint32Array(7);
+  readonly #counts = new Uint32Array(8);
   readonly #countsPtr = ptr(this.#counts);
   /** BatchDecoder.Columns: twelve u64s, rebuilt when the column arrays change. */
   readonly #columns = new BigUint64Array(12);
@@ -72,7 +74,7 @@ class NativeDecoder {
 
   /** Validates and counts one chunk. Throws NativeCorrupt. */
   count(words: Uint32Array, pointerBytes: 4 | 8): ChunkCounts {
-    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false };
+    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false, sizedExecs: 0 };
     const status = consumerLibrary().cnl_decoder_count(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#countsPtr);
     return this.#result(status);
   }
@@ -113,7 +115,7 @@ class NativeDecoder {
     const c = this.#counts;
     switch (status) {
       case DecodeStatus.ok:
-        return { instructions: c[0]!, reads: c[1]!, writes: c[2]!, syscalls: c[3]!, others: c[4]!, exited: c[5] === 1 };
+        return { instructions: c[0]!, reads: c[1]!, writes: c[2]!, syscalls: c[3]!, others: c[4]!, exited: c[5] === 1, sizedExecs: c[7]! };
       case DecodeStatus.corrupt:
         throw new NativeCorrupt(c[6]!);
       case DecodeStatus.columnsTooSmall:

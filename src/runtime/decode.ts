@@ -3,7 +3,7 @@
 //! Worker-side handlers (per-event, or the batch form). Counting happens here
 //! too, whatever the tracer, so the run's statistics come from the records
 //! themselves. Record order and validation live in walk.ts.
-import { Kind, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
+import { Kind, execInsnBytesShift, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
 import { StreamCorruptError } from "../mempipe/PipeReader";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
@@ -145,7 +145,8 @@ export class ChunkDecoder {
    *  columns do not carry, for a tracer that handles them, is walked here. */
   #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
     const counts = this.#countAndFill(words);
-    if (this.#otherHandlers && counts.others > 0) {
+    // The columns carry neither those events nor instruction sizes.
+    if ((this.#otherHandlers && counts.others > 0) || (this.#tracer.exec && counts.sizedExecs > 0)) {
       this.#walkEvents(words, out);
       return counts;
     }
@@ -161,12 +162,12 @@ export class ChunkDecoder {
     let m = 0;
     try {
       if (accesses === 0) {
-        if (exec) for (; e < instructions; e++) exec.call(tracer, ctx, { pc: pcs[e]! }, out);
+        if (exec) for (; e < instructions; e++) exec.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
         return counts;
       }
       for (; e < instructions; e++) {
         for (; m < accesses && before[m]! <= e; m++) this.#memEvent(m, out);
-        exec?.call(tracer, ctx, { pc: pcs[e]! }, out);
+        exec?.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
       }
       for (; m < accesses; m++) this.#memEvent(m, out);
     } catch (error) {
@@ -214,7 +215,7 @@ export class ChunkDecoder {
       current.pc = pc;
       switch (kind) {
         case Kind.exec:
-          if (!othersOnly) tracer.exec?.(ctx, { pc }, out);
+          if (!othersOnly) tracer.exec?.(ctx, { pc, size: at < 0 ? 0 : (words[at]! >>> execInsnBytesShift) & 0xff }, out);
           break;
         case Kind.mem: {
           if (othersOnly) break;
@@ -267,7 +268,7 @@ export class ChunkDecoder {
         for (let i = 0, w = def + 2; i < executed; i++, w += aw) {
           const pc = walker.addr(words, w);
           current.pc = pc;
-          exec.call(tracer, ctx, { pc }, out);
+          exec.call(tracer, ctx, { pc, size: 0 }, out);
         }
       });
     } catch (error) {

@@ -14,8 +14,8 @@ import { encodeModoff } from "../coverage/modoff_writer";
 import { Symbolizer, type SymbolizerOptions } from "../symbols/symbolizer";
 import { type MmapEvent, type MunmapEvent, type Output, type ThreadInfo, type Tracer, defineTracer, threadLabel } from "../tracer";
 
-/** A run of first executions: [first pc, last pc]. */
-export type CovRun = [first: number, last: number];
+/** A run of first executions: [first pc, last pc, last pc's size or 0]. */
+export type CovRun = [first: number, last: number, lastBytes: number];
 export type CovItem = CovRun | { mmap: MmapEvent } | { munmap: MunmapEvent };
 
 export interface CovState {
@@ -37,8 +37,10 @@ export function covTracer(options: SymbolizerOptions = {}): Tracer<InsnBytes, Co
     context: (thread: ThreadInfo) => insnBytesOf(thread.arch),
     exec(insn, event, out) {
       const last = out[out.length - 1];
-      if (Array.isArray(last) && BlockBuilder.follows(insn, last[1], event.pc)) last[1] = event.pc;
-      else out.push([event.pc, event.pc]);
+      if (Array.isArray(last) && BlockBuilder.follows(insn, last[1], last[2], event.pc)) {
+        last[1] = event.pc;
+        last[2] = event.size;
+      } else out.push([event.pc, event.pc, event.size]);
     },
     mmap(_insn, event, out) {
       out.push({ mmap: event });
@@ -56,7 +58,7 @@ export function covTracer(options: SymbolizerOptions = {}): Tracer<InsnBytes, Co
         state.builders.set(key, builder);
       }
       for (const item of items) {
-        if (Array.isArray(item)) builder.addRun(item[0], item[1]);
+        if (Array.isArray(item)) builder.addRun(item[0], item[1], item[2]);
         else if ("mmap" in item) process.mmap(item.mmap);
         else {
           builder.flush();

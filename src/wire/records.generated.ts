@@ -20,6 +20,7 @@ export const memSignBit = 12;
 export const memBigEndianBit = 13;
 export const syscallArgs = 6;
 export const mmapPathShift = 8;
+export const execInsnBytesShift = 8;
 export const pathBytesMax = 4096;
 export const countShift = 8;
 export const blockInsnsMax = 512;

@@ -58,13 +58,14 @@ pub fn ThreadStream(comptime Addr: type) type {
             if (addr_words == 2) words[1] = @truncate(value >> 32);
         }
 
-        pub inline fn exec(self: *Self, pc: u64) void {
+        /// `insn_bytes`: the instruction's size, or 0 (not given).
+        pub inline fn exec(self: *Self, pc: u64, insn_bytes: u8) void {
             if (self.open_block != null) self.closeBlock();
             // The instruction's records (it and its memory accesses) stay in
             // one chunk, like a block's.
             self.producer.beginGroup();
             const words = self.reserve(.exec);
-            words[0] = @intFromEnum(records.Kind.exec);
+            words[0] = @intFromEnum(records.Kind.exec) | @as(u32, insn_bytes) << records.exec_insn_bytes_shift;
             putAddr(words + 1, pc);
             self.commit(.exec);
         }

@@ -240,7 +240,7 @@ fn Server(comptime Addr: type) type {
                     .never => continue,
                     .always => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExec, .no_regs, @ptrFromInt(pc)),
                     .once => {
-                        const slot = onceSlot(pc);
+                        const slot = onceSlot(pc, @intCast(qp.qemu_plugin_insn_size(insn)));
                         // Already seen: a retranslation (or a block entered
                         // mid-way) runs at full speed.
                         if (@atomicLoad(u32, &slot.fired, .Acquire) != 0) continue;
@@ -303,14 +303,14 @@ fn Server(comptime Addr: type) type {
         }
 
         fn onExec(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
-            streamFor(vcpu_index).exec(@intFromPtr(userdata));
+            streamFor(vcpu_index).exec(@intFromPtr(userdata), 0);
         }
 
         fn onExecOnce(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
             const slot: *OnceSlot = @ptrCast(@alignCast(userdata.?));
             if (@atomicLoad(u32, &slot.fired, .Monotonic) != 0) return;
             if (@atomicRmw(u32, &slot.fired, .Xchg, 1, .AcqRel) != 0) return;
-            streamFor(vcpu_index).exec(slot.pc);
+            streamFor(vcpu_index).exec(slot.pc, slot.insn_bytes);
         }
 
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
@@ -422,6 +422,8 @@ fn noteGuestBase(insn: *qp.qemu_plugin_insn, pc: u64) void {
 
 const OnceSlot = struct {
     pc: u64,
+    /// Coverage needs where the instruction ends (variable-width ISAs).
+    insn_bytes: u8,
     fired: u32 = 0,
 };
 
@@ -436,11 +438,12 @@ var arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
 /// of a block, a cache flush), and "once" means once per PC.
 var once_slots = std.AutoHashMap(u64, *OnceSlot).init(std.heap.c_allocator);
 
-fn onceSlot(pc: u64) *OnceSlot {
+fn onceSlot(pc: u64, insn_bytes: u8) *OnceSlot {
+    assert(insn_bytes <= insn_bytes_max);
     const entry = once_slots.getOrPut(pc) catch fatal(error.OutOfMemory);
     if (!entry.found_existing) {
         const slot = arena.allocator().create(OnceSlot) catch fatal(error.OutOfMemory);
-        slot.* = .{ .pc = pc };
+        slot.* = .{ .pc = pc, .insn_bytes = insn_bytes };
         entry.value_ptr.* = slot;
     }
     return entry.value_ptr.*;

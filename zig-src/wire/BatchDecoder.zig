@@ -18,7 +18,7 @@ pub const chunk_words_max: u32 = 4 * 1024 * 1024;
 
 pub const Error = error{ Corrupt, ColumnsTooSmall, OutOfMemory };
 
-/// A chunk's event counts. Read by Bun as seven u32s (src/runtime/NativeDecoder.ts).
+/// A chunk's event counts. Read by Bun as eight u32s (src/runtime/NativeDecoder.ts).
 pub const Counts = extern struct {
     instructions: u32 = 0,
     reads: u32 = 0,
@@ -30,6 +30,9 @@ pub const Counts = extern struct {
     exited: u32 = 0,
     /// Word offset of the first record that failed validation.
     corrupt_word: u32 = 0,
+    /// Exec records that carry their instruction's size (records.zig): the
+    /// columns do not, so a per-event tracer gets these chunks walked.
+    sized_execs: u32 = 0,
 };
 
 /// Where the columns go; written by Bun as twelve u64s (pointers, capacities).
@@ -279,6 +282,7 @@ fn Walker(comptime addr_words: u32) type {
                     try w.closeOpen();
                     try w.flush();
                     w.counts.instructions += 1;
+                    w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
                     try w.emitExec(w.addr(at + 1));
                     w.after_exec = true;
                 } else if (kind == @intFromEnum(Kind.fence)) {
@@ -458,6 +462,7 @@ fn Walker(comptime addr_words: u32) type {
                     columns.exec_pc[exec] = w.addr(at + 1);
                     exec += 1;
                     counts.instructions += 1;
+                    counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
                     after_exec = true;
                     at += exec_words;
                     continue;
@@ -605,6 +610,7 @@ fn Walker(comptime addr_words: u32) type {
                     at += block_words;
                 } else if (kind == @intFromEnum(Kind.exec) and exec_words <= words.len - at) {
                     instructions += 1;
+                    w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
                     at += exec_words;
                 } else {
                     const size = try w.sizeAt(at);

@@ -9,7 +9,9 @@
 //! syscall arguments take one word on 32-bit guests and two (low, high) on
 //! 64-bit guests: `addr_words` below. A record never straddles chunks.
 //!
-//!   exec     [head] [pc]
+//!   exec     [head | insn_bytes<<8] [pc]        insn_bytes: the instruction's
+//!            size when the server wrote it (`once` on the plugin backend,
+//!            for exact coverage block ends on variable-width ISAs); 0: not given
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13]
 //!            [pc] [addr] [value lo] [value hi]
 //!   syscall  [head] [number] [arg 0..5]          (number and args: addr width)
@@ -61,6 +63,8 @@ pub const count_shift = 8;
 pub const block_insns_max = 512;
 
 pub const mmap_path_shift = count_shift;
+/// Eight bits: no guest instruction is longer than 15 bytes.
+pub const exec_insn_bytes_shift = count_shift;
 pub const path_bytes_max = 4096;
 
 /// Three bits: 1 << shift bytes, up to 16 (only the low 8 bytes of a 16-byte
