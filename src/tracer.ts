@@ -75,7 +75,7 @@ export interface MemEvent {
   /** Access size in bytes: 1, 2, 4, 8 (or 16: then `value` holds the low 8 bytes). */
   readonly size: number;
   /** The value loaded or stored, as the guest sees it (byte order applied),
-   *  zero-extended. Built when read (a BigInt costs more than the rest of the
+   *  zero-extended; 0 in a run traced with `--no-values`. Built when read (a BigInt costs more than the rest of the
    *  event): handlers that never read it do not pay for it. */
   readonly value: bigint;
   readonly isStore: boolean;

@@ -4,7 +4,7 @@
 //! the instruction that made it, with the same address, size and value.
 //! Both come from the native decoder (zig-src/wire/BatchDecoder.zig): the
 //! columns as they are, the per-event handlers interleaved from them (and
-//! from the reference walker, src/runtime/walk.ts, for `print` on chunks
+//! from the reference walker, src/wire/walk.ts, for `print` on chunks
 //! with syscalls); test/wire.test.ts holds both to the walker directly.
 import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";

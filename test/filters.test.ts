@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-//! Translation-time filters from the command line: --range, --once, --no-mem.
+//! Translation-time filters from the command line: --range, --once, --no-mem,
+//! --no-values (on both backends).
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -44,3 +45,24 @@ test("--no-mem keeps every instruction and drops memory accesses", () => {
   expect(full.reads + full.writes).toBeGreaterThan(0);
   expect(noMem.reads + noMem.writes).toBe(0);
 });
+
+/** The access lines of a print run, without their values: "<pc> <addr> <size>". */
+function accessesOf(options: string[]): { accesses: string[]; values: string[]; execs: number } {
+  const out = join(scratch, `values-${Math.random()}.txt`);
+  const run = Bun.spawnSync([process.execPath, join(repo, "src/cli.ts"), "run", "--quiet", "--tracer", "print", "-o", out, ...options, "--", guest], { env, cwd: repo });
+  expect(run.exitCode).toBe(3);
+  const lines = readFileSync(out, "utf8").split("\n");
+  const access = lines.filter((l) => / (read|write) /.test(l)).map((l) => l.split(" ").slice(1));
+  return { accesses: access.map((f) => f.slice(0, 4).join(" ")), values: access.map((f) => f[4]!), execs: lines.filter((l) => l.includes(" exec ")).length };
+}
+
+for (const backend of ["plugin", "patched"]) {
+  test(`--no-values (${backend}): the same instructions and accesses, every value 0`, () => {
+    const withValues = accessesOf(["--backend", backend]);
+    const without = accessesOf(["--backend", backend, "--no-values"]);
+    expect(without.execs).toBe(withValues.execs);
+    expect(without.accesses).toEqual(withValues.accesses);
+    expect(withValues.values.some((v) => v !== "0x0")).toBe(true);
+    expect(without.values.every((v) => v === "0x0")).toBe(true);
+  });
+}

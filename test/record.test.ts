@@ -6,6 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scratchDir } from "./helpers/scratch";
+import { RecordingWriter } from "../src/record/RecordingWriter";
+import { protocolVersion } from "../src/wire/records.generated";
 
 const repo = join(import.meta.dir, "..");
 const scratch = scratchDir("record");
@@ -145,5 +147,20 @@ describe("damaged recordings", () => {
     const replay = cli("replay", join(repo, "package.json"));
     expect(replay.stderr.toString().trim()).toBe(`cannoli: ${join(repo, "package.json")} is not a cannoli recording`);
     expect(replay.exitCode).toBe(2);
+  });
+});
+
+test("a recording made with another wire protocol is refused in one line that names its version", () => {
+  const path = file("protocol-1.cnl");
+  const writer = new RecordingWriter(path);
+  const handshake = { protocol: 1, backend: "plugin", arch: "aarch64", pointer_bytes: 8, big_endian: false, pid: 7, ppid: 1, tid: 7, exe: "/bin/x", comm: "x" };
+  writer.stream(0, JSON.stringify(handshake));
+  writer.end(0, { clean: true, failure: null });
+  writer.close(0);
+  const replay = cli("replay", path);
+  expect({ exitCode: replay.exitCode, stdout: replay.stdout.toString(), stderr: replay.stderr.toString() }).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `cannoli: ${path} was recorded with wire protocol 1; this cannoli reads protocol ${protocolVersion} (record the run again, or replay it with the cannoli that recorded it)\n`,
   });
 });

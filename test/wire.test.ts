@@ -15,11 +15,12 @@ test("src/wire/records.generated.ts is what `zig build wire-ts` prints", () => {
   expect(readFileSync(join(repo, "src/wire/records.generated.ts"), "utf8")).toBe(generated.stdout.toString());
 });
 
-test("a block_open record owns the records after it, placed by pc, up to the next block", async () => {
-  const { RecordWalker } = await import("../src/runtime/walk");
-  const { Kind } = await import("../src/wire/records.generated");
+test("a block_open record owns the records after it: accesses after the instruction they name, the rest after its last", async () => {
+  const { RecordWalker } = await import("../src/wire/walk");
+  const { Kind, memInsnShift } = await import("../src/wire/records.generated");
   // 32-bit guest: block 7 = [0x10, 0x14, 0x18], cut after 2 instructions,
-  // with a load at 0x14 and a syscall; then block 7 again, whole.
+  // with a 4-byte load by instruction 1 and a syscall; then block 7 again,
+  // whole, then an exec record with an 8-byte store.
   const words = new Uint32Array([
     Kind.block_def | (3 << 8),
     7,
@@ -28,11 +29,9 @@ test("a block_open record owns the records after it, placed by pc, up to the nex
     0x18,
     Kind.block_open | (2 << 8),
     7,
-    Kind.mem | (2 << 8),
-    0x14,
+    Kind.mem | (2 << 8) | (1 << memInsnShift),
     0x1000,
     0x2a,
-    0,
     Kind.syscall,
     64,
     1,
@@ -43,10 +42,18 @@ test("a block_open record owns the records after it, placed by pc, up to the nex
     6,
     Kind.block_open | (3 << 8),
     7,
+    Kind.exec,
+    0x40,
+    Kind.mem | (3 << 8) | (1 << 11),
+    0x2000,
+    0x1,
+    0x2,
   ]);
   const events: string[] = [];
-  new RecordWalker(4).walk(words, (kind, _at, pc) => events.push(kind === Kind.exec ? `exec ${pc.toString(16)}` : `kind ${kind}`));
-  expect(events).toEqual(["exec 10", "exec 14", `kind ${Kind.mem}`, `kind ${Kind.syscall}`, "exec 10", "exec 14", "exec 18"]);
+  new RecordWalker(4).walk(words, (kind, _at, pc) => {
+    if (kind !== Kind.block_open) events.push(`${kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : `kind ${kind}`} ${pc.toString(16)}`);
+  });
+  expect(events).toEqual(["exec 10", "exec 14", "mem 14", `kind ${Kind.syscall} 0`, "exec 10", "exec 14", "exec 18", "exec 40", "mem 40"]);
 });
 
 /** A small seeded PRNG, so a failure names a reproducible case. */
@@ -62,11 +69,15 @@ function prng(seed: number): (n: number) => number {
 
 /** Random chunks, mostly well-formed, some with one word damaged. */
 function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array {
-  const { Kind } = records;
+  const { Kind, memInsnShift, memNoValueBit } = records;
   const words: number[] = [];
   const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
   const blocks: { id: number; pcs: number[] }[] = [];
-  const blockRecords: { at: number; insns: number }[] = [];
+  const opens: { at: number; insns: number }[] = [];
+  // The owner of the records being written: instructions that ran, and the
+  // first one the next access may name.
+  let executed = 0;
+  let nextInsn = 0;
   for (let r = 0, n = 1 + random(40); r < n; r++) {
     const choice = random(10);
     if (choice < 2 || blocks.length === 0) {
@@ -76,43 +87,48 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       blocks.push(block);
       words.push(Kind.block_def | (insns << 8), block.id);
       for (const pc of block.pcs) addr(pc);
-    } else if (choice < 6) {
+    } else if (choice < 5) {
       const block = blocks[random(blocks.length)]!;
-      blockRecords.push({ at: words.length, insns: block.pcs.length });
-      words.push((random(2) ? Kind.block : Kind.block_open) | ((1 + random(block.pcs.length)) << 8), block.id);
+      opens.push({ at: words.length, insns: block.pcs.length });
+      executed = random(block.pcs.length + 1);
+      nextInsn = 0;
+      words.push(Kind.block_open | (executed << 8), block.id);
     } else if (choice < 8) {
-      const block = blocks[random(blocks.length)]!;
-      words.push(Kind.mem | (random(4) << 8) | (random(2) << 11));
-      addr(block.pcs[random(block.pcs.length)]!);
+      if (executed === 0 || nextInsn >= executed) continue;
+      nextInsn += random(executed - nextInsn);
+      const sizeShift = random(5);
+      const noValue = random(4) === 0 ? 1 : 0;
+      words.push(Kind.mem | (sizeShift << 8) | (random(2) << 11) | (noValue << memNoValueBit) | (nextInsn << memInsnShift));
       addr(random(1 << 30));
-      words.push(random(1 << 30), random(4));
+      if (!noValue) words.push(random(1 << 30));
+      if (!noValue && sizeShift >= 3) words.push(random(4));
     } else if (choice === 8) {
-      words.push(Kind.exec);
+      words.push(Kind.exec | (random(4) === 0 ? (1 + random(15)) << 8 : 0));
       addr(0x2000 + random(16) * 4);
-    } else if (random(2)) {
-      words.push(random(2) ? Kind.fence : Kind.exit);
+      executed = 1;
+      nextInsn = 0;
+    } else if (random(3) === 0) {
+      words.push(Kind.exit);
+      nextInsn = executed;
     } else {
-      // A syscall inside a block, its number equal to one of the block's
-      // pcs where an access's pc would be: only its kind tells them apart.
-      const block = blocks[random(blocks.length)]!;
       words.push(Kind.syscall);
-      addr(block.pcs[random(block.pcs.length)]!);
-      for (let a = 0; a < 6; a++) addr(random(1 << 30));
+      for (let a = 0; a < 7; a++) addr(random(1 << 30));
+      nextInsn = executed;
     }
   }
   if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : (random(1 << 20) << 8) | random(12);
-  // The off-by-one that matters: a block record claiming one instruction more than it has.
-  else if (random(8) === 0 && blockRecords.length > 0) {
-    const { at, insns } = blockRecords[random(blockRecords.length)]!;
+  // The off-by-one that matters: a block that ran one instruction more than it has.
+  else if (random(8) === 0 && opens.length > 0) {
+    const { at, insns } = opens[random(opens.length)]!;
     words[at] = (words[at]! & 0xff) | ((insns + 1) << 8);
   }
   return new Uint32Array(words);
 }
 
 test("the native decoder gives the reference walker's columns, counts and verdicts on random chunks", async () => {
-  const { RecordWalker } = await import("../src/runtime/walk");
+  const { RecordWalker, memValueWords } = await import("../src/wire/walk");
   const { ChunkDecoder } = await import("../src/runtime/decode");
-  const { Kind, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
+  const { Kind, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
   let rejected = 0;
   for (const pointerBytes of [4, 8] as const) {
     const random = prng(pointerBytes * 7919);
@@ -143,15 +159,25 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         const execs: number[] = [];
         const rows: string[] = [];
         const events: string[] = [];
+        // The owning block's first row, and the last exec's.
+        let ownerRow = 0;
         walker.walk(words, (kind, at, pc) => {
-          if (kind === Kind.exec) (execs.push(pc), events.push(`exec ${pc}`));
+          if (kind === Kind.exec) {
+            if (at >= 0) ownerRow = execs.length;
+            execs.push(pc);
+            events.push(`exec ${pc}`);
+          }
+          if (kind === Kind.block_open) ownerRow = execs.length;
           if (kind !== Kind.mem) return;
           const head = words[at]!;
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
-          const value = at + 1 + 2 * aw;
-          const [pc2, addr] = [walker.addr(words, at + 1), walker.addr(words, at + 1 + aw)];
-          rows.push(`${pc2} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${words[value]} ${words[value + 1]} ${Math.max(0, execs.length - 1)}`);
-          events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc2} ${addr} ${size} ${words[value]! + words[value + 1]! * 2 ** 32}`);
+          const valueWords = memValueWords(head);
+          const lo = valueWords > 0 ? words[at + 1 + aw]! : 0;
+          const hi = valueWords > 1 ? words[at + 2 + aw]! : 0;
+          const addr = walker.addr(words, at + 1);
+          const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
+          rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);
+          events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${lo + hi * 2 ** 32}`);
         });
         expected = { execs, rows, events };
       } catch (error) {

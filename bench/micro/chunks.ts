@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 //! Synthetic trace chunks in the wire format (zig-src/wire/records.zig), the
 //! shape the server writes for a 32-bit guest: block-level encoding (one
-//! block_def, then one `block` record per executed block, memory records
-//! before the block record that closes their block) or per-instruction
-//! `exec` records.
-import { Kind, countShift, memSizeShiftBit, memStoreBit, recordWords1 } from "../../src/wire/records.generated";
+//! block_def, then one `block_open` record per executed block followed by
+//! its memory records, 4-byte accesses naming their instruction) or
+//! per-instruction `exec` records.
+import { Kind, countShift, memInsnShift, memSizeShiftBit, memStoreBit, recordWords1 } from "../../src/wire/records.generated";
 
 export interface SyntheticChunk {
   words: Uint32Array;
@@ -21,14 +21,16 @@ export function blockChunk(chunkBytes: number, memPerBlock: number): SyntheticCh
   const limit = chunkBytes / 4;
   let instructions = 0;
   let accesses = 0;
-  const blockWords = recordWords1.block + memPerBlock * recordWords1.mem;
+  const memWords = 3; // head, address, a 4-byte value
+  const blockWords = recordWords1.block_open + memPerBlock * memWords;
   while (words.length + blockWords <= limit) {
+    words.push(Kind.block_open | (blockInsns << countShift), 7);
     for (let m = 0; m < memPerBlock; m++) {
       const store = m % 2;
-      words.push(Kind.mem | (2 << memSizeShiftBit) | (store << memStoreBit), basePc + 4 * ((m * 3) % blockInsns), 0x10000 + 8 * accesses, accesses, 0);
+      const insn = Math.floor((m * blockInsns) / memPerBlock);
+      words.push(Kind.mem | (2 << memSizeShiftBit) | (store << memStoreBit) | (insn << memInsnShift), 0x10000 + 8 * accesses, accesses);
       accesses++;
     }
-    words.push(Kind.block | (blockInsns << countShift), 7);
     instructions += blockInsns;
   }
   return { words: Uint32Array.from(words), instructions, accesses };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! `cannoli info run.cnl`: what a recording holds.
 import { RecordingReader } from "../record/RecordingReader";
+import { protocolVersion } from "../wire/records.generated";
 import { FrameKind, runStream } from "../record/format";
 import { firstLine } from "../runtime/errors";
 import { UsageError } from "./usage_error";
@@ -36,8 +37,10 @@ export async function info(argv: string[]): Promise<number> {
     for (const frame of reader.frames()) {
       const text = () => new TextDecoder().decode(frame.payload);
       if (frame.kind === FrameKind.stream) {
-        const handshake = JSON.parse(text()) as { pid: number; tid: number; arch: string; exe: string; backend: string };
-        const who = `${handshake.pid}:${handshake.tid} ${handshake.arch} ${handshake.exe} (${handshake.backend})`;
+        const handshake = JSON.parse(text()) as { protocol: number; pid: number; image?: number; tid: number; arch: string; exe: string; backend: string };
+        const image = handshake.image ? `.${handshake.image}` : "";
+        const protocol = handshake.protocol === protocolVersion ? "" : `; wire protocol ${handshake.protocol}, this cannoli reads ${protocolVersion}`;
+        const who = `${handshake.pid}${image}:${handshake.tid} ${handshake.arch} ${handshake.exe} (${handshake.backend}${protocol})`;
         streams.set(frame.stream, { who, chunks: 0, rawBytes: 0, storedBytes: 0, end: "no end recorded" });
       } else if (frame.kind === FrameKind.chunk) {
         const stream = streams.get(frame.stream);

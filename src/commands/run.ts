@@ -29,6 +29,7 @@ ${tracerArgUsage}  -o FILE              tracer output to FILE instead of stderr
   --stats-json FILE    write run statistics as JSON at exit
 ${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
   --no-mem             do not trace memory accesses
+  --no-values          trace memory addresses without the values loaded or stored
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls (mmap/munmap events stay)
   --no-blocks          one record per instruction instead of per block (slower; for comparison)
@@ -53,6 +54,7 @@ export interface RunArgs extends GuestRunOptions {
   statsJson?: string;
   ranges: string[];
   mem: boolean;
+  values: boolean;
   once: boolean;
   syscalls: boolean;
   blocks: boolean;
@@ -68,6 +70,7 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
     tracer: "count",
     ranges: [],
     mem: true,
+    values: true,
     once: false,
     syscalls: true,
     blocks: true,
@@ -103,6 +106,9 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
       }
       case "--no-mem":
         args.mem = false;
+        return true;
+      case "--no-values":
+        args.values = false;
         return true;
       case "--once":
         args.once = true;
@@ -151,6 +157,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const pluginOptions = [
     ...args.ranges.map((r) => `range=${r}`),
     `mem=${args.mem && !args.once ? "on" : "off"}`,
+    `values=${args.values ? "on" : "off"}`,
     `once=${args.once ? "on" : "off"}`,
     `syscalls=${args.syscalls ? "on" : "off"}`,
     `blocks=${args.blocks ? "on" : "off"}`,

@@ -20,7 +20,6 @@ export interface NativeColumns {
   memValueHi: Uint32Array;
   memExecIndex: Uint32Array;
   /** Instructions before each access in its chunk (for interleaving). */
-  memExecsBefore: Uint32Array;
   /** Each access's head shifted right by `memSizeShiftBit`: size shift, store, sign, big endian. */
   memFlags: Uint8Array;
 }
@@ -60,8 +59,8 @@ class NativeDecoder {
   readonly #handle: Pointer;
   readonly #counts = new Uint32Array(8);
   readonly #countsPtr = ptr(this.#counts);
-  /** BatchDecoder.Columns: twelve u64s, rebuilt when the column arrays change. */
-  readonly #columns = new BigUint64Array(12);
+  /** BatchDecoder.Columns: eleven u64s, rebuilt when the column arrays change. */
+  readonly #columns = new BigUint64Array(11);
   #columnsFor: NativeColumns | undefined;
   #columnsExec: Float64Array | undefined;
   #columnsMem: Float64Array | undefined;
@@ -100,8 +99,7 @@ class NativeDecoder {
       c[7] = BigInt(ptr(columns.memValueLo));
       c[8] = BigInt(ptr(columns.memValueHi));
       c[9] = BigInt(ptr(columns.memExecIndex));
-      c[10] = BigInt(ptr(columns.memExecsBefore));
-      c[11] = BigInt(ptr(columns.memFlags));
+      c[10] = BigInt(ptr(columns.memFlags));
       this.#columnsFor = columns;
       this.#columnsExec = columns.execPc;
       this.#columnsMem = columns.memPc;

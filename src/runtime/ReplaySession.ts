@@ -5,9 +5,10 @@
 //! parallel) with a bound on how many are in flight.
 import { RecordingReader } from "../record/RecordingReader";
 import { FrameKind, runStream } from "../record/format";
-import type { AnyTracer, TracerArgs } from "../tracer";
+import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
-import { parseHandshake } from "./handshake";
+import { ProtocolMismatchError, parseHandshake } from "./handshake";
+import { protocolVersion } from "../wire/records.generated";
 import type { FromWorker } from "./messages";
 import { OrderedStage, type RunStats } from "./OrderedStage";
 import { BufferedOutput } from "./output";
@@ -64,7 +65,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       for (const frame of reader.frames()) {
         if (stage.error) break;
         if (frame.kind === FrameKind.stream) {
-          const thread = parseHandshake(new TextDecoder().decode(frame.payload));
+          const thread = recordedHandshake(options.path, new TextDecoder().decode(frame.payload));
           stage.addStream(frame.stream, thread);
           chunksSeen.set(frame.stream, 0);
           pool.broadcast({ type: "stream", id: frame.stream, consumer: 0, thread });
@@ -82,6 +83,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         }
       }
     } catch (error) {
+      if (error instanceof ProtocolMismatchError) throw error;
       damage = firstLine(error);
     }
     while (inFlight > 0 && !stage.error) await new Promise<void>((resolve) => (wake = resolve));
@@ -96,4 +98,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   output.close();
   if (output.failure) stage.fail(output.failure);
   return { error: stage.error, damage, stats: stage.stats(recordedExitCode, (performance.now() - started) / 1000) };
+}
+
+/** A stream's handshake as recorded; a recording made with another wire
+ *  protocol is refused as a whole, in one line that says which. */
+function recordedHandshake(path: string, text: string): ThreadInfo {
+  try {
+    return parseHandshake(text);
+  } catch (error) {
+    if (!(error instanceof ProtocolMismatchError)) throw error;
+    throw new ProtocolMismatchError(
+      error.protocol,
+      `cannoli: ${path} was recorded with wire protocol ${error.protocol}; this cannoli reads protocol ${protocolVersion} (record the run again, or replay it with the cannoli that recorded it)`,
+    );
+  }
 }

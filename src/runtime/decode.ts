@@ -2,13 +2,13 @@
 //! Decodes one chunk of trace records in place and feeds it to a tracer's
 //! Worker-side handlers (per-event, or the batch form). Counting happens here
 //! too, whatever the tracer, so the run's statistics come from the records
-//! themselves. Record order and validation live in walk.ts.
+//! themselves. Record order and validation live in src/wire/walk.ts.
 import { Kind, execInsnBytesShift, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
 import { StreamCorruptError } from "../mempipe/PipeReader";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts, type NativeColumns } from "./NativeDecoder";
-import { RecordWalker, corrupt } from "./walk";
+import { RecordWalker, corrupt, memValueWords } from "../wire/walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
@@ -51,7 +51,6 @@ class BatchColumns implements NativeColumns {
   memValueLo = new Uint32Array(1);
   memValueHi = new Uint32Array(1);
   memExecIndex = new Uint32Array(1);
-  memExecsBefore = new Uint32Array(1);
   memFlags = new Uint8Array(1);
 
   ensure(execs: number, mems: number): void {
@@ -65,7 +64,6 @@ class BatchColumns implements NativeColumns {
     this.memValueLo = new Uint32Array(n);
     this.memValueHi = new Uint32Array(n);
     this.memExecIndex = new Uint32Array(n);
-    this.memExecsBefore = new Uint32Array(n);
     this.memFlags = new Uint8Array(n);
   }
 }
@@ -121,13 +119,13 @@ export class ChunkDecoder {
   }
 
   /** Counts and fills the columns in one native pass, into columns sized by
-   *  the chunk's `known` counts or else by the chunks before (a memory row
-   *  takes at least `sizes.mem` words, so those are sized exactly); a chunk
-   *  with more instructions than they hold is counted first, and they grow. */
+   *  the chunk's `known` counts or else by the chunks before (a memory record
+   *  takes at least a head and an address, so those are sized exactly); a
+   *  chunk with more instructions than they hold is counted first, and they grow. */
   #countAndFill(words: Uint32Array, known?: ChunkCounts): ChunkCounts {
     const columns = this.#columns;
     if (known) columns.ensure(known.instructions, known.reads + known.writes);
-    else columns.ensure(0, Math.ceil(words.length / this.#walker.sizes.mem));
+    else columns.ensure(0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)));
     try {
       const decoder = nativeDecoder();
       const counts = decoder.fill(words, this.#thread.pointerBytes, columns);
@@ -157,7 +155,7 @@ export class ChunkDecoder {
     const pcs = columns.execPc;
     const instructions = counts.instructions;
     const accesses = tracer.read || tracer.write ? counts.reads + counts.writes : 0;
-    const before = columns.memExecsBefore;
+    const execIndex = columns.memExecIndex;
     let e = 0;
     let m = 0;
     try {
@@ -166,14 +164,14 @@ export class ChunkDecoder {
         return counts;
       }
       for (; e < instructions; e++) {
-        for (; m < accesses && before[m]! <= e; m++) this.#memEvent(m, out);
+        for (; m < accesses && execIndex[m]! < e; m++) this.#memEvent(m, out);
         exec?.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
       }
       for (; m < accesses; m++) this.#memEvent(m, out);
     } catch (error) {
       const where = `in thread ${this.#thread.pid}:${this.#thread.tid}`;
       const event =
-        m < accesses && (e === instructions || before[m]! <= e)
+        m < accesses && (e === instructions || execIndex[m]! < e)
           ? `${(columns.memFlags[m]! >>> (memStoreBit - memSizeShiftBit)) & 1 ? "write" : "read"}(pc=0x${columns.memPc[m]!.toString(16)}, addr=0x${columns.memAddr[m]!.toString(16)})`
           : `exec(pc=0x${pcs[e]!.toString(16)})`;
       throw new HandlerError(`cannoli: tracer handler threw on ${event} ${where}: ${firstLine(error)}`);
@@ -223,16 +221,17 @@ export class ChunkDecoder {
           const isStore = ((head >>> memStoreBit) & 1) === 1;
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
-          const valueAt = at + 1 + 2 * aw;
+          const valueAt = at + 1 + aw;
+          const valueWords = memValueWords(head);
           const event = new DecodedMemEvent(
+            pc,
             walker.addr(words, at + 1),
-            walker.addr(words, at + 1 + aw),
             1 << ((head >>> memSizeShiftBit) & 7),
             isStore,
             ((head >>> memSignBit) & 1) === 1,
             ((head >>> memBigEndianBit) & 1) === 1,
-            words[valueAt]!,
-            words[valueAt + 1]!,
+            valueWords > 0 ? words[valueAt]! : 0,
+            valueWords > 1 ? words[valueAt + 1]! : 0,
           );
           handler.call(tracer, ctx, event, out);
           break;
@@ -260,12 +259,12 @@ export class ChunkDecoder {
       }
     };
     try {
-      walker.walk(words, visit, (def, executed) => {
-        // A block with nothing recorded inside: its instructions in one loop.
+      walker.walk(words, visit, (def, from, to) => {
+        // A block's instructions with nothing recorded between them: one loop.
         const exec = tracer.exec;
         if (!exec || othersOnly) return;
         current.kind = Kind.exec;
-        for (let i = 0, w = def + 2; i < executed; i++, w += aw) {
+        for (let i = from, w = def + 2 + from * aw; i < to; i++, w += aw) {
           const pc = walker.addr(words, w);
           current.pc = pc;
           exec.call(tracer, ctx, { pc, size: 0 }, out);
@@ -291,7 +290,7 @@ export class ChunkDecoder {
       case Kind.exec:
         return `exec(pc=0x${current.pc.toString(16)}) in ${where}`;
       case Kind.mem:
-        return `${(words[at]! >>> memStoreBit) & 1 ? "write" : "read"}(pc=${hex(at + 1)}, addr=${hex(at + 1 + (walker.wide ? 2 : 1))}) in ${where}`;
+        return `${(words[at]! >>> memStoreBit) & 1 ? "write" : "read"}(pc=0x${current.pc.toString(16)}, addr=${hex(at + 1)}) in ${where}`;
       case Kind.syscall:
         return `syscall(${walker.addr(words, at + 1)}) in ${where}`;
       case Kind.sysret:

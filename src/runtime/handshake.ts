@@ -8,8 +8,16 @@ import type { ThreadInfo } from "../tracer";
 export class HandshakeError extends Error {}
 
 /** The server speaks another protocol version: a wrong server library, which
- *  every stream of the run shares (unlike a single malformed handshake). */
-export class ProtocolMismatchError extends HandshakeError {}
+ *  every stream of the run shares (unlike a single malformed handshake), or
+ *  a recording made by another cannoli. */
+export class ProtocolMismatchError extends HandshakeError {
+  constructor(
+    readonly protocol: number,
+    message = `cannoli: server speaks protocol ${protocol}, this cannoli speaks ${protocolVersion}`,
+  ) {
+    super(message);
+  }
+}
 
 function field<T>(object: Record<string, unknown>, name: string, check: (v: unknown) => v is T): T {
   const value = object[name];
@@ -34,7 +42,7 @@ export function parseHandshake(text: string): ThreadInfo {
   const object = raw as Record<string, unknown>;
   const protocol = field(object, "protocol", isInt);
   if (protocol !== protocolVersion) {
-    throw new ProtocolMismatchError(`cannoli: server speaks protocol ${protocol}, this cannoli speaks ${protocolVersion}`);
+    throw new ProtocolMismatchError(protocol);
   }
   return {
     pid: field(object, "pid", isInt),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 export const Kind = {
   exec: 1,
   mem: 2,
@@ -10,14 +10,15 @@ export const Kind = {
   mmap: 6,
   munmap: 7,
   block_def: 8,
-  block: 9,
-  fence: 10,
   block_open: 11,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
 export const memSignBit = 12;
 export const memBigEndianBit = 13;
+export const memNoValueBit = 14;
+export const memInsnShift = 16;
+export const memInsnMask = 1023;
 export const syscallArgs = 6;
 export const mmapPathShift = 8;
 export const execInsnBytesShift = 8;
@@ -26,27 +27,23 @@ export const countShift = 8;
 export const blockInsnsMax = 512;
 export const recordWords1 = {
   exec: 2,
-  mem: 5,
+  mem: 4,
   syscall: 8,
   sysret: 3,
   exit: 1,
   mmap: 7,
   munmap: 3,
   block_def: 2,
-  block: 2,
-  fence: 1,
   block_open: 2,
 } as const;
 export const recordWords2 = {
   exec: 3,
-  mem: 7,
+  mem: 5,
   syscall: 15,
   sysret: 5,
   exit: 1,
   mmap: 10,
   munmap: 5,
   block_def: 2,
-  block: 2,
-  fence: 1,
   block_open: 2,
 } as const;

@@ -20,6 +20,8 @@ socket_path_len: usize = 0,
 ranges: [ranges_max]Range = undefined,
 range_count: usize = 0,
 trace_mem: bool = true,
+/// Memory records carry the value loaded or stored (`values=off`: addresses only).
+trace_values: bool = true,
 once: bool = false,
 trace_syscalls: bool = true,
 /// The block-level encoding (one record per executed block) while the guest
@@ -54,6 +56,8 @@ pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
             config.range_count += 1;
         } else if (std.mem.eql(u8, name, "mem")) {
             config.trace_mem = try parseBool(value);
+        } else if (std.mem.eql(u8, name, "values")) {
+            config.trace_values = try parseBool(value);
         } else if (std.mem.eql(u8, name, "once")) {
             config.once = try parseBool(value);
         } else if (std.mem.eql(u8, name, "blocks")) {

@@ -29,9 +29,13 @@ pub fn ThreadStream(comptime Addr: type) type {
         pending_syscall: u64 = 0,
         pending_args: [records.syscall_args]u64 = .{0} ** records.syscall_args,
         /// The block being executed (block-level encoding), closed when the
-        /// next block starts; its records form one group in the pipe.
+        /// next block starts; its records, from its block_open on, form one
+        /// group in the pipe, and its block_open sits `open_in_group` bytes
+        /// into the group (after the block's definition when the group
+        /// carries it).
         open_block: ?*Block = null,
         open_mark: u64 = 0,
+        open_in_group: u32 = 0,
         /// Distinguishes this stream's chunks from any other's in Block.def_key.
         generation: u32,
         /// Whether syscall and sysret records are written (`syscalls=off`
@@ -44,13 +48,51 @@ pub fn ThreadStream(comptime Addr: type) type {
         vcpu_counter: ?*const VcpuCounter = null,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
-            const bytes = comptime records.recordWords(kind, addr_words) * 4;
-            const destination = self.producer.reserve(bytes) catch |err| fatal(err);
-            return @ptrCast(@alignCast(destination));
+            return self.reserveBytes(comptime records.recordWords(kind, addr_words) * 4);
         }
 
         inline fn commit(self: *Self, comptime kind: records.Kind) void {
             self.producer.commit(comptime records.recordWords(kind, addr_words) * 4);
+        }
+
+        /// Room for `bytes` in the current chunk. When the chunk fills inside
+        /// an open block, the pipe carries the block's group to the next
+        /// chunk, which must then define the block too.
+        inline fn reserveBytes(self: *Self, bytes: u32) [*]u32 {
+            const sequence = self.producer.sequence;
+            const destination = self.producer.reserve(bytes) catch |err| fatal(err);
+            if (self.producer.sequence != sequence and self.open_block != null) return self.regroup(bytes);
+            return @ptrCast(@alignCast(destination));
+        }
+
+        /// The open block's group was carried to the start of a new chunk:
+        /// put the block's definition in front of it unless it came along.
+        fn regroup(self: *Self, bytes: u32) [*]u32 {
+            @setCold(true);
+            const block = self.open_block.?;
+            const producer = &self.producer;
+            assert(producer.group_start == 0);
+            if (self.open_in_group == 0) {
+                const def_bytes = defBytes(block);
+                const carried = producer.cursor;
+                if (carried + def_bytes + bytes > producer.geometry.chunk_bytes) fatal(error.GroupTooLarge);
+                std.mem.copyBackwards(u8, producer.chunk[def_bytes .. def_bytes + carried], producer.chunk[0..carried]);
+                writeDef(@ptrCast(@alignCast(producer.chunk)), block);
+                producer.commit(def_bytes);
+                self.open_in_group = def_bytes;
+            }
+            @atomicStore(u64, &block.def_key, Block.defKey(self.generation, producer.sequence), .Monotonic);
+            return @ptrCast(@alignCast(producer.chunk + producer.cursor));
+        }
+
+        inline fn defBytes(block: *const Block) u32 {
+            return (comptime records.recordWords(.block_def, addr_words)) * 4 + block.insns * addr_words * 4;
+        }
+
+        fn writeDef(words: [*]u32, block: *const Block) void {
+            words[0] = @intFromEnum(records.Kind.block_def) | block.insns << records.count_shift;
+            words[1] = block.id;
+            for (0..block.insns) |index| putAddr(words + 2 + index * addr_words, block.pcs[index]);
         }
 
         pub inline fn putAddr(words: [*]u32, value: u64) void {
@@ -71,15 +113,19 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         /// `flags`: size shift, store, sign and big-endian bits, already in
-        /// their record positions.
-        pub inline fn mem(self: *Self, flags: u32, pc: u64, addr: u64, value: u64) void {
-            const words = self.reserve(.mem);
-            words[0] = @intFromEnum(records.Kind.mem) | flags;
-            putAddr(words + 1, pc);
-            putAddr(words + 1 + addr_words, addr);
-            words[1 + 2 * addr_words] = @truncate(value);
-            words[2 + 2 * addr_words] = @truncate(value >> 32);
-            self.commit(.mem);
+        /// their record positions; `insn`: the instruction's index in the
+        /// open block (0 after an exec record).
+        pub inline fn mem(self: *Self, flags: u32, insn: u32, addr: u64, value: u64, with_value: bool) void {
+            const head = records.memHead(flags, insn, with_value);
+            const bytes = records.memWords(head, addr_words) * 4;
+            const words = self.reserveBytes(bytes);
+            words[0] = head;
+            putAddr(words + 1, addr);
+            if (with_value) {
+                words[1 + addr_words] = @truncate(value);
+                if (bytes > (2 + addr_words) * 4) words[2 + addr_words] = @truncate(value >> 32);
+            }
+            self.producer.commit(bytes);
         }
 
         pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
@@ -137,8 +183,8 @@ pub fn ThreadStream(comptime Addr: type) type {
             const path_bytes: u32 = @intCast(@min(path.len, records.path_bytes_max));
             const fixed_words = comptime records.recordWords(.mmap, addr_words);
             const bytes = (fixed_words + records.pathWords(path_bytes)) * 4;
-            const destination = self.producer.reserve(bytes) catch |err| fatal(err);
-            const words: [*]u32 = @ptrCast(@alignCast(destination));
+            const words = self.reserveBytes(bytes);
+            const destination: [*]u8 = @ptrCast(words);
             words[0] = @intFromEnum(records.Kind.mmap) | path_bytes << records.mmap_path_shift;
             putAddr(words + 1, addr);
             putAddr(words + 1 + addr_words, length);
@@ -160,18 +206,11 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.commit(.munmap);
         }
 
-        /// Marks the records written since the last block or instruction as
-        /// outside any block, so they are not taken for the next block's.
-        pub fn fenceIfOutsideBlock(self: *Self) void {
-            if (self.open_block != null) return;
-            const words = self.reserve(.fence);
-            words[0] = @intFromEnum(records.Kind.fence);
-            self.commit(.fence);
-        }
-
-        /// A block starts: the previous one is closed, and this one's records
-        /// (memory accesses, syscalls, then its closing record) form a group
-        /// that the pipe keeps in one chunk.
+        /// A block starts: the previous one is closed, and this one's
+        /// block_open (preceded by its definition when this chunk does not
+        /// carry it yet) opens a group that the pipe keeps in one chunk with
+        /// the block's other records. It says the whole block ran; closing
+        /// rewrites the count if it did not.
         pub inline fn enterBlock(self: *Self, block: *Block) void {
             if (self.open_block != null) {
                 self.closeBlock();
@@ -180,13 +219,35 @@ pub fn ThreadStream(comptime Addr: type) type {
                 // child inherits its parent's last block.
                 _ = counter.take(self.vcpu_index, records.block_insns_max);
             }
-            self.open_block = block;
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
             self.producer.beginGroup();
+            const open_bytes = comptime records.recordWords(.block_open, addr_words) * 4;
+            const def_bytes = defBytes(block);
+            // Reserving both first settles which chunk the block starts in.
+            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes) catch |err| fatal(err)));
+            const key = Block.defKey(self.generation, self.producer.sequence);
+            var bytes: u32 = open_bytes;
+            self.open_in_group = 0;
+            // Guest threads share blocks on QEMU 9.0+: another stream may
+            // overwrite the key at any time, which only makes this one
+            // define the block again; it never sees its own key unless it
+            // wrote the definition into this chunk.
+            if (@atomicLoad(u64, &block.def_key, .Monotonic) != key) {
+                @atomicStore(u64, &block.def_key, key, .Monotonic);
+                writeDef(words, block);
+                words += def_bytes / 4;
+                bytes += def_bytes;
+                self.open_in_group = def_bytes;
+            }
+            words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
+            words[1] = block.id;
+            self.producer.commit(bytes);
+            self.open_block = block;
         }
 
-        /// Writes the open block's closing record, preceded by its definition
-        /// when this chunk does not carry it yet.
+        /// Settles the open block's count: how far it really ran (a fault
+        /// or a signal may have cut it short), rewritten in its block_open,
+        /// which is still in the unpublished chunk.
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
             self.open_block = null;
@@ -194,28 +255,14 @@ pub fn ThreadStream(comptime Addr: type) type {
                 counter.take(self.vcpu_index, block.insns)
             else
                 block.executed(self.open_mark);
-            const def_bytes = (comptime records.recordWords(.block_def, addr_words)) * 4 + block.insns * addr_words * 4;
-            const close_bytes = comptime records.recordWords(.block, addr_words) * 4;
-            // Reserving both first settles which chunk the group ends in.
-            const destination = self.producer.reserve(def_bytes + close_bytes) catch |err| fatal(err);
-            const key = Block.defKey(self.generation, self.producer.sequence);
-            var words: [*]u32 = @ptrCast(@alignCast(destination));
-            var bytes: u32 = close_bytes;
-            // Guest threads share blocks on QEMU 9.0+: another stream may
-            // overwrite the key at any time, which only makes this one
-            // define the block again; it never sees its own key unless it
-            // wrote the definition into this chunk.
-            if (@atomicLoad(u64, &block.def_key, .Monotonic) != key) {
-                @atomicStore(u64, &block.def_key, key, .Monotonic);
-                words[0] = @intFromEnum(records.Kind.block_def) | block.insns << records.count_shift;
-                words[1] = block.id;
-                for (0..block.insns) |index| putAddr(words + 2 + index * addr_words, block.pcs[index]);
-                words += def_bytes / 4;
-                bytes += def_bytes;
+            assert(executed <= block.insns);
+            if (executed != block.insns) {
+                const at = self.producer.group_start + self.open_in_group;
+                assert(at + 8 <= self.producer.cursor);
+                const words: [*]u32 = @ptrCast(@alignCast(self.producer.chunk + at));
+                assert(words[0] & 0xff == @intFromEnum(records.Kind.block_open) and words[1] == block.id);
+                words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift;
             }
-            words[0] = @intFromEnum(records.Kind.block) | executed << records.count_shift;
-            words[1] = block.id;
-            self.producer.commit(bytes);
             self.producer.endGroup();
         }
 

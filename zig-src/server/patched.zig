@@ -29,7 +29,9 @@ const guest_memory = @import("guest_memory.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
-const abi_version = 3;
+/// 4: memory records without a pc, values in their own size (protocol 2),
+/// hook_mem says whether values are recorded.
+const abi_version = 4;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -69,7 +71,7 @@ pub const Callbacks = extern struct {
     abi_version: u32,
     reserve_max: u32,
     hook_insn: *const fn (pc: u64, bytes: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int,
-    hook_mem: *const fn (pc: u64) callconv(.C) bool,
+    hook_mem: *const fn (pc: u64) callconv(.C) c_int,
     chunk_full: *const fn (cursor: *Cursor) callconv(.C) void,
     mem_helper: *const fn (cursor: *Cursor, flags: u32, vaddr: u64, host: [*]const u8) callconv(.C) void,
     syscall: *const fn (cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void,
@@ -256,8 +258,10 @@ fn Server(comptime Addr: type) type {
 
         /// Asked only for instructions recorded `always` ("once" is for
         /// coverage: no memory records), as on the plugin path.
-        fn hookMem(pc: u64) callconv(.C) bool {
-            return hooks.hookMemory(pc, config.trace_mem);
+        /// cannoli.h's CANNOLI_MEM_*: not recorded, with values, addresses only.
+        fn hookMem(pc: u64) callconv(.C) c_int {
+            if (!hooks.hookMemory(pc, config.trace_mem)) return 0;
+            return if (config.trace_values) 1 else 2;
         }
 
         /// The translated code found no room (or no stream yet).
@@ -290,8 +294,7 @@ fn Server(comptime Addr: type) type {
             // QEMU's memory again: an exec record, whole, before the cursor.
             if (insn_offset % 4 != 0 or insn_offset >= producer.cursor or producer.cursor - insn_offset < exec_bytes) fatal(error.CursorCorrupt);
             const insn: [*]const u32 = @ptrCast(@alignCast(producer.chunk + insn_offset));
-            if (insn[0] != @intFromEnum(records.Kind.exec)) fatal(error.CursorCorrupt);
-            const pc: u64 = if (Addr == u32) insn[1] else insn[1] | @as(u64, insn[2]) << 32;
+            if (insn[0] & 0xff != @intFromEnum(records.Kind.exec)) fatal(error.CursorCorrupt);
             const size_shift: u3 = @truncate(flags >> records.mem_size_shift_bit);
             const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
             const value: u64 = switch (size_shift) {
@@ -306,7 +309,8 @@ fn Server(comptime Addr: type) type {
             const room = @min(cursor.helper_room, producer.geometry.chunk_bytes - mem_bytes);
             _ = producer.reserve(mem_bytes + room) catch |err| fatal(err);
             const group_start = producer.group_start;
-            thread.stream.mem(flags, pc, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value);
+            // After its exec record: instruction 0.
+            thread.stream.mem(flags, 0, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value, config.trace_values);
             producer.endGroup();
             syncOut(thread);
             cursor.insn = @intFromPtr(producer.chunk) + group_start;
@@ -320,7 +324,6 @@ fn Server(comptime Addr: type) type {
             if (thread.finished) return;
             syncIn(thread);
             thread.stream.syscall(@bitCast(number), args.*);
-            thread.stream.fenceIfOutsideBlock();
             syncOut(thread);
             followExec(cursor, @bitCast(number), args.*);
         }
@@ -343,7 +346,6 @@ fn Server(comptime Addr: type) type {
             defer syncOut(thread);
             const stream = &thread.stream;
             stream.syscallReturned(@bitCast(number), @bitCast(ret), arch.syscalls);
-            stream.fenceIfOutsideBlock();
         }
 
         /// A guest thread ended (sys_exit): its stream ends cleanly.

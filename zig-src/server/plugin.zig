@@ -248,8 +248,9 @@ fn Server(comptime Addr: type) type {
                     },
                 }
                 // "once" is for coverage: its memory accesses are not recorded.
+                // After an exec record an access names instruction 0.
                 if (choice == .always and hooks.hookMemory(pc, config.trace_mem)) {
-                    qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pc));
+                    qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, null);
                 }
             }
         }
@@ -293,7 +294,8 @@ fn Server(comptime Addr: type) type {
                     .vcpu_counter => api.insn_exec_inline_per_vcpu.?(insn, .inline_add_u64, vcpu_counter.entry, 1),
                     .none => unreachable,
                 }
-                if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(pcs[index]));
+                // The access names its instruction by index in the block.
+                if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(index));
             }
             return true;
         }
@@ -316,6 +318,12 @@ fn Server(comptime Addr: type) type {
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             const access = decodeMeminfo(info);
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+            const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
+                @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
+                @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
+                @as(u32, @intFromBool(access.big_endian)) << records.mem_big_endian_bit;
+            const insn: u32 = @intCast(@intFromPtr(userdata));
+            if (!config.trace_values) return streamFor(vcpu_index).mem(flags, insn, addr, 0, false);
             // Read back while the guest has one thread: the same value for a
             // load or a store, at half the cost of QEMU's call on 10.0
             // (mipsel bench_mem, null PC + mem: 1.2-1.6 s against 2.5-3.0 s).
@@ -330,11 +338,7 @@ fn Server(comptime Addr: type) type {
                 valueFromQemu(api.mem_get_value.?(info))
             else
                 back;
-            const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
-                @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
-                @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
-                @as(u32, @intFromBool(access.big_endian)) << records.mem_big_endian_bit;
-            streamFor(vcpu_index).mem(flags, @intFromPtr(userdata), addr, value);
+            streamFor(vcpu_index).mem(flags, insn, addr, value, true);
         }
 
         fn onSyscall(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64, a7: u64, a8: u64) callconv(.C) void {
@@ -347,7 +351,6 @@ fn Server(comptime Addr: type) type {
             const stream = streamFor(vcpu_index);
             const args = [records.syscall_args]u64{ a1, a2, a3, a4, a5, a6 };
             stream.syscall(@bitCast(number), args);
-            stream.fenceIfOutsideBlock();
             followExec(vcpu_index, @bitCast(number), args);
         }
 
@@ -366,7 +369,6 @@ fn Server(comptime Addr: type) type {
             _ = id;
             const stream = streamFor(vcpu_index);
             stream.syscallReturned(@bitCast(number), @bitCast(ret), arch.syscalls);
-            stream.fenceIfOutsideBlock();
         }
 
         /// A guest thread ended (sys_exit): its stream ends cleanly.

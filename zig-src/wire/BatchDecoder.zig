@@ -2,11 +2,14 @@
 //! Decodes one chunk of trace records natively for the consumer: counts its
 //! events and, when asked, expands it into the batch form's columns (one pc
 //! per executed instruction, one row per memory access) in execution order.
-//! It is the fast path of src/runtime/walk.ts, which stays the reference:
-//! the ordering rules are records.zig's, and a Bun test checks that both give
-//! the same columns for every test guest. The chunk lives in memory the
-//! producer can still write, so every size, count and block id is checked
-//! on every pass, and every column write against its capacity.
+//! Records are owned forward (records.zig), so one pass places everything as
+//! it comes: an access names its instruction, whose pc and row follow from
+//! the open block or exec record. It is the fast path of
+//! src/wire/walk.ts, which stays the reference: a Bun test checks that
+//! both give the same columns on random chunks and every test guest. The
+//! chunk lives in memory the producer can still write, so every size, count,
+//! block id and instruction index is checked on every pass, and every column
+//! write against its capacity.
 const std = @import("std");
 const records = @import("records.zig");
 const Kind = records.Kind;
@@ -35,7 +38,7 @@ pub const Counts = extern struct {
     sized_execs: u32 = 0,
 };
 
-/// Where the columns go; written by Bun as twelve u64s (pointers, capacities).
+/// Where the columns go; written by Bun as eleven u64s (pointers, capacities).
 pub const Columns = extern struct {
     exec_pc: [*]f64,
     exec_capacity: u64,
@@ -46,10 +49,8 @@ pub const Columns = extern struct {
     mem_is_store: [*]u8,
     mem_value_lo: [*]u32,
     mem_value_hi: [*]u32,
+    /// Row in exec_pc of the instruction that made each access.
     mem_exec_index: [*]u32,
-    /// Instructions before each access in the chunk (the per-event form
-    /// interleaves by it: an access can precede the chunk's first instruction).
-    mem_execs_before: [*]u32,
     /// Each access's head from its lowest flag up (head >> mem_size_shift_bit:
     /// size, store, sign, big endian).
     mem_flags: [*]u8,
@@ -72,8 +73,6 @@ allocator: std.mem.Allocator,
 /// Block id -> its definition in the current chunk: open addressing,
 /// entries of older chunks told apart by `stamp`.
 slots: []Slot = &.{},
-/// Word offsets of records waiting for the block that owns them.
-pending: []u32 = &.{},
 /// The PCs of the chunk's block definitions, converted once per chunk to the
 /// columns' f64 (a block is used hundreds of times per chunk).
 def_pcs: []f64 = &.{},
@@ -87,7 +86,6 @@ pub fn init(allocator: std.mem.Allocator) BatchDecoder {
 
 pub fn deinit(self: *BatchDecoder) void {
     self.allocator.free(self.slots);
-    self.allocator.free(self.pending);
     self.allocator.free(self.def_pcs);
     self.* = undefined;
 }
@@ -104,11 +102,6 @@ fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
     if (self.slots.len == 0) {
         self.slots = try self.allocator.alloc(Slot, slots_initial);
         self.clearSlots();
-    }
-    if (self.pending.len < word_count) {
-        self.allocator.free(self.pending);
-        self.pending = &.{};
-        self.pending = try self.allocator.alloc(u32, word_count);
     }
     // Definitions hold at most one pc per word; the fixed-size copies read
     // up to `2 * copy_insns_fixed` past the last one.
@@ -207,7 +200,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
     switch (addr_words) {
         inline 1, 2 => |aw| {
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
-            if (columns == null) try walker.count() else try walker.fill();
+            if (columns == null) try walker.run(false) else try walker.run(true);
             if (columns) |c| {
                 std.debug.assert(walker.exec <= c.exec_capacity);
                 std.debug.assert(walker.mem <= c.mem_capacity);
@@ -218,129 +211,137 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
 }
 
 /// One pass over one chunk of a guest whose addresses take `addr_words`
-/// words; mirrors RecordWalker.walk in src/runtime/walk.ts.
+/// words; mirrors RecordWalker.walk in src/wire/walk.ts.
 fn Walker(comptime addr_words: u32) type {
     return struct {
         const Self = @This();
+        const exec_words = records.recordWords(.exec, addr_words);
+        const open_words = records.recordWords(.block_open, addr_words);
 
         decoder: *BatchDecoder,
         words: []const u32,
         /// Null in the counting pass.
         columns: ?*const Columns,
         counts: *Counts,
+        /// Rows written so far.
         exec: u64 = 0,
         mem: u64 = 0,
         def_pcs_used: u32 = 0,
-        pending_count: u32 = 0,
-        /// How many of the pending records are memory accesses.
-        pending_mems: u32 = 0,
-        /// Pending records follow an exec record (they are that
-        /// instruction's), not a block or fence record (the next block's).
-        after_exec: bool = false,
-        /// A block_open record whose block still collects the records after it.
-        open: ?Block = null,
-        open_executed: u32 = 0,
-        /// Instructions of the open block already in the column: its
-        /// accesses are placed as they come while each one's pc is at or
-        /// after the last one placed (the patched backend writes them so);
-        /// the first that is not, and everything after it, waits in
-        /// `pending` for the block's end, as in walk.ts.
-        open_emitted: u32 = 0,
+        /// The owner of the records that follow: the open block (or the
+        /// instruction of an exec record, as a block of one). Its first
+        /// `executed` instructions ran; `emitted` of them are in the
+        /// column, from row `first_row`; accesses may name instructions
+        /// from `next_insn` on (0 executed: no owner).
+        owner: Block = .{ .insns = 0, .pcs_at = 0 },
+        owner_is_exec: bool = false,
+        executed: u32 = 0,
+        emitted: u32 = 0,
+        next_insn: u32 = 0,
+        first_row: u64 = 0,
 
-        /// Counts and fills the columns in execution order (`count` is the
-        /// pass without columns).
-        fn fill(w: *Self) Error!void {
+        /// Both passes: `filling` writes the columns too. The record kinds
+        /// are tested most frequent first, with branches rather than a
+        /// table, so the CPU runs ahead of the load chain.
+        fn run(w: *Self, comptime filling: bool) Error!void {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
-                if (w.pending_count == 0 and w.runStartsAt(at)) {
-                    at = try w.fillRun(at);
-                    if (at == words.len) break;
-                }
-                const size = try w.sizeAt(at);
                 const head = words[at];
                 const kind = head & 0xff;
-                if (kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open)) {
-                    try w.closeOpen();
-                    const block = try w.blockOf(at);
+                if (kind == @intFromEnum(Kind.mem)) {
+                    const size = records.memWords(head, addr_words);
+                    if (size > words.len - at) return w.corrupt(at);
+                    const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
+                    if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
+                    w.next_insn = insn;
+                    const store = (head >> records.mem_store_bit) & 1;
+                    w.counts.writes += store;
+                    w.counts.reads += 1 - store;
+                    if (filling) try w.putMem(at, insn);
+                    at += size;
+                } else if (kind == @intFromEnum(Kind.block_open)) {
+                    if (open_words > words.len - at) return w.corrupt(at);
+                    if (filling) try w.emitRest();
+                    const block = w.decoder.definition(words[at + 1]) orelse return w.corrupt(at);
                     const executed = head >> records.count_shift;
+                    if (executed > block.insns) return w.corrupt(at);
                     w.counts.instructions += executed;
-                    if (kind == @intFromEnum(Kind.block)) {
-                        if (w.after_exec) try w.flush();
-                        w.after_exec = false;
-                        try w.expand(block, executed);
-                    } else {
-                        try w.flush();
-                        w.after_exec = false;
-                        w.open = block;
-                        w.open_executed = executed;
-                        w.open_emitted = 0;
-                    }
-                } else if (kind == @intFromEnum(Kind.block_def)) {
-                    try w.define(at);
+                    w.open(block, executed, false);
+                    at += open_words;
                 } else if (kind == @intFromEnum(Kind.exec)) {
-                    try w.closeOpen();
-                    try w.flush();
+                    if (exec_words > words.len - at) return w.corrupt(at);
+                    if (filling) try w.emitRest();
                     w.counts.instructions += 1;
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    try w.emitExec(w.addr(at + 1));
-                    w.after_exec = true;
-                } else if (kind == @intFromEnum(Kind.fence)) {
-                    try w.closeOpen();
-                    try w.flush();
-                    w.after_exec = false;
+                    w.open(.{ .insns = 1, .pcs_at = 0 }, 1, true);
+                    if (filling) {
+                        const columns = w.columns.?;
+                        if (w.exec >= columns.exec_capacity) return error.ColumnsTooSmall;
+                        columns.exec_pc[w.exec] = w.addr(at + 1);
+                        w.exec += 1;
+                        w.emitted = 1;
+                    }
+                    at += exec_words;
+                } else if (kind == @intFromEnum(Kind.block_def)) {
+                    const size = try w.sizeAt(at);
+                    try w.define(at, filling);
+                    at += size;
                 } else {
+                    const size = try w.sizeAt(at);
+                    // After the owner's last instruction: no access follows.
+                    if (filling) try w.emitRest();
+                    w.next_insn = w.executed;
                     w.countOther(head);
-                    std.debug.assert(w.pending_count < w.decoder.pending.len);
-                    w.decoder.pending[w.pending_count] = at;
-                    w.pending_count += 1;
-                    w.pending_mems += @intFromBool(kind == @intFromEnum(Kind.mem));
+                    at += size;
                 }
-                at += size;
             }
-            try w.closeOpen();
-            try w.flush();
+            if (filling) try w.emitRest();
         }
 
-        /// Whether `fillRun` takes the record at `at` (calling it for nothing
-        /// costs a state copy).
-        fn runStartsAt(w: *const Self, at: u32) bool {
-            return switch (w.words[at] & 0xff) {
-                @intFromEnum(Kind.block), @intFromEnum(Kind.block_open), @intFromEnum(Kind.exec), @intFromEnum(Kind.mem) => true,
-                else => false,
-            };
+        fn open(w: *Self, block: Block, executed: u32, is_exec: bool) void {
+            w.owner = block;
+            w.owner_is_exec = is_exec;
+            w.executed = executed;
+            w.emitted = 0;
+            w.next_insn = 0;
+            w.first_row = w.exec;
         }
 
-        /// Expands the block records from `start` that own no other record
-        /// (a block_open is whole when a block record follows it), with
-        /// nothing open or pending; returns where they end.
-        inline fn blockRun(w: *Self, columns: *const Columns, start: u32, exec_in_out: *u64) Error!struct { at: u32, instructions: u32 } {
-            const words = w.words;
-            const slots = w.decoder.slots;
-            const stamp = w.decoder.stamp;
-            const def_pcs = w.decoder.def_pcs;
-            var exec = exec_in_out.*;
-            defer exec_in_out.* = exec;
-            var instructions: u32 = 0;
-            var at = start;
-            while (words.len - at >= 2) {
-                const head = words[at];
-                const kind = head & 0xff;
-                if (kind != @intFromEnum(Kind.block) and kind != @intFromEnum(Kind.block_open)) break;
-                if (kind == @intFromEnum(Kind.block_open) and words.len - at > 2) {
-                    const next_kind = words[at + 2] & 0xff;
-                    if (next_kind != @intFromEnum(Kind.block) and next_kind != @intFromEnum(Kind.block_open)) break;
-                }
-                const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
-                const executed = head >> records.count_shift;
-                if (executed > block.insns) return w.corrupt(at);
-                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                copyPcs(columns, exec, def_pcs[block.pcs_at..], executed);
-                exec += executed;
-                instructions += executed;
-                at += 2;
-            }
-            return .{ .at = at, .instructions = instructions };
+        /// The owner's instructions not yet in the column.
+        inline fn emitRest(w: *Self) Error!void {
+            if (w.emitted < w.executed) try w.emitThrough(w.executed);
+        }
+
+        /// The owner's instructions up to (not including) `end`.
+        inline fn emitThrough(w: *Self, end: u32) Error!void {
+            std.debug.assert(!w.owner_is_exec and w.emitted < end and end <= w.executed);
+            const columns = w.columns.?;
+            const n = end - w.emitted;
+            if (n > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
+            copyPcs(columns, w.exec, w.decoder.def_pcs[w.owner.pcs_at + w.emitted ..], n);
+            w.exec += n;
+            w.emitted = end;
+        }
+
+        /// The access at `at` by the owner's instruction `insn`, after that
+        /// instruction's row.
+        inline fn putMem(w: *Self, at: u32, insn: u32) Error!void {
+            const columns = w.columns.?;
+            if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
+            if (insn >= w.emitted) try w.emitThrough(insn + 1);
+            const row = w.first_row + insn;
+            const head = w.words[at];
+            const m = w.mem;
+            columns.mem_pc[m] = columns.exec_pc[row];
+            columns.mem_addr[m] = w.addr(at + 1);
+            columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+            columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
+            const value_words = records.memValueWords(head);
+            columns.mem_value_lo[m] = if (value_words > 0) w.words[at + 1 + addr_words] else 0;
+            columns.mem_value_hi[m] = if (value_words > 1) w.words[at + 2 + addr_words] else 0;
+            columns.mem_exec_index[m] = @intCast(row);
+            columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
+            w.mem = m + 1;
         }
 
         /// Copies a block's first `n` PCs from `pcs` to the column at row
@@ -360,170 +361,31 @@ fn Walker(comptime addr_words: u32) type {
             }
         }
 
-        /// The records that make up nearly every chunk (blocks, exec
-        /// records, accesses: placed as they come, or, before a closing
-        /// block record, held until it), from `start` with nothing pending, in a tight loop whose state lives
-        /// in locals (column stores could alias the walker's fields; this
-        /// halves the cost per block). Returns where it met a record it
-        /// leaves to the general loop in `fill`, which gives the same
-        /// columns record by record.
-        fn fillRun(w: *Self, start: u32) Error!u32 {
-            std.debug.assert(w.pending_count == 0);
-            comptime std.debug.assert(records.recordWords(.block, addr_words) == 2);
-            comptime std.debug.assert(records.recordWords(.block_open, addr_words) == 2);
-            const exec_words = comptime records.recordWords(.exec, addr_words);
-            const mem_words = comptime records.recordWords(.mem, addr_words);
-            const words = w.words;
-            // A copy: stores into the columns could alias `w.columns.*`,
-            // and every column pointer would be reloaded after each store.
-            const columns_copy = w.columns.?.*;
-            const columns = &columns_copy;
-            const slots = w.decoder.slots;
-            const stamp = w.decoder.stamp;
-            const def_pcs = w.decoder.def_pcs;
-            var exec = w.exec;
-            var mem = w.mem;
-            var counts = w.counts.*;
-            var open = w.open;
-            var open_executed = w.open_executed;
-            var open_emitted = w.open_emitted;
-            var after_exec = w.after_exec;
-            // Accesses waiting for the block record that owns them (no other
-            // record waits here).
-            const pending = w.decoder.pending;
-            var pending_count: u32 = 0;
-            var at = start;
-            defer {
-                w.pending_count = pending_count;
-                w.pending_mems = pending_count;
-                w.exec = exec;
-                w.mem = mem;
-                w.counts.* = counts;
-                w.open = open;
-                w.open_executed = open_executed;
-                w.open_emitted = open_emitted;
-                w.after_exec = after_exec;
+        /// Enters the block_def at `at` (sizeAt checked its length) in the
+        /// table, with its PCs converted when columns are filled.
+        fn define(w: *Self, at: u32, comptime filling: bool) Error!void {
+            const insns = w.words[at] >> records.count_shift;
+            std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
+            const block = Block{ .insns = insns, .pcs_at = w.def_pcs_used };
+            if (filling) {
+                const def_pcs = w.decoder.def_pcs;
+                // Each definition takes more words than it has PCs.
+                std.debug.assert(w.def_pcs_used + insns + 2 * copy_insns_fixed <= def_pcs.len);
+                for (def_pcs[w.def_pcs_used..][0..insns], 0..) |*pc, i| pc.* = w.addr(at + 2 + @as(u32, @intCast(i)) * addr_words);
+                w.def_pcs_used += insns;
             }
-            while (at < words.len) {
-                const head = words[at];
-                const kind = head & 0xff;
-                if (kind == @intFromEnum(Kind.mem)) {
-                    if (mem_words > words.len - at) break;
-                    const store = (head >> records.mem_store_bit) & 1;
-                    if (!after_exec and open == null) {
-                        std.debug.assert(pending_count < pending.len);
-                        pending[pending_count] = at;
-                        pending_count += 1;
-                        counts.writes += store;
-                        counts.reads += 1 - store;
-                        at += mem_words;
-                        continue;
-                    }
-                    if (!after_exec) {
-                        // Only inside an open block, after the last
-                        // instruction emitted or a later one.
-                        const block = open.?;
-                        const pcs = def_pcs[block.pcs_at..][0..open_executed];
-                        const pc = w.addr(at + 1);
-                        var index = open_emitted -| 1;
-                        while (index < pcs.len and pcs[index] != pc) index += 1;
-                        if (index == pcs.len) break;
-                        const emitted = index + 1 - open_emitted;
-                        if (emitted > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                        copyPcs(columns, exec, def_pcs[block.pcs_at + open_emitted ..], emitted);
-                        exec += emitted;
-                        open_emitted = index + 1;
-                    }
-                    if (mem >= columns.mem_capacity) return error.ColumnsTooSmall;
-                    w.putRow(columns, at, mem, exec);
-                    mem += 1;
-                    counts.writes += store;
-                    counts.reads += 1 - store;
-                    at += mem_words;
-                    continue;
-                }
-                const is_block = kind == @intFromEnum(Kind.block) or kind == @intFromEnum(Kind.block_open);
-                if (!is_block and kind != @intFromEnum(Kind.exec)) break;
-                if ((if (is_block) 2 else exec_words) > words.len - at) break;
-                // Waiting accesses happened before a block_open or an exec
-                // record: the general loop writes them first.
-                if (pending_count != 0 and kind != @intFromEnum(Kind.block)) break;
-                // Both close the open block: the rest of its instructions.
-                if (open) |block| {
-                    std.debug.assert(open_emitted <= open_executed);
-                    const rest = open_executed - open_emitted;
-                    if (rest > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                    copyPcs(columns, exec, def_pcs[block.pcs_at + open_emitted ..], rest);
-                    exec += rest;
-                    open = null;
-                }
-                if (kind == @intFromEnum(Kind.exec)) {
-                    if (exec >= columns.exec_capacity) return error.ColumnsTooSmall;
-                    columns.exec_pc[exec] = w.addr(at + 1);
-                    exec += 1;
-                    counts.instructions += 1;
-                    counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    after_exec = true;
-                    at += exec_words;
-                    continue;
-                }
-                if (pending_count == 0) {
-                    // A PC-only stream is nearly all this: blocks that own
-                    // no record, in the tightest loop.
-                    const run = try blockRun(w, columns, at, &exec);
-                    if (run.at != at) {
-                        counts.instructions += run.instructions;
-                        after_exec = false;
-                        at = run.at;
-                        continue;
-                    }
-                }
-                // What the block run leaves: a block_open that owns the
-                // records after it, or a block record with accesses waiting.
-                const block = lookup(slots, stamp, words[at + 1]) orelse return w.corrupt(at);
-                const executed = head >> records.count_shift;
-                if (executed > block.insns) return w.corrupt(at);
-                counts.instructions += executed;
-                after_exec = false;
-                at += 2;
-                if (kind == @intFromEnum(Kind.block_open)) {
-                    std.debug.assert(pending_count == 0);
-                    open = block;
-                    open_executed = executed;
-                    open_emitted = 0;
-                    continue;
-                }
-                std.debug.assert(pending_count != 0);
-                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
-                if (pending_count > columns.mem_capacity - mem) return error.ColumnsTooSmall;
-                const rows = w.interleave(columns, def_pcs[block.pcs_at..][0..executed], pending[0..pending_count], true, exec, mem);
-                exec = rows.exec;
-                mem = rows.mem;
-                var p = rows.pending;
-                // From the first access that no instruction claims, after the block.
-                while (p < pending_count) : (p += 1) {
-                    w.putRow(columns, pending[p], mem, exec);
-                    mem += 1;
-                }
-                pending_count = 0;
-            }
-            return at;
+            try w.decoder.define(w.words[at + 1], block);
         }
 
         fn countOther(w: *Self, head: u32) void {
             switch (head & 0xff) {
-                @intFromEnum(Kind.mem) => if ((head >> records.mem_store_bit) & 1 == 1) {
-                    w.counts.writes += 1;
-                } else {
-                    w.counts.reads += 1;
-                },
                 @intFromEnum(Kind.syscall) => {
                     w.counts.syscalls += 1;
                     w.counts.others += 1;
                 },
                 @intFromEnum(Kind.sysret), @intFromEnum(Kind.mmap), @intFromEnum(Kind.munmap) => w.counts.others += 1,
                 @intFromEnum(Kind.exit) => w.counts.exited = 1,
-                else => {},
+                else => unreachable, // sizeAt refused anything else
             }
         }
 
@@ -539,11 +401,10 @@ fn Walker(comptime addr_words: u32) type {
             return @floatFromInt(wide);
         }
 
-        /// Words in the record at `at`, validated against the chunk's end.
+        /// Words in the record at `at` (not a memory access), validated
+        /// against the chunk's end.
         fn sizeAt(w: *Self, at: u32) Error!u32 {
             const head = w.words[at];
-            const fixed = fixed_words[head & 0xff];
-            if (fixed != 0 and fixed <= w.words.len - at) return fixed;
             const kind = std.meta.intToEnum(Kind, head & 0xff) catch return w.corrupt(at);
             const size = switch (kind) {
                 .mmap => blk: {
@@ -556,215 +417,11 @@ fn Walker(comptime addr_words: u32) type {
                     if (insns < 1 or insns > records.block_insns_max) return w.corrupt(at);
                     break :blk records.recordWords(.block_def, addr_words) + insns * addr_words;
                 },
-                else => fixed,
+                .syscall, .sysret, .munmap, .exit => records.recordWords(kind, addr_words),
+                .exec, .mem, .block_open => unreachable, // run() takes these
             };
             if (size > w.words.len - at) return w.corrupt(at);
             return size;
-        }
-
-        /// Words per record by kind byte; 0 for a kind whose size is in its
-        /// head (mmap, block_def) or that does not exist.
-        const fixed_words: [256]u8 = blk: {
-            var table = [_]u8{0} ** 256;
-            for (std.meta.tags(Kind)) |kind| {
-                if (kind == .mmap or kind == .block_def) continue;
-                table[@intFromEnum(kind)] = records.recordWords(kind, addr_words);
-            }
-            break :blk table;
-        };
-
-        /// Counts (and validates) without ordering anything: the pass for
-        /// tracers that need only totals.
-        fn count(w: *Self) Error!void {
-            const words = w.words;
-            const exec_words = comptime records.recordWords(.exec, addr_words);
-            const mem_words = comptime records.recordWords(.mem, addr_words);
-            const block_words = comptime records.recordWords(.block, addr_words);
-            comptime std.debug.assert(block_words == records.recordWords(.block_open, addr_words));
-            // Totals in locals: stores through `w.counts` could alias
-            // `words`, and the loop would reload around each one.
-            var instructions: u32 = 0;
-            var reads: u32 = 0;
-            var writes: u32 = 0;
-            defer {
-                w.counts.instructions += instructions;
-                w.counts.reads += reads;
-                w.counts.writes += writes;
-            }
-            var at: u32 = 0;
-            while (at < words.len) {
-                const head = words[at];
-                const kind = head & 0xff;
-                // The next record's offset hangs on this one's kind. Branches
-                // (not a select or a table load) let the CPU predict the kind
-                // and run ahead, so records are not walked at the latency of
-                // a load-add chain (~3 ns each before).
-                if (kind == @intFromEnum(Kind.mem) and mem_words <= words.len - at) {
-                    const store = (head >> records.mem_store_bit) & 1;
-                    writes += store;
-                    reads += 1 - store;
-                    at += mem_words;
-                } else if ((kind == @intFromEnum(Kind.block_open) or kind == @intFromEnum(Kind.block)) and block_words <= words.len - at) {
-                    _ = try w.blockOf(at);
-                    instructions += head >> records.count_shift;
-                    at += block_words;
-                } else if (kind == @intFromEnum(Kind.exec) and exec_words <= words.len - at) {
-                    instructions += 1;
-                    w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    at += exec_words;
-                } else {
-                    const size = try w.sizeAt(at);
-                    if (kind == @intFromEnum(Kind.block_def)) try w.define(at) else w.countOther(head);
-                    at += size;
-                }
-            }
-        }
-
-        /// Enters the block_def at `at` (sizeAt checked its length) in the
-        /// table, with its PCs converted when columns are filled.
-        fn define(w: *Self, at: u32) Error!void {
-            const insns = w.words[at] >> records.count_shift;
-            std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
-            const block = Block{ .insns = insns, .pcs_at = w.def_pcs_used };
-            if (w.columns != null) {
-                const def_pcs = w.decoder.def_pcs;
-                // Each definition takes more words than it has PCs.
-                std.debug.assert(w.def_pcs_used + insns + 2 * copy_insns_fixed <= def_pcs.len);
-                for (def_pcs[w.def_pcs_used..][0..insns], 0..) |*pc, i| pc.* = w.addr(at + 2 + @as(u32, @intCast(i)) * addr_words);
-                w.def_pcs_used += insns;
-            }
-            try w.decoder.define(w.words[at + 1], block);
-        }
-
-        /// The definition of the block record at `at`, checked against its count.
-        fn blockOf(w: *Self, at: u32) Error!Block {
-            const block = w.decoder.definition(w.words[at + 1]) orelse return w.corrupt(at);
-            if (w.words[at] >> records.count_shift > block.insns) return w.corrupt(at);
-            return block;
-        }
-
-        fn emitExec(w: *Self, pc: f64) Error!void {
-            const columns = w.columns.?; // only fill() emits
-            if (w.exec >= columns.exec_capacity) return error.ColumnsTooSmall;
-            columns.exec_pc[w.exec] = pc;
-            w.exec += 1;
-        }
-
-        fn emitMem(w: *Self, at: u32) Error!void {
-            const columns = w.columns.?;
-            if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
-            w.putMem(columns, at);
-        }
-
-        /// Writes the access at `at` as the next row; the caller checked room.
-        fn putMem(w: *Self, columns: *const Columns, at: u32) void {
-            w.putRow(columns, at, w.mem, w.exec);
-            w.mem += 1;
-        }
-
-        /// Writes the access at `at` as row `row`, after `exec` instructions.
-        inline fn putRow(w: *const Self, columns: *const Columns, at: u32, row: u64, exec: u64) void {
-            std.debug.assert(row < columns.mem_capacity);
-            const head = w.words[at];
-            columns.mem_pc[row] = w.addr(at + 1);
-            columns.mem_addr[row] = w.addr(at + 1 + addr_words);
-            columns.mem_size[row] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
-            columns.mem_is_store[row] = @intCast((head >> records.mem_store_bit) & 1);
-            columns.mem_value_lo[row] = w.words[at + 1 + 2 * addr_words];
-            columns.mem_value_hi[row] = w.words[at + 2 + 2 * addr_words];
-            columns.mem_exec_index[row] = @intCast(if (exec == 0) 0 else exec - 1);
-            columns.mem_execs_before[row] = @intCast(exec);
-            columns.mem_flags[row] = @truncate(head >> records.mem_size_shift_bit);
-        }
-
-        fn clearPending(w: *Self) void {
-            w.pending_count = 0;
-            w.pending_mems = 0;
-        }
-
-        fn pendingKind(w: *const Self, p: u32) u32 {
-            return w.words[w.decoder.pending[p]] & 0xff;
-        }
-
-        /// Records that no block owns, in order.
-        fn flush(w: *Self) Error!void {
-            try w.flushFrom(0);
-        }
-
-        /// The pending records from the `first`th on, in order.
-        fn flushFrom(w: *Self, first: u32) Error!void {
-            var p = first;
-            while (p < w.pending_count) : (p += 1) {
-                if (w.pendingKind(p) == @intFromEnum(Kind.mem)) try w.emitMem(w.decoder.pending[p]);
-            }
-            w.clearPending();
-        }
-
-        fn closeOpen(w: *Self) Error!void {
-            var block = w.open orelse return;
-            w.open = null;
-            std.debug.assert(w.open_emitted <= w.open_executed);
-            block.pcs_at += w.open_emitted;
-            try w.expand(block, w.open_executed - w.open_emitted);
-        }
-
-        /// A block's first `executed` instructions, each followed by the
-        /// pending memory records with its pc; then the rest of the pending
-        /// records.
-        inline fn expand(w: *Self, block: Block, executed: u32) Error!void {
-            std.debug.assert(executed <= block.insns);
-            const columns = w.columns.?;
-            if (w.pending_count != 0) return w.expandWithPending(columns, block, executed);
-            // The common case, a block with nothing recorded inside it.
-            if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-            copyPcs(columns, w.exec, w.decoder.def_pcs[block.pcs_at..], executed);
-            w.exec += executed;
-        }
-
-        fn expandWithPending(w: *Self, columns: *const Columns, block: Block, executed: u32) Error!void {
-            const pcs = w.decoder.def_pcs[block.pcs_at..];
-            // Instructions and accesses both fit, or nothing is written.
-            if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-            if (w.pending_mems > columns.mem_capacity - w.mem) return error.ColumnsTooSmall;
-            const rows = w.interleave(columns, pcs[0..executed], w.decoder.pending[0..w.pending_count], false, w.exec, w.mem);
-            w.exec = rows.exec;
-            w.mem = rows.mem;
-            const p = rows.pending;
-            // The rest (syscalls, accesses no instruction claimed) follow the block.
-            try w.flushFrom(p);
-        }
-
-        /// Writes `pcs` from row `exec_start`, each followed by the pending
-        /// accesses with its pc, in order, from row `mem_start`; returns the
-        /// rows reached and how many pending records it took (it stops at
-        /// the first one that no instruction claims, or that is not an
-        /// access). The caller checked the room in both columns.
-        /// `accesses_only`: every pending record is an access (`fillRun`'s),
-        /// which saves a kind check per access.
-        inline fn interleave(w: *const Self, columns: *const Columns, pcs: []const f64, pending: []const u32, comptime accesses_only: bool, exec_start: u64, mem_start: u64) struct { exec: u64, mem: u64, pending: u32 } {
-            var exec = exec_start;
-            var mem = mem_start;
-            var p: u32 = 0;
-            var next_pc = w.pendingPc(pending, p, accesses_only);
-            for (pcs) |pc| {
-                columns.exec_pc[exec] = pc;
-                exec += 1;
-                while (next_pc == pc) {
-                    w.putRow(columns, pending[p], mem, exec);
-                    mem += 1;
-                    p += 1;
-                    next_pc = w.pendingPc(pending, p, accesses_only);
-                }
-            }
-            return .{ .exec = exec, .mem = mem, .pending = p };
-        }
-
-        /// The pc of the `p`th pending record; NaN (which no pc equals) past
-        /// the last one or when it is not an access.
-        inline fn pendingPc(w: *const Self, pending: []const u32, p: u32, comptime accesses_only: bool) f64 {
-            if (p == pending.len) return std.math.nan(f64);
-            if (!accesses_only and w.words[pending[p]] & 0xff != @intFromEnum(Kind.mem)) return std.math.nan(f64);
-            return w.addr(pending[p] + 1);
         }
     };
 }
@@ -784,7 +441,6 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         mem_value_lo: [mems]u32 = undefined,
         mem_value_hi: [mems]u32 = undefined,
         mem_exec_index: [mems]u32 = undefined,
-        mem_execs_before: [mems]u32 = undefined,
         mem_flags: [mems]u8 = undefined,
 
         fn columns(self: *@This()) Columns {
@@ -799,7 +455,6 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
                 .mem_value_lo = &self.mem_value_lo,
                 .mem_value_hi = &self.mem_value_hi,
                 .mem_exec_index = &self.mem_exec_index,
-                .mem_execs_before = &self.mem_execs_before,
                 .mem_flags = &self.mem_flags,
             };
         }
@@ -807,57 +462,102 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
 }
 
 const head_block_def: u32 = @intFromEnum(Kind.block_def);
-const head_block: u32 = @intFromEnum(Kind.block);
-const head_mem: u32 = @intFromEnum(Kind.mem);
+const head_open: u32 = @intFromEnum(Kind.block_open);
+const head_exec: u32 = @intFromEnum(Kind.exec);
+const head_syscall: u32 = @intFromEnum(Kind.syscall);
 
-test "a block expands into its pcs with its memory accesses after their instruction" {
+fn memHead(size_shift: u32, store: bool, insn: u32) u32 {
+    return records.memHead(size_shift << records.mem_size_shift_bit | @as(u32, @intFromBool(store)) << records.mem_store_bit, insn, true);
+}
+
+test "a block's accesses go after the instruction they name" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
-    // 32-bit guest: block 7 = pcs 0x100, 0x104, 0x108; a load at 0x104; the block ran 3.
+    // 32-bit guest: block 7 = pcs 0x100, 0x104, 0x108; a 4-byte load by
+    // instruction 1 and an 8-byte store by instruction 2; the block ran 3.
     const words = [_]u32{
-        head_block_def | 3 << 8, 7,     0x100,  0x104,  0x108,
-        head_mem | 2 << 8,       0x104, 0x2000, 0xdead, 0,
-        head_block | 3 << 8,     7,
+        head_block_def | 3 << 8, 7,                    0x100,
+        0x104,                   0x108,                head_open | 3 << 8,
+        7,                       memHead(2, false, 1), 0x2000,
+        0xdead,                  memHead(3, true, 2),  0x3000,
+        0x1111,                  0x2222,
     };
-    var out = TestColumns(4, 1){};
+    var out = TestColumns(4, 2){};
     const columns = out.columns();
     var counts: Counts = .{};
     try decoder.fill(&words, 1, &columns, &counts);
     try testing.expectEqual(@as(u32, 3), counts.instructions);
     try testing.expectEqual(@as(u32, 1), counts.reads);
+    try testing.expectEqual(@as(u32, 1), counts.writes);
     try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, out.exec_pc[0..3]);
-    try testing.expectEqual(@as(f64, 0x2000), out.mem_addr[0]);
-    try testing.expectEqual(@as(u8, 4), out.mem_size[0]);
-    try testing.expectEqual(@as(u32, 1), out.mem_exec_index[0]);
-    try testing.expectEqual(@as(u32, 2), out.mem_execs_before[0]);
-    try testing.expectEqual(@as(u8, 2), out.mem_flags[0]);
-    try testing.expectEqual(@as(u32, 0xdead), out.mem_value_lo[0]);
+    try testing.expectEqualSlices(f64, &.{ 0x104, 0x108 }, &out.mem_pc);
+    try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000 }, &out.mem_addr);
+    try testing.expectEqualSlices(u8, &.{ 4, 8 }, &out.mem_size);
+    try testing.expectEqualSlices(u32, &.{ 1, 2 }, &out.mem_exec_index);
+    try testing.expectEqualSlices(u32, &.{ 0xdead, 0x1111 }, &out.mem_value_lo);
+    try testing.expectEqual(@as(u32, 0x2222), out.mem_value_hi[1]);
+    var counted: Counts = .{};
+    try decoder.count(&words, 1, &counted);
+    try testing.expectEqual(counts, counted);
+}
+
+test "an access after an exec record is that instruction's; without a value it has none" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const words = [_]u32{ head_exec, 0x40, records.memHead(1 << records.mem_size_shift_bit, 0, false), 0x900 };
+    var out = TestColumns(1, 1){};
+    const columns = out.columns();
+    var counts: Counts = .{};
+    try decoder.fill(&words, 1, &columns, &counts);
+    try testing.expectEqual(@as(f64, 0x40), out.mem_pc[0]);
+    try testing.expectEqual(@as(u32, 0), out.mem_exec_index[0]);
+    try testing.expectEqual(@as(u32, 0), out.mem_value_lo[0]);
+    try testing.expectEqual(@as(u8, 2), out.mem_size[0]);
+}
+
+test "accesses naming no instruction, one that did not run, or one already passed are corrupt" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    var counts: Counts = .{};
+    const orphan = [_]u32{ memHead(0, false, 0), 0x10, 0 };
+    try testing.expectError(error.Corrupt, decoder.count(&orphan, 1, &counts));
+    const not_run = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0x14, head_open | 1 << 8, 1, memHead(0, false, 1), 0x10, 0 };
+    try testing.expectError(error.Corrupt, decoder.count(&not_run, 1, &counts));
+    try testing.expectEqual(@as(u32, 6), counts.corrupt_word);
+    const backwards = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0x14, head_open | 2 << 8, 1, memHead(0, false, 1), 0x10, 0, memHead(0, false, 0), 0x10, 0 };
+    try testing.expectError(error.Corrupt, decoder.count(&backwards, 1, &counts));
+    const after_syscall = [_]u32{ head_exec, 0x40, head_syscall, 0, 0, 0, 0, 0, 0, 0, memHead(0, false, 0), 0x10, 0 };
+    try testing.expectError(error.Corrupt, decoder.count(&after_syscall, 1, &counts));
+    const after_exec = [_]u32{ head_exec, 0x40, memHead(0, false, 1), 0x10, 0 };
+    try testing.expectError(error.Corrupt, decoder.count(&after_exec, 1, &counts));
 }
 
 test "a block used without its definition, or past its length, is corrupt" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     var counts: Counts = .{};
-    const undefined_block = [_]u32{ head_block | 1 << 8, 9 };
+    const undefined_block = [_]u32{ head_open | 1 << 8, 9 };
     try testing.expectError(error.Corrupt, decoder.count(&undefined_block, 1, &counts));
     try testing.expectEqual(@as(u32, 0), counts.corrupt_word);
-    const too_long = [_]u32{ head_block_def | 1 << 8, 9, 0x10, head_block | 2 << 8, 9 };
+    const too_long = [_]u32{ head_block_def | 1 << 8, 9, 0x10, head_open | 2 << 8, 9 };
     try testing.expectError(error.Corrupt, decoder.count(&too_long, 1, &counts));
     try testing.expectEqual(@as(u32, 3), counts.corrupt_word);
     const truncated = [_]u32{ head_block_def | 4 << 8, 9, 0x10 };
     try testing.expectError(error.Corrupt, decoder.count(&truncated, 1, &counts));
     const unknown = [_]u32{0xff};
     try testing.expectError(error.Corrupt, decoder.count(&unknown, 1, &counts));
+    const retired = [_]u32{ 9, 1 };
+    try testing.expectError(error.Corrupt, decoder.count(&retired, 1, &counts));
 }
 
 test "definitions do not leak from one chunk into the next" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     var counts: Counts = .{};
-    const first = [_]u32{ head_block_def | 1 << 8, 5, 0x10, head_block | 1 << 8, 5 };
+    const first = [_]u32{ head_block_def | 1 << 8, 5, 0x10, head_open | 1 << 8, 5 };
     try decoder.count(&first, 1, &counts);
     try testing.expectEqual(@as(u32, 1), counts.instructions);
-    const second = [_]u32{ head_block | 1 << 8, 5 };
+    const second = [_]u32{ head_open | 1 << 8, 5 };
     try testing.expectError(error.Corrupt, decoder.count(&second, 1, &counts));
 }
 
@@ -869,7 +569,7 @@ test "a chunk with more definitions than the table's first size" {
     defer testing.allocator.free(words);
     for (0..blocks) |b| {
         const id: u32 = @intCast(b * 7919);
-        words[b * 5 ..][0..5].* = .{ head_block_def | 1 << 8, id, @intCast(b), head_block | 1 << 8, id };
+        words[b * 5 ..][0..5].* = .{ head_block_def | 1 << 8, id, @intCast(b), head_open | 1 << 8, id };
     }
     var counts: Counts = .{};
     try decoder.count(words, 1, &counts);
@@ -880,7 +580,7 @@ test "a chunk with more definitions than the table's first size" {
 test "columns that are too small are refused, not overrun" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
-    const words = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0, 0x14, 0, head_block | 2 << 8, 1 };
+    const words = [_]u32{ head_block_def | 2 << 8, 1, 0x10, 0, 0x14, 0, head_open | 2 << 8, 1 };
     var out = TestColumns(1, 0){};
     const columns = out.columns();
     var counts: Counts = .{};

@@ -15,6 +15,9 @@ pub fn main() !void {
     try out.print("export const memStoreBit = {d};\n", .{records.mem_store_bit});
     try out.print("export const memSignBit = {d};\n", .{records.mem_sign_bit});
     try out.print("export const memBigEndianBit = {d};\n", .{records.mem_big_endian_bit});
+    try out.print("export const memNoValueBit = {d};\n", .{records.mem_no_value_bit});
+    try out.print("export const memInsnShift = {d};\n", .{records.mem_insn_shift});
+    try out.print("export const memInsnMask = {d};\n", .{records.mem_insn_mask});
     try out.print("export const syscallArgs = {d};\n", .{records.syscall_args});
     try out.print("export const mmapPathShift = {d};\n", .{records.mmap_path_shift});
     try out.print("export const execInsnBytesShift = {d};\n", .{records.exec_insn_bytes_shift});

@@ -9,38 +9,47 @@
 //! syscall arguments take one word on 32-bit guests and two (low, high) on
 //! 64-bit guests: `addr_words` below. A record never straddles chunks.
 //!
-//!   exec     [head | insn_bytes<<8] [pc]        insn_bytes: the instruction's
-//!            size when the server wrote it (`once` on the plugin backend,
-//!            for exact coverage block ends on variable-width ISAs); 0: not given
-//!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13]
-//!            [pc] [addr] [value lo] [value hi]
+//! Ownership runs forward: every record belongs to the instruction or block
+//! opened by the nearest `exec` or `block_open` record before it in its
+//! chunk (records before the first one happened before the chunk's first
+//! instruction: a forked child's first `sysret`). An instruction's or a
+//! block's records never straddle chunks, so no record waits for a later
+//! one and a chunk decodes in one forward pass.
+//!
+//!   exec     [head | insn_bytes<<8] [pc]          one instruction ran.
+//!            insn_bytes: its size when the server wrote it (`once` on the
+//!            plugin backend, for exact coverage blocks); 0: not given
+//!   block_def [head | insns<<8] [id] [pc 0..insns-1]  a block's PCs,
+//!            repeated in every chunk that uses the block, before its first
+//!            use there, so chunks decode alone
+//!   block_open [head | executed<<8] [id]          a block ran: its first
+//!            `executed` instructions (the server rewrites the count in
+//!            place while the block is still in its unpublished chunk, when
+//!            a fault or a signal cut it short)
+//!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
+//!            | no_value<<14 | insn<<16] [addr] [value]
+//!            one access, after it completed. insn: the accessing
+//!            instruction's index in the open block (0 after an exec
+//!            record). value: one word for 1- to 4-byte accesses, two (low,
+//!            high) for 8 and 16 (the low 8 bytes); none with no_value
+//!            (`--no-values`). An instruction's accesses come in the order
+//!            it made them and a block's in its instructions' order;
+//!            accesses QEMU makes inside helpers (MIPS lwl/swr, x86 xsave,
+//!            atomics) and ones whose number varies at run time (x86 rep
+//!            strings: one execution per iteration) are ordinary records,
+//!            so the trace stays exact without an escape.
 //!   syscall  [head] [number] [arg 0..5]          (number and args: addr width)
 //!   sysret   [head] [number] [ret]
-//!   exit     [head]                              the thread ended normally
-//!   block_def [head | insns<<8] [id] [pc 0..insns-1]  a block's PCs, repeated
-//!            in every chunk that uses the block, so chunks decode alone
-//!   block    [head | executed<<8] [id]           closes a block: its first
-//!            `executed` instructions ran. The records since the previous
-//!            block, exec or fence record (memory accesses, syscalls)
-//!            happened inside it; a memory record goes after the instruction
-//!            with its pc. Records after an exec record belong to that
-//!            instruction. A block's or an instruction's records never
-//!            straddle chunks.
-//!   fence    [head]                              records since the last
-//!            block or exec record happened outside any block (in order)
-//!   block_open [head | executed<<8] [id]         opens a block (written as
-//!            it starts, by the patched-QEMU backend): its first `executed`
-//!            instructions ran. The records after it, up to the next exec,
-//!            block, block_open or fence record or the chunk's end, happened
-//!            inside it (memory accesses after the instruction with their
-//!            pc, anything else after its last instruction). Records before
-//!            it that no block or instruction owns happened before it.
 //!   mmap     [head | path_bytes<<8] [addr] [length] [offset] [prot] [flags]
 //!            [fd] [path, padded to whole words]   a successful mmap/mmap2
 //!   munmap   [head] [addr] [length]               a successful munmap
+//!   exit     [head]                              the thread ended normally
 //!
-//! `mmap` is the one variable-size record: its head carries the length of
-//! the mapped file's path (0 for anonymous memory), at most `path_bytes_max`.
+//! A syscall, sysret, mmap or munmap record inside a block came after the
+//! block's last executed instruction (a syscall ends its block), so memory
+//! records after it in the same block are corrupt.
+//!
+//! `mmap` and `mem` have variable sizes, both told by their head.
 const std = @import("std");
 
 pub const Kind = enum(u8) {
@@ -52,8 +61,7 @@ pub const Kind = enum(u8) {
     mmap = 6,
     munmap = 7,
     block_def = 8,
-    block = 9,
-    fence = 10,
+    // 9 and 10 were protocol 1's closing `block` and `fence` records.
     block_open = 11,
 };
 
@@ -73,26 +81,46 @@ pub const mem_size_shift_bit = 8;
 pub const mem_store_bit = 11;
 pub const mem_sign_bit = 12;
 pub const mem_big_endian_bit = 13;
+pub const mem_no_value_bit = 14;
+/// Ten bits: the accessing instruction's index in its block (< block_insns_max).
+pub const mem_insn_shift = 16;
+pub const mem_insn_mask: u32 = 0x3ff;
 
 pub const syscall_args = 6;
 
 /// Words per record for a guest whose addresses take `addr_words` words;
-/// for `mmap`, without its path.
+/// for `mmap`, without its path; for `mem`, the largest (an 8-byte value).
 pub fn recordWords(kind: Kind, addr_words: u32) u32 {
     std.debug.assert(addr_words == 1 or addr_words == 2);
     return switch (kind) {
         .exec => 1 + addr_words,
-        .mem => 1 + 2 * addr_words + 2,
+        .mem => 1 + addr_words + 2,
         .syscall => 1 + (1 + syscall_args) * addr_words,
         .sysret => 1 + 2 * addr_words,
         .exit => 1,
         .mmap => 1 + 3 * addr_words + 3,
         .munmap => 1 + 2 * addr_words,
         .block_def => 2, // plus `insns` PCs
-        .block => 2,
-        .fence => 1,
         .block_open => 2,
     };
+}
+
+/// Value words of a memory record, from its head.
+pub inline fn memValueWords(head: u32) u32 {
+    if (head & (1 << mem_no_value_bit) != 0) return 0;
+    return if ((head >> mem_size_shift_bit) & 7 <= 2) 1 else 2;
+}
+
+/// Words of the memory record whose head is `head`.
+pub inline fn memWords(head: u32, addr_words: u32) u32 {
+    return 1 + addr_words + memValueWords(head);
+}
+
+/// The head of a memory record (`flags`: size shift, store, sign and
+/// big-endian bits in their places; `insn`: index in the open block).
+pub inline fn memHead(flags: u32, insn: u32, with_value: bool) u32 {
+    std.debug.assert(insn <= mem_insn_mask);
+    return @intFromEnum(Kind.mem) | flags | @as(u32, @intFromBool(!with_value)) << mem_no_value_bit | insn << mem_insn_shift;
 }
 
 pub fn pathWords(path_bytes: u32) u32 {
@@ -102,7 +130,20 @@ pub fn pathWords(path_bytes: u32) u32 {
 
 /// The handshake sent with each pipe is JSON; these are its fields (see
 /// src/wire/handshake.ts for their meaning).
-pub const protocol_version = 1;
+/// 2: forward ownership (block_open on both backends; no `block` or
+/// `fence`), memory records without a pc, values in their own size.
+pub const protocol_version = 2;
+
+test "a memory record's size follows its head" {
+    const byte_load = memHead(0 << mem_size_shift_bit, 3, true);
+    try std.testing.expectEqual(@as(u32, 4), memWords(byte_load, 2));
+    try std.testing.expectEqual(@as(u32, 3), memWords(byte_load, 1));
+    try std.testing.expectEqual(@as(u32, 3), (byte_load >> mem_insn_shift) & mem_insn_mask);
+    try std.testing.expectEqual(@as(u32, 5), memWords(memHead(3 << mem_size_shift_bit, 0, true), 2));
+    try std.testing.expectEqual(@as(u32, 5), memWords(memHead(4 << mem_size_shift_bit, 0, true), 2));
+    try std.testing.expectEqual(@as(u32, 3), memWords(memHead(3 << mem_size_shift_bit, 0, false), 2));
+    try std.testing.expectEqual(@as(u32, memWords(memHead(3 << mem_size_shift_bit, 0, true), 2)), recordWords(.mem, 2));
+}
 
 test "records are whole words and fit any chunk" {
     inline for (std.meta.fields(Kind)) |field| {
