@@ -4,7 +4,8 @@
 //!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer and chunk decoder Bun loads (bun:ffi)
 //!   zig-out/bin/mempipe-producer        stand-alone producer for tests/benchmarks
 //! `zig build test` runs the Zig unit tests; `zig build wire-ts` prints the
-//! TypeScript view of the wire format. `-Dhooks=FILE` compiles a custom hook
+//! TypeScript view of the wire format, `zig build consumer-abi-ts` that of
+//! the consumer library's C ABI. `-Dhooks=FILE` compiles a custom hook
 //! file (see zig-src/server/hooks.zig) into the server.
 const std = @import("std");
 
@@ -62,6 +63,15 @@ pub fn build(b: *std.Build) void {
     });
     const wire_ts_step = b.step("wire-ts", "Print the TypeScript view of the wire format");
     wire_ts_step.dependOn(&b.addRunArtifact(wire_ts).step);
+
+    const abi_ts = b.addExecutable(.{
+        .name = "consumer-abi-ts",
+        .root_source_file = .{ .path = "zig-src/consumer_abi_ts.zig" },
+        .target = target,
+    });
+    abi_ts.linkLibC();
+    const abi_ts_step = b.step("consumer-abi-ts", "Print the TypeScript view of libcannoli_consumer.so's C ABI");
+    abi_ts_step.dependOn(&b.addRunArtifact(abi_ts).step);
 
     const test_step = b.step("test", "Run the Zig unit tests");
     const test_roots = [_][]const u8{

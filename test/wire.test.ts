@@ -15,6 +15,12 @@ test("src/wire/records.generated.ts is what `zig build wire-ts` prints", () => {
   expect(readFileSync(join(repo, "src/wire/records.generated.ts"), "utf8")).toBe(generated.stdout.toString());
 });
 
+test("src/consumer_abi.generated.ts is what `zig build consumer-abi-ts` prints", () => {
+  const generated = Bun.spawnSync([join(repo, "scripts/zig.sh"), "build", "consumer-abi-ts"], { cwd: repo });
+  expect(generated.exitCode).toBe(0);
+  expect(readFileSync(join(repo, "src/consumer_abi.generated.ts"), "utf8")).toBe(generated.stdout.toString());
+});
+
 test("a block_open record owns the records after it: accesses after the instruction they name, the rest after its last", async () => {
   const { RecordWalker } = await import("../src/wire/walk");
   const { Kind, memInsnShift } = await import("../src/wire/records.generated");

@@ -6,7 +6,8 @@ import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ptr, type Pointer } from "bun:ffi";
-import { consumerLibrary, EventKind, rejectReasons } from "./native";
+import { ListenerEvent, ListenerEventKind, RejectReason } from "../consumer_abi.generated";
+import { consumerLibrary, describe, rejectReasonText } from "./native";
 
 export type PipeEvent =
   | { kind: "opened"; connection: number; consumer: Pointer; handshake: string }
@@ -67,8 +68,7 @@ export class PipeListener {
   readonly dir: string;
   readonly socketPath: string;
   #handle: Pointer | null;
-  readonly #event = new BigUint64Array(3); // Listener.Event: 24 bytes
-  readonly #eventWords = new Uint32Array(this.#event.buffer);
+  readonly #eventWords = new Uint32Array(ListenerEvent.length);
   readonly #payload: Uint8Array;
 
   constructor() {
@@ -91,19 +91,20 @@ export class PipeListener {
   poll(timeoutMs = 0): PipeEvent | null {
     if (this.#handle === null) return null;
     const lib = consumerLibrary();
-    const kind = lib.cnl_listener_poll(this.#handle, timeoutMs, ptr(this.#event), ptr(this.#payload), this.#payload.length);
-    const words = this.#eventWords; // kind, connection, consumer (lo, hi), payload_bytes, reason
-    const connection = words[1]!;
-    const consumer = Number(this.#event[1]!) as Pointer;
+    const words = this.#eventWords;
+    const kind = lib.cnl_listener_poll(this.#handle, timeoutMs, ptr(words), ptr(this.#payload), this.#payload.length);
+    const connection = words[ListenerEvent.connection]!;
+    // A u64 pointer in two words; user-space addresses fit a double exactly.
+    const consumer = (words[ListenerEvent.consumer]! + words[ListenerEvent.consumer + 1]! * 2 ** 32) as Pointer;
     switch (kind) {
-      case EventKind.pipeOpened: {
-        const bytes = this.#payload.subarray(0, words[4]!);
+      case ListenerEventKind.pipe_opened: {
+        const bytes = this.#payload.subarray(0, words[ListenerEvent.payload_bytes]!);
         return { kind: "opened", connection, consumer, handshake: new TextDecoder().decode(bytes) };
       }
-      case EventKind.producerGone:
+      case ListenerEventKind.producer_gone:
         return { kind: "gone", connection, consumer };
-      case EventKind.rejected:
-        return { kind: "rejected", connection, reason: rejectReasons[words[5]!] ?? `unknown reason ${words[5]}` };
+      case ListenerEventKind.rejected:
+        return { kind: "rejected", connection, reason: describe(RejectReason, rejectReasonText, words[ListenerEvent.reason]!, "unknown reason") };
       default:
         return null;
     }

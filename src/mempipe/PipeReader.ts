@@ -4,7 +4,9 @@
 //! copy), and hands them back. Several readers of the same pipe in different
 //! Workers share its chunks by ticket.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
-import { ClaimStatus, consumerLibrary, streamFailures } from "./native";
+import { ClaimOut, ClaimStatus, StreamFailure, SummaryOut } from "../consumer_abi.generated";
+import { consumerLibrary, describe, streamFailureText } from "./native";
+import { StreamCorruptError } from "../wire/StreamCorruptError";
 
 export interface Chunk {
   /** Sequence number of the chunk in its stream (0, 1, 2, ...). */
@@ -25,12 +27,11 @@ export interface StreamSummary {
   failure: string | null;
 }
 
-export class StreamCorruptError extends Error {}
 
 export class PipeReader {
   readonly consumer: Pointer;
   readonly #memory: Uint8Array;
-  readonly #out = new BigUint64Array(5);
+  readonly #out = new BigUint64Array(Math.max(ClaimOut.length, SummaryOut.length));
 
   constructor(consumer: Pointer) {
     const lib = consumerLibrary();
@@ -47,17 +48,17 @@ export class PipeReader {
     const status = consumerLibrary().cnl_consumer_claim(this.consumer, ptr(this.#out));
     switch (status) {
       case ClaimStatus.claimed: {
-        const offset = Number(this.#out[1]!);
-        const length = Number(this.#out[2]! & 0xffffffffn);
-        return { ticket: Number(this.#out[0]!), bytes: this.#memory.subarray(offset, offset + length) };
+        const offset = Number(this.#out[ClaimOut.offset]!);
+        const length = Number(this.#out[ClaimOut.length_and_failure]! & 0xffffffffn);
+        return { ticket: Number(this.#out[ClaimOut.ticket]!), bytes: this.#memory.subarray(offset, offset + length) };
       }
-      case ClaimStatus.notReady:
+      case ClaimStatus.not_ready:
         return "not-ready";
       case ClaimStatus.ended:
         return "ended";
       default: {
-        const failure = Number(this.#out[2]! >> 32n);
-        throw new StreamCorruptError(`cannoli: corrupted stream: ${streamFailures[failure] ?? `failure ${failure}`}`);
+        const failure = Number(this.#out[ClaimOut.length_and_failure]! >> 32n);
+        throw new StreamCorruptError(`cannoli: corrupted stream: ${describe(StreamFailure, streamFailureText, failure, "failure")}`);
       }
     }
   }
@@ -74,13 +75,14 @@ export class PipeReader {
 
   summary(): StreamSummary {
     consumerLibrary().cnl_consumer_summary(this.consumer, ptr(this.#out));
-    const failure = Number(this.#out[4]!);
+    const out = this.#out;
+    const failure = Number(out[SummaryOut.failure]!);
     return {
-      chunks: Number(this.#out[0]!),
-      bytes: Number(this.#out[1]!),
-      clean: this.#out[2]! === 1n,
-      droppedChunks: Number(this.#out[3]!),
-      failure: failure === 0 ? null : (streamFailures[failure] ?? `failure ${failure}`),
+      chunks: Number(out[SummaryOut.chunks]!),
+      bytes: Number(out[SummaryOut.bytes]!),
+      clean: out[SummaryOut.clean]! === 1n,
+      droppedChunks: Number(out[SummaryOut.dropped_chunks]!),
+      failure: failure === StreamFailure.none ? null : describe(StreamFailure, streamFailureText, failure, "failure"),
     };
   }
 }

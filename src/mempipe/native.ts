@@ -5,6 +5,7 @@
 //! Every Worker and the main thread dlopen it themselves: the library keeps
 //! its state behind the pointers it hands out, so they can be shared across
 //! Workers as plain numbers.
+import { RejectReason, StreamFailure } from "../consumer_abi.generated";
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { nativeLibraryPath } from "../native_paths";
 
@@ -42,25 +43,31 @@ export function consumerLibrary(): ConsumerLibrary {
 
 export type { Pointer };
 
-/** Mirrors Consumer.Failure in zig-src/mempipe/Consumer.zig. */
-export const streamFailures = ["none", "bad mailbox state", "bad sequence number", "bad chunk length", "lost chunks"] as const;
+/** What each Consumer.Failure means, for the one-line error. */
+export const streamFailureText: Record<keyof typeof StreamFailure, string> = {
+  none: "none",
+  bad_state: "bad mailbox state",
+  bad_sequence: "bad sequence number",
+  bad_length: "bad chunk length",
+  lost_chunks: "lost chunks",
+};
 
-/** Mirrors Listener.Reason in zig-src/mempipe/Listener.zig. */
-export const rejectReasons = [
-  "none",
-  "connection closed before handshake",
-  "bad handshake",
-  "no memfd in handshake",
-  "pipe memory is not sealed",
-  "pipe header is invalid",
-  "too many connections",
-  "out of memory",
-  "system error",
-  "not the QEMU cannoli started, nor one of its descendants",
-] as const;
+/** What each Listener.Reason means, for the one-line notice. */
+export const rejectReasonText: Record<keyof typeof RejectReason, string> = {
+  none: "none",
+  closed_before_handshake: "connection closed before handshake",
+  bad_handshake: "bad handshake",
+  no_memfd: "no memfd in handshake",
+  pipe_not_sealed: "pipe memory is not sealed",
+  pipe_bad_header: "pipe header is invalid",
+  too_many_connections: "too many connections",
+  out_of_memory: "out of memory",
+  system: "system error",
+  not_traced_process: "not the QEMU cannoli started, nor one of its descendants",
+};
 
-/** Mirrors the ClaimStatus enum in c_api.zig. */
-export const ClaimStatus = { claimed: 0, notReady: 1, ended: 2, failed: 3 } as const;
-
-/** Mirrors Listener.EventKind. */
-export const EventKind = { none: 0, pipeOpened: 1, producerGone: 2, rejected: 3 } as const;
+/** The text for enum value `value` of `names` (generated), or a fallback. */
+export function describe<Name extends string>(names: Readonly<Record<Name, number>>, texts: Readonly<Record<Name, string>>, value: number, what: string): string {
+  for (const name of Object.keys(names) as Name[]) if (names[name] === value) return texts[name];
+  return `${what} ${value}`;
+}

@@ -6,8 +6,7 @@
 import { ptr } from "bun:ffi";
 import { consumerLibrary, type Pointer } from "../mempipe/native";
 
-/** Mirrors DecodeStatus in zig-src/wire/decoder_c_api.zig. */
-const DecodeStatus = { ok: 0, corrupt: 1, columnsTooSmall: 2, outOfMemory: 3, badArgument: 4 } as const;
+import { DecodeStatus, DecoderColumns, DecoderCounts } from "../consumer_abi.generated";
 
 /** Column storage the native fill writes into; grown by the caller. */
 export interface NativeColumns {
@@ -19,10 +18,24 @@ export interface NativeColumns {
   memValueLo: Uint32Array;
   memValueHi: Uint32Array;
   memExecIndex: Uint32Array;
-  /** Instructions before each access in its chunk (for interleaving). */
   /** Each access's head shifted right by `memSizeShiftBit`: size shift, store, sign, big endian. */
   memFlags: Uint8Array;
 }
+
+/** What each field of BatchDecoder.Columns gets: a column's address or a capacity. */
+const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length">, (columns: NativeColumns) => bigint> = {
+  exec_pc: (c) => BigInt(ptr(c.execPc)),
+  exec_capacity: (c) => BigInt(c.execPc.length),
+  mem_capacity: (c) => BigInt(c.memPc.length),
+  mem_pc: (c) => BigInt(ptr(c.memPc)),
+  mem_addr: (c) => BigInt(ptr(c.memAddr)),
+  mem_size: (c) => BigInt(ptr(c.memSize)),
+  mem_is_store: (c) => BigInt(ptr(c.memIsStore)),
+  mem_value_lo: (c) => BigInt(ptr(c.memValueLo)),
+  mem_value_hi: (c) => BigInt(ptr(c.memValueHi)),
+  mem_exec_index: (c) => BigInt(ptr(c.memExecIndex)),
+  mem_flags: (c) => BigInt(ptr(c.memFlags)),
+};
 
 /** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */
 export interface ChunkCounts {
@@ -57,10 +70,10 @@ export function nativeDecoder(): NativeDecoder {
 
 class NativeDecoder {
   readonly #handle: Pointer;
-  readonly #counts = new Uint32Array(8);
+  readonly #counts = new Uint32Array(DecoderCounts.length);
   readonly #countsPtr = ptr(this.#counts);
-  /** BatchDecoder.Columns: eleven u64s, rebuilt when the column arrays change. */
-  readonly #columns = new BigUint64Array(11);
+  /** BatchDecoder.Columns, rebuilt when the column arrays change. */
+  readonly #columns = new BigUint64Array(DecoderColumns.length);
   #columnsFor: NativeColumns | undefined;
   #columnsExec: Float64Array | undefined;
   #columnsMem: Float64Array | undefined;
@@ -89,17 +102,7 @@ class NativeDecoder {
   #columnsPointer(columns: NativeColumns): Pointer {
     if (this.#columnsFor !== columns || this.#columnsExec !== columns.execPc || this.#columnsMem !== columns.memPc) {
       const c = this.#columns;
-      c[0] = BigInt(ptr(columns.execPc));
-      c[1] = BigInt(columns.execPc.length);
-      c[2] = BigInt(columns.memPc.length);
-      c[3] = BigInt(ptr(columns.memPc));
-      c[4] = BigInt(ptr(columns.memAddr));
-      c[5] = BigInt(ptr(columns.memSize));
-      c[6] = BigInt(ptr(columns.memIsStore));
-      c[7] = BigInt(ptr(columns.memValueLo));
-      c[8] = BigInt(ptr(columns.memValueHi));
-      c[9] = BigInt(ptr(columns.memExecIndex));
-      c[10] = BigInt(ptr(columns.memFlags));
+      for (const name of Object.keys(columnValue) as (keyof typeof columnValue)[]) c[DecoderColumns[name]] = columnValue[name](columns);
       this.#columnsFor = columns;
       this.#columnsExec = columns.execPc;
       this.#columnsMem = columns.memPc;
@@ -113,13 +116,21 @@ class NativeDecoder {
     const c = this.#counts;
     switch (status) {
       case DecodeStatus.ok:
-        return { instructions: c[0]!, reads: c[1]!, writes: c[2]!, syscalls: c[3]!, others: c[4]!, exited: c[5] === 1, sizedExecs: c[7]! };
+        return {
+          instructions: c[DecoderCounts.instructions]!,
+          reads: c[DecoderCounts.reads]!,
+          writes: c[DecoderCounts.writes]!,
+          syscalls: c[DecoderCounts.syscalls]!,
+          others: c[DecoderCounts.others]!,
+          exited: c[DecoderCounts.exited] === 1,
+          sizedExecs: c[DecoderCounts.sized_execs]!,
+        };
       case DecodeStatus.corrupt:
-        throw new NativeCorrupt(c[6]!);
-      case DecodeStatus.columnsTooSmall:
+        throw new NativeCorrupt(c[DecoderCounts.corrupt_word]!);
+      case DecodeStatus.columns_too_small:
         if (tooSmall === null) return null;
         throw new Error("cannoli: chunk decoder wrote past its columns");
-      case DecodeStatus.outOfMemory:
+      case DecodeStatus.out_of_memory:
         throw new Error("cannoli: out of memory decoding a chunk");
       default:
         throw new Error(`cannoli: chunk decoder refused its arguments (status ${status})`);

@@ -4,7 +4,7 @@
 //! too, whatever the tracer, so the run's statistics come from the records
 //! themselves. Record order and validation live in src/wire/walk.ts.
 import { Kind, execInsnBytesShift, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
-import { StreamCorruptError } from "../mempipe/PipeReader";
+import { StreamCorruptError } from "../wire/StreamCorruptError";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts, type NativeColumns } from "./NativeDecoder";

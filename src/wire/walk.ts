@@ -9,7 +9,7 @@
 //! tests hold the two equal. The producer is untrusted: every size, count,
 //! block id and instruction index is checked, and a bad one throws
 //! StreamCorruptError.
-import { StreamCorruptError } from "../mempipe/PipeReader";
+import { StreamCorruptError } from "./StreamCorruptError";
 import { Kind, blockInsnsMax, countShift, memInsnMask, memInsnShift, memNoValueBit, memSizeShiftBit, pathBytesMax, recordWords1, recordWords2 } from "./records.generated";
 
 /** Called per record in execution order (block_def aside; a block_open

@@ -2,7 +2,8 @@
 //! Test and benchmark Worker: drains one pipe, posting each chunk (copied),
 //! counting its messages in place, or copying it out (bulk benchmark).
 import type { Pointer } from "bun:ffi";
-import { PipeReader, StreamCorruptError } from "../../src/mempipe/PipeReader";
+import { PipeReader } from "../../src/mempipe/PipeReader";
+import { StreamCorruptError } from "../../src/wire/StreamCorruptError";
 
 declare const self: Worker;
 

@@ -39,7 +39,7 @@ pub const Reason = enum(u32) {
     not_traced_process,
 };
 
-/// Read by Bun through FFI; keep in step with src/mempipe/native.ts.
+/// Read by Bun through FFI (src/consumer_abi.generated.ts).
 pub const Event = extern struct {
     kind: u32,
     connection: u32,

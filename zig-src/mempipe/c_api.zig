@@ -39,7 +39,7 @@ export fn cnl_handshake_payload_bytes_max() u32 {
 
 pub const ClaimStatus = enum(u32) { claimed = 0, not_ready = 1, ended = 2, failed = 3 };
 
-/// Filled by `cnl_consumer_claim`; read by Bun as three u64s.
+/// Filled by `cnl_consumer_claim`; read by Bun (src/consumer_abi.generated.ts).
 pub const ClaimOut = extern struct {
     ticket: u64,
     offset: u64,
@@ -82,7 +82,7 @@ export fn cnl_consumer_chunk_bytes(consumer: *Consumer) u32 {
     return consumer.geometry.chunk_bytes;
 }
 
-/// Read by Bun as five u64s.
+/// Read by Bun (src/consumer_abi.generated.ts).
 pub const SummaryOut = extern struct {
     chunks: u64,
     bytes: u64,

@@ -21,7 +21,10 @@ pub const chunk_words_max: u32 = 4 * 1024 * 1024;
 
 pub const Error = error{ Corrupt, ColumnsTooSmall, OutOfMemory };
 
-/// A chunk's event counts. Read by Bun as eight u32s (src/runtime/NativeDecoder.ts).
+/// What the C ABI's calls return (decoder_c_api.zig).
+pub const Status = enum(u32) { ok = 0, corrupt = 1, columns_too_small = 2, out_of_memory = 3, bad_argument = 4 };
+
+/// A chunk's event counts, read by Bun (src/consumer_abi.generated.ts).
 pub const Counts = extern struct {
     instructions: u32 = 0,
     reads: u32 = 0,
@@ -38,7 +41,7 @@ pub const Counts = extern struct {
     sized_execs: u32 = 0,
 };
 
-/// Where the columns go; written by Bun as eleven u64s (pointers, capacities).
+/// Where the columns go; written by Bun (src/consumer_abi.generated.ts).
 pub const Columns = extern struct {
     exec_pc: [*]f64,
     exec_capacity: u64,

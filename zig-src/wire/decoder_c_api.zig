@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 //! The C ABI of BatchDecoder, loaded by Bun's Workers through bun:ffi
-//! (src/runtime/native_decoder.ts declares the same signatures).
+//! (src/mempipe/native.ts declares the same signatures).
 const std = @import("std");
 const BatchDecoder = @import("BatchDecoder.zig");
 
 const allocator = std.heap.c_allocator;
 
-/// Mirrors `DecodeStatus` in src/runtime/native_decoder.ts.
-pub const DecodeStatus = enum(u32) { ok = 0, corrupt = 1, columns_too_small = 2, out_of_memory = 3, bad_argument = 4 };
+const DecodeStatus = BatchDecoder.Status;
 
 export fn cnl_decoder_create() ?*BatchDecoder {
     const decoder = allocator.create(BatchDecoder) catch return null;
