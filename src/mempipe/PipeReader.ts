@@ -27,7 +27,6 @@ export interface StreamSummary {
   failure: string | null;
 }
 
-
 export class PipeReader {
   readonly consumer: Pointer;
   readonly #memory: Uint8Array;
