@@ -81,6 +81,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/guest.zig",
         "zig-src/server/guest_memory.zig",
         "zig-src/server/ExecPlan.zig",
+        "zig-src/server/RegisterSet.zig",
         "zig-src/server/Block.zig",
         "zig-src/server/VcpuCounter.zig",
         "zig-src/server/qemu_plugin.zig",

@@ -54,6 +54,28 @@ export interface ThreadInfo {
   readonly comm: string;
   /** "plugin" (stock QEMU TCG plugin) or "patched" (cannoli's QEMU patch). */
   readonly backend: string;
+  /** The registers a `--regs` run records (QEMU's names and sizes, e.g.
+   *  x0..x30, sp, pc, cpsr on aarch64); empty without `--regs`. */
+  readonly registers: readonly RegisterInfo[];
+}
+
+/** One recorded register. */
+export interface RegisterInfo {
+  /** QEMU's (gdb's) name: "x0", "sp", "pc", "cpsr", "rax", "eflags", ... */
+  readonly name: string;
+  /** Size in bytes. */
+  readonly bytes: number;
+}
+
+/** The registers of one instruction, as they were before it ran (`--regs`):
+ *  those that changed since the thread's previous `regs` event, or all of
+ *  them at a chunk's start (events of one thread come in order, so folding
+ *  them in `trace` rebuilds the full state at every instruction). */
+export interface RegsEvent {
+  /** The instruction's address. */
+  readonly pc: number;
+  /** Register name -> value (guest byte order applied). */
+  readonly values: Readonly<Record<string, bigint>>;
 }
 
 /** One executed guest instruction. */
@@ -171,8 +193,10 @@ export interface Tracer<Ctx = undefined, Item = unknown, State = undefined> {
   sysret?(ctx: Ctx, event: SysretEvent, out: Item[]): void;
   mmap?(ctx: Ctx, event: MmapEvent, out: Item[]): void;
   munmap?(ctx: Ctx, event: MunmapEvent, out: Item[]): void;
+  /** Registers before an instruction (`--regs`), right after its `exec`. */
+  regs?(ctx: Ctx, event: RegsEvent, out: Item[]): void;
   /** The fast form. When present, `exec`, `read` and `write` are not called;
-   *  `syscall`, `sysret`, `mmap` and `munmap`, when present, still are, for
+   *  `syscall`, `sysret`, `mmap`, `munmap` and `regs`, when present, still are, for
    *  each chunk's events of those kinds, in order and before `batch` is
    *  called on that chunk (so a mapping reaches `trace` before the
    *  instructions that run in it). */

@@ -26,6 +26,7 @@ const thread = (exe: string, arch: string, pid = 100, ppid = 1): ThreadInfo => (
   exe,
   comm: "t",
   backend: "plugin",
+  registers: [],
 });
 
 /** A minimal big-endian ELF32 (MIPS) with one PT_LOAD and a .symtab, built

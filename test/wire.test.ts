@@ -139,7 +139,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
   for (const pointerBytes of [4, 8] as const) {
     const random = prng(pointerBytes * 7919);
     const aw = pointerBytes / 4;
-    const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin" };
+    const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin", registers: [] };
     // One decoder per form for all the chunks, as for a guest thread: the
     // per-event and batch forms then fill straight into columns sized before.
     let sink: { execs: number[]; rows: string[]; events: string[] } = { execs: [], rows: [], events: [] };

@@ -128,6 +128,7 @@ export async function cov(argv: string[]): Promise<number> {
         exe: guestPath,
         comm: "",
         backend: "plugin",
+        registers: [],
       };
       const { data, blocks, modules, leftOut } = encodeCoverage(state, args, guest);
       writeFileSync(output, data);

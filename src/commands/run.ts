@@ -8,7 +8,7 @@ import { describeWriteError } from "../runtime/output";
 import type { AnyTracer } from "../tracer";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
-import { serverLoadFailure } from "./qemu_version";
+import { qemuVersion, serverLoadFailure } from "./qemu_version";
 import { findPatchedQemu, findQemu, findSysroot, qemuCommand } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
@@ -30,6 +30,9 @@ ${tracerArgUsage}  -o FILE              tracer output to FILE instead of stderr
 ${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) (repeatable; hex with 0x)
   --no-mem             do not trace memory accesses
   --no-values          trace memory addresses without the values loaded or stored
+  --regs, --regs=LIST  record registers before each instruction, as changes (plugin
+                       backend, QEMU 9.0+): the core set (general-purpose, sp, pc,
+                       flags), or LIST: names and * globs, comma-separated, or all
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls (mmap/munmap events stay)
   --no-blocks          one record per instruction instead of per block (slower; for comparison)
@@ -55,6 +58,8 @@ export interface RunArgs extends GuestRunOptions {
   ranges: string[];
   mem: boolean;
   values: boolean;
+  /** `--regs`: "core", "all", or names/globs joined by ':' (the plugin's form). */
+  regs?: string;
   once: boolean;
   syscalls: boolean;
   blocks: boolean;
@@ -110,6 +115,9 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
       case "--no-values":
         args.values = false;
         return true;
+      case "--regs":
+        args.regs = "core";
+        return true;
       case "--once":
         args.once = true;
         return true;
@@ -129,6 +137,10 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
         args.symbols = true;
         return true;
       default:
+        if (arg.startsWith("--regs=")) {
+          args.regs = parseRegisterList(arg.slice("--regs=".length));
+          return true;
+        }
         return guestRunOption(args, arg, value);
     }
     return true;
@@ -136,6 +148,23 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
   if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli run [options] -- <guest> [args...])");
   if (args.symbols && args.tracer !== "print") throw new UsageError("cannoli: --symbols works with --tracer print");
   return args;
+}
+
+/** `--regs=LIST`: register names and * globs, comma-separated (QEMU's own
+ *  names, e.g. x0,x19,sp,pc on aarch64), or core, or all. */
+function parseRegisterList(list: string): string {
+  const names = list.split(",");
+  if (names.some((name) => !/^[A-Za-z0-9_.*]+$/.test(name))) throw new UsageError(`cannoli: --regs=${list}: give register names or * globs separated by commas`);
+  return names.join(":");
+}
+
+/** --regs needs QEMU 9.0's register access, on the plugin backend. */
+function checkRegisters(args: RunArgs, qemu: string): void {
+  if (!args.regs) return;
+  if (args.backend === "patched") throw new UsageError("cannoli: --regs works on the plugin backend (QEMU 9.0 or newer); the patched backend does not record registers");
+  const version = qemuVersion(qemu);
+  if (version && version.major < 9)
+    throw new UsageError(`cannoli: --regs needs QEMU 9.0 or newer (register access for plugins); ${qemu} is QEMU ${version.text} (give --qemu a newer one)`);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -148,6 +177,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const guestPath = args.guest[0]!;
   const elf = readGuestElf(guestPath);
   const qemu = args.backend === "patched" && !args.qemu ? findPatchedQemu(elf.arch) : findQemu(elf.arch, args.qemu);
+  checkRegisters(args, qemu);
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativeLibraryPath("libcannoli_server.so");
   // --symbols: Workers load the built-in `print-symbols`; the ordered stage
@@ -158,6 +188,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     ...args.ranges.map((r) => `range=${r}`),
     `mem=${args.mem && !args.once ? "on" : "off"}`,
     `values=${args.values ? "on" : "off"}`,
+    ...(args.regs ? [`regs=${args.regs}`] : []),
     `once=${args.once ? "on" : "off"}`,
     `syscalls=${args.syscalls ? "on" : "off"}`,
     `blocks=${args.blocks ? "on" : "off"}`,

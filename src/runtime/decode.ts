@@ -3,7 +3,7 @@
 //! Worker-side handlers (per-event, or the batch form). Counting happens here
 //! too, whatever the tracer, so the run's statistics come from the records
 //! themselves. Record order and validation live in src/wire/walk.ts.
-import { Kind, execInsnBytesShift, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit } from "../wire/records.generated";
+import { Kind, countShift, execInsnBytesShift, memBigEndianBit, memSignBit, memSizeShiftBit, memStoreBit, regsIndexMask, regsValueWordsShift } from "../wire/records.generated";
 import { StreamCorruptError } from "../wire/StreamCorruptError";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
@@ -75,8 +75,8 @@ export class ChunkDecoder {
   readonly #walker: RecordWalker;
   readonly #columns = new BatchColumns();
   readonly #perEvent: boolean;
-  /** Per-event, with a handler for syscall, sysret, mmap or munmap events
-   *  (which the columns do not carry). */
+  /** Per-event, with a handler for syscall, sysret, mmap, munmap or regs
+   *  events (which the columns do not carry). */
   readonly #otherHandlers: boolean;
   /** The batch handler read the columns of the last chunk. */
   #batchReadsColumns = false;
@@ -86,8 +86,8 @@ export class ChunkDecoder {
     this.#thread = thread;
     this.#walker = new RecordWalker(thread.pointerBytes);
     this.#ctx = tracer.context ? tracer.context(thread, args) : undefined;
-    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
-    this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap);
+    this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap || tracer.regs);
+    this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap || tracer.regs);
   }
 
   /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
@@ -256,6 +256,9 @@ export class ChunkDecoder {
         case Kind.munmap:
           tracer.munmap?.(ctx, { addr: walker.addr(words, at + 1), length: walker.addr(words, at + 1 + aw) }, out);
           break;
+        case Kind.regs:
+          if (tracer.regs) tracer.regs(ctx, { pc, values: this.#registerValues(words, at) }, out);
+          break;
       }
     };
     try {
@@ -274,6 +277,27 @@ export class ChunkDecoder {
       if (error instanceof StreamCorruptError) throw error;
       throw new HandlerError(`cannoli: tracer handler threw on ${this.#describe(words, current)}: ${firstLine(error)}`);
     }
+  }
+
+  /** A regs record's entries by register name (records.zig), each checked
+   *  against the handshake's register list. */
+  #registerValues(words: Uint32Array, at: number): Record<string, bigint> {
+    const registers = this.#thread.registers;
+    const end = at + 1 + (words[at]! >>> countShift);
+    const values: Record<string, bigint> = {};
+    for (let w = at + 1; w < end; ) {
+      const index = words[w]! & regsIndexMask;
+      const valueWords = words[w]! >>> regsValueWordsShift;
+      const register = registers[index];
+      if (!register || valueWords !== Math.ceil(register.bytes / 4) || w + 1 + valueWords > end) corrupt(`register entry at word ${w}`);
+      const bytes = new Uint8Array(words.buffer, words.byteOffset + (w + 1) * 4, register.bytes);
+      let value = 0n;
+      if (this.#thread.bigEndian) for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes[i]!);
+      else for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
+      values[register.name] = value;
+      w += 1 + valueWords;
+    }
+    return values;
   }
 
   #bigAddr(words: Uint32Array, at: number): bigint {

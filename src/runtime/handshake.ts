@@ -27,6 +27,18 @@ function field<T>(object: Record<string, unknown>, name: string, check: (v: unkn
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 const isCount = (v: unknown): v is number => isInt(v) && v >= 0;
+const isRegisterList = (v: unknown): v is { name: string; bytes: number }[] =>
+  Array.isArray(v) &&
+  v.length <= 256 &&
+  v.every(
+    (r) =>
+      typeof r === "object" &&
+      r !== null &&
+      isString((r as { name?: unknown }).name) &&
+      isInt((r as { bytes?: unknown }).bytes) &&
+      (r as { bytes: number }).bytes > 0 &&
+      (r as { bytes: number }).bytes <= 64,
+  );
 const isString = (v: unknown): v is string => typeof v === "string" && v.length <= 4096;
 const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isWidth = (v: unknown): v is 4 | 8 => v === 4 || v === 8;
@@ -56,6 +68,7 @@ export function parseHandshake(text: string): ThreadInfo {
     exe: field(object, "exe", isString),
     comm: field(object, "comm", isString),
     backend: field(object, "backend", isString),
+    registers: object.registers === undefined ? [] : field(object, "registers", isRegisterList),
   };
 }
 

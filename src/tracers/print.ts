@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //! `--tracer print`: one line per event, in execution order per guest thread.
 //! Each line starts with `pid:tid`, or `pid.image:tid` for a program the
-//! process exec'd (ThreadInfo.image > 0).
+//! process exec'd (ThreadInfo.image > 0). With `--regs`, an exec line ends
+//! with the registers that changed before that instruction (`name=0x...`).
 //! Lines are formatted in the Workers; each chunk's lines travel to the
 //! ordered stage as one string.
 import { defineTracer, type ThreadInfo, threadLabel } from "../tracer";
@@ -31,6 +32,13 @@ export default defineTracer<{ prefix: string; lines: string[] }, string, undefin
   },
   munmap(ctx, event, out) {
     out.push(`${ctx.prefix} munmap ${hex(event.addr)} ${hex(event.length)}\n`);
+  },
+  // `--regs`: the registers that changed end the instruction's exec line
+  // (its regs event follows its exec event, in the same chunk).
+  regs(_ctx, event, out) {
+    const line = out.pop();
+    const changed = Object.entries(event.values).map(([name, value]) => ` ${name}=${hex(value)}`);
+    out.push(`${line!.slice(0, -1)}${changed.join("")}\n`);
   },
   trace(_state, items, _thread, output) {
     output.write(items.join(""));

@@ -11,6 +11,7 @@ export const Kind = {
   munmap: 7,
   block_def: 8,
   block_open: 11,
+  regs: 12,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
@@ -22,6 +23,8 @@ export const memInsnMask = 1023;
 export const syscallArgs = 6;
 export const mmapPathShift = 8;
 export const execInsnBytesShift = 8;
+export const regsValueWordsShift = 16;
+export const regsIndexMask = 65535;
 export const pathBytesMax = 4096;
 export const countShift = 8;
 export const blockInsnsMax = 512;
@@ -35,6 +38,7 @@ export const recordWords1 = {
   munmap: 3,
   block_def: 2,
   block_open: 2,
+  regs: 1,
 } as const;
 export const recordWords2 = {
   exec: 3,
@@ -46,4 +50,5 @@ export const recordWords2 = {
   munmap: 5,
   block_def: 2,
   block_open: 2,
+  regs: 1,
 } as const;

@@ -57,6 +57,9 @@ export class RecordWalker {
         case Kind.mem:
           size = 1 + (this.wide ? 2 : 1) + memValueWords(head);
           break;
+        case Kind.regs:
+          size = 1 + (head >>> countShift);
+          break;
         case Kind.mmap: {
           const pathBytes = head >>> countShift;
           if (pathBytes > pathBytesMax) corrupt(`mmap path of ${pathBytes} bytes at word ${at}`);
@@ -135,6 +138,10 @@ export class RecordWalker {
         visit(Kind.block_open, at, 0);
       } else if (kind === Kind.block_def) {
         defs.set(words[at + 1]!, at);
+      } else if (kind === Kind.regs) {
+        // The exec record's instruction, before its accesses.
+        if (def >= 0 || executed !== 1 || nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
+        visit(Kind.regs, at, execPc);
       } else {
         // After the owner's last instruction; no access of it follows.
         emitThrough(executed);

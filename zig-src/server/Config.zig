@@ -5,6 +5,7 @@
 const std = @import("std");
 const mempipe = @import("mempipe");
 const Hook = @import("hook_api").Hook;
+const RegisterSet = @import("RegisterSet.zig");
 
 const Config = @This();
 
@@ -32,6 +33,9 @@ blocks: bool = true,
 owner_pid: i32 = 0,
 /// Execs of this pid already followed (`image=`, written by ExecPlan.zig).
 image: u32 = 0,
+/// `regs=SPEC`: the registers to record (RegisterSet.zig); empty: none.
+regs_spec: [RegisterSet.spec_bytes_max]u8 = undefined,
+regs_spec_len: usize = 0,
 chunk_bytes: u32 = mempipe.layout.chunk_bytes_default,
 chunk_count: u32 = mempipe.layout.chunk_count_default,
 
@@ -39,6 +43,11 @@ pub const Error = error{ BadArgument, MissingSocket, TooManyRanges, PathTooLong 
 
 pub fn socketPath(self: *const Config) []const u8 {
     return self.socket_path[0..self.socket_path_len];
+}
+
+/// The `regs=` spec, or null when registers are not recorded.
+pub fn regsSpec(self: *const Config) ?[]const u8 {
+    return if (self.regs_spec_len == 0) null else self.regs_spec[0..self.regs_spec_len];
 }
 
 pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
@@ -67,6 +76,10 @@ pub fn parse(args: []const []const u8, env_socket: ?[]const u8) Error!Config {
         } else if (std.mem.eql(u8, name, "owner")) {
             config.owner_pid = std.fmt.parseInt(i32, value, 10) catch return error.BadArgument;
             if (config.owner_pid <= 0) return error.BadArgument;
+        } else if (std.mem.eql(u8, name, "regs")) {
+            if (value.len == 0 or value.len > config.regs_spec.len) return error.BadArgument;
+            @memcpy(config.regs_spec[0..value.len], value);
+            config.regs_spec_len = value.len;
         } else if (std.mem.eql(u8, name, "image")) {
             config.image = std.fmt.parseInt(u32, value, 10) catch return error.BadArgument;
         } else if (std.mem.eql(u8, name, "chunk_bytes")) {

@@ -10,6 +10,17 @@ const records = @import("wire").records;
 const Block = @import("Block.zig");
 const VcpuCounter = @import("VcpuCounter.zig");
 const guest = @import("guest.zig");
+const RegisterSet = @import("RegisterSet.zig");
+
+/// A thread's last recorded register values (`--regs`), each register in a
+/// `value_bytes_max` slot, and the chunk its last regs record went to.
+pub const RegisterValues = struct {
+    bytes: [RegisterSet.registers_max * RegisterSet.value_bytes_max]u8 = undefined,
+    /// No record yet: the first one, in any chunk, is a full snapshot.
+    chunk: u64 = std.math.maxInt(u64),
+    /// QEMU's GByteArray the plugin front door reads registers through.
+    read_buffer: ?*anyopaque = null,
+};
 
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
@@ -46,6 +57,8 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// a per-vCPU counter instead of in the block's own counters.
         vcpu_index: u32 = 0,
         vcpu_counter: ?*const VcpuCounter = null,
+        /// `--regs`: the registers last recorded for this thread.
+        register_values: ?*RegisterValues = null,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             return self.reserveBytes(comptime records.recordWords(kind, addr_words) * 4);
@@ -264,6 +277,36 @@ pub fn ThreadStream(comptime Addr: type) type {
                 words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift;
             }
             self.producer.endGroup();
+        }
+
+        /// The registers of the instruction just recorded by `exec`, as
+        /// `current` holds them (each in a `value_bytes_max` slot): those
+        /// that changed since `last`, or all of them in a chunk's first
+        /// record (so every chunk decodes alone).
+        pub fn regs(self: *Self, set: *const RegisterSet, last: *RegisterValues, current: []const u8) void {
+            assert(self.open_block == null);
+            const slot = RegisterSet.value_bytes_max;
+            const bytes_max = (1 + set.count + set.value_words) * 4;
+            const words = self.reserveBytes(bytes_max);
+            const full = last.chunk != self.producer.sequence;
+            var w: u32 = 1;
+            for (0..set.count) |index| {
+                const width = set.widths[index];
+                const now = current[index * slot ..][0..width];
+                const before = last.bytes[index * slot ..][0..width];
+                if (!full and std.mem.eql(u8, now, before)) continue;
+                const value_words = RegisterSet.valueWords(width);
+                words[w] = @as(u32, @intCast(index)) | value_words << records.regs_value_words_shift;
+                const destination: [*]u8 = @ptrCast(words + w + 1);
+                @memset(destination[0 .. value_words * 4], 0);
+                @memcpy(destination[0..width], now);
+                @memcpy(before, now);
+                w += 1 + value_words;
+            }
+            if (w == 1) return;
+            words[0] = @intFromEnum(records.Kind.regs) | (w - 1) << records.count_shift;
+            self.producer.commit(w * 4);
+            last.chunk = self.producer.sequence;
         }
 
         /// Ends the stream cleanly: an exit record, then the producer's close.

@@ -7,7 +7,10 @@ const guest = @import("guest.zig");
 
 extern fn getppid() i32;
 
-pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid: i32, exe: []const u8, image: u32) ![]const u8 {
+/// A recorded register, as the handshake names it (regs records index them).
+pub const Register = struct { name: []const u8, bytes: u8 };
+
+pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid: i32, exe: []const u8, image: u32, registers: []const Register) ![]const u8 {
     var stream = std.io.fixedBufferStream(buffer);
     const comm = std.fs.path.basename(exe);
     try std.json.stringify(.{
@@ -24,6 +27,7 @@ pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid:
         .exe = exe,
         // The kernel's comm is at most 15 characters.
         .comm = comm[0..@min(comm.len, 15)],
+        .registers = registers,
     }, .{}, stream.writer());
     return stream.getWritten();
 }

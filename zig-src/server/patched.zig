@@ -526,7 +526,7 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
 }
 
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    return handshake.write(buffer, "patched", arch, pid, tid, exe_path, process.image);
+    return handshake.write(buffer, "patched", arch, pid, tid, exe_path, process.image, &.{});
 }
 
 test "the C structs keep cannoli.h's layout" {

@@ -30,6 +30,8 @@ const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
 const VcpuCounter = @import("VcpuCounter.zig");
 const ExecPlan = @import("ExecPlan.zig");
+const RegisterSet = @import("RegisterSet.zig");
+const RegisterValues = @import("ThreadStream.zig").RegisterValues;
 const guest_memory = @import("guest_memory.zig");
 const fatal = @import("ThreadStream.zig").fatal;
 
@@ -100,6 +102,8 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
         return refuse("bad plugin arguments ({s})", .{@errorName(err)});
     process.announceLoaded(config.socketPath(), "plugin", info.version.cur);
     api = qp.PluginApi.resolve(info.version.cur);
+    if (config.regsSpec() != null and (api.get_registers == null or api.read_register == null))
+        return refuse("registers need QEMU 9.0 or newer (its plugin API {d} has no register access)", .{info.version.cur});
     if (VcpuCounter.create(api)) |counter| {
         vcpu_counter = counter;
         block_counting = .vcpu_counter;
@@ -117,6 +121,11 @@ fn refuse(comptime format: []const u8, args: anytype) c_int {
     process.printLine(format, args);
     return -1;
 }
+
+/// `--regs`: the registers recorded, chosen at the first stream's opening
+/// (QEMU lists them only from a vCPU callback).
+var register_set: RegisterSet = .{};
+var register_set_chosen: bool = false;
 
 fn Server(comptime Addr: type) type {
     return struct {
@@ -192,11 +201,30 @@ fn Server(comptime Addr: type) type {
                 .vcpu_index = vcpu_index,
                 .vcpu_counter = if (block_counting == .vcpu_counter) &vcpu_counter else null,
             };
-            var buffer: [4096]u8 = undefined;
+            if (config.regsSpec()) |spec| stream.register_values = openRegisterValues(spec);
+            var buffer: [16 * 1024]u8 = undefined;
             const handshake_json = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
             stream.producer.connect(config.socketPath(), handshake_json) catch |err| fatal(err);
             @atomicStore(?*Stream, &streams[vcpu_index], stream, .Release);
             return stream;
+        }
+
+        /// A thread's register state; the first one also chooses the set.
+        /// Caller holds slow_path_lock.
+        fn openRegisterValues(spec: []const u8) *RegisterValues {
+            const values = allocator.create(RegisterValues) catch fatal(error.OutOfMemory);
+            values.* = .{ .read_buffer = qp.g_byte_array_new() orelse fatal(error.OutOfMemory) };
+            if (!register_set_chosen) {
+                register_set = RegisterSet.select(api, spec, @ptrCast(@alignCast(values.read_buffer.?))) catch |err| fatal(err);
+                register_set_chosen = true;
+                // QEMU lists only registers its gdb XML describes (none on
+                // MIPS, for one): say so rather than trace no registers.
+                if (register_set.count == 0) {
+                    process.printLine("QEMU offers no {s} register matching regs={s} to plugins; stopping", .{ arch.name, spec });
+                    linux.exit_group(1);
+                }
+            }
+            return values;
         }
 
         fn dropInheritedStreams() void {
@@ -227,7 +255,9 @@ fn Server(comptime Addr: type) type {
 
         fn onTranslate(id: qp.qemu_plugin_id_t, tb: *qp.qemu_plugin_tb) callconv(.C) void {
             _ = id;
-            if (config.blocks and blockEncodingAvailable() and translateAsBlock(tb)) return;
+            // Registers are read before each recorded instruction, so no blocks then.
+            const recording_registers = config.regsSpec() != null;
+            if (config.blocks and !recording_registers and blockEncodingAvailable() and translateAsBlock(tb)) return;
             const count = qp.qemu_plugin_tb_n_insns(tb);
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index) orelse continue;
@@ -238,7 +268,10 @@ fn Server(comptime Addr: type) type {
                 const choice = hooks.hookInstruction(pc, bytes, config.instructionChoice(pc));
                 switch (choice) {
                     .never => continue,
-                    .always => qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExec, .no_regs, @ptrFromInt(pc)),
+                    .always => if (recording_registers)
+                        qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExecRegisters, .r_regs, @ptrFromInt(pc))
+                    else
+                        qp.qemu_plugin_register_vcpu_insn_exec_cb(insn, onExec, .no_regs, @ptrFromInt(pc)),
                     .once => {
                         const slot = onceSlot(pc, @intCast(qp.qemu_plugin_insn_size(insn)));
                         // Already seen: a retranslation (or a block entered
@@ -306,6 +339,30 @@ fn Server(comptime Addr: type) type {
 
         fn onExec(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
             streamFor(vcpu_index).exec(@intFromPtr(userdata), 0);
+        }
+
+        /// An instruction with its registers as they are before it runs.
+        fn onExecRegisters(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+            const stream = streamFor(vcpu_index);
+            const pc = @intFromPtr(userdata);
+            stream.exec(pc, 0);
+            const values = stream.register_values.?;
+            const read_buffer: *qp.GByteArray = @ptrCast(@alignCast(values.read_buffer.?));
+            const slot = RegisterSet.value_bytes_max;
+            var current: [RegisterSet.registers_max * slot]u8 = undefined;
+            for (0..register_set.count) |index| {
+                if (register_set.pc_index != null and register_set.pc_index.? == index) {
+                    writeTargetOrder(current[index * slot ..][0..register_set.widths[index]], pc);
+                    continue;
+                }
+                _ = qp.g_byte_array_set_size(read_buffer, 0);
+                const read = api.read_register.?(register_set.handles[index], read_buffer);
+                const width = register_set.widths[index];
+                const destination = current[index * slot ..][0..width];
+                if (read != width or read_buffer.len < width) fatal(error.RegisterReadFailed);
+                @memcpy(destination, read_buffer.data.?[0..width]);
+            }
+            stream.regs(&register_set, values, &current);
         }
 
         fn onExecOnce(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
@@ -519,9 +576,19 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
 var exe_buffer: [4096]u8 = undefined;
 var exe_from_command_line: ?[]const u8 = null;
 
+/// `value` as a register of `destination.len` bytes holds it in guest byte order.
+fn writeTargetOrder(destination: []u8, value: u64) void {
+    for (destination, 0..) |*byte, i| {
+        const shift = if (arch.big_endian) destination.len - 1 - i else i;
+        byte.* = if (shift < 8) @truncate(value >> @intCast(shift * 8)) else 0;
+    }
+}
+
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
     const exe_c = if (api.path_to_binary) |pathToBinary| pathToBinary() else null;
     defer if (exe_c) |p| qp.g_free(p);
     const exe: []const u8 = if (exe_c) |p| std.mem.span(p) else exe_from_command_line orelse "";
-    return handshake.write(buffer, "plugin", arch, pid, tid, exe, process.image);
+    var registers: [RegisterSet.registers_max]handshake.Register = undefined;
+    for (0..register_set.count) |index| registers[index] = .{ .name = std.mem.span(register_set.names[index]), .bytes = register_set.widths[index] };
+    return handshake.write(buffer, "plugin", arch, pid, tid, exe, process.image, registers[0..register_set.count]);
 }

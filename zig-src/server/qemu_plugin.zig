@@ -510,7 +510,36 @@ pub const weak = struct {
     pub fn qemu_plugin_read_memory_vaddr() ?*const fn (addr: u64, data: *GByteArray, len: usize) callconv(.C) bool {
         return lookup(fn (u64, *GByteArray, usize) callconv(.C) bool, "qemu_plugin_read_memory_vaddr");
     }
+
+    // 9.0: registers, from a vCPU callback (get_registers: any; read_register:
+    // one registered with QEMU_PLUGIN_CB_R_REGS).
+    pub fn qemu_plugin_get_registers() ?*const fn () callconv(.C) ?*GArray {
+        return lookup(fn () callconv(.C) ?*GArray, "qemu_plugin_get_registers");
+    }
+    pub fn qemu_plugin_read_register() ?*const fn (handle: *qemu_plugin_register, buf: *GByteArray) callconv(.C) c_int {
+        return lookup(fn (*qemu_plugin_register, *GByteArray) callconv(.C) c_int, "qemu_plugin_read_register");
+    }
 };
+
+/// 9.0+: an opaque register handle.
+pub const qemu_plugin_register = opaque {};
+
+/// 9.0+: one entry of `qemu_plugin_get_registers`'s array.
+pub const qemu_plugin_reg_descriptor = extern struct {
+    handle: *qemu_plugin_register,
+    name: [*:0]const u8,
+    feature: ?[*:0]const u8,
+};
+
+/// glib's GArray header (elements follow `data`).
+pub const GArray = extern struct {
+    data: ?[*]u8,
+    len: c_uint,
+};
+
+pub extern fn g_array_free(array: *GArray, free_segment: c_int) ?[*]u8;
+pub extern fn g_byte_array_new() ?*GByteArray;
+pub extern fn g_byte_array_set_size(array: *GByteArray, length: c_uint) ?*GByteArray;
 
 /// The API version a plugin declares to the running QEMU, through its
 /// exported `qemu_plugin_version`, which QEMU reads right after dlopen (a
@@ -538,6 +567,9 @@ pub const PluginApi = struct {
     path_to_binary: ?*const fn () callconv(.C) ?[*:0]u8,
     /// 9.2+ (API 4): the value a memory access loaded or stored.
     mem_get_value: ?*const fn (qemu_plugin_meminfo_t) callconv(.C) qemu_plugin_mem_value,
+    /// 9.0+: the guest's registers.
+    get_registers: ?*const fn () callconv(.C) ?*GArray,
+    read_register: ?*const fn (*qemu_plugin_register, *GByteArray) callconv(.C) c_int,
 
     pub fn resolve(version_cur: c_int) PluginApi {
         return .{
@@ -549,6 +581,8 @@ pub const PluginApi = struct {
             .insn_exec_inline_per_vcpu = weak.qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(),
             // The symbol exists from API 4; a QEMU that exports it reports 4+.
             .mem_get_value = if (version_cur >= 4) weak.qemu_plugin_mem_get_value() else null,
+            .get_registers = weak.qemu_plugin_get_registers(),
+            .read_register = weak.qemu_plugin_read_register(),
         };
     }
 

@@ -30,7 +30,7 @@ pub const Counts = extern struct {
     reads: u32 = 0,
     writes: u32 = 0,
     syscalls: u32 = 0,
-    /// syscall, sysret, mmap and munmap records: events the columns do not carry.
+    /// syscall, sysret, mmap, munmap and regs records: events the columns do not carry.
     others: u32 = 0,
     /// 1 when the stream's `exit` record was in the chunk.
     exited: u32 = 0,
@@ -289,6 +289,12 @@ fn Walker(comptime addr_words: u32) type {
                     const size = try w.sizeAt(at);
                     try w.define(at, filling);
                     at += size;
+                } else if (kind == @intFromEnum(Kind.regs)) {
+                    // The exec record's instruction, before its accesses.
+                    const size = try w.sizeAt(at);
+                    if (!w.owner_is_exec or w.executed != 1 or w.next_insn != 0) return w.corrupt(at);
+                    w.counts.others += 1;
+                    at += size;
                 } else {
                     const size = try w.sizeAt(at);
                     // After the owner's last instruction: no access follows.
@@ -420,6 +426,7 @@ fn Walker(comptime addr_words: u32) type {
                     if (insns < 1 or insns > records.block_insns_max) return w.corrupt(at);
                     break :blk records.recordWords(.block_def, addr_words) + insns * addr_words;
                 },
+                .regs => records.recordWords(.regs, addr_words) + (head >> records.count_shift),
                 .syscall, .sysret, .munmap, .exit => records.recordWords(kind, addr_words),
                 .exec, .mem, .block_open => unreachable, // run() takes these
             };

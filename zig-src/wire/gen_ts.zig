@@ -21,6 +21,8 @@ pub fn main() !void {
     try out.print("export const syscallArgs = {d};\n", .{records.syscall_args});
     try out.print("export const mmapPathShift = {d};\n", .{records.mmap_path_shift});
     try out.print("export const execInsnBytesShift = {d};\n", .{records.exec_insn_bytes_shift});
+    try out.print("export const regsValueWordsShift = {d};\n", .{records.regs_value_words_shift});
+    try out.print("export const regsIndexMask = {d};\n", .{records.regs_index_mask});
     try out.print("export const pathBytesMax = {d};\n", .{records.path_bytes_max});
     try out.print("export const countShift = {d};\n", .{records.count_shift});
     try out.print("export const blockInsnsMax = {d};\n", .{records.block_insns_max});

@@ -44,6 +44,16 @@
 //!            [fd] [path, padded to whole words]   a successful mmap/mmap2
 //!   munmap   [head] [addr] [length]               a successful munmap
 //!   exit     [head]                              the thread ended normally
+//!   regs     [head | words<<8] [entries]          the registers of the
+//!            instruction of the exec record before it, as they were before
+//!            it ran (`--regs`, plugin backend on QEMU 9.0+): each entry
+//!            [register | value_words<<16] [value words], the register an
+//!            index into the handshake's `registers`, its bytes as QEMU
+//!            gives them (guest byte order) zero-padded to whole words. Only
+//!            the registers that changed since the stream's previous regs
+//!            record, all of them in a chunk's first, so chunks decode alone;
+//!            no record when none changed. Memory records of the instruction
+//!            follow it.
 //!
 //! A syscall, sysret, mmap or munmap record inside a block came after the
 //! block's last executed instruction (a syscall ends its block), so memory
@@ -63,6 +73,7 @@ pub const Kind = enum(u8) {
     block_def = 8,
     // 9 and 10 were protocol 1's closing `block` and `fence` records.
     block_open = 11,
+    regs = 12,
 };
 
 /// The high 24 bits of a head word carry a count (block sizes, path length).
@@ -71,6 +82,10 @@ pub const count_shift = 8;
 pub const block_insns_max = 512;
 
 pub const mmap_path_shift = count_shift;
+/// A regs entry's head: the register's index, its value words above.
+pub const regs_value_words_shift = 16;
+pub const regs_index_mask: u32 = 0xffff;
+
 /// Eight bits: no guest instruction is longer than 15 bytes.
 pub const exec_insn_bytes_shift = count_shift;
 pub const path_bytes_max = 4096;
@@ -102,6 +117,7 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
         .munmap => 1 + 2 * addr_words,
         .block_def => 2, // plus `insns` PCs
         .block_open => 2,
+        .regs => 1, // plus `words`
     };
 }
 

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The guest registers a `--regs` run records (plugin backend, QEMU 9.0+'s
+//! register API), chosen once from the vCPU's list: `core` (the default:
+//! the architecture's core feature, general-purpose registers, pc and
+//! flags), `all`, or names and `*` globs separated by ':' (the plugin
+//! argument's own separator is ','), as QEMU's execlog `reg=` takes them.
+const std = @import("std");
+const qp = @import("qemu_plugin.zig");
+
+const RegisterSet = @This();
+
+pub const registers_max = 128;
+/// Wider registers (SVE) are left out of the selection.
+pub const value_bytes_max = 64;
+pub const spec_bytes_max = 256;
+
+count: u32 = 0,
+handles: [registers_max]*qp.qemu_plugin_register = undefined,
+names: [registers_max][*:0]const u8 = undefined,
+widths: [registers_max]u8 = undefined,
+/// Sum over the registers of their value words.
+value_words: u32 = 0,
+/// The program counter among them: QEMU updates it only at block starts, so
+/// the server writes the instruction's own address there instead.
+pc_index: ?u32 = null,
+
+/// Selects from the calling vCPU's registers (call from a vCPU callback;
+/// QEMU's names and handles live as long as it does). `probe` is a scratch
+/// array for reading each register's width.
+pub fn select(api: qp.PluginApi, spec: []const u8, probe: *qp.GByteArray) error{NoRegisterApi}!RegisterSet {
+    const getRegisters = api.get_registers orelse return error.NoRegisterApi;
+    const readRegister = api.read_register orelse return error.NoRegisterApi;
+    var set = RegisterSet{};
+    const array = getRegisters() orelse return set;
+    defer _ = qp.g_array_free(array, 1);
+    const descriptors: [*]const qp.qemu_plugin_reg_descriptor = @ptrCast(@alignCast(array.data orelse return set));
+    for (descriptors[0..array.len]) |descriptor| {
+        if (set.count == registers_max) break;
+        if (!wanted(spec, std.mem.span(descriptor.name), if (descriptor.feature) |f| std.mem.span(f) else "")) continue;
+        _ = qp.g_byte_array_set_size(probe, 0);
+        const width = readRegister(descriptor.handle, probe);
+        if (width <= 0 or width > value_bytes_max) continue;
+        const name = std.mem.span(descriptor.name);
+        if (std.mem.eql(u8, name, "pc") or std.mem.eql(u8, name, "rip") or std.mem.eql(u8, name, "eip")) set.pc_index = set.count;
+        set.handles[set.count] = descriptor.handle;
+        set.names[set.count] = descriptor.name;
+        set.widths[set.count] = @intCast(width);
+        set.value_words += valueWords(@intCast(width));
+        set.count += 1;
+    }
+    return set;
+}
+
+pub inline fn valueWords(width: u8) u32 {
+    return (@as(u32, width) + 3) / 4;
+}
+
+/// Whether register `name` of gdb feature `feature` is in `spec`.
+fn wanted(spec: []const u8, name: []const u8, feature: []const u8) bool {
+    if (std.mem.eql(u8, spec, "all")) return true;
+    if (std.mem.eql(u8, spec, "core")) return std.mem.endsWith(u8, feature, ".core") or std.mem.endsWith(u8, feature, ".cpu");
+    var patterns = std.mem.splitScalar(u8, spec, ':');
+    while (patterns.next()) |pattern| {
+        if (glob(pattern, name)) return true;
+    }
+    return false;
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: []const u8, text: []const u8) bool {
+    const star = std.mem.indexOfScalar(u8, pattern, '*') orelse return std.mem.eql(u8, pattern, text);
+    if (!std.mem.startsWith(u8, text, pattern[0..star])) return false;
+    const rest = pattern[star + 1 ..];
+    var at = star;
+    while (at <= text.len) : (at += 1) {
+        if (glob(rest, text[at..])) return true;
+    }
+    return false;
+}
+
+test "register specs: core features, globs, lists" {
+    try std.testing.expect(wanted("core", "x0", "org.gnu.gdb.aarch64.core"));
+    try std.testing.expect(wanted("core", "r1", "org.gnu.gdb.mips.cpu"));
+    try std.testing.expect(!wanted("core", "v0", "org.gnu.gdb.aarch64.fpu"));
+    try std.testing.expect(wanted("all", "v0", "org.gnu.gdb.aarch64.fpu"));
+    try std.testing.expect(wanted("x1*:sp", "x19", ""));
+    try std.testing.expect(wanted("x1*:sp", "sp", ""));
+    try std.testing.expect(!wanted("x1*:sp", "x2", ""));
+    try std.testing.expect(glob("*", ""));
+    try std.testing.expect(glob("a*c*e", "abcde"));
+    try std.testing.expect(!glob("a*c", "abd"));
+}
