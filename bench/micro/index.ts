@@ -22,7 +22,7 @@ export interface MicroResult {
   samples: number;
 }
 
-const thread: ThreadInfo = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "mipsel", pointerBytes: 4, bigEndian: false, exe: "bench", comm: "bench", backend: "plugin" };
+const thread: ThreadInfo = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "mipsel", pointerBytes: 4, bigEndian: false, exe: "bench", comm: "bench", backend: "plugin", registers: [] };
 const chunkBytes = 256 * 1024;
 
 function collect(bench: Bench, units: Map<string, { name: string; count: number }>): MicroResult[] {
