@@ -6,7 +6,7 @@
 # end of what users have. Last line printed: the build's directory, holding
 # bin/qemu-<arch> and plugins/lib{insn,mem,execlog}.so.
 #
-# Usage: scripts/qemu-stock-build.sh [--targets aarch64,mipsel]
+# Usage: scripts/qemu-stock-build.sh [--targets aarch64,mipsel,x86_64]
 #                                    (npm run qemu:build-10)
 # Cache: ${CANNOLI_CACHE:-$HOME/.cache/cannoli}/
 #   apt-trixie/      private apt state for Debian 13 (the host's apt
@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${CANNOLI_CACHE:-$HOME/.cache/cannoli}
 VERSION=10.0
-targets=aarch64,mipsel
+targets=aarch64,mipsel,x86_64
 
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -11,6 +11,7 @@ import { record } from "./commands/record";
 import { replay } from "./commands/replay";
 import { cov } from "./commands/cov";
 import { run, runUsage } from "./commands/run";
+import { tenet } from "./commands/tenet";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run,
@@ -18,6 +19,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   replay,
   info,
   cov,
+  tenet,
   doctor,
 };
 
@@ -29,6 +31,7 @@ commands:
   replay   run a tracer on a recording (cannoli replay --help)
   info     what a recording holds (cannoli info --help)
   cov      record a program's basic-block coverage as drcov (cannoli cov --help)
+  tenet    trace a program for the Tenet trace explorer (cannoli tenet --help)
   doctor   which backends are available here (cannoli doctor --help)
 
 ${runUsage}`;

@@ -18,6 +18,7 @@ export const ListenerEventKind = {
   pipe_opened: 1,
   producer_gone: 2,
   rejected: 3,
+  hung_up: 4,
 } as const;
 export const RejectReason = {
   none: 0,

@@ -12,6 +12,10 @@ import { consumerLibrary, describe, rejectReasonText } from "./native";
 export type PipeEvent =
   | { kind: "opened"; connection: number; consumer: Pointer; handshake: string }
   | { kind: "gone"; connection: number; consumer: Pointer }
+  /** The socket closed while the stream is open: the guest closed the
+   *  descriptor (it shares QEMU's table) or the producer died. Call
+   *  `markGone` once the producer's thread is gone or `closedClean` says so. */
+  | { kind: "hung-up"; connection: number; consumer: Pointer }
   | { kind: "rejected"; connection: number; reason: string };
 
 /** Where the private socket directories live: $XDG_RUNTIME_DIR (per user,
@@ -87,6 +91,16 @@ export class PipeListener {
     this.#payload = new Uint8Array(lib.cnl_handshake_payload_bytes_max());
   }
 
+  /** The producer of a hung-up stream is gone: what it published drains. */
+  static markGone(consumer: Pointer): void {
+    consumerLibrary().cnl_consumer_mark_gone(consumer);
+  }
+
+  /** Whether the producer said it closed its stream. */
+  static closedClean(consumer: Pointer): boolean {
+    return consumerLibrary().cnl_consumer_closed_clean(consumer) !== 0;
+  }
+
   /** Returns the next event, waiting at most `timeoutMs` for one. */
   poll(timeoutMs = 0): PipeEvent | null {
     if (this.#handle === null) return null;
@@ -103,6 +117,8 @@ export class PipeListener {
       }
       case ListenerEventKind.producer_gone:
         return { kind: "gone", connection, consumer };
+      case ListenerEventKind.hung_up:
+        return { kind: "hung-up", connection, consumer };
       case ListenerEventKind.rejected:
         return { kind: "rejected", connection, reason: describe(RejectReason, rejectReasonText, words[ListenerEvent.reason]!, "unknown reason") };
       default:

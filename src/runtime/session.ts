@@ -3,7 +3,7 @@
 //! to the Workers and runs the ordered stage; when recording (`cannoli
 //! record`), also appends the compressed chunks to the recording file.
 import type { Pointer } from "bun:ffi";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { PipeListener } from "../mempipe/PipeListener";
 import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import type { RecordingWriter } from "../record/RecordingWriter";
@@ -52,8 +52,9 @@ export interface SessionResult {
 
 interface LiveStream {
   consumer: Pointer;
-  /** The QEMU process writing it (the guest's pid). */
+  /** The QEMU process writing it (the guest's pid), and its thread. */
   pid: number;
+  tid: number;
   workersDone: number;
   finished: boolean;
 }
@@ -169,6 +170,23 @@ export class Session {
     return { exitCode, error: stage.error, stats: stage.stats(exitCode, (performance.now() - started) / 1000) };
   }
 
+  /** Streams whose socket closed before they did: a guest that closes every
+   *  descriptor also closes QEMU's socket to us, and its thread writes on.
+   *  Each ends once its thread is gone (or it says it closed). */
+  readonly #hungUp = new Set<Pointer>();
+  #hungUpCheckedMs = 0;
+
+  #settleHungUp(): void {
+    if (this.#hungUp.size === 0 || performance.now() - this.#hungUpCheckedMs < 20) return;
+    this.#hungUpCheckedMs = performance.now();
+    for (const consumer of this.#hungUp) {
+      const stream = [...this.#streams.values()].find((s) => s.consumer === consumer);
+      if (stream && !PipeListener.closedClean(consumer) && threadAlive(stream.pid, stream.tid)) continue;
+      PipeListener.markGone(consumer);
+      this.#hungUp.delete(consumer);
+    }
+  }
+
   /** Serves the socket until QEMU has exited and every stream has drained. */
   async #serve(qemu: ReturnType<typeof Bun.spawn>): Promise<void> {
     let qemuExited = false;
@@ -186,9 +204,11 @@ export class Session {
         if (event.kind === "opened") this.#openStream(event.consumer, event.handshake);
         // One bad connection ends only itself: the run goes on, and says so.
         else if (event.kind === "rejected") process.stderr.write(`cannoli: refused a trace connection (${event.reason})\n`);
+        else if (event.kind === "hung-up") this.#hungUp.add(event.consumer);
         // "gone": the Workers see the end through the consumer.
         continue;
       }
+      this.#settleHungUp();
       const open = [...this.#streams.values()].some((s) => !s.finished);
       if (qemuExited && !open) {
         // Connections made just before QEMU exited may still be queued.
@@ -211,7 +231,7 @@ export class Session {
       return;
     }
     const id = this.#nextId++;
-    this.#streams.set(id, { consumer, pid: thread.pid, workersDone: 0, finished: false });
+    this.#streams.set(id, { consumer, pid: thread.pid, tid: thread.tid, workersDone: 0, finished: false });
     this.#stage.addStream(id, thread);
     this.#options.recording?.stream(id, handshake);
     this.#pool!.broadcast({ type: "stream", id, consumer: consumer as number, thread });
@@ -270,5 +290,17 @@ export class Session {
         destroyPipe(stream.consumer);
       }
     }
+  }
+}
+
+/** Whether guest thread `tid` of QEMU process `pid` still runs (a zombie
+ *  or a vanished task is gone). */
+function threadAlive(pid: number, tid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }

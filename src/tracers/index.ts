@@ -7,6 +7,7 @@ import demo from "./demo";
 import nullTracer from "./null";
 import print from "./print";
 import printSymbols from "./print_symbols";
+import tenet from "./tenet";
 
 export const builtinTracers: Record<string, AnyTracer> = {
   count: count as AnyTracer,
@@ -15,4 +16,5 @@ export const builtinTracers: Record<string, AnyTracer> = {
   demo: demo as AnyTracer,
   cov: cov as AnyTracer,
   "print-symbols": printSymbols as AnyTracer,
+  tenet: tenet as AnyTracer,
 };

@@ -98,9 +98,16 @@ export async function drainProducer(options: DrainOptions): Promise<DrainResult>
     let workersDone = false;
     void allDone.then(() => (workersDone = true));
     const deadline = started + 120_000;
+    let hungUp = false;
     while (!workersDone) {
       if (performance.now() > deadline) throw new Error("drain did not finish in 120 s");
-      listener.poll(0);
+      const event = listener.poll(0);
+      if (event?.kind === "hung-up") hungUp = true;
+      // The producer is a process of its own: gone once it has exited.
+      if (hungUp && (producer.exitCode !== null || producer.signalCode !== null)) {
+        PipeListener.markGone(opened.consumer);
+        hungUp = false;
+      }
       await Bun.sleep(1);
     }
     result.streamMs = performance.now() - streamStarted;

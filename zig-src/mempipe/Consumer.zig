@@ -91,10 +91,16 @@ fn mailbox(self: *const Consumer, slot: u32) *layout.Mailbox {
     return &mailboxes[slot];
 }
 
-/// Called when the producer's connection closes: after this, a slot that is
-/// not ready will never become ready.
+/// Called when the producer is gone: after this, a slot that is not ready
+/// will never become ready.
 pub fn markProducerGone(self: *Consumer) void {
     @atomicStore(u32, &self.producer_gone, 1, .Release);
+}
+
+/// Whether the producer said it closed the stream (its last chunk is
+/// published).
+pub fn closedClean(self: *const Consumer) bool {
+    return @atomicLoad(u32, &self.header().producer_status, .Acquire) == @intFromEnum(layout.ProducerStatus.closed_clean);
 }
 
 fn fail(self: *Consumer, failure: Failure) ClaimResult {

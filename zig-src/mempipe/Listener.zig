@@ -23,6 +23,11 @@ pub const EventKind = enum(u32) {
     producer_gone = 2,
     /// A connection was refused (bad handshake, bad pipe); `reason` says why.
     rejected = 3,
+    /// A producer's connection closed while its stream is still open: the
+    /// guest closed the descriptor (it shares QEMU's table), or the producer
+    /// died. The caller marks the consumer gone once the producer's thread
+    /// is gone or the stream says it closed (`Consumer.closedClean`).
+    hung_up = 4,
 };
 
 pub const Reason = enum(u32) {
@@ -173,9 +178,13 @@ fn service(self: *Listener, index: u32, event: *Event, payload: []u8) EventKind 
             error.WouldBlock => return .none,
             else => {},
         };
-        consumer.markProducerGone();
         self.close(index);
         event.consumer = @intFromPtr(consumer);
+        if (!consumer.closedClean()) {
+            event.kind = @intFromEnum(EventKind.hung_up);
+            return .hung_up;
+        }
+        consumer.markProducerGone();
         event.kind = @intFromEnum(EventKind.producer_gone);
         return .producer_gone;
     }

@@ -40,6 +40,8 @@ memfd: os.fd_t,
 /// -1 when the pipe is not connected (tests that hand the memory over in
 /// process).
 sock: os.fd_t,
+/// The socket's inode, to tell it from a guest's file of the same number.
+sock_inode: u64 = 0,
 /// Sequence number of the chunk being filled.
 sequence: u64,
 /// Bytes already written into the current chunk.
@@ -76,8 +78,22 @@ pub fn connect(self: *Producer, socket_path: []const u8, handshake: []const u8) 
     errdefer os.close(sock);
     try socket.sendPipe(sock, self.memfd, handshake);
     self.sock = sock;
+    self.sock_inode = inodeOf(sock) orelse 0;
     os.close(self.memfd);
     self.memfd = -1;
+}
+
+/// Whether `sock` still is our socket: the guest shares the descriptor
+/// table, and one that closes every descriptor (or reuses the number) takes
+/// it away; then it is neither polled nor closed (it may be the guest's).
+fn ownsSocket(self: *const Producer) bool {
+    if (self.sock == -1 or self.sock_inode == 0) return false;
+    return inodeOf(self.sock) == self.sock_inode;
+}
+
+fn inodeOf(fd: os.fd_t) ?u64 {
+    const stat = os.fstat(fd) catch return null;
+    return stat.ino;
 }
 
 pub fn header(self: *const Producer) *layout.Header {
@@ -200,7 +216,7 @@ fn waitForSlot(self: *Producer, box: *layout.Mailbox) Error!void {
         if (self.slotEmpty(box)) break;
         futex.wait(&head.released_chunks, released, wait_sleep_ns);
         if (self.slotEmpty(box)) break;
-        if (self.sock != -1 and socket.peerClosed(self.sock)) {
+        if (self.ownsSocket() and socket.peerClosed(self.sock)) {
             @atomicStore(u32, &head.producer_waiting, 0, .SeqCst);
             return error.ConsumerGone;
         }
@@ -215,10 +231,16 @@ pub fn close(self: *Producer) Error!void {
     self.release();
 }
 
+/// Closes the socket (if it still is ours), leaving the mapping.
+pub fn hangUp(self: *Producer) void {
+    if (self.ownsSocket()) closeOwned(self.sock);
+    self.sock = -1;
+}
+
 /// Drops the mapping and descriptors without marking the stream clean, as if
 /// the producer had died.
 pub fn release(self: *Producer) void {
-    if (self.sock != -1) closeOwned(self.sock);
+    if (self.ownsSocket()) closeOwned(self.sock);
     self.sock = -1;
     os.munmap(self.memory);
     if (self.memfd != -1) closeOwned(self.memfd);
@@ -228,6 +250,7 @@ pub fn release(self: *Producer) void {
 /// Closes a descriptor of ours that the guest may already have closed (a
 /// guest that closes every descriptor, close_range(3, ~0)): the descriptors
 /// live in the guest's table, so EBADF is the guest's doing, not a bug here.
+/// (The socket goes through `ownsSocket` first: its number may be reused.)
 pub fn closeOwned(fd: os.fd_t) void {
     _ = std.os.linux.close(fd);
 }

@@ -62,6 +62,16 @@ export fn cnl_consumer_claim(consumer: *Consumer, out: *ClaimOut) u32 {
     }
 }
 
+/// The producer is gone (its thread ended after its socket was closed by
+/// the guest): what it published drains, then the stream ends.
+export fn cnl_consumer_mark_gone(consumer: *Consumer) void {
+    consumer.markProducerGone();
+}
+
+export fn cnl_consumer_closed_clean(consumer: *Consumer) u32 {
+    return @intFromBool(consumer.closedClean());
+}
+
 export fn cnl_consumer_release(consumer: *Consumer, ticket: u64) void {
     consumer.release(ticket);
 }

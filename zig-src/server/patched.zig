@@ -376,8 +376,7 @@ fn Server(comptime Addr: type) type {
                 stream.producer.commit(4);
                 stream.producer.flush() catch |err| fatal(err);
                 @atomicStore(u32, &stream.producer.header().producer_status, @intFromEnum(mempipe.layout.ProducerStatus.closed_clean), .Release);
-                if (stream.producer.sock != -1) mempipe.Producer.closeOwned(stream.producer.sock);
-                stream.producer.sock = -1;
+                stream.producer.hangUp();
                 syncOut(thread);
             }
         }
