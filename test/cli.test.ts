@@ -219,6 +219,27 @@ describe("interruptions leave nothing behind", () => {
     }
   }, 30_000);
 
+  test("a tracer stuck in trace(): SIGINT or SIGTERM still ends cannoli within seconds, and QEMU with it", async () => {
+    const stuck = join(scratch, "stuck-tracer.ts");
+    writeFileSync(stuck, "export default { exec() {}, trace() { for (;;) {} } };\n");
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const child = Bun.spawn([bun, cli, "run", "--quiet", "--tracer", stuck, "--", guest("aarch64", "bench_nops"), "1000000"], { cwd: repo, stdout: "pipe", stderr: "pipe" });
+      let qemu: number | undefined;
+      await waitFor(() => (qemu = childrenOf(child.pid).find((pid) => commOf(pid).startsWith("qemu"))) !== undefined);
+      await Bun.sleep(1500);
+      const sent = performance.now();
+      process.kill(child.pid, signal);
+      const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      expect({ signal, stderr, exitCode }).toEqual({
+        signal,
+        stderr: "cannoli: still running after the signal (a tracer handler that does not return?); stopped\n",
+        exitCode: signal === "SIGINT" ? 130 : 143,
+      });
+      expect(performance.now() - sent).toBeLessThan(8000);
+      await waitFor(() => !alive(qemu!), 3000);
+    }
+  }, 40_000);
+
   test("the socket directory lives in $XDG_RUNTIME_DIR when there is one", async () => {
     const runtimeDir = mkdtempSync(join(scratch, "xdg-"));
     const { child, tmp } = await startLongRun(undefined, runtimeDir);

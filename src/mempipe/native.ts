@@ -21,6 +21,7 @@ const symbols = {
   cnl_consumer_claim: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_release: { args: [FFIType.ptr, FFIType.u64_fast], returns: FFIType.void },
   cnl_consumer_mark_gone: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_stop_guard_arm: { args: [FFIType.u32], returns: FFIType.u32 },
   cnl_consumer_closed_clean: { args: [FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_wants_help: { args: [FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_base: { args: [FFIType.ptr], returns: FFIType.ptr },

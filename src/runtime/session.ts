@@ -6,6 +6,7 @@ import type { Pointer } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
 import { PipeListener } from "../mempipe/PipeListener";
 import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
+import { consumerLibrary } from "../mempipe/native";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import type { AnyTracer, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
@@ -39,6 +40,10 @@ export interface SessionOptions {
   /** The one line for a QEMU that exited without loading the server. */
   describeLoadFailure: () => string;
 }
+
+/** How long after Ctrl-C or SIGTERM a run may take to wind down before the
+ *  native guard ends the process (a graceful stop takes ~2 s at most). */
+const stopGuardMs = 5000;
 
 /** The server writes `<socket>.loaded` when QEMU loads it (zig-src/server/process.zig). */
 const serverLoadedSuffix = ".loaded";
@@ -101,6 +106,9 @@ export class Session {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // Behind those: a main thread held by a tracer that never returns still
+    // ends, stopGuardMs after the signal (zig-src/stop_guard.zig).
+    consumerLibrary().cnl_stop_guard_arm(stopGuardMs);
     try {
       const mode = this.#options.recording ? "record" : "trace";
       this.#listener.allowOnlyDescendants();
