@@ -282,6 +282,12 @@ describe("a QEMU that refuses the server", () => {
     });
   }
 
+  test("a program that is not QEMU and exits 0 (--qemu /bin/true) is an error, not an empty trace", async () => {
+    const r = await cannoli(["run", "--qemu", "/bin/true", "--", guest("aarch64", "loops")]);
+    expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(/^cannoli: \/bin\/true \(not a QEMU that answers --version\) could not load cannoli's server: it does not look like QEMU; [^\n]*\n$/);
+  });
+
   test("a guest that fails before running is not blamed on the server", async () => {
     // A dynamic guest whose loader exists nowhere: QEMU loads the server,
     // then cannot start the guest, and says so itself.

@@ -77,8 +77,9 @@ export function serverLoadFailure(qemuPath: string, backend: "plugin" | "patched
     return `cannoli: ${named} did not load cannoli's server through -cannoli: it is not cannoli's patched QEMU (${patchedBuildAdvice}), or drop --backend patched`;
   }
   let why = "";
-  if (version && !atLeast(version, oldest.major, oldest.minor)) why = `: it is older than 7.2`;
-  else if (version && version.major > newestMajor) why = `: it is newer than cannoli knows (up to ${newestMajor}.x)`;
+  if (!version) why = ": it does not look like QEMU";
+  else if (!atLeast(version, oldest.major, oldest.minor)) why = `: it is older than 7.2`;
+  else if (version.major > newestMajor) why = `: it is newer than cannoli knows (up to ${newestMajor}.x)`;
   else if (!hasPluginOption(qemuPath)) why = ": it was built without TCG plugin support (--enable-plugins)";
-  return `cannoli: ${named} could not load cannoli's server${why} (QEMU's own message is above); cannoli needs ${supportedQemu} with plugin support: install qemu-user from Debian 12 or later, or give --qemu PATH (cannoli doctor lists what works)`;
+  return `cannoli: ${named} could not load cannoli's server${why}${version ? " (QEMU's own message is above)" : ""}; cannoli needs ${supportedQemu} with plugin support: install qemu-user from Debian 12 or later, or give --qemu PATH (cannoli doctor lists what works)`;
 }

@@ -156,7 +156,9 @@ export class Session {
     // A QEMU that never loaded the server (too old, no plugin support, a
     // missing symbol) has printed its own reason; the user also gets what
     // to do, and no tracer output that would read as "0 instructions".
-    if (qemu && this.#nextId === 0 && !interrupted && qemu.signalCode === null && qemu.exitCode !== 0) {
+    // A "QEMU" that exits 0 without ever loading the server (`--qemu
+    // /bin/true`) traced nothing either: the same line, not an empty trace.
+    if (qemu && this.#nextId === 0 && !interrupted && qemu.signalCode === null && (qemu.exitCode !== 0 || !serverLoaded)) {
       stage.fail(serverLoaded ? `cannoli: QEMU exited (code ${qemu.exitCode}) before the guest ran an instruction; QEMU's message is above` : this.#options.describeLoadFailure());
     }
     stage.finish();
