@@ -409,6 +409,20 @@ describe("a tracer handler that throws", () => {
 // A write that fails (here /dev/full: ENOSPC on every write) gets one line,
 // stops QEMU, and exits non-zero: never a flood of stack traces.
 describe("output that cannot be written", () => {
+  test("--stats-json and cov -o paths that cannot be written fail before the guest runs", async () => {
+    for (const args of [
+      ["run", "--stats-json", "/proc/no-such-dir/stats.json"],
+      ["cov", "-o", "/proc/no-such-dir/out.drcov"],
+    ]) {
+      const r = await cannoli([...args, "--", guest("aarch64", "loops")]);
+      expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        exitCode: 2,
+        stdout: "",
+        stderr: `cannoli: cannot write ${args[1]} ${args[2]}: ENOENT\n`,
+      });
+    }
+  });
+
   test("cannoli record -o /dev/full", async () => {
     const r = await cannoli(["record", "--quiet", "-o", "/dev/full", "--", guest("aarch64", "forksleep"), "5"]);
     expect(r.stderr).toMatch(/^cannoli: cannot write the recording \/dev\/full: ENOSPC \(no space left on device\); it is readable up to offset \d+\n$/);

@@ -17,7 +17,7 @@ import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { serverLoadFailure } from "./qemu_version";
 import { findQemu, findSysroot, qemuCommand } from "./qemu_paths";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
-import { UsageError } from "./usage_error";
+import { UsageError, checkOutputPath } from "./usage_error";
 
 export const covUsage = `usage: cannoli cov -o FILE [options] -- <guest> [args...]
 
@@ -104,6 +104,7 @@ function encodeCoverage(state: CovState, args: CovArgs, guest: ThreadInfo): { da
 export async function cov(argv: string[]): Promise<number> {
   const args = parseCovArgs(argv);
   const output = args.output!;
+  checkOutputPath(output, "-o");
   const guestPath = args.guest[0]!;
   const elf = readGuestElf(guestPath);
   const qemu = findQemu(elf.arch, args.qemu);

@@ -13,7 +13,7 @@ import { findPatchedQemu, findQemu, findSysroot, qemuCommand } from "./qemu_path
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { addTracerArg, tracerArgUsage } from "./tracer_args";
-import { UsageError } from "./usage_error";
+import { UsageError, checkOutputPath } from "./usage_error";
 
 export const runUsage = `usage: cannoli run [options] -- <guest> [args...]
 
@@ -178,6 +178,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const elf = readGuestElf(guestPath);
   const qemu = args.backend === "patched" && !args.qemu ? findPatchedQemu(elf.arch) : findQemu(elf.arch, args.qemu);
   checkRegisters(args, qemu);
+  checkOutputPath(args.statsJson, "--stats-json");
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativeLibraryPath("libcannoli_server.so");
   // --symbols: Workers load the built-in `print-symbols`; the ordered stage
