@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0, parseInsnOutput } from "./helpers/oracle";
+import { findPatchedQemu } from "../src/commands/qemu_paths";
 
 const repo = join(import.meta.dir, "..");
 const bun = process.execPath;
@@ -408,6 +409,20 @@ describe("a tracer handler that throws", () => {
 
 // A write that fails (here /dev/full: ENOSPC on every write) gets one line,
 // stops QEMU, and exits non-zero: never a flood of stack traces.
+test("a comma in TMPDIR and in CANNOLI_CACHE (QEMU splits its plugin argument on commas): both backends trace", () => {
+  const base = mkdtempSync(join(scratch, "with,comma-"));
+  const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TMPDIR: join(base, "t,mp"), CANNOLI_CACHE: join(base, "ca,che") };
+  mkdirSync(env.TMPDIR);
+  // The compiled executable unpacks its server library under CANNOLI_CACHE.
+  const patched = findPatchedQemu("aarch64");
+  for (const backend of [[], ["--backend", "patched", "--qemu", patched]]) {
+    const stats = join(base, "stats.json");
+    const r = Bun.spawnSync([join(repo, "dist/cannoli"), "run", "--quiet", "--tracer", "null", "--stats-json", stats, ...backend, "--", guest("aarch64", "loops")], { env });
+    expect({ backend, exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ backend, exitCode: 3, stderr: "" });
+    expect(JSON.parse(readFileSync(stats, "utf8")).instructions).toBeGreaterThan(10_000);
+  }
+});
+
 describe("output that cannot be written", () => {
   test("--stats-json and cov -o paths that cannot be written fail before the guest runs", async () => {
     for (const args of [

@@ -15,7 +15,7 @@ import { Session } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { serverLoadFailure } from "./qemu_version";
-import { findQemu, findSysroot, qemuCommand } from "./qemu_paths";
+import { findQemu, findSysroot, qemuCommand, serverArgument } from "./qemu_paths";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { UsageError, checkOutputPath } from "./usage_error";
 
@@ -143,7 +143,7 @@ export async function cov(argv: string[]): Promise<number> {
   };
   const session = new Session({
     qemuArgv: qemuCommand(qemu, sysroot, args.qemuArgs, "plugin"),
-    pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
+    pluginArg: (socketPath) => serverArgument(serverLibrary, socketPath, pluginOptions),
     guestArgv: args.guest,
     tracerSpec: "cov",
     tracerArgs: {},

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //! Which QEMU binary and which sysroot a guest runs with: shared by the
 //! commands that launch a guest (run, cov).
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { debianTriples } from "../elf";
 import { UsageError } from "./usage_error";
 
@@ -54,4 +54,17 @@ export function findSysroot(arch: string, interpreter: string | null, override?:
  *  `-cannoli` for the patched one), whose value the session appends. */
 export function qemuCommand(qemu: string, sysroot: string | undefined, qemuArgs: string[], backend: "plugin" | "patched"): string[] {
   return [qemu, ...(sysroot ? ["-L", sysroot] : []), ...qemuArgs, backend === "patched" ? "-cannoli" : "-plugin"];
+}
+
+/** The server library as QEMU's comma-separated `-plugin`/`-cannoli`
+ *  argument can name it: a path with a comma (a HOME or CANNOLI_CACHE that
+ *  holds one) goes through a symlink in the run's private socket directory,
+ *  whose path never has one. */
+export function serverArgument(serverLibrary: string, socketPath: string, options: string[]): string {
+  let library = serverLibrary;
+  if (library.includes(",")) {
+    library = join(dirname(socketPath), "libcannoli_server.so");
+    if (!existsSync(library)) symlinkSync(serverLibrary, library);
+  }
+  return [library, `sock=${socketPath}`, ...options].join(",");
 }

@@ -9,7 +9,7 @@ import type { AnyTracer } from "../tracer";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { qemuVersion, serverLoadFailure } from "./qemu_version";
-import { findPatchedQemu, findQemu, findSysroot, qemuCommand } from "./qemu_paths";
+import { findPatchedQemu, findQemu, findSysroot, qemuCommand, serverArgument } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import { type GuestRunOptions, guestRunDefaults, guestRunOption, qemuArgUsage, scanGuestCommand, workerOptionsUsage } from "./guest_argv";
 import { addTracerArg, tracerArgUsage } from "./tracer_args";
@@ -197,7 +197,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const session = new Session({
     // The patched QEMU's -cannoli takes the same "<server.so>,key=value" text.
     qemuArgv: qemuCommand(qemu, sysroot, args.qemuArgs, args.backend),
-    pluginArg: (socketPath) => [`${serverLibrary}`, `sock=${socketPath}`, ...pluginOptions].join(","),
+    pluginArg: (socketPath) => serverArgument(serverLibrary, socketPath, pluginOptions),
     guestArgv: args.guest,
     tracerSpec,
     tracerArgs: args.tracerArgs,

@@ -22,7 +22,7 @@ export type PipeEvent =
  *  cleared at logout) when there is a usable one, else the temp directory. */
 function socketBase(): string {
   const runtime = process.env.XDG_RUNTIME_DIR;
-  if (runtime) {
+  if (runtime && !runtime.includes(",")) {
     try {
       accessSync(runtime, constants.W_OK | constants.X_OK);
       return runtime;
@@ -30,7 +30,8 @@ function socketBase(): string {
       // not ours or gone: fall back
     }
   }
-  return tmpdir();
+  // The socket's path goes into QEMU's comma-separated plugin argument.
+  return tmpdir().includes(",") ? "/tmp" : tmpdir();
 }
 
 const ownDirectory = /^cannoli-(\d+)-[A-Za-z0-9]{6}$/;
