@@ -3,7 +3,7 @@
 //! imported as files, so `bun build --compile` embeds them in the single
 //! executable; QEMU and dlopen need real paths, so an embedded copy is
 //! written once to a cache directory keyed by its content hash.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import serverLibrary from "../zig-out/lib/libcannoli_server.so" with { type: "file" };
@@ -31,16 +31,24 @@ export function nativeLibraryPath(name: "libcannoli_server.so" | "libcannoli_con
   const path = embedded[name]!;
   if (!path.startsWith("/$bunfs/")) return path;
   const bytes = readFileSync(path);
-  const hash = new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
-  const dir = join(cacheDir(), hash);
+  const hash = sha256(bytes);
+  const dir = join(cacheDir(), hash.slice(0, 16));
   const target = join(dir, basename(name));
-  if (!existsSync(target)) {
+  // A copy is used only if it is byte for byte what this executable embeds:
+  // anything else under the cache (planted, truncated) is replaced.
+  if (!existsSync(target) || sha256(readFileSync(target)) !== hash) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temporary = `${target}.${process.pid}.tmp`;
     writeFileSync(temporary, bytes, { mode: 0o755 });
     renameSync(temporary, target);
   }
+  // Private: what QEMU loads must not be writable by anyone else.
+  for (const d of [cacheDir(), dir]) chmodSync(d, 0o700);
   return target;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 }
 
 /** Stand-alone tools (tests and benchmarks only; not embedded). */

@@ -2,7 +2,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0, parseInsnOutput } from "./helpers/oracle";
@@ -421,6 +421,27 @@ test("a comma in TMPDIR and in CANNOLI_CACHE (QEMU splits its plugin argument on
     expect({ backend, exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ backend, exitCode: 3, stderr: "" });
     expect(JSON.parse(readFileSync(stats, "utf8")).instructions).toBeGreaterThan(10_000);
   }
+});
+
+test("a library planted in the cache is replaced by the embedded one before QEMU loads it; the cache is private", () => {
+  const cache = mkdtempSync(join(scratch, "cache-"));
+  const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", CANNOLI_CACHE: cache };
+  const run = () => Bun.spawnSync([join(repo, "dist/cannoli"), "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "loops")], { env });
+  expect(run().exitCode).toBe(3);
+  const native = join(cache, "native");
+  for (const dir of readdirSync(native)) {
+    const library = readdirSync(join(native, dir)).find((f) => f.endsWith(".so"))!;
+    writeFileSync(join(native, dir, library), "planted, not an ELF library\n");
+  }
+  const second = run();
+  expect({ exitCode: second.exitCode, stderr: second.stderr.toString() }).toEqual({ exitCode: 3, stderr: "" });
+  for (const dir of readdirSync(native)) {
+    const library = readdirSync(join(native, dir)).find((f) => f.endsWith(".so"))!;
+    const hash = new Bun.CryptoHasher("sha256").update(readFileSync(join(native, dir, library))).digest("hex");
+    expect(hash.slice(0, 16)).toBe(dir);
+    expect(statSync(join(native, dir)).mode & 0o777).toBe(0o700);
+  }
+  expect(statSync(native).mode & 0o777).toBe(0o700);
 });
 
 describe("output that cannot be written", () => {
