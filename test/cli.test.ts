@@ -394,10 +394,13 @@ describe("a tracer handler that throws", () => {
     ["exec", `exec(ctx, ev) { throw new Error("boom"); }`, /^cannoli: tracer handler threw on exec\(pc=0x[0-9a-f]+\) in thread \d+:\d+: boom$/],
     ["trace", `exec(ctx, ev, out) { out.push(1); }, trace() { throw new Error("boom"); }`, /^cannoli: tracer handler trace threw for thread \d+:\d+: boom$/],
     ["finish", `finish() { throw new Error("boom"); }`, /^cannoli: tracer handler finish threw: boom$/],
+    // Async handlers: a rejected promise is an error too, never a silent exit 0.
+    ["async exec", `async exec() { throw new Error("boom"); }`, /^cannoli: a tracer handler's promise was rejected \(handlers must not be async\): boom$/],
+    ["async trace", `exec(ctx, ev, out) { out.push(1); }, async trace() {}`, /^cannoli: tracer handler trace returned a promise; handlers must be synchronous \(not async\)$/],
   ];
   for (const [name, body, line] of cases) {
     test(`${name}: one line, exit 1, nothing left behind`, async () => {
-      const path = join(scratch, `throws-${name}.ts`);
+      const path = join(scratch, `throws-${name.replace(" ", "-")}.ts`);
       writeFileSync(path, `export default { ${body} };`);
       const result = await cannoli(["run", "--quiet", "--tracer", path, "--", guest("aarch64", "forksleep"), "2"]);
       expect(result.stderr.trim()).toMatch(line);
@@ -407,8 +410,6 @@ describe("a tracer handler that throws", () => {
   }
 });
 
-// A write that fails (here /dev/full: ENOSPC on every write) gets one line,
-// stops QEMU, and exits non-zero: never a flood of stack traces.
 test("a comma in TMPDIR and in CANNOLI_CACHE (QEMU splits its plugin argument on commas): both backends trace", () => {
   const base = mkdtempSync(join(scratch, "with,comma-"));
   const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TMPDIR: join(base, "t,mp"), CANNOLI_CACHE: join(base, "ca,che") };
@@ -444,6 +445,8 @@ test("a library planted in the cache is replaced by the embedded one before QEMU
   expect(statSync(native).mode & 0o777).toBe(0o700);
 });
 
+// A write that fails (here /dev/full: ENOSPC on every write) gets one line,
+// stops QEMU, and exits non-zero: never a flood of stack traces.
 describe("output that cannot be written", () => {
   test("--stats-json and cov -o paths that cannot be written fail before the guest runs", async () => {
     for (const args of [

@@ -58,6 +58,15 @@ export class OrderedStage {
     this.error ??= message;
   }
 
+  /** Handlers are synchronous: one that returns a promise (an async
+   *  handler) would run, and fail, after the run's end. It ends the run
+   *  with one line instead, its promise's outcome ignored. */
+  #synchronous(handler: string, result: unknown): void {
+    if (typeof (result as { then?: unknown } | undefined)?.then !== "function") return;
+    (result as Promise<unknown>).catch(() => {});
+    this.fail(`cannoli: tracer handler ${handler} returned a promise; handlers must be synchronous (not async)`);
+  }
+
   init(args: TracerArgs): void {
     this.#state = this.#tracer.init?.(args);
   }
@@ -100,7 +109,7 @@ export class OrderedStage {
       this.events += next.counts.instructions + next.counts.reads + next.counts.writes;
       if (this.error) continue;
       try {
-        this.#tracer.trace?.(this.#state, next.items, stream.thread, this.#output);
+        this.#synchronous("trace", this.#tracer.trace?.(this.#state, next.items, stream.thread, this.#output));
       } catch (error) {
         this.fail(`cannoli: tracer handler trace threw for thread ${stream.thread.pid}:${stream.thread.tid}: ${firstLine(error)}`);
       }
@@ -118,7 +127,7 @@ export class OrderedStage {
     if (failure) this.fail(`cannoli: trace of ${who} is corrupted: ${failure}`);
     if (this.error) return;
     try {
-      this.#tracer.threadEnd?.(this.#state, stream.thread, this.#output);
+      this.#synchronous("threadEnd", this.#tracer.threadEnd?.(this.#state, stream.thread, this.#output));
     } catch (error) {
       this.fail(`cannoli: tracer handler threadEnd threw: ${firstLine(error)}`);
     }
@@ -127,7 +136,7 @@ export class OrderedStage {
   finish(): void {
     if (this.error) return;
     try {
-      this.#tracer.finish?.(this.#state, this.#output);
+      this.#synchronous("finish", this.#tracer.finish?.(this.#state, this.#output));
     } catch (error) {
       this.fail(`cannoli: tracer handler finish threw: ${firstLine(error)}`);
     }

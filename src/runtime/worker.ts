@@ -92,6 +92,12 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   }
 };
 
+// Handlers are synchronous: one that returns a promise which rejects would
+// otherwise fail unseen. It ends the run like any handler error.
+process.on("unhandledRejection", (reason: unknown) => {
+  post({ type: "fatal", message: `cannoli: a tracer handler's promise was rejected (handlers must not be async): ${firstLine(reason)}` });
+});
+
 /** A recorded chunk's bytes, decompressed into no more than the size its
  *  frame declares (itself bounded): a hand-built frame must not make a Worker
  *  allocate gigabytes. */
