@@ -73,6 +73,27 @@ describe("replayed output is byte-identical to the live run's", () => {
     expect(one.size).toBe(5);
     expect(byThread("3")).toEqual(one);
   });
+
+  test("processes: each process's lines replay as they were traced live, whatever the Worker count", { timeout: 60_000 }, () => {
+    const recording = file("fork.cnl");
+    const live = file("fork-live.txt");
+    expect(cli("record", "--quiet", "-o", recording, "--tracer", "print", "--trace-output", live, "--", guest("aarch64", "fork")).exitCode).toBe(0);
+    const byThread = (text: string) => {
+      const threads = new Map<string, string[]>();
+      for (const line of text.split("\n").filter(Boolean)) {
+        const key = line.slice(0, line.indexOf(" "));
+        threads.set(key, [...(threads.get(key) ?? []), line]);
+      }
+      return threads;
+    };
+    const expected = byThread(readFileSync(live, "utf8"));
+    expect(expected.size).toBe(2);
+    for (const workers of ["1", "3"]) {
+      const out = file(`fork-${workers}.txt`);
+      expect(cli("replay", recording, "--tracer", "print", "--workers", workers, "-o", out).exitCode).toBe(0);
+      expect(byThread(readFileSync(out, "utf8"))).toEqual(expected);
+    }
+  });
 });
 
 describe("damaged recordings", () => {
