@@ -2,7 +2,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0, parseInsnOutput } from "./helpers/oracle";
@@ -443,6 +443,25 @@ test("a library planted in the cache is replaced by the embedded one before QEMU
     expect(statSync(join(native, dir)).mode & 0o777).toBe(0o700);
   }
   expect(statSync(native).mode & 0o777).toBe(0o700);
+});
+
+test("--backend patched from a checkout uses the build of the checkout's own patch series, not just the newest", () => {
+  const cache = mkdtempSync(join(scratch, "patched-cache-"));
+  const series = join(repo, "patches", "qemu-7.2");
+  // The checkout's series, built (the real binary), and a newer build of
+  // another series, which would refuse this server.
+  const own = join(cache, "qemu-patched", "own");
+  mkdirSync(join(own, "bin"), { recursive: true });
+  symlinkSync(findPatchedQemu("aarch64"), join(own, "bin", "qemu-aarch64"));
+  for (const patch of readdirSync(series)) writeFileSync(join(own, patch), readFileSync(join(series, patch)));
+  const other = join(cache, "qemu-patched", "other");
+  mkdirSync(join(other, "bin"), { recursive: true });
+  writeFileSync(join(other, "bin", "qemu-aarch64"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  writeFileSync(join(other, "0001-older-series.patch"), "an older series\n");
+  const r = Bun.spawnSync([process.execPath, cli, "run", "--quiet", "--backend", "patched", "--tracer", "null", "--", guest("aarch64", "loops")], {
+    env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", CANNOLI_CACHE: cache },
+  });
+  expect({ exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ exitCode: 3, stderr: "" });
 });
 
 // A write that fails (here /dev/full: ENOSPC on every write) gets one line,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! Which QEMU binary and which sysroot a guest runs with: shared by the
 //! commands that launch a guest (run, cov).
-import { existsSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { debianTriples } from "../elf";
@@ -21,17 +21,35 @@ export function findQemu(arch: string, override?: string): string {
   return found;
 }
 
-/** The newest qemu-<arch> that scripts/qemu-build.sh built (one directory per
- *  patch-series hash under the cache). */
+/** The qemu-<arch> that scripts/qemu-build.sh built (one directory per
+ *  patch-series hash under the cache, each holding a copy of its series):
+ *  in a checkout, the build of the checkout's own series (an older build
+ *  speaks another server ABI); otherwise, or when that one is missing, the
+ *  newest. */
 export function findPatchedQemu(arch: string): string {
   const root = join(process.env.CANNOLI_CACHE ?? join(homedir(), ".cache", "cannoli"), "qemu-patched");
   const candidates = existsSync(root)
     ? readdirSync(root)
-        .map((hash) => join(root, hash, "bin", `qemu-${arch}`))
-        .filter((path) => existsSync(path))
+        .map((hash) => join(root, hash))
+        .filter((dir) => existsSync(join(dir, "bin", `qemu-${arch}`)))
     : [];
   if (candidates.length === 0) throw new UsageError(`cannoli: no patched qemu-${arch} in ${root}; ${patchedBuildAdvice} (or give --qemu)`);
-  return candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+  const series = seriesText(checkoutSeries);
+  const own = series === null ? undefined : candidates.find((dir) => seriesText(dir) === series);
+  const chosen = own ?? candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+  return join(chosen, "bin", `qemu-${arch}`);
+}
+
+/** The patch series of the checkout this runs from (absent in the package). */
+const checkoutSeries = join(import.meta.dir, "..", "..", "patches", "qemu-7.2");
+
+/** A directory's *.patch files, concatenated in name order (null: none). */
+function seriesText(dir: string): string | null {
+  if (!existsSync(dir)) return null;
+  const patches = readdirSync(dir)
+    .filter((name) => name.endsWith(".patch"))
+    .sort();
+  return patches.length === 0 ? null : patches.map((name) => readFileSync(join(dir, name), "utf8")).join("");
 }
 
 export function findSysroot(arch: string, interpreter: string | null, override?: string): string | undefined {
