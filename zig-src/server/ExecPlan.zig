@@ -19,8 +19,10 @@ const guest_memory = @import("guest_memory.zig");
 
 const ExecPlan = @This();
 
-/// Linux's limits: a path, and the bytes of a `#!` line it reads.
+/// Linux's limits: a path, one argument or environment string
+/// (MAX_ARG_STRLEN), and the bytes of a `#!` line it reads.
 const path_bytes_max = 4096;
+const string_bytes_max = 32 * 4096;
 const header_bytes = 256;
 /// Bounds on what is copied out of the guest (argv + envp) and read from
 /// /proc/self/cmdline; beyond them the exec is left to QEMU.
@@ -111,10 +113,10 @@ const Program = struct {
 };
 
 fn build(allocator: std.mem.Allocator, caller: Caller, wanted: Request) !Built {
-    var budget: usize = strings_bytes_max;
-    const path = try guestString(allocator, wanted.path, &budget);
-    const guest_argv = try guestStrings(allocator, wanted.argv, caller.arch, &budget);
-    const guest_envp = try guestStrings(allocator, wanted.envp, caller.arch, &budget);
+    var strings = GuestStrings{ .allocator = allocator, .scratch = try allocator.alloc(u8, string_bytes_max) };
+    const path = try strings.one(wanted.path);
+    const guest_argv = try strings.array(wanted.argv, caller.arch);
+    const guest_envp = try strings.array(wanted.envp, caller.arch);
     const absolute = try resolve(allocator, wanted, path);
     const program = try programFor(allocator, caller.arch, absolute, path, guest_argv);
 
@@ -282,26 +284,34 @@ pub fn commandLineGuest(socket_path: []const u8, out: []u8) ?[]const u8 {
     return null;
 }
 
-fn guestString(allocator: std.mem.Allocator, address: u64, budget: *usize) ![:0]const u8 {
-    const room = @min(budget.*, path_bytes_max * 32);
-    const buffer = try allocator.alloc(u8, room);
-    const text = guest_memory.readString(address, buffer) orelse return error.UnreadableArgument;
-    budget.* -= text.len + 1;
-    return allocator.dupeZ(u8, text);
-}
+/// Copies guest strings out, each read through one scratch buffer of
+/// Linux's per-string limit and kept at its own length, all of them within
+/// `strings_bytes_max`.
+const GuestStrings = struct {
+    allocator: std.mem.Allocator,
+    scratch: []u8,
+    budget: usize = strings_bytes_max,
 
-/// A guest `char *const[]` (null: no entries, as Linux allows).
-fn guestStrings(allocator: std.mem.Allocator, address: u64, arch: guest.Arch, budget: *usize) ![]const [:0]const u8 {
-    var list = std.ArrayList([:0]const u8).init(allocator);
-    if (address == 0) return list.items;
-    var index: u64 = 0;
-    while (index < pointers_max) : (index += 1) {
-        const pointer = guest_memory.readPointer(address + index * arch.pointer_bytes, arch.pointer_bytes, arch.big_endian) orelse return error.UnreadableArgument;
-        if (pointer == 0) return list.items;
-        try list.append(try guestString(allocator, pointer, budget));
+    fn one(self: *GuestStrings, address: u64) ![:0]const u8 {
+        const room = @min(self.budget, self.scratch.len);
+        const text = guest_memory.readString(address, self.scratch[0..room]) orelse return error.UnreadableArgument;
+        self.budget -= text.len + 1;
+        return self.allocator.dupeZ(u8, text);
     }
-    return error.TooManyArguments;
-}
+
+    /// A guest `char *const[]` (null: no entries, as Linux allows).
+    fn array(self: *GuestStrings, address: u64, arch: guest.Arch) ![]const [:0]const u8 {
+        var list = std.ArrayList([:0]const u8).init(self.allocator);
+        if (address == 0) return list.items;
+        var index: u64 = 0;
+        while (index < pointers_max) : (index += 1) {
+            const pointer = guest_memory.readPointer(address + index * arch.pointer_bytes, arch.pointer_bytes, arch.big_endian) orelse return error.UnreadableArgument;
+            if (pointer == 0) return list.items;
+            try list.append(try self.one(pointer));
+        }
+        return error.TooManyArguments;
+    }
+};
 
 fn readFileAlloc(allocator: std.mem.Allocator, path: []const u8, bytes_max: usize) ![]u8 {
     const file = try std.fs.openFileAbsolute(path, .{});

@@ -8,7 +8,9 @@
 const std = @import("std");
 const linux = std.os.linux;
 
-var base: usize = 0;
+/// Host address of guest address 0: read directly on the memory-callback
+/// hot path (plugin.zig's read-back), valid once `baseKnown`.
+pub var base: usize = 0;
 var base_known: bool = false;
 
 /// `host` is where QEMU holds the guest's byte at `guest_address`.
@@ -20,12 +22,6 @@ pub fn noteBase(host: usize, guest_address: u64) void {
 
 pub fn baseKnown() bool {
     return @atomicLoad(bool, &base_known, .Acquire);
-}
-
-/// Host address of guest address 0 (valid once `baseKnown`).
-pub fn hostBase() usize {
-    std.debug.assert(baseKnown());
-    return base;
 }
 
 /// Copies `out.len` guest bytes at `address`; false unless all were readable.

@@ -4,8 +4,7 @@
 const std = @import("std");
 const records = @import("wire").records;
 const guest = @import("guest.zig");
-
-extern fn getppid() i32;
+const process = @import("process.zig");
 
 /// A recorded register, as the handshake names it (regs records index them).
 pub const Register = struct { name: []const u8, bytes: u8 };
@@ -20,7 +19,7 @@ pub fn write(buffer: []u8, backend: []const u8, arch: guest.Arch, pid: i32, tid:
         .pointer_bytes = arch.pointer_bytes,
         .big_endian = arch.big_endian,
         .pid = pid,
-        .ppid = getppid(),
+        .ppid = process.getppid(),
         .tid = tid,
         // How many execs this pid went through before (ExecPlan.zig).
         .image = image,

@@ -6,7 +6,7 @@
 //! resolved once at install (`qp.PluginApi`), and where a newer QEMU offers
 //! a better mechanism it is used: per-vCPU counters for the block encoding
 //! (thread-safe, so blocks stay on after the first clone), memory values from
-//! QEMU instead of read back through guest_base.
+//! QEMU instead of read back through guest memory's base (guest_memory.zig).
 //!
 //!   qemu-<arch> -plugin libcannoli_server.so,sock=PATH[,range=LO-HI][,mem=off][,once=on] guest
 //!
@@ -72,9 +72,6 @@ var api: qp.PluginApi = undefined;
 /// per-vCPU counter (any number); `none`: no block encoding on this QEMU.
 var block_counting: enum { none, block_counters, vcpu_counter } = .none;
 var vcpu_counter: VcpuCounter = undefined;
-/// Host address of guest address 0 (linux-user maps guest memory at a fixed
-/// offset); learnt from the first translated instruction.
-var guest_base: usize = 0;
 /// Set at the first clone: from then on blocks are translated with
 /// per-instruction callbacks (QEMU flushes and retranslates everything then),
 /// because 7.2's inline counters are not thread-safe.
@@ -475,7 +472,6 @@ fn noteGuestBase(insn: *qp.qemu_plugin_insn, pc: u64) void {
     if (guest_memory.baseKnown()) return;
     if (qp.qemu_plugin_insn_haddr(insn)) |haddr| {
         guest_memory.noteBase(@intFromPtr(haddr), pc);
-        guest_base = guest_memory.hostBase();
     }
 }
 
@@ -555,7 +551,7 @@ inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u64 {
 /// mapped and holds the value just loaded or stored (for an atomic
 /// read-modify-write: the value it stored).
 inline fn readBack(access: Access, addr: u64) u64 {
-    const host: [*]const u8 = @ptrFromInt(guest_base +% @as(usize, @intCast(addr)));
+    const host: [*]const u8 = @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr)));
     return switch (access.size_shift) {
         0 => host[0],
         1 => readGuest(u16, host, access.big_endian),

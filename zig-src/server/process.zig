@@ -23,7 +23,8 @@ var watched_in: i32 = 0;
 const owner_poll_ns = 200 * std.time.ns_per_ms;
 var after_fork_hook: ?*const fn () void = null;
 
-extern fn getppid() i32;
+/// libc's (std 0.11 has no getppid for Linux).
+pub extern fn getppid() i32;
 
 /// Run once, at load. A guest fork forks QEMU: the child inherits the
 /// parent's pipes and must neither write to them nor close them cleanly;
