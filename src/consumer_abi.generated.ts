@@ -39,6 +39,21 @@ export const DecodeStatus = {
   out_of_memory: 3,
   bad_argument: 4,
 } as const;
+/** wire.BatchDecoder.Column: the bit `1 << n` of DecoderColumns.wanted. */
+export const DecoderColumn = {
+  exec_pc: 0,
+  mem_pc: 1,
+  mem_addr: 2,
+  mem_size: 3,
+  mem_is_store: 4,
+  mem_value_lo: 5,
+  mem_value_hi: 6,
+  mem_exec_index: 7,
+  mem_flags: 8,
+  runs: 9,
+} as const;
+export const noBlockId = 0xffffffff;
+export const blockPcsSlack = 16;
 /** mempipe.c_api.ClaimOut: index of each field in a BigUint64 array over it. */
 export const ClaimOut = {
   ticket: 0,
@@ -74,20 +89,29 @@ export const DecoderCounts = {
   exited: 5,
   corrupt_word: 6,
   sized_execs: 7,
-  length: 8,
+  runs: 8,
+  length: 9,
 } as const;
 /** wire.BatchDecoder.Columns: index of each field in a BigUint64 array over it. */
 export const DecoderColumns = {
-  exec_pc: 0,
-  exec_capacity: 1,
-  mem_capacity: 2,
-  mem_pc: 3,
-  mem_addr: 4,
-  mem_size: 5,
-  mem_is_store: 6,
-  mem_value_lo: 7,
-  mem_value_hi: 8,
-  mem_exec_index: 9,
-  mem_flags: 10,
-  length: 11,
+  wanted: 0,
+  exec_pc: 1,
+  exec_capacity: 2,
+  mem_capacity: 3,
+  mem_pc: 4,
+  mem_addr: 5,
+  mem_size: 6,
+  mem_is_store: 7,
+  mem_value_lo: 8,
+  mem_value_hi: 9,
+  mem_exec_index: 10,
+  mem_flags: 11,
+  block_pcs: 12,
+  block_pcs_capacity: 13,
+  run_capacity: 14,
+  run_pcs_at: 15,
+  run_length: 16,
+  run_first_exec: 17,
+  run_block_id: 18,
+  length: 19,
 } as const;

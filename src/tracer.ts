@@ -29,6 +29,7 @@
  * });
  * ```
  */
+import { noBlockId as wireNoBlockId } from "./consumer_abi.generated";
 
 /** Who produced a stream: one guest thread of one guest process. */
 export interface ThreadInfo {
@@ -145,7 +146,25 @@ export interface MunmapEvent {
 /**
  * The fast form: one chunk's records as columns, valid only during the call.
  * `words` is the raw record stream in shared memory; the counts are free,
- * and the columns are decoded from `words` the first time one is read.
+ * and a column is decoded from `words` the first time it is read. A handler
+ * pays only for the columns it reads: later chunks fill exactly those.
+ *
+ * Instructions come two ways. `execPc` has one PC per executed
+ * instruction. The runs say the same with a row per block: run `i` executed
+ * `runLength[i]` instructions whose PCs are `blockPcs[runPcsAt[i]]` onwards,
+ * rows `runFirstExec[i]` onwards of `execPc`. A block's PCs are stored once
+ * per chunk however often it runs, so a handler that works per block (hot
+ * blocks, coverage) or walks the PCs through the runs skips expanding one
+ * f64 per instruction.
+ *
+ * @example
+ * ```ts
+ * batch(ctx, b, out) {
+ *   const pcs = b.blockPcs, at = b.runPcsAt, length = b.runLength;
+ *   for (let r = 0; r < b.runCount; r++)
+ *     for (let i = at[r]!, end = i + length[r]!; i < end; i++) visit(pcs[i]!);
+ * }
+ * ```
  */
 export interface RecordBatch {
   readonly thread: ThreadInfo;
@@ -172,7 +191,26 @@ export interface RecordBatch {
   readonly memExecIndex: Uint32Array;
   /** Number of system calls issued in this batch. */
   readonly syscallCount: number;
+  /** Number of runs: blocks that executed at least one instruction, and
+   *  instructions recorded alone (`--no-blocks`, `--regs`, `--once`). */
+  readonly runCount: number;
+  /** Where each run's PCs start in `blockPcs`. */
+  readonly runPcsAt: Uint32Array;
+  /** Instructions each run executed (a block cut short by a fault or a
+   *  signal ran fewer than it has). */
+  readonly runLength: Uint32Array;
+  /** Row in `execPc` (and `memExecIndex`'s numbering) of each run's first instruction. */
+  readonly runFirstExec: Uint32Array;
+  /** Each run's block: within one guest program (pid and image) an id
+   *  always names the same PCs, so a context may cache per-block work by
+   *  id. `noBlockId` for an instruction recorded alone. */
+  readonly runBlockId: Uint32Array;
+  /** The PCs the runs point into (each block once per chunk). */
+  readonly blockPcs: Float64Array;
 }
+
+/** `RecordBatch.runBlockId` of an instruction recorded alone. */
+export const noBlockId: number = wireNoBlockId;
 
 /** Where `trace` and `finish` write: stderr, or the `-o FILE` of the run. */
 export interface Output {

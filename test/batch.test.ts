@@ -51,6 +51,35 @@ export default defineTracer<string, string, undefined>({
 `,
 );
 
+// Walks the instructions through the runs only (no execPc): the same lines,
+// and a block id names the same PCs wherever it recurs in the process.
+const runsTracer = join(scratch, "runs.ts");
+writeFileSync(
+  runsTracer,
+  `import { defineTracer, noBlockId } from ${JSON.stringify(join(repo, "src/tracer.ts"))};
+export default defineTracer<{ p: string; blocks: Map<number, string> }, string, undefined>({
+  context: (thread) => ({ p: \`\${thread.pid}:\${thread.tid}\`, blocks: new Map() }),
+  batch(ctx, b, out) {
+    let row = 0;
+    for (let r = 0; r < b.runCount; r++) {
+      if (b.runFirstExec[r] !== row) throw new Error("run rows out of order");
+      const pcs = Array.from(b.blockPcs.subarray(b.runPcsAt[r]!, b.runPcsAt[r]! + b.runLength[r]!));
+      for (const pc of pcs) out.push(\`\${ctx.p} exec 0x\${pc.toString(16)}\\n\`);
+      row += pcs.length;
+      const id = b.runBlockId[r]!;
+      if (id === noBlockId) continue;
+      const seen = ctx.blocks.get(id);
+      const mine = pcs.join(",");
+      if (seen !== undefined && !(seen.startsWith(mine) || mine.startsWith(seen))) throw new Error(\`block \${id} changed\`);
+      if (seen === undefined || mine.length > seen.length) ctx.blocks.set(id, mine);
+    }
+    if (row !== b.execCount) throw new Error("runs do not add up");
+  },
+  trace(_s, items, _t, output) { output.write(items.join("")); },
+});
+`,
+);
+
 test.each([
   ["mipsel", "memops", "plugin", []],
   ["aarch64", "segv", "plugin", []],
@@ -76,7 +105,9 @@ test.each([
   const expected = events(replay("print", "print"), / (exec|read|write) /);
   expect(expected.length).toBeGreaterThan(1000);
   expect(events(replay(columnsTracer, "columns"), / (exec|read|write) /)).toEqual(expected);
-  expect(events(replay(execOnlyTracer, "execs"), / exec /)).toEqual(expected.filter((line) => / exec /.test(line)));
+  const execLines = expected.filter((line) => / exec /.test(line));
+  expect(events(replay(execOnlyTracer, "execs"), / exec /)).toEqual(execLines);
+  expect(events(replay(runsTracer, "runs"), / exec /)).toEqual(execLines);
 });
 
 // A batch tracer that also handles mmap/munmap/syscall/sysret gets those

@@ -134,6 +134,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
 test("the native decoder gives the reference walker's columns, counts and verdicts on random chunks", async () => {
   const { RecordWalker, memValueWords } = await import("../src/wire/walk");
   const { ChunkDecoder } = await import("../src/runtime/decode");
+  const { noBlockId } = await import("../src/tracer");
   const { Kind, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
   let rejected = 0;
   for (const pointerBytes of [4, 8] as const) {
@@ -142,7 +143,9 @@ test("the native decoder gives the reference walker's columns, counts and verdic
     const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin", registers: [] };
     // One decoder per form for all the chunks, as for a guest thread: the
     // per-event and batch forms then fill straight into columns sized before.
-    let sink: { execs: number[]; rows: string[]; events: string[] } = { execs: [], rows: [], events: [] };
+    type Sink = { execs: number[]; rows: string[]; events: string[]; runs: string[]; runExecs: number[]; addrs: number[] };
+    const emptySink = (): Sink => ({ execs: [], rows: [], events: [], runs: [], runExecs: [], addrs: [] });
+    let sink = emptySink();
     const batch = {
       batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
         for (let e = 0; e < b.execCount; e++) sink.execs.push(b.execPc[e]!);
@@ -151,29 +154,54 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         }
       },
     };
+    // Reads only the runs (and then only addresses): the columns it did not
+    // read are never filled, and what it reads must not depend on them.
+    const runs = {
+      batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
+        const pcs = b.blockPcs;
+        for (let r = 0; r < b.runCount; r++) {
+          sink.runs.push(`${b.runBlockId[r]} ${b.runFirstExec[r]} ${b.runLength[r]}`);
+          for (let i = 0; i < b.runLength[r]!; i++) sink.runExecs.push(pcs[b.runPcsAt[r]! + i]!);
+        }
+        for (let m = 0; m < b.memCount; m++) sink.addrs.push(b.memAddr[m]!);
+      },
+    };
     const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
       sink.events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
     };
     const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void sink.events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
-    const decoders = { batch: new ChunkDecoder(batch, thread, {}), perEvent: new ChunkDecoder(perEvent, thread, {}), counting: new ChunkDecoder({}, thread, {}) };
+    const decoders = {
+      batch: new ChunkDecoder(batch, thread, {}),
+      runs: new ChunkDecoder(runs, thread, {}),
+      perEvent: new ChunkDecoder(perEvent, thread, {}),
+      counting: new ChunkDecoder({}, thread, {}),
+    };
     for (let i = 0; i < 3000; i++) {
       const words = randomChunk(random, pointerBytes === 8);
       // Reference: the walker's instructions and memory rows, in order.
-      let expected: { execs: number[]; rows: string[]; events: string[] } | Error;
+      let expected: Sink | Error;
       const walker = new RecordWalker(pointerBytes);
       try {
         const execs: number[] = [];
         const rows: string[] = [];
         const events: string[] = [];
+        const runs: string[] = [];
+        const addrs: number[] = [];
         // The owning block's first row, and the last exec's.
         let ownerRow = 0;
         walker.walk(words, (kind, at, pc) => {
           if (kind === Kind.exec) {
-            if (at >= 0) ownerRow = execs.length;
+            if (at >= 0) {
+              ownerRow = execs.length;
+              runs.push(`${noBlockId} ${ownerRow} 1`);
+            }
             execs.push(pc);
             events.push(`exec ${pc}`);
           }
-          if (kind === Kind.block_open) ownerRow = execs.length;
+          if (kind === Kind.block_open) {
+            ownerRow = execs.length;
+            if (words[at]! >>> 8 > 0) runs.push(`${words[at + 1]} ${ownerRow} ${words[at]! >>> 8}`);
+          }
           if (kind !== Kind.mem) return;
           const head = words[at]!;
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
@@ -182,10 +210,11 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           const hi = valueWords > 1 ? words[at + 2 + aw]! : 0;
           const addr = walker.addr(words, at + 1);
           const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
+          addrs.push(addr);
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);
           events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${lo + hi * 2 ** 32}`);
         });
-        expected = { execs, rows, events };
+        expected = { execs, rows, events, runs, runExecs: execs, addrs };
       } catch (error) {
         expected = error as Error;
       }
@@ -194,7 +223,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
       // on its own: the per-event form fills without counting first (its
       // columns are sized by the chunks before), so a chunk that only the
       // fill pass would wrongly accept shows there.
-      sink = { execs: [], rows: [], events: [] };
+      sink = emptySink();
       const outcome = (decoder: InstanceType<typeof ChunkDecoder>) => {
         try {
           return decoder.decode(new Uint8Array(words.buffer), []);
@@ -202,7 +231,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           return error as Error;
         }
       };
-      const verdicts = [outcome(decoders.perEvent), outcome(decoders.batch), outcome(decoders.counting)];
+      const verdicts = [outcome(decoders.perEvent), outcome(decoders.batch), outcome(decoders.counting), outcome(decoders.runs)];
       if (expected instanceof Error) {
         rejected++;
         for (const verdict of verdicts) expect(verdict instanceof Error ? verdict.message : "accepted").toBe(expected.message);

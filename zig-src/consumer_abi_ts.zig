@@ -19,6 +19,9 @@ pub fn main() !void {
     try printEnum(out, "ListenerEventKind", Listener.EventKind);
     try printEnum(out, "RejectReason", Listener.Reason);
     try printEnum(out, "DecodeStatus", BatchDecoder.Status);
+    try out.writeAll("/** wire.BatchDecoder.Column: the bit `1 << n` of DecoderColumns.wanted. */\n");
+    try printEnum(out, "DecoderColumn", BatchDecoder.Column);
+    try out.print("export const noBlockId = 0x{x};\nexport const blockPcsSlack = {d};\n", .{ BatchDecoder.no_block_id, BatchDecoder.block_pcs_slack });
     try printFields(out, "ClaimOut", c_api.ClaimOut, u64);
     try printFields(out, "SummaryOut", c_api.SummaryOut, u64);
     try printFields(out, "ListenerEvent", Listener.Event, u32);

@@ -11,6 +11,7 @@ import type { AnyTracer, ThreadInfo } from "../../src/tracer";
 import { builtinTracers } from "../../src/tracers";
 import execBatch from "../tracers/exec_batch";
 import execEvent from "../tracers/exec_event";
+import runsBatch from "../tracers/runs_batch";
 import { blockChunk, execChunk, type SyntheticChunk } from "./chunks";
 
 export interface MicroResult {
@@ -45,6 +46,7 @@ async function decoding(timeMs: number): Promise<MicroResult[]> {
     ["null", builtinTracers.null!],
     ["count", builtinTracers.count!],
     ["exec batch", execBatch as AnyTracer],
+    ["runs batch", runsBatch as AnyTracer],
     ["exec per event", execEvent as AnyTracer],
   ];
   for (const [chunkName, chunk] of chunks) {

@@ -5,8 +5,7 @@
 //! number of bytes the pipes carried: the harness's bytes/s figures come
 //! from here.
 import { defineTracer } from "../../src/tracer";
-
-type ChunkSums = [instructions: number, accesses: number, bytes: number, pcXor: number, addrXor: number];
+import { chunkSumsStage, type ChunkSums } from "./chunk_sums";
 
 export default defineTracer<undefined, ChunkSums, ChunkSums>({
   batch(_ctx, batch, out) {
@@ -21,18 +20,5 @@ export default defineTracer<undefined, ChunkSums, ChunkSums>({
     }
     out.push([batch.execCount, batch.memCount, batch.words.length * 4, pcXor, addrXor]);
   },
-  init: () => [0, 0, 0, 0, 0],
-  trace(state, items) {
-    for (const item of items) {
-      state[0] += item[0];
-      state[1] += item[1];
-      state[2] += item[2];
-      state[3] ^= item[3];
-      state[4] ^= item[4];
-    }
-  },
-  finish(state, output) {
-    const [instructions, accesses, bytes] = state;
-    output.write(`${JSON.stringify({ handler: "exec-batch", instructions, accesses, bytes })}\n`);
-  },
+  ...chunkSumsStage("exec-batch"),
 });

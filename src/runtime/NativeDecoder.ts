@@ -8,8 +8,10 @@ import { consumerLibrary, type Pointer } from "../mempipe/native";
 
 import { DecodeStatus, DecoderColumns, DecoderCounts } from "../consumer_abi.generated";
 
-/** Column storage the native fill writes into; grown by the caller. */
+/** Column storage the native fill writes into; grown by the caller, which
+ *  bumps `generation` whenever it replaces an array. */
 export interface NativeColumns {
+  readonly generation: number;
   execPc: Float64Array;
   memPc: Float64Array;
   memAddr: Float64Array;
@@ -20,10 +22,16 @@ export interface NativeColumns {
   memExecIndex: Uint32Array;
   /** Each access's head shifted right by `memSizeShiftBit`: size shift, store, sign, big endian. */
   memFlags: Uint8Array;
+  /** At least the chunk's words plus `blockPcsSlack`. */
+  blockPcs: Float64Array;
+  runPcsAt: Uint32Array;
+  runLength: Uint32Array;
+  runFirstExec: Uint32Array;
+  runBlockId: Uint32Array;
 }
 
 /** What each field of BatchDecoder.Columns gets: a column's address or a capacity. */
-const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length">, (columns: NativeColumns) => bigint> = {
+const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wanted">, (columns: NativeColumns) => bigint> = {
   exec_pc: (c) => BigInt(ptr(c.execPc)),
   exec_capacity: (c) => BigInt(c.execPc.length),
   mem_capacity: (c) => BigInt(c.memPc.length),
@@ -35,6 +43,13 @@ const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length">, (colum
   mem_value_hi: (c) => BigInt(ptr(c.memValueHi)),
   mem_exec_index: (c) => BigInt(ptr(c.memExecIndex)),
   mem_flags: (c) => BigInt(ptr(c.memFlags)),
+  block_pcs: (c) => BigInt(ptr(c.blockPcs)),
+  block_pcs_capacity: (c) => BigInt(c.blockPcs.length),
+  run_capacity: (c) => BigInt(c.runPcsAt.length),
+  run_pcs_at: (c) => BigInt(ptr(c.runPcsAt)),
+  run_length: (c) => BigInt(ptr(c.runLength)),
+  run_first_exec: (c) => BigInt(ptr(c.runFirstExec)),
+  run_block_id: (c) => BigInt(ptr(c.runBlockId)),
 };
 
 /** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */
@@ -49,6 +64,8 @@ export interface ChunkCounts {
   exited: boolean;
   /** Exec records carrying their instruction's size (ExecEvent.size). */
   sizedExecs: number;
+  /** Runs (RecordBatch.runCount). */
+  runs: number;
 }
 
 /** Thrown when the native pass refuses a chunk; `word` is where. */
@@ -75,8 +92,7 @@ class NativeDecoder {
   /** BatchDecoder.Columns, rebuilt when the column arrays change. */
   readonly #columns = new BigUint64Array(DecoderColumns.length);
   #columnsFor: NativeColumns | undefined;
-  #columnsExec: Float64Array | undefined;
-  #columnsMem: Float64Array | undefined;
+  #columnsGeneration = -1;
 
   constructor() {
     const handle = consumerLibrary().cnl_decoder_create() as Pointer | null;
@@ -86,28 +102,29 @@ class NativeDecoder {
 
   /** Validates and counts one chunk. Throws NativeCorrupt. */
   count(words: Uint32Array, pointerBytes: 4 | 8): ChunkCounts {
-    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false, sizedExecs: 0 };
+    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false, sizedExecs: 0, runs: 0 };
     const status = consumerLibrary().cnl_decoder_count(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#countsPtr);
     return this.#result(status);
   }
 
-  /** Validates and counts one chunk and writes its columns; null (nothing
-   *  counted) when they are too small for it. Throws NativeCorrupt. */
-  fill(words: Uint32Array, pointerBytes: 4 | 8, columns: NativeColumns): ChunkCounts | null {
+  /** Validates and counts one chunk and writes the `wanted` columns (bits
+   *  `1 << DecoderColumn.x`); null (nothing counted) when they are too
+   *  small for it. Throws NativeCorrupt. */
+  fill(words: Uint32Array, pointerBytes: 4 | 8, columns: NativeColumns, wanted: number): ChunkCounts | null {
     if (words.length === 0) return this.count(words, pointerBytes);
-    const status = consumerLibrary().cnl_decoder_fill(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#columnsPointer(columns), this.#countsPtr);
+    const status = consumerLibrary().cnl_decoder_fill(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#columnsPointer(columns, wanted), this.#countsPtr);
     return this.#result(status, null);
   }
 
-  #columnsPointer(columns: NativeColumns): Pointer {
-    if (this.#columnsFor !== columns || this.#columnsExec !== columns.execPc || this.#columnsMem !== columns.memPc) {
-      const c = this.#columns;
+  #columnsPointer(columns: NativeColumns, wanted: number): Pointer {
+    const c = this.#columns;
+    if (this.#columnsFor !== columns || this.#columnsGeneration !== columns.generation) {
       for (const name of Object.keys(columnValue) as (keyof typeof columnValue)[]) c[DecoderColumns[name]] = columnValue[name](columns);
       this.#columnsFor = columns;
-      this.#columnsExec = columns.execPc;
-      this.#columnsMem = columns.memPc;
+      this.#columnsGeneration = columns.generation;
     }
-    return ptr(this.#columns);
+    c[DecoderColumns.wanted] = BigInt(wanted);
+    return ptr(c);
   }
 
   #result(status: number): ChunkCounts;
@@ -124,6 +141,7 @@ class NativeDecoder {
           others: c[DecoderCounts.others]!,
           exited: c[DecoderCounts.exited] === 1,
           sizedExecs: c[DecoderCounts.sized_execs]!,
+          runs: c[DecoderCounts.runs]!,
         };
       case DecodeStatus.corrupt:
         throw new NativeCorrupt(c[DecoderCounts.corrupt_word]!);

@@ -7,7 +7,8 @@ import { Kind, countShift, execInsnBytesShift, memBigEndianBit, memSignBit, memS
 import { StreamCorruptError } from "../wire/StreamCorruptError";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
-import { NativeCorrupt, nativeDecoder, type ChunkCounts, type NativeColumns } from "./NativeDecoder";
+import { NativeCorrupt, nativeDecoder, type ChunkCounts } from "./NativeDecoder";
+import { BatchColumns, LazyBatch, perEventColumns } from "./batch_columns";
 import { RecordWalker, corrupt, memValueWords } from "../wire/walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
@@ -40,34 +41,6 @@ class DecodedMemEvent implements MemEvent {
   }
 }
 
-/** Reusable column storage for the batch form, grown on demand (never
- *  empty: the native fill takes their addresses). */
-class BatchColumns implements NativeColumns {
-  execPc = new Float64Array(1);
-  memPc = new Float64Array(1);
-  memAddr = new Float64Array(1);
-  memSize = new Uint8Array(1);
-  memIsStore = new Uint8Array(1);
-  memValueLo = new Uint32Array(1);
-  memValueHi = new Uint32Array(1);
-  memExecIndex = new Uint32Array(1);
-  memFlags = new Uint8Array(1);
-
-  ensure(execs: number, mems: number): void {
-    if (this.execPc.length < execs) this.execPc = new Float64Array(Math.max(execs, this.execPc.length * 2));
-    if (this.memPc.length >= mems) return;
-    const n = Math.max(mems, this.memPc.length * 2);
-    this.memPc = new Float64Array(n);
-    this.memAddr = new Float64Array(n);
-    this.memSize = new Uint8Array(n);
-    this.memIsStore = new Uint8Array(n);
-    this.memValueLo = new Uint32Array(n);
-    this.memValueHi = new Uint32Array(n);
-    this.memExecIndex = new Uint32Array(n);
-    this.memFlags = new Uint8Array(n);
-  }
-}
-
 export class ChunkDecoder {
   readonly #tracer: AnyTracer;
   readonly #ctx: unknown;
@@ -78,8 +51,9 @@ export class ChunkDecoder {
   /** Per-event, with a handler for syscall, sysret, mmap, munmap or regs
    *  events (which the columns do not carry). */
   readonly #otherHandlers: boolean;
-  /** The batch handler read the columns of the last chunk. */
-  #batchReadsColumns = false;
+  /** The columns the batch handler has read (DecoderColumn bits): each
+   *  chunk fills them with its counting pass. */
+  #batchReads = 0;
 
   constructor(tracer: AnyTracer, thread: ThreadInfo, args: TracerArgs) {
     this.#tracer = tracer;
@@ -118,21 +92,22 @@ export class ChunkDecoder {
     return new StreamCorruptError(`cannoli: corrupted stream: record at word ${error.word}`);
   }
 
-  /** Counts and fills the columns in one native pass, into columns sized by
-   *  the chunk's `known` counts or else by the chunks before (a memory record
-   *  takes at least a head and an address, so those are sized exactly); a
-   *  chunk with more instructions than they hold is counted first, and they grow. */
-  #countAndFill(words: Uint32Array, known?: ChunkCounts): ChunkCounts {
+  /** Counts and fills the `wanted` columns in one native pass, into columns
+   *  sized by the chunk's `known` counts or else by the chunks before (a
+   *  memory record takes at least a head and an address, a run two words,
+   *  so those are sized exactly); a chunk with more instructions than they
+   *  hold is counted first, and they grow. */
+  #countAndFill(words: Uint32Array, wanted: number, known?: ChunkCounts): ChunkCounts {
     const columns = this.#columns;
-    if (known) columns.ensure(known.instructions, known.reads + known.writes);
-    else columns.ensure(0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)));
+    if (known) columns.ensure(words.length, known.instructions, known.reads + known.writes, known.runs);
+    else columns.ensure(words.length, 0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)), Math.ceil(words.length / 2));
     try {
       const decoder = nativeDecoder();
-      const counts = decoder.fill(words, this.#thread.pointerBytes, columns);
+      const counts = decoder.fill(words, this.#thread.pointerBytes, columns, wanted);
       if (counts) return counts;
       const needed = decoder.count(words, this.#thread.pointerBytes);
-      columns.ensure(needed.instructions, needed.reads + needed.writes);
-      return decoder.fill(words, this.#thread.pointerBytes, columns) ?? corrupt("chunk changed while it was decoded");
+      columns.ensure(words.length, needed.instructions, needed.reads + needed.writes, needed.runs);
+      return decoder.fill(words, this.#thread.pointerBytes, columns, wanted) ?? corrupt("chunk changed while it was decoded");
     } catch (error) {
       throw this.#corrupt(words, error);
     }
@@ -142,7 +117,7 @@ export class ChunkDecoder {
    *  native columns, interleaved in execution order; a chunk with events the
    *  columns do not carry, for a tracer that handles them, is walked here. */
   #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
-    const counts = this.#countAndFill(words);
+    const counts = this.#countAndFill(words, perEventColumns);
     // The columns carry neither those events nor instruction sizes.
     if ((this.#otherHandlers && counts.others > 0) || (this.#tracer.exec && counts.sizedExecs > 0)) {
       this.#walkEvents(words, out);
@@ -344,16 +319,16 @@ export class ChunkDecoder {
   }
 
   #decodeBatch(words: Uint32Array, out: unknown[]): ChunkCounts {
-    // Columns are filled only if the tracer reads one (a counting tracer
-    // never pays for them); once it has read them, they are filled with the
+    // Columns are filled only if the tracer reads them (a counting tracer
+    // never pays for them); the ones it has read are filled with the
     // counting pass, in one pass over the chunk.
-    const filled = this.#batchReadsColumns;
-    const counts = filled ? this.#countAndFill(words) : this.#count(words);
+    const filled = this.#batchReads;
+    const counts = filled !== 0 ? this.#countAndFill(words, filled) : this.#count(words);
     // The events the columns do not carry go to their own handlers first,
     // in order, so that a mapping reaches trace() before the instructions
     // that run in it.
     if (this.#otherHandlers && counts.others > 0) this.#walkEvents(words, out, true);
-    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, () => void this.#countAndFill(words, counts));
+    const batch = new LazyBatch(this.#thread, words, counts, this.#columns, filled, (wanted) => void this.#countAndFill(words, wanted, counts));
     try {
       this.#tracer.batch!(this.#ctx, batch, out);
     } catch (error) {
@@ -362,70 +337,7 @@ export class ChunkDecoder {
       if (error instanceof StreamCorruptError) throw error;
       throw new HandlerError(`cannoli: tracer handler batch threw on a chunk of thread ${this.#thread.pid}:${this.#thread.tid}: ${firstLine(error)}`);
     }
-    this.#batchReadsColumns = batch.read;
+    this.#batchReads |= batch.read;
     return counts;
-  }
-}
-
-/** RecordBatch over one validated chunk; columns decode on first access. */
-class LazyBatch implements RecordBatch {
-  readonly thread: ThreadInfo;
-  readonly words: Uint32Array;
-  readonly execCount: number;
-  readonly memCount: number;
-  readonly readCount: number;
-  readonly writeCount: number;
-  readonly syscallCount: number;
-  readonly #columns: BatchColumns;
-  readonly #fillColumns: () => void;
-  #filled: boolean;
-  /** The handler read a column. */
-  read = false;
-
-  constructor(thread: ThreadInfo, words: Uint32Array, counts: ChunkCounts, columns: BatchColumns, filled: boolean, fillColumns: () => void) {
-    this.thread = thread;
-    this.words = words;
-    this.execCount = counts.instructions;
-    this.readCount = counts.reads;
-    this.writeCount = counts.writes;
-    this.memCount = counts.reads + counts.writes;
-    this.syscallCount = counts.syscalls;
-    this.#columns = columns;
-    this.#filled = filled;
-    this.#fillColumns = fillColumns;
-  }
-
-  get execPc() {
-    return this.#fill().execPc;
-  }
-  get memPc() {
-    return this.#fill().memPc;
-  }
-  get memAddr() {
-    return this.#fill().memAddr;
-  }
-  get memSize() {
-    return this.#fill().memSize;
-  }
-  get memIsStore() {
-    return this.#fill().memIsStore;
-  }
-  get memValueLo() {
-    return this.#fill().memValueLo;
-  }
-  get memValueHi() {
-    return this.#fill().memValueHi;
-  }
-  get memExecIndex() {
-    return this.#fill().memExecIndex;
-  }
-
-  #fill(): BatchColumns {
-    const columns = this.#columns;
-    this.read = true;
-    if (this.#filled) return columns;
-    this.#filled = true;
-    this.#fillColumns();
-    return columns;
   }
 }

@@ -39,10 +39,39 @@ pub const Counts = extern struct {
     /// Exec records that carry their instruction's size (records.zig): the
     /// columns do not, so a per-event tracer gets these chunks walked.
     sized_execs: u32 = 0,
+    /// Runs (Columns.run_*): block_open records that ran an instruction, and exec records.
+    runs: u32 = 0,
 };
 
+/// The columns a fill may write, as bits of `Columns.wanted`: a batch
+/// handler pays only for the columns it reads (src/runtime/decode.ts learns
+/// which from the chunks before).
+pub const Column = enum(u5) {
+    exec_pc,
+    mem_pc,
+    mem_addr,
+    mem_size,
+    mem_is_store,
+    mem_value_lo,
+    mem_value_hi,
+    mem_exec_index,
+    mem_flags,
+    /// run_pcs_at, run_length, run_first_exec and run_block_id.
+    runs,
+
+    pub fn bit(column: Column) u64 {
+        return @as(u64, 1) << @intFromEnum(column);
+    }
+};
+
+/// The run_block_id of an instruction recorded alone (an exec record).
+pub const no_block_id: u32 = std.math.maxInt(u32);
+
 /// Where the columns go; written by Bun (src/consumer_abi.generated.ts).
+/// Every pointer is valid for its capacity whether or not it is wanted.
 pub const Columns = extern struct {
+    /// `Column` bits: the columns to write; the others are left alone.
+    wanted: u64,
     exec_pc: [*]f64,
     exec_capacity: u64,
     mem_capacity: u64,
@@ -57,12 +86,33 @@ pub const Columns = extern struct {
     /// Each access's head from its lowest flag up (head >> mem_size_shift_bit:
     /// size, store, sign, big endian).
     mem_flags: [*]u8,
+    /// The PCs of the chunk's block definitions and exec records, each
+    /// definition once, in chunk order; always written. Its capacity must be
+    /// at least the chunk's words plus `block_pcs_slack` (no record has more
+    /// PCs than words).
+    block_pcs: [*]f64,
+    block_pcs_capacity: u64,
+    /// One row per run: a block's executed instructions (block_open) or
+    /// one instruction (exec). Its PCs are block_pcs[pcs_at..][0..length],
+    /// its first row in exec_pc is first_exec.
+    run_capacity: u64,
+    run_pcs_at: [*]u32,
+    run_length: [*]u32,
+    run_first_exec: [*]u32,
+    run_block_id: [*]u32,
+
+    fn wants(columns: *const Columns, column: Column) bool {
+        return columns.wanted & column.bit() != 0;
+    }
 };
+
+/// Room past a chunk's PCs in `block_pcs` for the fixed-size copies.
+pub const block_pcs_slack = 2 * copy_insns_fixed;
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
 
 /// A block as this chunk defines it: its length, and where its PCs are in
-/// `def_pcs` (when filling columns).
+/// the `block_pcs` column (when filling columns).
 const Block = struct { insns: u32, pcs_at: u32 };
 
 const empty_slot = Slot{ .stamp = 0, .id = 0, .block = .{ .insns = 0, .pcs_at = 0 } };
@@ -76,9 +126,6 @@ allocator: std.mem.Allocator,
 /// Block id -> its definition in the current chunk: open addressing,
 /// entries of older chunks told apart by `stamp`.
 slots: []Slot = &.{},
-/// The PCs of the chunk's block definitions, converted once per chunk to the
-/// columns' f64 (a block is used hundreds of times per chunk).
-def_pcs: []f64 = &.{},
 stamp: u32 = 0,
 /// Definitions in the table for the current chunk.
 defined: u32 = 0,
@@ -89,7 +136,6 @@ pub fn init(allocator: std.mem.Allocator) BatchDecoder {
 
 pub fn deinit(self: *BatchDecoder) void {
     self.allocator.free(self.slots);
-    self.allocator.free(self.def_pcs);
     self.* = undefined;
 }
 
@@ -98,21 +144,12 @@ pub fn deinit(self: *BatchDecoder) void {
 /// in the L1 cache.
 const slots_initial: u32 = 1024;
 
-/// Grows the tables for a chunk of `word_count` words (once per size seen,
-/// never per chunk).
+/// Makes the definition table (once; it grows with the definitions).
 fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
     std.debug.assert(word_count <= chunk_words_max);
     if (self.slots.len == 0) {
         self.slots = try self.allocator.alloc(Slot, slots_initial);
         self.clearSlots();
-    }
-    // Definitions hold at most one pc per word; the fixed-size copies read
-    // up to `2 * copy_insns_fixed` past the last one.
-    if (self.def_pcs.len < word_count + 2 * copy_insns_fixed) {
-        self.allocator.free(self.def_pcs);
-        self.def_pcs = &.{};
-        self.def_pcs = try self.allocator.alloc(f64, word_count + 2 * copy_insns_fixed);
-        @memset(self.def_pcs, 0);
     }
 }
 
@@ -198,6 +235,9 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
     std.debug.assert(addr_words == 1 or addr_words == 2);
     counts.* = .{};
     if (words.len > chunk_words_max) return error.Corrupt;
+    if (columns) |c| {
+        if (c.block_pcs_capacity < words.len + block_pcs_slack) return error.ColumnsTooSmall;
+    }
     try self.reserve(@intCast(words.len));
     self.nextStamp();
     switch (addr_words) {
@@ -205,8 +245,9 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
             if (columns == null) try walker.run(false) else try walker.run(true);
             if (columns) |c| {
-                std.debug.assert(walker.exec <= c.exec_capacity);
+                std.debug.assert(walker.exec == counts.instructions);
                 std.debug.assert(walker.mem <= c.mem_capacity);
+                std.debug.assert(walker.block_pcs_used <= words.len);
             }
         },
         else => unreachable,
@@ -226,21 +267,20 @@ fn Walker(comptime addr_words: u32) type {
         /// Null in the counting pass.
         columns: ?*const Columns,
         counts: *Counts,
-        /// Rows written so far.
-        exec: u64 = 0,
-        mem: u64 = 0,
-        def_pcs_used: u32 = 0,
+        /// Instructions, accesses and runs so far: the rows of each column.
+        exec: u32 = 0,
+        mem: u32 = 0,
+        run_row: u32 = 0,
+        block_pcs_used: u32 = 0,
         /// The owner of the records that follow: the open block (or the
         /// instruction of an exec record, as a block of one). Its first
-        /// `executed` instructions ran; `emitted` of them are in the
-        /// column, from row `first_row`; accesses may name instructions
-        /// from `next_insn` on (0 executed: no owner).
+        /// `executed` instructions ran, from row `first_row`; accesses may
+        /// name instructions from `next_insn` on (0 executed: no owner).
         owner: Block = .{ .insns = 0, .pcs_at = 0 },
         owner_is_exec: bool = false,
         executed: u32 = 0,
-        emitted: u32 = 0,
         next_insn: u32 = 0,
-        first_row: u64 = 0,
+        first_row: u32 = 0,
 
         /// Both passes: `filling` writes the columns too. The record kinds
         /// are tested most frequent first, with branches rather than a
@@ -264,26 +304,18 @@ fn Walker(comptime addr_words: u32) type {
                     at += size;
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
-                    if (filling) try w.emitRest();
-                    const block = w.decoder.definition(words[at + 1]) orelse return w.corrupt(at);
+                    const id = words[at + 1];
+                    const block = w.decoder.definition(id) orelse return w.corrupt(at);
                     const executed = head >> records.count_shift;
                     if (executed > block.insns) return w.corrupt(at);
-                    w.counts.instructions += executed;
-                    w.open(block, executed, false);
+                    try w.open(block, executed, false, id, filling);
                     at += open_words;
                 } else if (kind == @intFromEnum(Kind.exec)) {
                     if (exec_words > words.len - at) return w.corrupt(at);
-                    if (filling) try w.emitRest();
-                    w.counts.instructions += 1;
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    w.open(.{ .insns = 1, .pcs_at = 0 }, 1, true);
-                    if (filling) {
-                        const columns = w.columns.?;
-                        if (w.exec >= columns.exec_capacity) return error.ColumnsTooSmall;
-                        columns.exec_pc[w.exec] = w.addr(at + 1);
-                        w.exec += 1;
-                        w.emitted = 1;
-                    }
+                    var block = Block{ .insns = 1, .pcs_at = 0 };
+                    if (filling) block.pcs_at = w.putPcs(at + 1, 1);
+                    try w.open(block, 1, true, no_block_id, filling);
                     at += exec_words;
                 } else if (kind == @intFromEnum(Kind.block_def)) {
                     const size = try w.sizeAt(at);
@@ -298,68 +330,72 @@ fn Walker(comptime addr_words: u32) type {
                 } else {
                     const size = try w.sizeAt(at);
                     // After the owner's last instruction: no access follows.
-                    if (filling) try w.emitRest();
                     w.next_insn = w.executed;
                     w.countOther(head);
                     at += size;
                 }
             }
-            if (filling) try w.emitRest();
         }
 
-        fn open(w: *Self, block: Block, executed: u32, is_exec: bool) void {
+        /// A block (or an exec record's instruction) ran its first
+        /// `executed` instructions: the owner of what follows, and a run.
+        inline fn open(w: *Self, block: Block, executed: u32, is_exec: bool, id: u32, comptime filling: bool) Error!void {
             w.owner = block;
             w.owner_is_exec = is_exec;
             w.executed = executed;
-            w.emitted = 0;
             w.next_insn = 0;
             w.first_row = w.exec;
-        }
-
-        /// The owner's instructions not yet in the column.
-        inline fn emitRest(w: *Self) Error!void {
-            if (w.emitted < w.executed) try w.emitThrough(w.executed);
-        }
-
-        /// The owner's instructions up to (not including) `end`.
-        inline fn emitThrough(w: *Self, end: u32) Error!void {
-            std.debug.assert(!w.owner_is_exec and w.emitted < end and end <= w.executed);
+            w.counts.instructions += executed;
+            if (executed == 0) return;
+            w.counts.runs += 1;
+            if (!filling) {
+                w.exec += executed;
+                return;
+            }
             const columns = w.columns.?;
-            const n = end - w.emitted;
-            if (n > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-            copyPcs(columns, w.exec, w.decoder.def_pcs[w.owner.pcs_at + w.emitted ..], n);
-            w.exec += n;
-            w.emitted = end;
+            if (columns.wants(.exec_pc)) {
+                if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
+                copyPcs(columns, w.exec, columns.block_pcs[block.pcs_at..columns.block_pcs_capacity], executed);
+            }
+            if (columns.wants(.runs)) {
+                if (w.run_row >= columns.run_capacity) return error.ColumnsTooSmall;
+                const r = w.run_row;
+                columns.run_pcs_at[r] = block.pcs_at;
+                columns.run_length[r] = executed;
+                columns.run_first_exec[r] = w.exec;
+                columns.run_block_id[r] = id;
+                w.run_row = r + 1;
+            }
+            w.exec += executed;
         }
 
-        /// The access at `at` by the owner's instruction `insn`, after that
-        /// instruction's row.
+        /// The access at `at` by the owner's instruction `insn`: the
+        /// wanted columns of its row.
         inline fn putMem(w: *Self, at: u32, insn: u32) Error!void {
             const columns = w.columns.?;
-            if (w.mem >= columns.mem_capacity) return error.ColumnsTooSmall;
-            if (insn >= w.emitted) try w.emitThrough(insn + 1);
-            const row = w.first_row + insn;
-            const head = w.words[at];
             const m = w.mem;
-            columns.mem_pc[m] = columns.exec_pc[row];
-            columns.mem_addr[m] = w.addr(at + 1);
-            columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
-            columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
+            if (m >= columns.mem_capacity) return error.ColumnsTooSmall;
+            const head = w.words[at];
+            if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
+            if (columns.wants(.mem_addr)) columns.mem_addr[m] = w.addr(at + 1);
+            if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+            if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             const value_words = records.memValueWords(head);
-            columns.mem_value_lo[m] = if (value_words > 0) w.words[at + 1 + addr_words] else 0;
-            columns.mem_value_hi[m] = if (value_words > 1) w.words[at + 2 + addr_words] else 0;
-            columns.mem_exec_index[m] = @intCast(row);
-            columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
+            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[at + 1 + addr_words] else 0;
+            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[at + 2 + addr_words] else 0;
+            if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
+            if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
         }
 
         /// Copies a block's first `n` PCs from `pcs` to the column at row
         /// `exec`; the caller checked `n` fits. Blocks of up to 16 go as one
         /// fixed-size vector (no loop, no mispredicted exit), the copy past
-        /// `n` landing in the column's free room or the definitions' slack.
+        /// `n` landing in the column's free room; `pcs` reaches past the
+        /// chunk's PCs by `block_pcs_slack`.
         inline fn copyPcs(columns: *const Columns, exec: u64, pcs: []const f64, n: u32) void {
             const room = columns.exec_capacity - exec;
-            std.debug.assert(n <= room);
+            std.debug.assert(n <= room and pcs.len >= n + block_pcs_slack);
             const out = columns.exec_pc[exec..columns.exec_capacity];
             if (n <= copy_insns_fixed and room >= copy_insns_fixed) {
                 out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
@@ -370,20 +406,26 @@ fn Walker(comptime addr_words: u32) type {
             }
         }
 
+        /// Appends the `n` PCs at word `at` to the block_pcs column (the
+        /// caller checked they are in the chunk); returns where they start.
+        fn putPcs(w: *Self, at: u32, n: u32) u32 {
+            const columns = w.columns.?;
+            const start = w.block_pcs_used;
+            // A record holds fewer PCs than words, and the column has the
+            // chunk's words plus the slack (checked in walk).
+            std.debug.assert(start + n + block_pcs_slack <= columns.block_pcs_capacity);
+            for (columns.block_pcs[start..][0..n], 0..) |*pc, i| pc.* = w.addr(at + @as(u32, @intCast(i)) * addr_words);
+            w.block_pcs_used = start + n;
+            return start;
+        }
+
         /// Enters the block_def at `at` (sizeAt checked its length) in the
         /// table, with its PCs converted when columns are filled.
         fn define(w: *Self, at: u32, comptime filling: bool) Error!void {
             const insns = w.words[at] >> records.count_shift;
             std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
-            const block = Block{ .insns = insns, .pcs_at = w.def_pcs_used };
-            if (filling) {
-                const def_pcs = w.decoder.def_pcs;
-                // Each definition takes more words than it has PCs.
-                std.debug.assert(w.def_pcs_used + insns + 2 * copy_insns_fixed <= def_pcs.len);
-                for (def_pcs[w.def_pcs_used..][0..insns], 0..) |*pc, i| pc.* = w.addr(at + 2 + @as(u32, @intCast(i)) * addr_words);
-                w.def_pcs_used += insns;
-            }
-            try w.decoder.define(w.words[at + 1], block);
+            const pcs_at = if (filling) w.putPcs(at + 2, insns) else 0;
+            try w.decoder.define(w.words[at + 1], .{ .insns = insns, .pcs_at = pcs_at });
         }
 
         fn countOther(w: *Self, head: u32) void {
@@ -440,8 +482,10 @@ fn Walker(comptime addr_words: u32) type {
 
 const testing = std.testing;
 
-/// Column storage for tests: room for `execs` instructions and `mems` accesses.
+/// Column storage for tests: room for `execs` instructions, `mems`
+/// accesses and chunks of up to `words` words, every column wanted.
 fn TestColumns(comptime execs: usize, comptime mems: usize) type {
+    const words = 64;
     return struct {
         exec_pc: [execs]f64 = undefined,
         mem_pc: [mems]f64 = undefined,
@@ -452,9 +496,15 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         mem_value_hi: [mems]u32 = undefined,
         mem_exec_index: [mems]u32 = undefined,
         mem_flags: [mems]u8 = undefined,
+        block_pcs: [words + block_pcs_slack]f64 = .{0} ** (words + block_pcs_slack),
+        run_pcs_at: [words / 2]u32 = undefined,
+        run_length: [words / 2]u32 = undefined,
+        run_first_exec: [words / 2]u32 = undefined,
+        run_block_id: [words / 2]u32 = undefined,
 
         fn columns(self: *@This()) Columns {
             return .{
+                .wanted = std.math.maxInt(u64),
                 .exec_pc = &self.exec_pc,
                 .exec_capacity = execs,
                 .mem_capacity = mems,
@@ -466,6 +516,13 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
                 .mem_value_hi = &self.mem_value_hi,
                 .mem_exec_index = &self.mem_exec_index,
                 .mem_flags = &self.mem_flags,
+                .block_pcs = &self.block_pcs,
+                .block_pcs_capacity = self.block_pcs.len,
+                .run_capacity = words / 2,
+                .run_pcs_at = &self.run_pcs_at,
+                .run_length = &self.run_length,
+                .run_first_exec = &self.run_first_exec,
+                .run_block_id = &self.run_block_id,
             };
         }
     };
@@ -506,6 +563,10 @@ test "a block's accesses go after the instruction they name" {
     try testing.expectEqualSlices(u32, &.{ 1, 2 }, &out.mem_exec_index);
     try testing.expectEqualSlices(u32, &.{ 0xdead, 0x1111 }, &out.mem_value_lo);
     try testing.expectEqual(@as(u32, 0x2222), out.mem_value_hi[1]);
+    try testing.expectEqual(@as(u32, 1), counts.runs);
+    try testing.expectEqual(@as(u32, 7), out.run_block_id[0]);
+    try testing.expectEqual(@as(u32, 3), out.run_length[0]);
+    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, out.block_pcs[out.run_pcs_at[0]..][0..3]);
     var counted: Counts = .{};
     try decoder.count(&words, 1, &counted);
     try testing.expectEqual(counts, counted);
@@ -585,6 +646,48 @@ test "a chunk with more definitions than the table's first size" {
     try decoder.count(words, 1, &counts);
     try testing.expectEqual(@as(u32, blocks), counts.instructions);
     try testing.expect(decoder.slots.len >= 2 * blocks);
+}
+
+test "runs: blocks that ran and lone instructions, and only the wanted columns" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    // Block 4 (two instructions) ran twice, once cut after its first; a
+    // lone exec; a block that ran nothing is no run.
+    const words = [_]u32{
+        head_block_def | 2 << 8, 4,     0x10,      0x14,
+        head_open | 2 << 8,      4,     head_exec, 0x80,
+        head_open | 1 << 8,      4,     head_open, 4,
+        memHead(2, true, 0),     0x500, 1,
+    };
+    var out = TestColumns(8, 2){};
+    var columns = out.columns();
+    columns.wanted = Column.runs.bit() | Column.mem_pc.bit();
+    @memset(&out.exec_pc, -1);
+    @memset(&out.mem_addr, -1);
+    var counts: Counts = .{};
+    // The last access names the block that ran nothing: corrupt.
+    try testing.expectError(error.Corrupt, decoder.fill(&words, 1, &columns, &counts));
+    try decoder.fill(words[0 .. words.len - 3], 1, &columns, &counts);
+    try testing.expectEqual(@as(u32, 4), counts.instructions);
+    try testing.expectEqual(@as(u32, 3), counts.runs);
+    try testing.expectEqualSlices(u32, &.{ 2, 1, 1 }, out.run_length[0..3]);
+    try testing.expectEqualSlices(u32, &.{ 0, 2, 3 }, out.run_first_exec[0..3]);
+    try testing.expectEqualSlices(u32, &.{ 4, no_block_id, 4 }, out.run_block_id[0..3]);
+    try testing.expectEqual(@as(f64, 0x80), out.block_pcs[out.run_pcs_at[1]]);
+    try testing.expectEqual(out.run_pcs_at[0], out.run_pcs_at[2]);
+    // Unwanted columns are not touched.
+    try testing.expectEqual(@as(f64, -1), out.exec_pc[0]);
+}
+
+test "block_pcs shorter than the chunk plus its slack is refused" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const words = [_]u32{ head_exec, 0x40 };
+    var out = TestColumns(1, 0){};
+    var columns = out.columns();
+    columns.block_pcs_capacity = words.len + block_pcs_slack - 1;
+    var counts: Counts = .{};
+    try testing.expectError(error.ColumnsTooSmall, decoder.fill(&words, 1, &columns, &counts));
 }
 
 test "columns that are too small are refused, not overrun" {

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+//! The batch form's columns: the storage the native decoder fills, and the
+//! RecordBatch a batch handler reads them through. A handler pays only for
+//! the columns it reads: the first read of one fills it (with every column
+//! read before, in one native pass), and the next chunks fill those columns
+//! with their counting pass.
+import { DecoderColumn, blockPcsSlack } from "../consumer_abi.generated";
+import type { RecordBatch, ThreadInfo } from "../tracer";
+import type { ChunkCounts, NativeColumns } from "./NativeDecoder";
+
+/** `Columns.wanted` bits (zig-src/wire/BatchDecoder.zig). */
+export const columnBit = (column: keyof typeof DecoderColumn): number => 1 << DecoderColumn[column];
+
+/** What the per-event handlers are fed from. */
+export const perEventColumns =
+  columnBit("exec_pc") | columnBit("mem_pc") | columnBit("mem_addr") | columnBit("mem_value_lo") | columnBit("mem_value_hi") | columnBit("mem_exec_index") | columnBit("mem_flags");
+
+/** Reusable column storage, grown on demand (never empty: the native fill
+ *  takes their addresses). */
+export class BatchColumns implements NativeColumns {
+  generation = 0;
+  execPc = new Float64Array(1);
+  memPc = new Float64Array(1);
+  memAddr = new Float64Array(1);
+  memSize = new Uint8Array(1);
+  memIsStore = new Uint8Array(1);
+  memValueLo = new Uint32Array(1);
+  memValueHi = new Uint32Array(1);
+  memExecIndex = new Uint32Array(1);
+  memFlags = new Uint8Array(1);
+  blockPcs = new Float64Array(1);
+  runPcsAt = new Uint32Array(1);
+  runLength = new Uint32Array(1);
+  runFirstExec = new Uint32Array(1);
+  runBlockId = new Uint32Array(1);
+
+  /** Room for a chunk of `words` words with these counts. */
+  ensure(words: number, execs: number, mems: number, runs: number): void {
+    const grown = (length: number, needed: number) => (length >= needed ? 0 : Math.max(needed, length * 2));
+    let n = grown(this.execPc.length, execs);
+    if (n > 0) {
+      this.execPc = new Float64Array(n);
+      this.generation++;
+    }
+    n = grown(this.blockPcs.length, words + blockPcsSlack);
+    if (n > 0) {
+      this.blockPcs = new Float64Array(n);
+      this.generation++;
+    }
+    n = grown(this.runPcsAt.length, runs);
+    if (n > 0) {
+      this.runPcsAt = new Uint32Array(n);
+      this.runLength = new Uint32Array(n);
+      this.runFirstExec = new Uint32Array(n);
+      this.runBlockId = new Uint32Array(n);
+      this.generation++;
+    }
+    n = grown(this.memPc.length, mems);
+    if (n > 0) {
+      this.memPc = new Float64Array(n);
+      this.memAddr = new Float64Array(n);
+      this.memSize = new Uint8Array(n);
+      this.memIsStore = new Uint8Array(n);
+      this.memValueLo = new Uint32Array(n);
+      this.memValueHi = new Uint32Array(n);
+      this.memExecIndex = new Uint32Array(n);
+      this.memFlags = new Uint8Array(n);
+      this.generation++;
+    }
+  }
+}
+
+/** RecordBatch over one validated chunk; a column is filled when first read. */
+export class LazyBatch implements RecordBatch {
+  readonly thread: ThreadInfo;
+  readonly words: Uint32Array;
+  readonly execCount: number;
+  readonly memCount: number;
+  readonly readCount: number;
+  readonly writeCount: number;
+  readonly syscallCount: number;
+  readonly runCount: number;
+  readonly #columns: BatchColumns;
+  readonly #fill: (wanted: number) => void;
+  /** Columns filled for this chunk. */
+  #filled: number;
+  /** Columns the handler read: the next chunk fills these up front. */
+  read = 0;
+
+  constructor(thread: ThreadInfo, words: Uint32Array, counts: ChunkCounts, columns: BatchColumns, filled: number, fill: (wanted: number) => void) {
+    this.thread = thread;
+    this.words = words;
+    this.execCount = counts.instructions;
+    this.readCount = counts.reads;
+    this.writeCount = counts.writes;
+    this.memCount = counts.reads + counts.writes;
+    this.syscallCount = counts.syscalls;
+    this.runCount = counts.runs;
+    this.#columns = columns;
+    this.#filled = filled;
+    this.#fill = fill;
+  }
+
+  get execPc() {
+    return this.#with(columnBit("exec_pc")).execPc;
+  }
+  get memPc() {
+    return this.#with(columnBit("mem_pc")).memPc;
+  }
+  get memAddr() {
+    return this.#with(columnBit("mem_addr")).memAddr;
+  }
+  get memSize() {
+    return this.#with(columnBit("mem_size")).memSize;
+  }
+  get memIsStore() {
+    return this.#with(columnBit("mem_is_store")).memIsStore;
+  }
+  get memValueLo() {
+    return this.#with(columnBit("mem_value_lo")).memValueLo;
+  }
+  get memValueHi() {
+    return this.#with(columnBit("mem_value_hi")).memValueHi;
+  }
+  get memExecIndex() {
+    return this.#with(columnBit("mem_exec_index")).memExecIndex;
+  }
+  get runPcsAt() {
+    return this.#with(columnBit("runs")).runPcsAt;
+  }
+  get runLength() {
+    return this.#with(columnBit("runs")).runLength;
+  }
+  get runFirstExec() {
+    return this.#with(columnBit("runs")).runFirstExec;
+  }
+  get runBlockId() {
+    return this.#with(columnBit("runs")).runBlockId;
+  }
+  get blockPcs() {
+    return this.#with(columnBit("runs")).blockPcs;
+  }
+
+  #with(bit: number): BatchColumns {
+    this.read |= bit;
+    if ((this.#filled & bit) === 0) {
+      // Refilling what was filled keeps the arrays already handed out valid.
+      this.#filled |= bit;
+      this.#fill(this.#filled);
+    }
+    return this.#columns;
+  }
+}
