@@ -2,6 +2,7 @@
 //! Builds cannoli's native pieces:
 //!   zig-out/lib/libcannoli_server.so    the server QEMU loads (-plugin)
 //!   zig-out/lib/libcannoli_consumer.so  the mempipe consumer and chunk decoder Bun loads (bun:ffi)
+//!   zig-out/bin/cannoli-exec            execs an argv given as bytes (guest arguments that are not UTF-8)
 //!   zig-out/bin/mempipe-producer        stand-alone producer for tests/benchmarks
 //! `zig build test` runs the Zig unit tests; `zig build wire-ts` prints the
 //! TypeScript view of the wire format, `zig build consumer-abi-ts` that of
@@ -47,6 +48,15 @@ pub fn build(b: *std.Build) void {
     consumer.linkLibC();
     b.installArtifact(consumer);
 
+    const exec_argv = b.addExecutable(.{
+        .name = "cannoli-exec",
+        .root_source_file = .{ .path = "zig-src/exec_argv.zig" },
+        .target = target,
+        .optimize = optimize,
+    });
+    exec_argv.strip = true;
+    b.installArtifact(exec_argv);
+
     const producer_tool = b.addExecutable(.{
         .name = "mempipe-producer",
         .root_source_file = .{ .path = "zig-src/mempipe/tools/producer_main.zig" },
@@ -86,6 +96,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/VcpuCounter.zig",
         "zig-src/server/qemu_plugin.zig",
         "zig-src/server/patched.zig",
+        "zig-src/exec_argv.zig",
     };
     for (test_roots) |root| {
         const unit_tests = b.addTest(.{ .root_source_file = .{ .path = root }, .target = target });

@@ -12,6 +12,7 @@ import { replay } from "./commands/replay";
 import { cov } from "./commands/cov";
 import { run, runUsage } from "./commands/run";
 import { tenet } from "./commands/tenet";
+import { adoptLauncherArgv } from "./runtime/argv_bytes";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run,
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 try {
+  adoptLauncherArgv();
   process.exit(await main(process.argv.slice(2)));
 } catch (error) {
   const known = error instanceof UsageError || error instanceof ElfError || (error instanceof Error && error.message.startsWith("cannoli:"));

@@ -53,7 +53,7 @@ function archOf(machine: number, bits: 32 | 64, bigEndian: boolean, flags: numbe
   }
 }
 
-export function readGuestElf(path: string): GuestElf {
+export function readGuestElf(path: string | Buffer): GuestElf {
   let stat;
   try {
     stat = statSync(path);

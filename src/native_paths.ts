@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: MIT
-//! Where the native pieces (Zig-built libraries) are found. The libraries are
-//! imported as files, so `bun build --compile` embeds them in the single
-//! executable; QEMU and dlopen need real paths, so an embedded copy is
-//! written once to a cache directory keyed by its content hash.
+//! Where the native pieces (Zig-built libraries and cannoli-exec) are
+//! found. They are imported as files, so `bun build --compile` embeds them
+//! in the single executable; QEMU, dlopen and execve need real paths, so an
+//! embedded copy is written once to a cache directory keyed by its content
+//! hash.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import serverLibrary from "../zig-out/lib/libcannoli_server.so" with { type: "file" };
 import consumerLibrary from "../zig-out/lib/libcannoli_consumer.so" with { type: "file" };
+import execArgv from "../zig-out/bin/cannoli-exec" with { type: "file" };
 
-const embedded: Record<string, string> = {
+const embedded = {
   "libcannoli_server.so": serverLibrary,
   "libcannoli_consumer.so": consumerLibrary,
-};
+  "cannoli-exec": execArgv,
+} as const;
+
+export type NativeFile = keyof typeof embedded;
 
 const checkoutRoot = join(import.meta.dir, "..");
 
@@ -23,12 +28,12 @@ function cacheDir(): string {
 /** A path on the real file system for `name`, extracting the embedded copy if
  *  needed. CANNOLI_SERVER names another server library: one built with a
  *  custom hook file (`zig build -Dhooks=FILE -p DIR`). */
-export function nativeLibraryPath(name: "libcannoli_server.so" | "libcannoli_consumer.so"): string {
+export function nativePath(name: NativeFile): string {
   if (name === "libcannoli_server.so" && process.env.CANNOLI_SERVER) {
     if (!existsSync(process.env.CANNOLI_SERVER)) throw new Error(`cannoli: CANNOLI_SERVER=${process.env.CANNOLI_SERVER} does not exist`);
     return process.env.CANNOLI_SERVER;
   }
-  const path = embedded[name]!;
+  const path = embedded[name];
   if (!path.startsWith("/$bunfs/")) return path;
   const bytes = readFileSync(path);
   const hash = sha256(bytes);

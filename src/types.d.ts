@@ -4,3 +4,7 @@ declare module "*.so" {
   const path: string;
   export default path;
 }
+declare module "*/cannoli-exec" {
+  const path: string;
+  export default path;
+}

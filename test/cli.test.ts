@@ -561,3 +561,38 @@ test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is
   expect(JSON.parse(readFileSync(stats, "utf8")).dropped_chunks).toBe(0);
   expect(Number(readFileSync(rss, "utf8").trim())).toBeLessThan(260 * 1024);
 }, 60_000);
+
+// Bytes that are not UTF-8 reach the guest as given: Bun and Node would
+// turn them into U+FFFD (src/runtime/argv_bytes.ts). bash makes the
+// command line, since a JavaScript string cannot hold such bytes.
+describe("guest arguments and paths that are not UTF-8", () => {
+  const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
+  const viaBash = (launcher: string, guestArgs: string) =>
+    Bun.spawnSync(["/bin/bash", "-c", `exec ${launcher} run --quiet --tracer count -- ${guestArgs}`], {
+      cwd: repo,
+      env: { ...process.env, PATH: `${join(bun, "..")}:/usr/bin:/bin` },
+    });
+  const guestSaw = [0x63, 0x61, 0x66, 0xe9, 0x0a, 0xff, 0xfe, 0x0a];
+
+  test.each([
+    ["bun", `${bun} ${cli}`],
+    ["node (npx launcher)", `node ${join(repo, "bin/cannoli.js")}`],
+  ])("arguments pass through byte for byte, started by %s", (_name, launcher) => {
+    const result = viaBash(launcher, `${busybox} sh -c 'echo "$1"; echo "$2"; env' sh $'caf\\xe9' $'\\xff\\xfe'`);
+    expect(result.stderr.toString()).toMatch(/^total instructions [1-9]/m);
+    expect(result.exitCode).toBe(0);
+    const stdout = result.stdout;
+    expect([...stdout.subarray(0, guestSaw.length)]).toEqual(guestSaw);
+    // The launcher's byte channel is not left in the guest's environment.
+    expect(stdout.toString("latin1")).not.toContain("CANNOLI_RAW_ARGV");
+  });
+
+  test("a guest whose path is not UTF-8 is found and traced", () => {
+    const dir = mkdtempSync(join(scratch, "path-"));
+    expect(Bun.spawnSync(["/bin/bash", "-c", `cp ${guest("aarch64", "loops")} ${dir}/$'lo\\xe9ps'`]).exitCode).toBe(0);
+    const result = viaBash(`${bun} ${cli}`, `${dir}/$'lo\\xe9ps'`);
+    expect(result.stderr.toString()).toMatch(/^total instructions [1-9]\d* /m);
+    expect(result.stdout.toString()).toStartWith("loops ok");
+    expect(result.exitCode).toBe(3); // the guest's own exit code
+  });
+});

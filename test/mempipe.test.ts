@@ -2,6 +2,7 @@
 //! Cross-process tests of the mempipe: the stand-alone Zig producer in its
 //! own process, Bun Workers consuming through FFI.
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { drainProducer, recordsChecksum } from "./helpers/pipe_harness";
 
 function producerFigures(stdout: string): { bytes: number; chunks: number; fnv: number } {
@@ -101,5 +102,35 @@ describe("mempipe across processes", () => {
     const result = await drainProducer({ mode, workers: 2 });
     expect(result.workerErrors.length).toBeGreaterThan(0);
     for (const error of result.workerErrors) expect(error).toBe(`cannoli: corrupted stream: ${failure}`);
+  });
+
+  // The consumer refuses a stream whose handshake it cannot use: the
+  // listener must forget it, or the producer's later hang-up makes it read
+  // the freed consumer (Bun crashed with a segfault).
+  test("a stream refused after it opened is forgotten: its producer's end is no event", async () => {
+    const { PipeListener } = await import("../src/mempipe/PipeListener");
+    const listener = new PipeListener();
+    const producer = Bun.spawn([join(import.meta.dir, "../zig-out/bin/mempipe-producer"), listener.socketPath, "silent"]);
+    try {
+      let opened: ReturnType<typeof listener.poll> = null;
+      for (let waited = 0; !opened && waited < 5000; waited += 5) {
+        opened = listener.poll(5);
+        if (opened && opened.kind !== "opened") throw new Error(`unexpected event ${opened.kind}`);
+      }
+      if (opened?.kind !== "opened") throw new Error("the producer's stream never opened");
+      listener.refuse(opened.connection, opened.consumer);
+      expect(() => listener.refuse(opened.connection, opened.consumer)).toThrow("no open stream on connection");
+      producer.kill(9);
+      await producer.exited;
+      const events = [];
+      for (let i = 0; i < 20; i++) {
+        const event = listener.poll(10);
+        if (event) events.push(event.kind);
+      }
+      expect(events).toEqual([]);
+    } finally {
+      producer.kill(9);
+      listener.close();
+    }
   });
 });

@@ -6,11 +6,12 @@
 //! tracer (src/tracers/cov.ts). The file is written when the session ends,
 //! also when the guest crashed or was killed by a signal (then with what the
 //! stream held up to that point).
+import { guestPathArgument } from "../runtime/argv_bytes";
 import { writeFileSync } from "node:fs";
 import { type DrcovVersion, encodeDrcov } from "../coverage/drcov_writer";
 import { encodeModoff } from "../coverage/modoff_writer";
 import { readGuestElf } from "../elf";
-import { nativeLibraryPath } from "../native_paths";
+import { nativePath } from "../native_paths";
 import { Session } from "../runtime/session";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
@@ -106,10 +107,10 @@ export async function cov(argv: string[]): Promise<number> {
   const output = args.output!;
   checkOutputPath(output, "-o");
   const guestPath = args.guest[0]!;
-  const elf = readGuestElf(guestPath);
+  const elf = readGuestElf(guestPathArgument(args.guest));
   const qemu = findQemu(elf.arch, args.qemu);
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
-  const serverLibrary = nativeLibraryPath("libcannoli_server.so");
+  const serverLibrary = nativePath("libcannoli_server.so");
   // System calls stay on: mmap/munmap events come from their returns. A
   // guest killed by a signal loses nothing: the consumer salvages the chunk
   // the server was filling (mempipe's open-chunk header).

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nativeLibraryPath } from "../native_paths";
+import { nativePath } from "../native_paths";
 import { firstLine } from "../runtime/errors";
 import { findPatchedQemu, patchedBuildAdvice } from "./qemu_paths";
 import { isSupported, pluginApiRange, pluginFeatures, qemuVersion, supportedQemu } from "./qemu_version";
@@ -88,7 +88,7 @@ export async function doctor(argv: string[]): Promise<number> {
   }
   let server = "";
   try {
-    server = nativeLibraryPath("libcannoli_server.so");
+    server = nativePath("libcannoli_server.so");
   } catch (error) {
     process.stdout.write(`server library: missing (${firstLine(error)})\n`);
     return 1;

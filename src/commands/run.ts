@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //! `cannoli run`: trace a guest program live.
+import { guestPathArgument } from "../runtime/argv_bytes";
 import { writeFileSync } from "node:fs";
 import { readGuestElf } from "../elf";
-import { nativeLibraryPath } from "../native_paths";
+import { nativePath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
 import { describeWriteError } from "../runtime/output";
 import type { AnyTracer } from "../tracer";
@@ -175,12 +176,12 @@ export async function run(argv: string[]): Promise<number> {
  *  `recording`, writing the raw streams there (`cannoli record`). */
 export async function runSession(args: RunArgs, recording?: RecordingWriter): Promise<number> {
   const guestPath = args.guest[0]!;
-  const elf = readGuestElf(guestPath);
+  const elf = readGuestElf(guestPathArgument(args.guest));
   const qemu = args.backend === "patched" && !args.qemu ? findPatchedQemu(elf.arch) : findQemu(elf.arch, args.qemu);
   checkRegisters(args, qemu);
   checkOutputPath(args.statsJson, "--stats-json");
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
-  const serverLibrary = nativeLibraryPath("libcannoli_server.so");
+  const serverLibrary = nativePath("libcannoli_server.so");
   // --symbols: Workers load the built-in `print-symbols`; the ordered stage
   // gets one that knows the sysroot the guest's libraries come from.
   const tracerSpec = args.symbols ? "print-symbols" : args.tracer;

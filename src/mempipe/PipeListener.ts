@@ -92,6 +92,13 @@ export class PipeListener {
     this.#payload = new Uint8Array(lib.cnl_handshake_payload_bytes_max());
   }
 
+  /** Refuses the stream just opened on `connection` (its handshake did not
+   *  parse): closes its socket and destroys its consumer. */
+  refuse(connection: number, consumer: Pointer): void {
+    if (this.#handle === null || !consumerLibrary().cnl_listener_refuse(this.#handle, connection)) throw new Error(`cannoli: no open stream on connection ${connection}`);
+    consumerLibrary().cnl_consumer_destroy(consumer);
+  }
+
   /** The producer of a hung-up stream is gone: what it published drains. */
   static markGone(consumer: Pointer): void {
     consumerLibrary().cnl_consumer_mark_gone(consumer);

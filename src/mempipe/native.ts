@@ -7,7 +7,7 @@
 //! Workers as plain numbers.
 import { RejectReason, StreamFailure } from "../consumer_abi.generated";
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
-import { nativeLibraryPath } from "../native_paths";
+import { nativePath } from "../native_paths";
 
 const symbols = {
   cnl_listener_open: { args: [FFIType.cstring], returns: FFIType.ptr },
@@ -16,6 +16,7 @@ const symbols = {
     returns: FFIType.u32,
   },
   cnl_listener_close: { args: [FFIType.ptr], returns: FFIType.void },
+  cnl_listener_refuse: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.bool },
   cnl_listener_allow_descendants: { args: [FFIType.ptr], returns: FFIType.bool },
   cnl_handshake_payload_bytes_max: { args: [], returns: FFIType.u32 },
   cnl_consumer_claim: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u32 },
@@ -40,7 +41,7 @@ export type ConsumerLibrary = ReturnType<typeof dlopen<typeof symbols>>["symbols
 let library: ConsumerLibrary | undefined;
 
 export function consumerLibrary(): ConsumerLibrary {
-  library ??= dlopen(nativeLibraryPath("libcannoli_consumer.so"), symbols).symbols;
+  library ??= dlopen(nativePath("libcannoli_consumer.so"), symbols).symbols;
   return library;
 }
 

@@ -40,6 +40,12 @@ const isRegisterList = (v: unknown): v is { name: string; bytes: number }[] =>
       (r as { bytes: number }).bytes <= 64,
   );
 const isString = (v: unknown): v is string => typeof v === "string" && v.length <= 4096;
+/** A path or name: the server's JSON writer sends one that is not UTF-8 as
+ *  an array of its bytes. */
+const isPathBytes = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 4096 && v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255);
+const isPath = (v: unknown): v is string | number[] => isString(v) || isPathBytes(v);
+/** The text of a path field (bytes that are not UTF-8 shown as U+FFFD). */
+const pathText = (v: string | number[]): string => (typeof v === "string" ? v : new TextDecoder().decode(Uint8Array.from(v)));
 const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isWidth = (v: unknown): v is 4 | 8 => v === 4 || v === 8;
 
@@ -65,8 +71,8 @@ export function parseHandshake(text: string): ThreadInfo {
     arch: field(object, "arch", isString),
     pointerBytes: field(object, "pointer_bytes", isWidth),
     bigEndian: field(object, "big_endian", isBool),
-    exe: field(object, "exe", isString),
-    comm: field(object, "comm", isString),
+    exe: pathText(field(object, "exe", isPath)),
+    comm: pathText(field(object, "comm", isPath)),
     backend: field(object, "backend", isString),
     registers: object.registers === undefined ? [] : field(object, "registers", isRegisterList),
   };

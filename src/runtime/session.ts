@@ -4,11 +4,13 @@
 //! record`), also appends the compressed chunks to the recording file.
 import type { Pointer } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { PipeListener } from "../mempipe/PipeListener";
 import { PipeReader, destroyPipe } from "../mempipe/PipeReader";
 import { consumerLibrary } from "../mempipe/native";
 import type { RecordingWriter } from "../record/RecordingWriter";
 import type { AnyTracer, TracerArgs } from "../tracer";
+import { spawnArgv } from "./argv_bytes";
 import { firstLine } from "./errors";
 import { ProtocolMismatchError, parseHandshake, withGuestExe } from "./handshake";
 import type { FromWorker } from "./messages";
@@ -116,11 +118,14 @@ export class Session {
         this.#onWorkerMessage(m),
       );
       stage.init(this.#options.tracerArgs);
-      qemu = Bun.spawn([...this.#options.qemuArgv, `${this.#options.pluginArg(this.#listener.socketPath)},owner=${process.pid}`, ...this.#options.guestArgv], {
+      const qemuArgv = [...this.#options.qemuArgv, `${this.#options.pluginArg(this.#listener.socketPath)},owner=${process.pid}`];
+      qemu = Bun.spawn(spawnArgv(qemuArgv, this.#options.guestArgv, dirname(this.#listener.socketPath)), {
         stdin: "inherit",
         stdout: "inherit",
         stderr: "inherit",
-        env: this.#options.env,
+        // Bun.spawn without `env` passes the environment cannoli started
+        // with, not process.env (which no longer has CANNOLI_RAW_ARGV).
+        env: this.#options.env ?? process.env,
       });
       if (!this.#options.quiet && process.stderr.isTTY) {
         let lastEvents = 0;
@@ -211,7 +216,7 @@ export class Session {
       const event = this.#listener.poll(0);
       if (event) {
         quietRoundsAfterExit = 0;
-        if (event.kind === "opened") this.#openStream(event.consumer, event.handshake);
+        if (event.kind === "opened") this.#openStream(event.connection, event.consumer, event.handshake);
         // One bad connection ends only itself: the run goes on, and says so.
         else if (event.kind === "rejected") process.stderr.write(`cannoli: refused a trace connection (${event.reason})\n`);
         else if (event.kind === "hung-up") this.#hungUp.add(event.consumer);
@@ -228,14 +233,14 @@ export class Session {
     }
   }
 
-  #openStream(consumer: Pointer, received: string): void {
+  #openStream(connection: number, consumer: Pointer, received: string): void {
     let thread;
     let handshake;
     try {
       ({ text: handshake, thread } = withGuestExe(received, parseHandshake(received), this.#options.guestArgv[0]!));
     } catch (error) {
       // One bad stream ends only itself; a protocol mismatch is the run's.
-      destroyPipe(consumer);
+      this.#listener.refuse(connection, consumer);
       if (error instanceof ProtocolMismatchError) throw error;
       process.stderr.write(`cannoli: refused a trace connection (${firstLine(error).replace(/^cannoli: /, "")})\n`);
       return;

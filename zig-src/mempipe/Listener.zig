@@ -217,6 +217,15 @@ fn service(self: *Listener, index: u32, event: *Event, payload: []u8) EventKind 
     return .rejected;
 }
 
+/// Drops the opened connection `index` whose handshake the caller refused:
+/// the Listener forgets its consumer (which the caller then destroys) and
+/// closes its socket, so no later event names the consumer.
+pub fn refuse(self: *Listener, index: u32) void {
+    assert(index < self.connections.len);
+    assert(self.connections[index].consumer != null);
+    self.close(index);
+}
+
 fn close(self: *Listener, index: u32) void {
     const connection = &self.connections[index];
     assert(connection.fd != -1);

@@ -29,6 +29,14 @@ export fn cnl_listener_allow_descendants(listener: *Listener) bool {
     return true;
 }
 
+/// The caller refused the stream opened on `connection` (its handshake's
+/// JSON): forget it before the caller destroys its consumer.
+export fn cnl_listener_refuse(listener: *Listener, connection: u32) bool {
+    if (connection >= listener.connections.len or listener.connections[connection].consumer == null) return false;
+    listener.refuse(connection);
+    return true;
+}
+
 export fn cnl_listener_close(listener: *Listener) void {
     listener.deinit();
 }
