@@ -531,6 +531,31 @@ test("streams from outside the traced QEMU are refused; the run goes on", async 
 // A trace() slower than the Workers holds QEMU back instead of letting
 // decoded items pile up: memory stays bounded (~175 MB measured; 410 MB
 // and growing with the run before, for 5 ms per chunk).
+// The guest itself runs in the traced QEMU, so it may connect: a stream it
+// opens with a handshake cannoli cannot use ends only itself. (It used to
+// leave the listener holding the destroyed consumer: Bun segfaulted when
+// that producer went away.)
+test("a malformed stream opened from inside the guest is refused; the run goes on", async () => {
+  const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
+  const producer = join(repo, "zig-out/bin/mempipe-producer");
+  // A host program the guest execs (QEMU runs it natively): it opens a
+  // well-formed pipe whose handshake is not cannoli's, then is killed.
+  const script = `for s in "$TMPDIR"/cannoli-*/pipe.sock; do ${producer} "$s" silent & done; sleep 1; kill -9 $!; wait; echo done`;
+  const { stdout, stderr, exitCode } = await cannoli(["run", "--quiet", "--tracer", "count", "--", busybox, "sh", "-c", script]);
+  expect({ stdout, exitCode }).toEqual({ stdout: "done\n", exitCode: 0 });
+  expect(stderr).toStartWith("cannoli: refused a trace connection (bad handshake: field protocol is undefined)\n");
+  expect(stderr).toMatch(/^total instructions [1-9]/m);
+}, 30_000);
+
+test("tracer output to a reader that went away: one line naming the output, not a handler", () => {
+  const script = `${bun} ${cli} run --quiet --tracer print -o /dev/stdout -- ${guest("aarch64", "loops")} 2>${scratch}/epipe.err | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+  const result = Bun.spawnSync(["/bin/bash", "-c", script], { cwd: repo });
+  const stderr = readFileSync(join(scratch, "epipe.err"), "utf8");
+  expect(stderr).toBe("cannoli: cannot write tracer output to /dev/stdout: EPIPE (the reader went away)\n");
+  // The guest's own exit code (3) stands; a guest that exits 0 makes it 1.
+  expect(result.stdout.toString()).toBe("3\n");
+});
+
 test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is lost", async () => {
   const tracer = join(scratch, "slow-trace.ts");
   writeFileSync(
