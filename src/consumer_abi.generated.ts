@@ -51,6 +51,7 @@ export const DecoderColumn = {
   mem_exec_index: 7,
   mem_flags: 8,
   runs: 9,
+  others: 10,
 } as const;
 export const noBlockId = 0xffffffff;
 export const blockPcsSlack = 16;
@@ -113,5 +114,9 @@ export const DecoderColumns = {
   run_length: 16,
   run_first_exec: 17,
   run_block_id: 18,
-  length: 19,
+  other_capacity: 19,
+  other_kind: 20,
+  other_word: 21,
+  other_exec: 22,
+  length: 23,
 } as const;

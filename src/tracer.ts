@@ -207,6 +207,18 @@ export interface RecordBatch {
   readonly runBlockId: Uint32Array;
   /** The PCs the runs point into (each block once per chunk). */
   readonly blockPcs: Float64Array;
+  /** Number of syscall, sysret, mmap, munmap and regs records in this
+   *  batch: the events the other columns do not carry. Their handlers, when
+   *  the tracer has them, are called with them in this order before `batch`. */
+  readonly otherCount: number;
+  /** Each such record's kind (zig-src/wire/records.zig: 3 syscall, 4 sysret,
+   *  6 mmap, 7 munmap, 12 regs). */
+  readonly otherKind: Uint8Array;
+  /** Where each such record starts in `words`. */
+  readonly otherWord: Uint32Array;
+  /** How many of this batch's instructions ran before each such record:
+   *  a syscall's instruction is row `otherAfterExecs[i] - 1` of `execPc`. */
+  readonly otherAfterExecs: Uint32Array;
 }
 
 /** `RecordBatch.runBlockId` of an instruction recorded alone. */

@@ -143,8 +143,8 @@ test("the native decoder gives the reference walker's columns, counts and verdic
     const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin", registers: [] };
     // One decoder per form for all the chunks, as for a guest thread: the
     // per-event and batch forms then fill straight into columns sized before.
-    type Sink = { execs: number[]; rows: string[]; events: string[]; runs: string[]; runExecs: number[]; addrs: number[] };
-    const emptySink = (): Sink => ({ execs: [], rows: [], events: [], runs: [], runExecs: [], addrs: [] });
+    type Sink = { execs: number[]; rows: string[]; events: string[]; runs: string[]; runExecs: number[]; addrs: number[]; others: string[] };
+    const emptySink = (): Sink => ({ execs: [], rows: [], events: [], runs: [], runExecs: [], addrs: [], others: [] });
     let sink = emptySink();
     const batch = {
       batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
@@ -164,6 +164,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           for (let i = 0; i < b.runLength[r]!; i++) sink.runExecs.push(pcs[b.runPcsAt[r]! + i]!);
         }
         for (let m = 0; m < b.memCount; m++) sink.addrs.push(b.memAddr[m]!);
+        for (let o = 0; o < b.otherCount; o++) sink.others.push(`${b.otherKind[o]} ${b.otherWord[o]} ${b.otherAfterExecs[o]}`);
       },
     };
     const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
@@ -187,6 +188,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         const events: string[] = [];
         const runs: string[] = [];
         const addrs: number[] = [];
+        const others: string[] = [];
         // The owning block's first row, and the last exec's.
         let ownerRow = 0;
         walker.walk(words, (kind, at, pc) => {
@@ -202,6 +204,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
             ownerRow = execs.length;
             if (words[at]! >>> 8 > 0) runs.push(`${words[at + 1]} ${ownerRow} ${words[at]! >>> 8}`);
           }
+          if (kind === Kind.syscall || kind === Kind.sysret || kind === Kind.mmap || kind === Kind.munmap || kind === Kind.regs) others.push(`${kind} ${at} ${execs.length}`);
           if (kind !== Kind.mem) return;
           const head = words[at]!;
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
@@ -214,7 +217,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);
           events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${lo + hi * 2 ** 32}`);
         });
-        expected = { execs, rows, events, runs, runExecs: execs, addrs };
+        expected = { execs, rows, events, runs, runExecs: execs, addrs, others };
       } catch (error) {
         expected = error as Error;
       }

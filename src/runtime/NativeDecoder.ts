@@ -28,6 +28,9 @@ export interface NativeColumns {
   runLength: Uint32Array;
   runFirstExec: Uint32Array;
   runBlockId: Uint32Array;
+  otherKind: Uint8Array;
+  otherWord: Uint32Array;
+  otherExec: Uint32Array;
 }
 
 /** What each field of BatchDecoder.Columns gets: a column's address or a capacity. */
@@ -50,6 +53,10 @@ const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wante
   run_length: (c) => BigInt(ptr(c.runLength)),
   run_first_exec: (c) => BigInt(ptr(c.runFirstExec)),
   run_block_id: (c) => BigInt(ptr(c.runBlockId)),
+  other_capacity: (c) => BigInt(c.otherKind.length),
+  other_kind: (c) => BigInt(ptr(c.otherKind)),
+  other_word: (c) => BigInt(ptr(c.otherWord)),
+  other_exec: (c) => BigInt(ptr(c.otherExec)),
 };
 
 /** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */

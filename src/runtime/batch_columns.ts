@@ -33,9 +33,12 @@ export class BatchColumns implements NativeColumns {
   runLength = new Uint32Array(1);
   runFirstExec = new Uint32Array(1);
   runBlockId = new Uint32Array(1);
+  otherKind = new Uint8Array(1);
+  otherWord = new Uint32Array(1);
+  otherExec = new Uint32Array(1);
 
   /** Room for a chunk of `words` words with these counts. */
-  ensure(words: number, execs: number, mems: number, runs: number): void {
+  ensure(words: number, execs: number, mems: number, runs: number, others: number): void {
     const grown = (length: number, needed: number) => (length >= needed ? 0 : Math.max(needed, length * 2));
     let n = grown(this.execPc.length, execs);
     if (n > 0) {
@@ -53,6 +56,13 @@ export class BatchColumns implements NativeColumns {
       this.runLength = new Uint32Array(n);
       this.runFirstExec = new Uint32Array(n);
       this.runBlockId = new Uint32Array(n);
+      this.generation++;
+    }
+    n = grown(this.otherKind.length, others);
+    if (n > 0) {
+      this.otherKind = new Uint8Array(n);
+      this.otherWord = new Uint32Array(n);
+      this.otherExec = new Uint32Array(n);
       this.generation++;
     }
     n = grown(this.memPc.length, mems);
@@ -80,6 +90,7 @@ export class LazyBatch implements RecordBatch {
   readonly writeCount: number;
   readonly syscallCount: number;
   readonly runCount: number;
+  readonly otherCount: number;
   readonly #columns: BatchColumns;
   readonly #fill: (wanted: number) => void;
   /** Columns filled for this chunk. */
@@ -96,6 +107,7 @@ export class LazyBatch implements RecordBatch {
     this.memCount = counts.reads + counts.writes;
     this.syscallCount = counts.syscalls;
     this.runCount = counts.runs;
+    this.otherCount = counts.others;
     this.#columns = columns;
     this.#filled = filled;
     this.#fill = fill;
@@ -139,6 +151,15 @@ export class LazyBatch implements RecordBatch {
   }
   get blockPcs() {
     return this.#with(columnBit("runs")).blockPcs;
+  }
+  get otherKind() {
+    return this.#with(columnBit("others")).otherKind;
+  }
+  get otherWord() {
+    return this.#with(columnBit("others")).otherWord;
+  }
+  get otherAfterExecs() {
+    return this.#with(columnBit("others")).otherExec;
   }
 
   #with(bit: number): BatchColumns {

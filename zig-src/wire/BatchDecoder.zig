@@ -58,6 +58,9 @@ pub const Column = enum(u5) {
     mem_flags,
     /// run_pcs_at, run_length, run_first_exec and run_block_id.
     runs,
+    /// other_kind, other_word and other_exec: where the records the other
+    /// columns do not carry (syscall, sysret, mmap, munmap, regs) sit.
+    others,
 
     pub fn bit(column: Column) u64 {
         return @as(u64, 1) << @intFromEnum(column);
@@ -100,6 +103,12 @@ pub const Columns = extern struct {
     run_length: [*]u32,
     run_first_exec: [*]u32,
     run_block_id: [*]u32,
+    /// One row per syscall, sysret, mmap, munmap or regs record (Counts.others):
+    /// its kind, its word offset in the chunk, and the instructions before it.
+    other_capacity: u64,
+    other_kind: [*]u8,
+    other_word: [*]u32,
+    other_exec: [*]u32,
 
     fn wants(columns: *const Columns, column: Column) bool {
         return columns.wanted & column.bit() != 0;
@@ -271,6 +280,7 @@ fn Walker(comptime addr_words: u32) type {
         exec: u32 = 0,
         mem: u32 = 0,
         run_row: u32 = 0,
+        other_row: u32 = 0,
         block_pcs_used: u32 = 0,
         /// The owner of the records that follow: the open block (or the
         /// instruction of an exec record, as a block of one). Its first
@@ -325,12 +335,14 @@ fn Walker(comptime addr_words: u32) type {
                     // The exec record's instruction, before its accesses.
                     const size = try w.sizeAt(at);
                     if (!w.owner_is_exec or w.executed != 1 or w.next_insn != 0) return w.corrupt(at);
+                    if (filling) try w.putOther(at);
                     w.counts.others += 1;
                     at += size;
                 } else {
                     const size = try w.sizeAt(at);
                     // After the owner's last instruction: no access follows.
                     w.next_insn = w.executed;
+                    if (filling and head & 0xff != @intFromEnum(Kind.exit)) try w.putOther(at);
                     w.countOther(head);
                     at += size;
                 }
@@ -386,6 +398,19 @@ fn Walker(comptime addr_words: u32) type {
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
+        }
+
+        /// The record at `at` that the other columns do not carry, after
+        /// the `exec` instructions so far.
+        inline fn putOther(w: *Self, at: u32) Error!void {
+            const columns = w.columns.?;
+            if (!columns.wants(.others)) return;
+            const o = w.other_row;
+            if (o >= columns.other_capacity) return error.ColumnsTooSmall;
+            columns.other_kind[o] = @truncate(w.words[at]);
+            columns.other_word[o] = at;
+            columns.other_exec[o] = w.exec;
+            w.other_row = o + 1;
         }
 
         /// Copies a block's first `n` PCs from `pcs` to the column at row
@@ -501,6 +526,9 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         run_length: [words / 2]u32 = undefined,
         run_first_exec: [words / 2]u32 = undefined,
         run_block_id: [words / 2]u32 = undefined,
+        other_kind: [words / 2]u8 = undefined,
+        other_word: [words / 2]u32 = undefined,
+        other_exec: [words / 2]u32 = undefined,
 
         fn columns(self: *@This()) Columns {
             return .{
@@ -523,6 +551,10 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
                 .run_length = &self.run_length,
                 .run_first_exec = &self.run_first_exec,
                 .run_block_id = &self.run_block_id,
+                .other_capacity = words / 2,
+                .other_kind = &self.other_kind,
+                .other_word = &self.other_word,
+                .other_exec = &self.other_exec,
             };
         }
     };
@@ -677,6 +709,30 @@ test "runs: blocks that ran and lone instructions, and only the wanted columns" 
     try testing.expectEqual(out.run_pcs_at[0], out.run_pcs_at[2]);
     // Unwanted columns are not touched.
     try testing.expectEqual(@as(f64, -1), out.exec_pc[0]);
+}
+
+test "others: where each syscall-like record sits, after how many instructions" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const head_sysret: u32 = @intFromEnum(Kind.sysret);
+    const head_exit: u32 = @intFromEnum(Kind.exit);
+    const words = [_]u32{
+        head_sysret,             93,                 0,
+        head_block_def | 2 << 8, 4,                  0x10,
+        0x14,                    head_open | 2 << 8, 4,
+        head_syscall,            64,                 1,
+        2,                       3,                  4,
+        5,                       6,                  head_exit,
+    };
+    var out = TestColumns(4, 0){};
+    var columns = out.columns();
+    columns.wanted = Column.others.bit();
+    var counts: Counts = .{};
+    try decoder.fill(&words, 1, &columns, &counts);
+    try testing.expectEqual(@as(u32, 2), counts.others);
+    try testing.expectEqualSlices(u8, &.{ @intFromEnum(Kind.sysret), @intFromEnum(Kind.syscall) }, out.other_kind[0..2]);
+    try testing.expectEqualSlices(u32, &.{ 0, 9 }, out.other_word[0..2]);
+    try testing.expectEqualSlices(u32, &.{ 0, 2 }, out.other_exec[0..2]);
 }
 
 test "block_pcs shorter than the chunk plus its slack is refused" {
