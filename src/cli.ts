@@ -21,6 +21,9 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   info,
   cov,
   tenet,
+  // Loaded on use: they bring DuckDB, which no other command needs.
+  export: async (argv) => (await import("./commands/export")).exportCommand(argv),
+  sql: async (argv) => (await import("./commands/sql")).sql(argv),
   doctor,
 };
 
@@ -33,6 +36,8 @@ commands:
   info     what a recording holds (cannoli info --help)
   cov      record a program's basic-block coverage as drcov (cannoli cov --help)
   tenet    trace a program for the Tenet trace explorer (cannoli tenet --help)
+  export   write a recording as Parquet tables (cannoli export --help)
+  sql      ask a recording or its tables questions in SQL (cannoli sql --help)
   doctor   which backends are available here (cannoli doctor --help)
 
 ${runUsage}`;

@@ -35,13 +35,25 @@ export function nativePath(name: NativeFile): string {
   }
   const path = embedded[name];
   if (!path.startsWith("/$bunfs/")) return path;
-  const bytes = readFileSync(path);
-  const hash = sha256(bytes);
-  const dir = join(cacheDir(), hash.slice(0, 16));
-  const target = join(dir, basename(name));
-  // A copy is used only if it is byte for byte what this executable embeds:
-  // anything else under the cache (planted, truncated) is replaced.
-  if (!existsSync(target) || sha256(readFileSync(target)) !== hash) {
+  return join(extractEmbedded({ [basename(name)]: path }), basename(name));
+}
+
+/**
+ * Writes files embedded in the single executable (name -> embedded path)
+ * into one private cache directory keyed by their content, and returns it:
+ * files that load each other by $ORIGIN (DuckDB's binding and its library)
+ * stay side by side. A copy is used only if it is byte for byte what this
+ * executable embeds: anything else under the cache (planted, truncated) is
+ * replaced.
+ */
+export function extractEmbedded(files: Readonly<Record<string, string>>): string {
+  const contents = Object.entries(files).map(([name, path]) => ({ name, bytes: readFileSync(path) }));
+  const hasher = new Bun.CryptoHasher("sha256");
+  for (const { name, bytes } of contents) hasher.update(name).update(sha256(bytes));
+  const dir = join(cacheDir(), hasher.digest("hex").slice(0, 16));
+  for (const { name, bytes } of contents) {
+    const target = join(dir, name);
+    if (existsSync(target) && sha256(readFileSync(target)) === sha256(bytes)) continue;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temporary = `${target}.${process.pid}.tmp`;
     writeFileSync(temporary, bytes, { mode: 0o755 });
@@ -49,7 +61,7 @@ export function nativePath(name: NativeFile): string {
   }
   // Private: what QEMU loads must not be writable by anyone else.
   for (const d of [cacheDir(), dir]) chmodSync(d, 0o700);
-  return target;
+  return dir;
 }
 
 function sha256(bytes: Uint8Array): string {

@@ -8,3 +8,7 @@ declare module "*/cannoli-exec" {
   const path: string;
   export default path;
 }
+declare module "*.node" {
+  const path: string;
+  export default path;
+}

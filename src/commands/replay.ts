@@ -7,6 +7,7 @@ import { defaultWorkerCount } from "../runtime/WorkerPool";
 import { parseWorkers, workersUsage } from "./guest_argv";
 import { addTracerArg, tracerArgUsage } from "./tracer_args";
 import { writeStats } from "./run";
+import { scanArguments } from "./scan_arguments";
 import { UsageError } from "./usage_error";
 
 export const replayUsage = `usage: cannoli replay FILE [options]
@@ -34,27 +35,25 @@ export async function replay(argv: string[]): Promise<number> {
   let statsJson: string | undefined;
   let partial = false;
   let workers = defaultWorkerCount();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`cannoli: ${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--tracer") tracerSpec = value();
-    else if (arg === "--tracer-arg") addTracerArg(tracerArgs, value());
-    else if (arg === "-o" || arg === "--output") output = value();
-    else if (arg === "--stats-json") statsJson = value();
-    else if (arg === "--partial") partial = true;
-    else if (arg === "--workers") {
-      workers = parseWorkers(value());
-    } else if (arg === "-h" || arg === "--help") {
-      process.stdout.write(replayUsage);
-      return 0;
-    } else if (arg.startsWith("-")) throw new UsageError(`cannoli: unknown option ${arg} (see cannoli replay --help)`);
-    else if (path === undefined) path = arg;
-    else throw new UsageError(`cannoli: replay takes one recording, got ${arg} too`);
-  }
+  scanArguments(
+    argv,
+    "replay",
+    replayUsage,
+    (flag, value) => {
+      if (flag === "--tracer") tracerSpec = value();
+      else if (flag === "--tracer-arg") addTracerArg(tracerArgs, value());
+      else if (flag === "-o" || flag === "--output") output = value();
+      else if (flag === "--stats-json") statsJson = value();
+      else if (flag === "--partial") partial = true;
+      else if (flag === "--workers") workers = parseWorkers(value());
+      else return false;
+      return true;
+    },
+    (word) => {
+      if (path !== undefined) throw new UsageError(`cannoli: replay takes one recording, got ${word} too`);
+      path = word;
+    },
+  );
   if (!path) throw new UsageError("cannoli: replay needs a recording (cannoli replay FILE)");
   const tracer = await loadTracer(tracerSpec);
   const result = await replayRecording({ path, tracerSpec, tracerArgs, tracer, workers, outputPath: output });

@@ -4,6 +4,7 @@ import type { AnyTracer } from "../tracer";
 import count from "./count";
 import cov from "./cov";
 import demo from "./demo";
+import exportRows from "../export/chunk_rows";
 import nullTracer from "./null";
 import print from "./print";
 import printSymbols from "./print_symbols";
@@ -17,4 +18,5 @@ export const builtinTracers: Record<string, AnyTracer> = {
   cov: cov as AnyTracer,
   "print-symbols": printSymbols as AnyTracer,
   tenet: tenet as AnyTracer,
+  export: exportRows as AnyTracer,
 };
