@@ -131,12 +131,6 @@ describe("--regs where registers are not to be had: one line, no trace", () => {
     expect(run.stderr).toMatch(/^cannoli: --regs needs QEMU 9\.0 or newer .* is QEMU 7\.2\.\d+ \(give --qemu a newer one\)\n$/);
   });
 
-  test("the patched backend", () => {
-    const run = cannoli(["run", "--regs", "--backend", "patched", "--", guestPath("aarch64", "regs")]);
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toBe("cannoli: --regs works on the plugin backend (QEMU 9.0 or newer); the patched backend does not record registers\n");
-  });
-
   test("a guest whose registers QEMU does not list (MIPS on QEMU 10.0)", () => {
     const run = cannoli(["run", "--regs", "--qemu", QEMU_10_0.binary("mipsel"), "--", guestPath("mipsel", "regs")]);
     expect(run.exitCode).toBe(1);
@@ -149,4 +143,102 @@ describe("--regs where registers are not to be had: one line, no trace", () => {
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toBe("cannoli: --regs=x0;rm: give register names or * globs separated by commas\n");
   });
+});
+
+/** QEMU's own `-d cpu,nochain` log under `-singlestep` (the patched QEMU,
+ *  same process): the registers before every instruction, by our names. */
+function cpuLogStates(log: string, arch: "aarch64" | "x86_64" | "mipsel"): { pc: bigint; registers: Map<string, bigint> }[] {
+  const first = { aarch64: " PC=", x86_64: "RAX=", mipsel: "pc=0x" }[arch];
+  const entries = log.split(new RegExp(`^(?=${first})`, "m")).filter((entry) => entry.startsWith(first));
+  return entries.map((entry) => {
+    const registers = new Map<string, bigint>();
+    if (arch === "mipsel") {
+      // "pc=0x... HI=0x... LO=0x..." then "GPR00: r0 00000000 at 00000000 ...".
+      for (const [, raw, value] of entry.matchAll(/\b(pc|HI|LO)=0x([0-9a-f]+)/g)) registers.set(raw!.toLowerCase(), BigInt(`0x${value}`));
+      for (const line of entry.split("\n").filter((l) => l.startsWith("GPR"))) {
+        for (const [, raw, value] of line.slice(7).matchAll(/([a-z0-9]+) ([0-9a-f]{8})/g)) registers.set(raw === "r0" ? "zero" : raw!, BigInt(`0x${value}`));
+      }
+      return { pc: registers.get("pc")!, registers };
+    }
+    for (const [, raw, value] of entry.matchAll(/([A-Z][A-Z0-9]*) ?=([0-9a-f]+)/g)) {
+      const name = arch === "aarch64" ? (raw === "PSTATE" ? "cpsr" : raw!.startsWith("X") ? `x${Number(raw!.slice(1))}` : raw!.toLowerCase()) : raw!.toLowerCase();
+      registers.set(name, BigInt(`0x${value}`));
+    }
+    return { pc: registers.get(arch === "aarch64" ? "pc" : "rip")!, registers };
+  });
+}
+
+/** Our folded states, instruction by instruction, from the fold tracer's lines. */
+function foldedStates(changes: string[]): { pc: bigint; registers: Map<string, bigint> }[] {
+  const current = new Map<string, bigint>();
+  return changes.map((line) => {
+    const [pc, ...assignments] = line.split(" ");
+    for (const assignment of assignments) {
+      const [name, value] = assignment.split("=");
+      current.set(name!, BigInt(value!));
+    }
+    return { pc: BigInt(pc!), registers: new Map(current) };
+  });
+}
+
+describe("--regs on the patched backend (QEMU 7.2)", () => {
+  test.each([
+    ["aarch64", "x19", "x20"],
+    ["x86_64", "r12", "r13"],
+    ["mipsel", "s0", "s1"],
+  ] as const)("%s: the marker's registers are the guest's; before every instruction, QEMU's own -d cpu state", (arch, first, second) => {
+    const guest = guestPath(arch, "regs");
+    const marker = Number(elfSymbols(guest).get("regs_marker")!.value);
+    const out = join(scratch, `patched-${arch}.txt`);
+    const log = join(scratch, `patched-${arch}-cpu.log`);
+    // One instruction per block, so QEMU logs its state before each one.
+    const oracle = ["-singlestep", "-d", "cpu,nochain", "-D", log].flatMap((arg) => ["--qemu-arg", arg]);
+    const run = cannoli(["run", "--quiet", "--regs", "--backend", "patched", "--tracer", fold, "--tracer-arg", `at=${marker}`, "-o", out, ...oracle, "--", guest]);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    const [thread] = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Folded);
+    // regs.c prints MIPS registers by number: s0 and s1 are r16 and r17.
+    const printedNames = arch === "mipsel" ? ["r16", "r17"] : [first, second];
+    const printed = new RegExp(`${printedNames[0]}=([0-9a-f]+) ${printedNames[1]}=([0-9a-f]+)`).exec(run.stdout)!;
+    expect([thread!.at![first], thread!.at![second]]).toEqual([`0x${printed[1]}`, `0x${printed[2]}`]);
+    expect({ regsEvents: thread!.regsEvents, pcMismatches: thread!.pcMismatches }).toEqual({ regsEvents: thread!.execs, pcMismatches: 0 });
+    // Instruction by instruction: the same pc, and every register both
+    // name holds the same value.
+    const ours = foldedStates(lines.filter((line) => !line.startsWith("{")));
+    const theirs = cpuLogStates(readFileSync(log, "utf8"), arch);
+    expect(theirs.length).toBeGreaterThan(1000);
+    expect(theirs.length).toBe(ours.length);
+    for (const [k, state] of theirs.entries()) {
+      const differing = [...ours[k]!.registers].filter(([name, value]) => name !== "pc" && state.registers.has(name) && state.registers.get(name) !== value);
+      expect({ k, pc: ours[k]!.pc.toString(16), differing }).toEqual({ k, pc: state.pc.toString(16), differing: [] });
+    }
+  });
+
+  test.each([
+    ["threads", [guestPath("aarch64", "threads")]],
+    ["a fault its signal handler survives", [guestPath("aarch64", "segv")]],
+    ["busybox, across many chunks", [join(cache, "busybox/arm64/busybox"), "sha256sum", join(repoRoot, "README.md")]],
+  ])(
+    "%s: each thread starts with a full snapshot and has one regs event per instruction",
+    (_name, guest) => {
+      const out = join(scratch, `patched-${Math.random()}.txt`);
+      const run = cannoli(["run", "--quiet", "--regs", "--backend", "patched", "--tracer", fold, "-o", out, "--", ...guest]);
+      expect(run.stderr).toBe("");
+      const threads = readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Folded);
+      expect(threads.length).toBeGreaterThan(0);
+      for (const thread of threads) {
+        expect({ thread: thread.thread, ok: thread.snapshots >= 1 && thread.regsEvents === thread.execs && thread.pcMismatches === 0 }).toEqual({
+          thread: thread.thread,
+          ok: true,
+        });
+      }
+      if (guest[0]!.endsWith("busybox")) expect(threads[0]!.snapshots).toBeGreaterThan(3);
+    },
+    60_000,
+  );
 });

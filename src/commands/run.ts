@@ -32,8 +32,9 @@ ${workerOptionsUsage}  --range LO-HI        trace only instructions in [LO, HI) 
   --no-mem             do not trace memory accesses
   --no-values          trace memory addresses without the values loaded or stored
   --regs, --regs=LIST  record registers before each instruction, as changes (plugin
-                       backend, QEMU 9.0+): the core set (general-purpose, sp, pc,
-                       flags), or LIST: names and * globs, comma-separated, or all
+                       backend on QEMU 9.0+, or the patched backend): the core set
+                       (general-purpose, sp, pc, flags), or LIST: names and * globs,
+                       comma-separated, or all
   --once               trace each instruction only the first time it runs (coverage)
   --no-syscalls        do not trace system calls (mmap/munmap events stay)
   --no-blocks          one record per instruction instead of per block (slower; for comparison)
@@ -159,10 +160,10 @@ function parseRegisterList(list: string): string {
   return names.join(":");
 }
 
-/** --regs needs QEMU 9.0's register access, on the plugin backend. */
+/** --regs needs QEMU 9.0's register access on the plugin backend (the
+ *  patched QEMU reads registers itself). */
 function checkRegisters(args: RunArgs, qemu: string): void {
-  if (!args.regs) return;
-  if (args.backend === "patched") throw new UsageError("cannoli: --regs works on the plugin backend (QEMU 9.0 or newer); the patched backend does not record registers");
+  if (!args.regs || args.backend === "patched") return;
   const version = qemuVersion(qemu);
   if (version && version.major < 9)
     throw new UsageError(`cannoli: --regs needs QEMU 9.0 or newer (register access for plugins); ${qemu} is QEMU ${version.text} (give --qemu a newer one)`);

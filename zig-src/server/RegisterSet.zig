@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The guest registers a `--regs` run records (plugin backend, QEMU 9.0+'s
-//! register API), chosen once from the vCPU's list: `core` (the default:
-//! the architecture's core feature, general-purpose registers, pc and
-//! flags), `all`, or names and `*` globs separated by ':' (the plugin
-//! argument's own separator is ','), as QEMU's execlog `reg=` takes them.
+//! The guest registers a `--regs` run records, chosen once from the list
+//! QEMU offers (the plugin backend: QEMU 9.0+'s register API; the patched
+//! backend: the patch's own table): `core` (the default: the architecture's
+//! core feature, general-purpose registers, pc and flags), `all`, or names
+//! and `*` globs separated by ':' (the plugin argument's own separator is
+//! ','), as QEMU's execlog `reg=` takes them.
 const std = @import("std");
 const qp = @import("qemu_plugin.zig");
 
@@ -49,6 +50,32 @@ pub fn select(api: qp.PluginApi, spec: []const u8, probe: *qp.GByteArray) error{
         set.count += 1;
     }
     return set;
+}
+
+/// Selects from the patched QEMU's table of the target's registers (every
+/// one a core register), writing each chosen register's table index to
+/// `chosen`. Widths over `value_bytes_max` are left out.
+pub fn selectFromTable(spec: []const u8, names: []const [*:0]const u8, widths: []const u32, chosen: *[registers_max]u32) RegisterSet {
+    std.debug.assert(names.len == widths.len);
+    var set = RegisterSet{};
+    for (names, widths, 0..) |name, width, index| {
+        if (set.count == registers_max) break;
+        if (width == 0 or width > value_bytes_max) continue;
+        if (!wanted(spec, std.mem.span(name), "core.core")) continue;
+        const span = std.mem.span(name);
+        if (std.mem.eql(u8, span, "pc") or std.mem.eql(u8, span, "rip")) set.pc_index = set.count;
+        chosen[set.count] = @intCast(index);
+        set.names[set.count] = name;
+        set.widths[set.count] = @intCast(width);
+        set.value_words += valueWords(@intCast(width));
+        set.count += 1;
+    }
+    return set;
+}
+
+/// Bytes of the largest regs record of this set: every register changed.
+pub fn recordBytesMax(set: *const RegisterSet) u32 {
+    return (1 + set.count + set.value_words) * 4;
 }
 
 pub inline fn valueWords(width: u8) u32 {

@@ -286,7 +286,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         pub fn regs(self: *Self, set: *const RegisterSet, last: *RegisterValues, current: []const u8) void {
             assert(self.open_block == null);
             const slot = RegisterSet.value_bytes_max;
-            const bytes_max = (1 + set.count + set.value_words) * 4;
+            const bytes_max = set.recordBytesMax();
             const words = self.reserveBytes(bytes_max);
             const full = last.chunk != self.producer.sequence;
             var w: u32 = 1;

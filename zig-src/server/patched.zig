@@ -27,11 +27,14 @@ const handshake = @import("handshake.zig");
 const ExecPlan = @import("ExecPlan.zig");
 const guest_memory = @import("guest_memory.zig");
 const fatal = @import("ThreadStream.zig").fatal;
+const RegisterValues = @import("ThreadStream.zig").RegisterValues;
+const RegisterSet = @import("RegisterSet.zig");
 
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
 /// 4: memory records without a pc, values in their own size (protocol 2),
-/// hook_mem says whether values are recorded.
-const abi_version = 4;
+/// hook_mem says whether values are recorded. 5: registers (QEMU's table in
+/// Info, the `regs` callback).
+const abi_version = 5;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -59,12 +62,31 @@ pub const Cursor = extern struct {
     block: usize = 0,
 };
 
+/// struct CannoliRegister: where a guest register lives in QEMU's
+/// CPUArchState (host byte order), or one of the two QEMU computes.
+pub const Register = extern struct {
+    name: [*:0]const u8,
+    offset: u32,
+    bytes: u32,
+};
+/// The instruction's own address (QEMU moves its pc only at block boundaries).
+const register_pc: u32 = std.math.maxInt(u32);
+/// Flags that `Info.read_flags` computes.
+const register_flags: u32 = std.math.maxInt(u32) - 1;
+/// Bounds QEMU's table (far above any target's core registers).
+const register_table_max = 256;
+/// Offsets into CPUArchState beyond this are not believed.
+const register_offset_max = 1 << 20;
+
 pub const Info = extern struct {
     abi_version: u32,
     addr_bytes: u32,
     target_name: [*:0]const u8,
     args: [*:0]const u8,
     exe: [*:0]const u8,
+    registers: [*]const Register,
+    register_count: u32,
+    read_flags: ?*const fn (env: *const anyopaque) callconv(.C) u64,
 };
 
 pub const Callbacks = extern struct {
@@ -81,6 +103,8 @@ pub const Callbacks = extern struct {
     block_new: *const fn (pcs: [*]const u64, insns: u32, id: *u32) callconv(.C) ?*u32,
     block_def: *const fn (cursor: *Cursor, defined: *u32) callconv(.C) void,
     block_cut: *const fn (cursor: *Cursor, pc: u64) callconv(.C) void,
+    regs_bytes: u32,
+    regs: ?*const fn (cursor: *Cursor, pc: u64, env: *const anyopaque) callconv(.C) void,
 };
 
 /// cannoli.h's CANNOLI_HOOK_* values.
@@ -97,6 +121,10 @@ var arch: guest.Arch = undefined;
 var exe_path: []const u8 = "";
 var stream_generations: u32 = 0;
 var callbacks: Callbacks = undefined;
+/// `--regs`: the registers recorded, and each one's entry in QEMU's table.
+var register_set: RegisterSet = .{};
+var register_table: [RegisterSet.registers_max]Register = undefined;
+var read_flags: ?*const fn (env: *const anyopaque) callconv(.C) u64 = null;
 
 export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks {
     if (info.abi_version != abi_version) return refuse("QEMU speaks cannoli ABI {d}, this server {d}", .{ info.abi_version, abi_version });
@@ -118,8 +146,57 @@ export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks
     exe_path = std.mem.span(info.exe);
     const drop_inherited = if (arch.pointer_bytes == 4) &Server(u32).dropInheritedThreads else &Server(u64).dropInheritedThreads;
     process.adopt(drop_inherited, config.owner_pid, config.image) catch return refuse("pthread_atfork failed", .{});
+    if (config.regsSpec()) |spec| {
+        if (!chooseRegisters(info, spec)) return null;
+        // Registers follow each instruction's exec record: no block records.
+        config.blocks = false;
+    }
     callbacks = if (arch.pointer_bytes == 4) Server(u32).callbacks() else Server(u64).callbacks();
     return &callbacks;
+}
+
+/// `--regs`: the registers of QEMU's table that `spec` selects, each checked
+/// (the table is QEMU's memory, and its offsets are read at every instruction).
+fn chooseRegisters(info: *const Info, spec: []const u8) bool {
+    if (info.register_count == 0 or info.register_count > register_table_max) {
+        _ = refuse("QEMU lists {d} registers", .{info.register_count});
+        return false;
+    }
+    // Values are written as they lie in QEMU's memory: the guest's order
+    // only on a little-endian guest (every guest the patch builds).
+    if (arch.big_endian) {
+        _ = refuse("registers of big-endian guests are not recorded by the patched backend", .{});
+        return false;
+    }
+    const table = info.registers[0..info.register_count];
+    var names: [register_table_max][*:0]const u8 = undefined;
+    var widths: [register_table_max]u32 = undefined;
+    for (table, 0..) |entry, index| {
+        const computed = entry.offset == register_pc or entry.offset == register_flags;
+        if (entry.bytes != 4 and entry.bytes != 8) {
+            _ = refuse("QEMU's register {s} is {d} bytes", .{ entry.name, entry.bytes });
+            return false;
+        }
+        if (!computed and entry.offset > register_offset_max) {
+            _ = refuse("QEMU's register {s} lies at offset {d}", .{ entry.name, entry.offset });
+            return false;
+        }
+        if (entry.offset == register_flags and info.read_flags == null) {
+            _ = refuse("QEMU computes register {s} without a reader", .{entry.name});
+            return false;
+        }
+        names[index] = entry.name;
+        widths[index] = entry.bytes;
+    }
+    var chosen: [RegisterSet.registers_max]u32 = undefined;
+    register_set = RegisterSet.selectFromTable(spec, names[0..table.len], widths[0..table.len], &chosen);
+    if (register_set.count == 0) {
+        _ = refuse("no {s} register matches regs={s}", .{ arch.name, spec });
+        return false;
+    }
+    for (0..register_set.count) |index| register_table[index] = table[chosen[index]];
+    read_flags = info.read_flags;
+    return true;
 }
 
 fn refuse(comptime format: []const u8, args: anytype) ?*const Callbacks {
@@ -139,6 +216,8 @@ fn Server(comptime Addr: type) type {
             finished: bool = false,
             /// The producer's chunk that `cursor.seq` numbers.
             sequence: u64 = std.math.maxInt(u64),
+            /// `--regs`: the values last recorded.
+            register_values: RegisterValues = .{},
         };
 
         /// Live threads, for fork and process exit. Lock-free: a fork may
@@ -162,7 +241,34 @@ fn Server(comptime Addr: type) type {
                 .block_new = blockNew,
                 .block_def = onBlockDef,
                 .block_cut = onBlockCut,
+                .regs_bytes = if (register_set.count > 0) register_set.recordBytesMax() else 0,
+                .regs = if (register_set.count > 0) onRegisters else null,
             };
+        }
+
+        /// The registers before the instruction at `pc`, right after its
+        /// exec record (`env` is QEMU's CPUArchState, its registers written
+        /// back for the call). The instruction's room check included
+        /// `regs_bytes`, so the record lands in the exec record's chunk.
+        fn onRegisters(cursor: *Cursor, pc: u64, env: *const anyopaque) callconv(.C) void {
+            const thread = threadFor(cursor);
+            if (thread.finished) return;
+            syncIn(thread);
+            const room = thread.stream.producer.geometry.chunk_bytes - thread.stream.producer.cursor;
+            if (room < register_set.recordBytesMax()) fatal(error.CursorCorrupt);
+            const slot = RegisterSet.value_bytes_max;
+            var current: [RegisterSet.registers_max * slot]u8 = undefined;
+            const base: [*]const u8 = @ptrCast(env);
+            for (register_table[0..register_set.count], 0..) |entry, index| {
+                const destination = current[index * slot ..][0..entry.bytes];
+                switch (entry.offset) {
+                    register_pc => writeLittle(destination, if (Addr == u32) pc & 0xffff_ffff else pc),
+                    register_flags => writeLittle(destination, read_flags.?(env)),
+                    else => @memcpy(destination, base[entry.offset..][0..entry.bytes]),
+                }
+            }
+            thread.stream.regs(&register_set, &thread.register_values, &current);
+            syncOut(thread);
         }
 
         const block_def_head_bytes = records.recordWords(.block_def, @sizeOf(Addr) / 4) * 4;
@@ -524,8 +630,15 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
     return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
 }
 
+/// `value` in the `destination.len` bytes of a little-endian register.
+fn writeLittle(destination: []u8, value: u64) void {
+    for (destination, 0..) |*byte, i| byte.* = if (i < 8) @truncate(value >> @intCast(i * 8)) else 0;
+}
+
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
-    return handshake.write(buffer, "patched", arch, pid, tid, exe_path, process.image, &.{});
+    var registers: [RegisterSet.registers_max]handshake.Register = undefined;
+    for (0..register_set.count) |index| registers[index] = .{ .name = std.mem.span(register_set.names[index]), .bytes = register_set.widths[index] };
+    return handshake.write(buffer, "patched", arch, pid, tid, exe_path, process.image, registers[0..register_set.count]);
 }
 
 test "the C structs keep cannoli.h's layout" {
