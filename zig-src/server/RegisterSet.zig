@@ -73,6 +73,14 @@ pub fn selectFromTable(spec: []const u8, names: []const [*:0]const u8, widths: [
     return set;
 }
 
+/// One bit per register of a set, by index.
+pub const Mask = std.meta.Int(.unsigned, registers_max);
+
+/// Every register of the set.
+pub fn all(set: *const RegisterSet) Mask {
+    return if (set.count == registers_max) ~@as(Mask, 0) else (@as(Mask, 1) << @intCast(set.count)) - 1;
+}
+
 /// Bytes of the largest regs record of this set: every register changed.
 pub fn recordBytesMax(set: *const RegisterSet) u32 {
     return (1 + set.count + set.value_words) * 4;

@@ -20,6 +20,8 @@ pub const RegisterValues = struct {
     chunk: u64 = std.math.maxInt(u64),
     /// QEMU's GByteArray the plugin front door reads registers through.
     read_buffer: ?*anyopaque = null,
+    /// The patched front door's registers (at most 8 bytes each), as numbers.
+    narrow: [RegisterSet.registers_max]u64 = undefined,
 };
 
 pub fn ThreadStream(comptime Addr: type) type {
@@ -303,6 +305,36 @@ pub fn ThreadStream(comptime Addr: type) type {
                 @memcpy(before, now);
                 w += 1 + value_words;
             }
+            self.commitRegs(words, w, last);
+        }
+
+        /// `regs` for registers of at most 8 bytes on a little-endian guest
+        /// (the patched front door, at every instruction): `current` holds
+        /// their values as numbers, and bit i of `changed` says register i
+        /// differs from `last.narrow` (the caller compared them, in bulk).
+        pub fn regsNarrow(self: *Self, set: *const RegisterSet, last: *RegisterValues, current: *const [RegisterSet.registers_max]u64, changed: RegisterSet.Mask) void {
+            assert(self.open_block == null);
+            const full = last.chunk != self.producer.sequence;
+            var pending = if (full) set.all() else changed;
+            if (pending == 0) return;
+            const words = self.reserveBytes(set.recordBytesMax());
+            var w: u32 = 1;
+            while (pending != 0) : (pending &= pending - 1) {
+                const index: u32 = @ctz(pending);
+                const value = current[index];
+                last.narrow[index] = value;
+                const value_words = RegisterSet.valueWords(set.widths[index]);
+                assert(value_words == 1 or value_words == 2);
+                words[w] = index | value_words << records.regs_value_words_shift;
+                words[w + 1] = @truncate(value);
+                if (value_words == 2) words[w + 2] = @truncate(value >> 32);
+                w += 1 + value_words;
+            }
+            self.commitRegs(words, w, last);
+        }
+
+        /// Ends a regs record of `w` words (none when nothing changed).
+        inline fn commitRegs(self: *Self, words: [*]u32, w: u32, last: *RegisterValues) void {
             if (w == 1) return;
             words[0] = @intFromEnum(records.Kind.regs) | (w - 1) << records.count_shift;
             self.producer.commit(w * 4);

@@ -125,6 +125,11 @@ var callbacks: Callbacks = undefined;
 var register_set: RegisterSet = .{};
 var register_table: [RegisterSet.registers_max]Register = undefined;
 var read_flags: ?*const fn (env: *const anyopaque) callconv(.C) u64 = null;
+/// The chosen registers' leading run of 8-byte registers at consecutive
+/// offsets (a multiple of `register_lanes`), and where it starts.
+var register_run: u32 = 0;
+var register_run_offset: u32 = 0;
+const register_lanes = 4;
 
 export fn cannoli_patched_init(info: *const Info) callconv(.C) ?*const Callbacks {
     if (info.abi_version != abi_version) return refuse("QEMU speaks cannoli ABI {d}, this server {d}", .{ info.abi_version, abi_version });
@@ -196,6 +201,11 @@ fn chooseRegisters(info: *const Info, spec: []const u8) bool {
     }
     for (0..register_set.count) |index| register_table[index] = table[chosen[index]];
     read_flags = info.read_flags;
+    const first = register_table[0];
+    var run: u32 = 0;
+    while (run < register_set.count and register_table[run].bytes == 8 and register_table[run].offset == first.offset +% run * 8 and register_table[run].offset <= register_offset_max) run += 1;
+    register_run = run - run % register_lanes;
+    register_run_offset = first.offset;
     return true;
 }
 
@@ -256,18 +266,34 @@ fn Server(comptime Addr: type) type {
             syncIn(thread);
             const room = thread.stream.producer.geometry.chunk_bytes - thread.stream.producer.cursor;
             if (room < register_set.recordBytesMax()) fatal(error.CursorCorrupt);
-            const slot = RegisterSet.value_bytes_max;
-            var current: [RegisterSet.registers_max * slot]u8 = undefined;
             const base: [*]const u8 = @ptrCast(env);
-            for (register_table[0..register_set.count], 0..) |entry, index| {
-                const destination = current[index * slot ..][0..entry.bytes];
-                switch (entry.offset) {
-                    register_pc => writeLittle(destination, if (Addr == u32) pc & 0xffff_ffff else pc),
-                    register_flags => writeLittle(destination, read_flags.?(env)),
-                    else => @memcpy(destination, base[entry.offset..][0..entry.bytes]),
-                }
+            const last = &thread.register_values;
+            var current: [RegisterSet.registers_max]u64 = undefined;
+            var changed: RegisterSet.Mask = 0;
+            // The run of 8-byte registers side by side in CPUArchState (the
+            // general-purpose ones), compared a vector at a time.
+            const Lanes = @Vector(register_lanes, u64);
+            var index: u32 = 0;
+            while (index + register_lanes <= register_run) : (index += register_lanes) {
+                const now: Lanes = @as(*align(1) const [register_lanes]u64, @ptrCast(base + register_run_offset + index * 8)).*;
+                const before: Lanes = last.narrow[index..][0..register_lanes].*;
+                current[index..][0..register_lanes].* = now;
+                const differs: @Vector(register_lanes, bool) = now != before;
+                const bits: std.meta.Int(.unsigned, register_lanes) = @bitCast(differs);
+                changed |= @as(RegisterSet.Mask, bits) << @intCast(index);
             }
-            thread.stream.regs(&register_set, &thread.register_values, &current);
+            for (register_table[index..register_set.count], current[index..register_set.count], index..) |entry, *value, at| {
+                value.* = switch (entry.offset) {
+                    register_pc => if (Addr == u32) pc & 0xffff_ffff else pc,
+                    register_flags => read_flags.?(env),
+                    else => if (entry.bytes == 8)
+                        std.mem.readIntLittle(u64, base[entry.offset..][0..8])
+                    else
+                        std.mem.readIntLittle(u32, base[entry.offset..][0..4]),
+                };
+                if (value.* != last.narrow[at]) changed |= @as(RegisterSet.Mask, 1) << @intCast(at);
+            }
+            thread.stream.regsNarrow(&register_set, last, &current, changed);
             syncOut(thread);
         }
 
@@ -630,11 +656,6 @@ inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
     return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
 }
 
-/// `value` in the `destination.len` bytes of a little-endian register.
-fn writeLittle(destination: []u8, value: u64) void {
-    for (destination, 0..) |*byte, i| byte.* = if (i < 8) @truncate(value >> @intCast(i * 8)) else 0;
-}
-
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {
     var registers: [RegisterSet.registers_max]handshake.Register = undefined;
     for (0..register_set.count) |index| registers[index] = .{ .name = std.mem.span(register_set.names[index]), .bytes = register_set.widths[index] };
@@ -648,6 +669,12 @@ test "the C structs keep cannoli.h's layout" {
     try std.testing.expectEqual(@as(usize, 8), @offsetOf(Cursor, "limit"));
     try std.testing.expectEqual(@as(usize, 24), @offsetOf(Cursor, "insn"));
     try std.testing.expectEqual(@as(usize, 32), @offsetOf(Cursor, "helper_room"));
-    try std.testing.expectEqual(@as(usize, 32), @sizeOf(Info));
+    try std.testing.expectEqual(@as(usize, 56), @sizeOf(Info));
+    try std.testing.expectEqual(@as(usize, 32), @offsetOf(Info, "registers"));
+    try std.testing.expectEqual(@as(usize, 48), @offsetOf(Info, "read_flags"));
+    try std.testing.expectEqual(@as(usize, 16), @sizeOf(Register));
     try std.testing.expectEqual(@as(usize, 8), @offsetOf(Callbacks, "hook_insn"));
+    // Eleven function pointers after the two u32s, then regs_bytes and regs.
+    try std.testing.expectEqual(@as(usize, 8 + 11 * 8), @offsetOf(Callbacks, "regs_bytes"));
+    try std.testing.expectEqual(@as(usize, 8 + 12 * 8), @offsetOf(Callbacks, "regs"));
 }
