@@ -20,10 +20,13 @@ const cannoli = (args: string[]) => {
 };
 const guest = guestPath("x86_64", "regs");
 
-describe("cannoli tenet (x86_64 on QEMU 10.0)", () => {
-  test("the trace rebuilds the registers the guest set at its marker and the memory it stored", () => {
-    const dir = join(scratch, "live");
-    const run = cannoli(["tenet", "--quiet", "--qemu", QEMU_10_0.binary("x86_64"), "-o", dir, "--", guest]);
+describe("cannoli tenet (x86_64)", () => {
+  test.each([
+    ["QEMU 10.0's plugin backend", ["--qemu", QEMU_10_0.binary("x86_64")]],
+    ["the patched QEMU 7.2", ["--backend", "patched"]],
+  ])("%s: the trace rebuilds the registers the guest set at its marker and the memory it stored", (name, backend) => {
+    const dir = join(scratch, `live-${name.replaceAll(/\W+/g, "-")}`);
+    const run = cannoli(["tenet", "--quiet", ...backend, "-o", dir, "--", guest]);
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toMatch(/^tenet: 1 trace\(s\) in .*\n$/);
     const printed = /r12=([0-9a-f]+) r13=([0-9a-f]+)/.exec(run.stdout)!;

@@ -12,13 +12,15 @@ export const tenetUsage = `usage: cannoli tenet -o DIR [options] -- <guest> [arg
 Runs the guest like \`cannoli run --regs\` and writes, for each guest thread,
 a trace the Tenet explorer opens (DIR/<pid>-<tid>.log): per instruction, the
 registers that changed, the instruction pointer and its memory reads and
-writes. Tenet reads x86, x86_64 and 32-bit ARM guests. Needs the plugin
-backend on QEMU 9.0 or newer (--qemu). Takes the options of \`cannoli run\`.
+writes. Tenet reads x86, x86_64 and 32-bit ARM guests. Needs registers:
+the plugin backend on QEMU 9.0 or newer (--qemu), or --backend patched
+(x86_64). Takes the options of \`cannoli run\`.
 A recording made with --regs converts too:
   cannoli replay run.cnl --tracer tenet --tracer-arg dir=DIR
 
 example:
   cannoli tenet --qemu /opt/qemu-10/bin/qemu-x86_64 -o traces -- ./crackme
+  cannoli tenet --backend patched -o traces -- ./crackme
 `;
 
 export async function tenet(argv: string[]): Promise<number> {
