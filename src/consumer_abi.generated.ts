@@ -52,6 +52,7 @@ export const DecoderColumn = {
   mem_flags: 8,
   runs: 9,
   others: 10,
+  registers: 11,
 } as const;
 export const noBlockId = 0xffffffff;
 export const blockPcsSlack = 16;
@@ -91,7 +92,8 @@ export const DecoderCounts = {
   corrupt_word: 6,
   sized_execs: 7,
   runs: 8,
-  length: 9,
+  register_entries: 9,
+  length: 10,
 } as const;
 /** wire.BatchDecoder.Columns: index of each field in a BigUint64 array over it. */
 export const DecoderColumns = {
@@ -118,5 +120,10 @@ export const DecoderColumns = {
   other_kind: 20,
   other_word: 21,
   other_exec: 22,
-  length: 23,
+  reg_capacity: 23,
+  reg_exec: 24,
+  reg_index: 25,
+  reg_value_lo: 26,
+  reg_value_hi: 27,
+  length: 28,
 } as const;

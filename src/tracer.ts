@@ -219,6 +219,19 @@ export interface RecordBatch {
   /** How many of this batch's instructions ran before each such record:
    *  a syscall's instruction is row `otherAfterExecs[i] - 1` of `execPc`. */
   readonly otherAfterExecs: Uint32Array;
+  /** Register changes (`--regs`) as columns: one row per register a
+   *  regs record lists (what changed before an instruction ran, all of them
+   *  in a thread's first record of each chunk). The same data as the
+   *  `regs` handler's events, without an object per instruction. */
+  readonly regCount: number;
+  /** Row in `execPc` of the instruction the register value is from (before it ran). */
+  readonly regExecRow: Uint32Array;
+  /** The register: an index into `thread.registers`. */
+  readonly regIndex: Uint32Array;
+  /** Its value's first 8 bytes as two little-endian words (registers wider
+   *  than 8 bytes: the regs handler has all of them). */
+  readonly regValueLo: Uint32Array;
+  readonly regValueHi: Uint32Array;
 }
 
 /** `RecordBatch.runBlockId` of an instruction recorded alone. */

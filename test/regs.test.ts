@@ -241,4 +241,38 @@ describe("--regs on the patched backend (QEMU 7.2)", () => {
     },
     60_000,
   );
+
+  test("the batch form's register columns list what the regs handler gets, entry for entry", () => {
+    const tracer = (form: "event" | "batch") => {
+      const file = join(scratch, `entries-${form}.ts`);
+      const handler =
+        form === "event"
+          ? `regs(_c, e, out) { for (const [name, value] of Object.entries(e.values)) out.push(\`\${e.pc.toString(16)} \${name}=\${value.toString(16)}\`); },`
+          : `batch(_c, b, out) {
+               for (let r = 0; r < b.regCount; r++) {
+                 const register = b.thread.registers[b.regIndex[r]!]!;
+                 const value = (BigInt(b.regValueHi[r]!) << 32n) | BigInt(b.regValueLo[r]!);
+                 out.push(\`\${b.execPc[b.regExecRow[r]!]!.toString(16)} \${register.name}=\${value.toString(16)}\`);
+               }
+             },`;
+      writeFileSync(
+        file,
+        `import { defineTracer } from ${JSON.stringify(join(repoRoot, "src/tracer.ts"))};
+export default defineTracer<undefined, string, undefined>({ ${handler} trace(_s, items, _t, output) { for (const item of items) output.write(item + "\\n"); } });
+`,
+      );
+      return file;
+    };
+    const recording = join(scratch, "entries.cnl");
+    expect(cannoli(["record", "--quiet", "--regs", "--backend", "patched", "-o", recording, "--", guestPath("aarch64", "regs")]).exitCode).toBe(0);
+    const replayed = (form: "event" | "batch") => {
+      const out = join(scratch, `entries-${form}.txt`);
+      const run = cannoli(["replay", recording, "--tracer", tracer(form), "-o", out]);
+      expect(run.stderr).toBe("");
+      return readFileSync(out, "utf8");
+    };
+    const events = replayed("event");
+    expect(events.split("\n").length).toBeGreaterThan(3000);
+    expect(replayed("batch")).toBe(events);
+  });
 });

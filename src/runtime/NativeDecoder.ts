@@ -31,6 +31,10 @@ export interface NativeColumns {
   otherKind: Uint8Array;
   otherWord: Uint32Array;
   otherExec: Uint32Array;
+  regExec: Uint32Array;
+  regIndex: Uint32Array;
+  regValueLo: Uint32Array;
+  regValueHi: Uint32Array;
 }
 
 /** What each field of BatchDecoder.Columns gets: a column's address or a capacity. */
@@ -57,6 +61,11 @@ const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wante
   other_kind: (c) => BigInt(ptr(c.otherKind)),
   other_word: (c) => BigInt(ptr(c.otherWord)),
   other_exec: (c) => BigInt(ptr(c.otherExec)),
+  reg_capacity: (c) => BigInt(c.regExec.length),
+  reg_exec: (c) => BigInt(ptr(c.regExec)),
+  reg_index: (c) => BigInt(ptr(c.regIndex)),
+  reg_value_lo: (c) => BigInt(ptr(c.regValueLo)),
+  reg_value_hi: (c) => BigInt(ptr(c.regValueHi)),
 };
 
 /** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */
@@ -73,6 +82,8 @@ export interface ChunkCounts {
   sizedExecs: number;
   /** Runs (RecordBatch.runCount). */
   runs: number;
+  /** Entries of regs records (RecordBatch.regCount). */
+  registerEntries: number;
 }
 
 /** Thrown when the native pass refuses a chunk; `word` is where. */
@@ -109,7 +120,7 @@ class NativeDecoder {
 
   /** Validates and counts one chunk. Throws NativeCorrupt. */
   count(words: Uint32Array, pointerBytes: 4 | 8): ChunkCounts {
-    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false, sizedExecs: 0, runs: 0 };
+    if (words.length === 0) return { instructions: 0, reads: 0, writes: 0, syscalls: 0, others: 0, exited: false, sizedExecs: 0, runs: 0, registerEntries: 0 };
     const status = consumerLibrary().cnl_decoder_count(this.#handle, ptr(words), words.length, pointerBytes / 4, this.#countsPtr);
     return this.#result(status);
   }
@@ -149,6 +160,7 @@ class NativeDecoder {
           exited: c[DecoderCounts.exited] === 1,
           sizedExecs: c[DecoderCounts.sized_execs]!,
           runs: c[DecoderCounts.runs]!,
+          registerEntries: c[DecoderCounts.register_entries]!,
         };
       case DecodeStatus.corrupt:
         throw new NativeCorrupt(c[DecoderCounts.corrupt_word]!);

@@ -36,9 +36,13 @@ export class BatchColumns implements NativeColumns {
   otherKind = new Uint8Array(1);
   otherWord = new Uint32Array(1);
   otherExec = new Uint32Array(1);
+  regExec = new Uint32Array(1);
+  regIndex = new Uint32Array(1);
+  regValueLo = new Uint32Array(1);
+  regValueHi = new Uint32Array(1);
 
   /** Room for a chunk of `words` words with these counts. */
-  ensure(words: number, execs: number, mems: number, runs: number, others: number): void {
+  ensure(words: number, execs: number, mems: number, runs: number, others: number, registerEntries: number): void {
     const grown = (length: number, needed: number) => (length >= needed ? 0 : Math.max(needed, length * 2));
     let n = grown(this.execPc.length, execs);
     if (n > 0) {
@@ -63,6 +67,14 @@ export class BatchColumns implements NativeColumns {
       this.otherKind = new Uint8Array(n);
       this.otherWord = new Uint32Array(n);
       this.otherExec = new Uint32Array(n);
+      this.generation++;
+    }
+    n = grown(this.regExec.length, registerEntries);
+    if (n > 0) {
+      this.regExec = new Uint32Array(n);
+      this.regIndex = new Uint32Array(n);
+      this.regValueLo = new Uint32Array(n);
+      this.regValueHi = new Uint32Array(n);
       this.generation++;
     }
     n = grown(this.memPc.length, mems);
@@ -91,6 +103,7 @@ export class LazyBatch implements RecordBatch {
   readonly syscallCount: number;
   readonly runCount: number;
   readonly otherCount: number;
+  readonly regCount: number;
   readonly #columns: BatchColumns;
   readonly #fill: (wanted: number) => void;
   /** Columns filled for this chunk. */
@@ -108,6 +121,7 @@ export class LazyBatch implements RecordBatch {
     this.syscallCount = counts.syscalls;
     this.runCount = counts.runs;
     this.otherCount = counts.others;
+    this.regCount = counts.registerEntries;
     this.#columns = columns;
     this.#filled = filled;
     this.#fill = fill;
@@ -160,6 +174,18 @@ export class LazyBatch implements RecordBatch {
   }
   get otherAfterExecs() {
     return this.#with(columnBit("others")).otherExec;
+  }
+  get regExecRow() {
+    return this.#with(columnBit("registers")).regExec;
+  }
+  get regIndex() {
+    return this.#with(columnBit("registers")).regIndex;
+  }
+  get regValueLo() {
+    return this.#with(columnBit("registers")).regValueLo;
+  }
+  get regValueHi() {
+    return this.#with(columnBit("registers")).regValueHi;
   }
 
   #with(bit: number): BatchColumns {

@@ -99,14 +99,17 @@ export class ChunkDecoder {
    *  hold is counted first, and they grow. */
   #countAndFill(words: Uint32Array, wanted: number, known?: ChunkCounts): ChunkCounts {
     const columns = this.#columns;
-    if (known) columns.ensure(words.length, known.instructions, known.reads + known.writes, known.runs, known.others);
-    else columns.ensure(words.length, 0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)), Math.ceil(words.length / 2), Math.ceil(words.length / 2));
+    if (known) columns.ensure(words.length, known.instructions, known.reads + known.writes, known.runs, known.others, known.registerEntries);
+    else {
+      const half = Math.ceil(words.length / 2);
+      columns.ensure(words.length, 0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)), half, half, half);
+    }
     try {
       const decoder = nativeDecoder();
       const counts = decoder.fill(words, this.#thread.pointerBytes, columns, wanted);
       if (counts) return counts;
       const needed = decoder.count(words, this.#thread.pointerBytes);
-      columns.ensure(words.length, needed.instructions, needed.reads + needed.writes, needed.runs, needed.others);
+      columns.ensure(words.length, needed.instructions, needed.reads + needed.writes, needed.runs, needed.others, needed.registerEntries);
       return decoder.fill(words, this.#thread.pointerBytes, columns, wanted) ?? corrupt("chunk changed while it was decoded");
     } catch (error) {
       throw this.#corrupt(words, error);

@@ -41,6 +41,8 @@ pub const Counts = extern struct {
     sized_execs: u32 = 0,
     /// Runs (Columns.run_*): block_open records that ran an instruction, and exec records.
     runs: u32 = 0,
+    /// Entries of the regs records: registers listed.
+    register_entries: u32 = 0,
 };
 
 /// The columns a fill may write, as bits of `Columns.wanted`: a batch
@@ -61,6 +63,9 @@ pub const Column = enum(u5) {
     /// other_kind, other_word and other_exec: where the records the other
     /// columns do not carry (syscall, sysret, mmap, munmap, regs) sit.
     others,
+    /// reg_exec, reg_index, reg_value_lo and reg_value_hi: the entries of
+    /// the regs records (`--regs`), one row per register listed.
+    registers,
 
     pub fn bit(column: Column) u64 {
         return @as(u64, 1) << @intFromEnum(column);
@@ -109,6 +114,14 @@ pub const Columns = extern struct {
     other_kind: [*]u8,
     other_word: [*]u32,
     other_exec: [*]u32,
+    /// One row per register a regs record lists (Counts.register_entries):
+    /// the instruction's row in exec_pc, the register's index in the
+    /// handshake's list, and the value's first 8 bytes as two words.
+    reg_capacity: u64,
+    reg_exec: [*]u32,
+    reg_index: [*]u32,
+    reg_value_lo: [*]u32,
+    reg_value_hi: [*]u32,
 
     fn wants(columns: *const Columns, column: Column) bool {
         return columns.wanted & column.bit() != 0;
@@ -336,6 +349,7 @@ fn Walker(comptime addr_words: u32) type {
                     const size = try w.sizeAt(at);
                     if (!w.owner_is_exec or w.executed != 1 or w.next_insn != 0) return w.corrupt(at);
                     if (filling) try w.putOther(at);
+                    try w.registerEntries(at, size, filling);
                     w.counts.others += 1;
                     at += size;
                 } else {
@@ -411,6 +425,30 @@ fn Walker(comptime addr_words: u32) type {
             columns.other_word[o] = at;
             columns.other_exec[o] = w.exec;
             w.other_row = o + 1;
+        }
+
+        /// Walks the entries of the regs record at `at` (`size` words, in
+        /// the chunk): each must lie inside it; counted, and put in the
+        /// register columns when wanted. The instruction is the owner's.
+        fn registerEntries(w: *Self, at: u32, size: u32, comptime filling: bool) Error!void {
+            const end = at + size;
+            var entry = at + 1;
+            const wanted = filling and w.columns.?.wants(.registers);
+            while (entry < end) {
+                const value_words = w.words[entry] >> records.regs_value_words_shift;
+                if (value_words == 0 or value_words > end - entry - 1) return w.corrupt(at);
+                if (wanted) {
+                    const columns = w.columns.?;
+                    const r = w.counts.register_entries;
+                    if (r >= columns.reg_capacity) return error.ColumnsTooSmall;
+                    columns.reg_exec[r] = w.first_row;
+                    columns.reg_index[r] = w.words[entry] & records.regs_index_mask;
+                    columns.reg_value_lo[r] = w.words[entry + 1];
+                    columns.reg_value_hi[r] = if (value_words > 1) w.words[entry + 2] else 0;
+                }
+                w.counts.register_entries += 1;
+                entry += 1 + value_words;
+            }
         }
 
         /// Copies a block's first `n` PCs from `pcs` to the column at row
@@ -529,6 +567,10 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         other_kind: [words / 2]u8 = undefined,
         other_word: [words / 2]u32 = undefined,
         other_exec: [words / 2]u32 = undefined,
+        reg_exec: [words / 2]u32 = undefined,
+        reg_index: [words / 2]u32 = undefined,
+        reg_value_lo: [words / 2]u32 = undefined,
+        reg_value_hi: [words / 2]u32 = undefined,
 
         fn columns(self: *@This()) Columns {
             return .{
@@ -555,6 +597,11 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
                 .other_kind = &self.other_kind,
                 .other_word = &self.other_word,
                 .other_exec = &self.other_exec,
+                .reg_capacity = words / 2,
+                .reg_exec = &self.reg_exec,
+                .reg_index = &self.reg_index,
+                .reg_value_lo = &self.reg_value_lo,
+                .reg_value_hi = &self.reg_value_hi,
             };
         }
     };
@@ -733,6 +780,35 @@ test "others: where each syscall-like record sits, after how many instructions" 
     try testing.expectEqualSlices(u8, &.{ @intFromEnum(Kind.sysret), @intFromEnum(Kind.syscall) }, out.other_kind[0..2]);
     try testing.expectEqualSlices(u32, &.{ 0, 9 }, out.other_word[0..2]);
     try testing.expectEqualSlices(u32, &.{ 0, 2 }, out.other_exec[0..2]);
+}
+
+test "registers: one row per entry of a regs record, at its instruction" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const head_regs: u32 = @intFromEnum(Kind.regs);
+    const shift = records.regs_value_words_shift;
+    // Two instructions; the second's record lists register 3 (8 bytes) and 0 (4).
+    const words = [_]u32{
+        head_exec,          0x40,
+        head_exec,          0x44,
+        head_regs | 5 << 8, 3 | 2 << shift,
+        0x1111,             0x2222,
+        0 | 1 << shift,     0x33,
+    };
+    var out = TestColumns(4, 0){};
+    var columns = out.columns();
+    columns.wanted = Column.registers.bit();
+    var counts: Counts = .{};
+    try decoder.fill(&words, 1, &columns, &counts);
+    try testing.expectEqual(@as(u32, 2), counts.register_entries);
+    try testing.expectEqualSlices(u32, &.{ 1, 1 }, out.reg_exec[0..2]);
+    try testing.expectEqualSlices(u32, &.{ 3, 0 }, out.reg_index[0..2]);
+    try testing.expectEqualSlices(u32, &.{ 0x1111, 0x33 }, out.reg_value_lo[0..2]);
+    try testing.expectEqualSlices(u32, &.{ 0x2222, 0 }, out.reg_value_hi[0..2]);
+    // An entry running past its record is corrupt.
+    var bad = words;
+    bad[8] = 0 | 2 << shift;
+    try testing.expectError(error.Corrupt, decoder.count(&bad, 1, &counts));
 }
 
 test "block_pcs shorter than the chunk plus its slack is refused" {
