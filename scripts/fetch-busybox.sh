@@ -3,17 +3,17 @@
 # Fetches Debian's static busybox for foreign architectures (real programs no
 # one here wrote, for tests and benchmarks) into
 # ${CANNOLI_CACHE:-$HOME/.cache/cannoli}/busybox/<debian-arch>/busybox.
-# Usage: scripts/fetch-busybox.sh [debian-arch...]   (default: arm64 mipsel)
+# Usage: scripts/fetch-busybox.sh [debian-arch...]   (default: arm64 mipsel amd64)
 set -euo pipefail
 cache=${CANNOLI_CACHE:-$HOME/.cache/cannoli}/busybox
 archs=("$@")
-[ ${#archs[@]} -gt 0 ] || archs=(arm64 mipsel)
+[ ${#archs[@]} -gt 0 ] || archs=(arm64 mipsel amd64)
 for arch in "${archs[@]}"; do
   out=$cache/$arch/busybox
   [ -x "$out" ] && continue
   work=$(mktemp -d)
   # apt-get download needs the architecture known to dpkg and apt.
-  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+  if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
     dpkg --add-architecture "$arch"
     apt-get update -qq >/dev/null
   fi

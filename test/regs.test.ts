@@ -10,6 +10,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { QEMU_10_0, elfSymbols, guestPath, repoRoot } from "./helpers/oracle";
+import { cpuLogStates } from "./helpers/qemu_cpu_log";
 import { scratchDir } from "./helpers/scratch";
 
 const scratch = scratchDir("regs");
@@ -144,29 +145,6 @@ describe("--regs where registers are not to be had: one line, no trace", () => {
     expect(run.stderr).toBe("cannoli: --regs=x0;rm: give register names or * globs separated by commas\n");
   });
 });
-
-/** QEMU's own `-d cpu,nochain` log under `-singlestep` (the patched QEMU,
- *  same process): the registers before every instruction, by our names. */
-function cpuLogStates(log: string, arch: "aarch64" | "x86_64" | "mipsel"): { pc: bigint; registers: Map<string, bigint> }[] {
-  const first = { aarch64: " PC=", x86_64: "RAX=", mipsel: "pc=0x" }[arch];
-  const entries = log.split(new RegExp(`^(?=${first})`, "m")).filter((entry) => entry.startsWith(first));
-  return entries.map((entry) => {
-    const registers = new Map<string, bigint>();
-    if (arch === "mipsel") {
-      // "pc=0x... HI=0x... LO=0x..." then "GPR00: r0 00000000 at 00000000 ...".
-      for (const [, raw, value] of entry.matchAll(/\b(pc|HI|LO)=0x([0-9a-f]+)/g)) registers.set(raw!.toLowerCase(), BigInt(`0x${value}`));
-      for (const line of entry.split("\n").filter((l) => l.startsWith("GPR"))) {
-        for (const [, raw, value] of line.slice(7).matchAll(/([a-z0-9]+) ([0-9a-f]{8})/g)) registers.set(raw === "r0" ? "zero" : raw!, BigInt(`0x${value}`));
-      }
-      return { pc: registers.get("pc")!, registers };
-    }
-    for (const [, raw, value] of entry.matchAll(/([A-Z][A-Z0-9]*) ?=([0-9a-f]+)/g)) {
-      const name = arch === "aarch64" ? (raw === "PSTATE" ? "cpsr" : raw!.startsWith("X") ? `x${Number(raw!.slice(1))}` : raw!.toLowerCase()) : raw!.toLowerCase();
-      registers.set(name, BigInt(`0x${value}`));
-    }
-    return { pc: registers.get(arch === "aarch64" ? "pc" : "rip")!, registers };
-  });
-}
 
 /** Our folded states, instruction by instruction, from the fold tracer's lines. */
 function foldedStates(changes: string[]): { pc: bigint; registers: Map<string, bigint> }[] {

@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { QEMU_10_0, elfSymbols, guestPath, repoRoot } from "./helpers/oracle";
 import { scratchDir } from "./helpers/scratch";
+import { cpuLogStates } from "./helpers/qemu_cpu_log";
 import { TENET_AMD64, replayTenet } from "./helpers/tenet_reader";
 
 const scratch = scratchDir("tenet");
@@ -83,4 +84,27 @@ describe("cannoli tenet (x86_64)", () => {
     const noDir = cannoli(["tenet", "--", guest]);
     expect({ exitCode: noDir.exitCode, stderr: noDir.stderr }).toEqual({ exitCode: 2, stderr: "cannoli: tenet needs -o DIR (where the per-thread traces go)\n" });
   });
+
+  // A real program no one here wrote (Debian's static amd64 busybox), on
+  // the patched QEMU 7.2: the trace loads, and the state it rebuilds before
+  // every instruction is QEMU's own (-d cpu under -singlestep, same QEMU).
+  test("busybox: every step's registers are QEMU's own state before that instruction", () => {
+    const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/amd64/busybox");
+    const dir = join(scratch, "busybox");
+    const log = join(scratch, "busybox-cpu.log");
+    const oracle = ["-singlestep", "-d", "cpu,nochain", "-D", log].flatMap((arg) => ["--qemu-arg", arg]);
+    const run = cannoli(["tenet", "--quiet", "--backend", "patched", ...oracle, "-o", dir, "--", busybox, "echo", "tenet"]);
+    expect({ stdout: run.stdout, exitCode: run.exitCode }).toEqual({ stdout: "tenet\n", exitCode: 0 });
+    const files = readdirSync(dir);
+    expect(files.length).toBe(1);
+    const { steps } = replayTenet(readFileSync(join(dir, files[0]!), "utf8"), TENET_AMD64);
+    const theirs = cpuLogStates(readFileSync(log, "utf8"), "x86_64");
+    expect(steps.length).toBeGreaterThan(10_000);
+    expect(steps.length).toBe(theirs.length);
+    for (const [k, step] of steps.entries()) {
+      const qemu = theirs[k]!;
+      const differing = [...step.state].filter(([name, value]) => qemu.registers.get(name.toLowerCase()) !== value);
+      expect({ k, ip: step.ip.toString(16), differing }).toEqual({ k, ip: qemu.pc.toString(16), differing: [] });
+    }
+  }, 60_000);
 });
