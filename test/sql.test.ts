@@ -116,6 +116,9 @@ test("the named queries answer on a real program; syscalls carry their results",
   expect(summary.find((r) => r.syscall === "write")).toBeDefined();
   const modules = sqlJson(recording, "--query", "coverage-by-module");
   expect(modules.map((r) => r.module)).toEqual([busybox]);
+  // The module's build ID, as binutils reads it.
+  const buildId = /Build ID: ([0-9a-f]+)/.exec(Bun.spawnSync(["readelf", "-n", busybox]).stdout.toString())![1];
+  expect(sqlJson(recording, "SELECT build_id FROM modules").map((r) => r.build_id)).toEqual([buildId]);
   const [reads] = sqlJson(recording, "SELECT count(*) AS n, sum(ret) AS bytes FROM syscalls WHERE name = 'read' AND ret > 0");
   expect(Number(reads!.bytes)).toBe(statSync(join(repo, "README.md")).size);
 }, 60_000);

@@ -75,7 +75,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
       process.stderr.write(`${result.error}\n`);
       return 1;
     }
+    if (process.stderr.isTTY) process.stderr.write("cannoli: writing the Parquet files\x1b[K");
     await writeParquet(result.tables.connection, dir, names);
+    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   } finally {
     result?.tables.close();
     rmSync(database, { force: true });

@@ -65,7 +65,7 @@ export class TraceTables {
     }
     const modules = this.#appenders.get("modules");
     for (const process of this.#symbolizer.processes.values()) {
-      for (const m of process.modules) modules?.appendRow([process.pid, process.image, m.path, BigInt(m.start), BigInt(m.end), BigInt(m.bias)]);
+      for (const m of process.modules) modules?.appendRow([process.pid, process.image, m.path, BigInt(m.start), BigInt(m.end), BigInt(m.bias), m.file.elf.buildId]);
     }
     for (const appender of this.#appenders.values()) appender.close();
   }

@@ -19,7 +19,19 @@ export interface RecordingTables {
 export async function recordingTables(path: string, databasePath: string, names: readonly TableName[], workers: number): Promise<RecordingTables> {
   const started = performance.now();
   const tables = await TraceTables.create(databasePath, names);
-  const result = await replay({ path, tracerSpec: "export", tracerArgs: { tables: names.join(",") }, tracer: tables.stage(), workers });
+  // On a terminal, a line that says how far it got (a gzip run takes minutes).
+  const progress = process.stderr.isTTY
+    ? setInterval(() => {
+        const rows = Object.values(tables.rowCounts).reduce((sum, n) => sum + n, 0);
+        process.stderr.write(`\rcannoli: ${(rows / 1e6).toFixed(1)} M rows, ${((performance.now() - started) / 1000).toFixed(0)} s\x1b[K`);
+      }, 1000)
+    : undefined;
+  const result = await replay({ path, tracerSpec: "export", tracerArgs: { tables: names.join(",") }, tracer: tables.stage(), workers }).finally(() => {
+    if (progress) {
+      clearInterval(progress);
+      process.stderr.write("\r\x1b[K");
+    }
+  });
   if (!result.error) tables.finish();
   return { tables, damage: result.damage, error: result.error, wallMs: performance.now() - started };
 }

@@ -99,6 +99,7 @@ export const tables = {
       { name: "start", type: "UBIGINT", doc: "runtime address of its first byte" },
       { name: "end", type: "UBIGINT", doc: "runtime address one past its last byte" },
       { name: "bias", type: "BIGINT", doc: "runtime address minus link-time address" },
+      { name: "build_id", type: "VARCHAR", doc: "its GNU build ID in hex (NULL if it has none)" },
     ],
   },
 } as const satisfies Record<string, { doc: string; columns: readonly ColumnSpec[] }>;

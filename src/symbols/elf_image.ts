@@ -130,6 +130,18 @@ export class ElfImage {
    *  regular files whose first bytes say ELF are read whole: a guest may map
    *  /dev/zero, a FIFO or a multi-gigabyte data file, and each mapping's
    *  file is looked at. */
+  /** The GNU build ID (hex) from the `.note.gnu.build-id` section, or null. */
+  get buildId(): string | null {
+    const note = this.sections.find((section) => section.name === ".note.gnu.build-id");
+    if (!note || note.bytes < 16 || note.fileOffset + note.bytes > this.bytes.length) return null;
+    // Elf_Nhdr: namesz, descsz, type (3: NT_GNU_BUILD_ID), then "GNU\0" and the ID.
+    const nameBytes = this.u32(note.fileOffset);
+    const idBytes = this.u32(note.fileOffset + 4);
+    const idAt = note.fileOffset + 12 + ((nameBytes + 3) & ~3);
+    if (this.u32(note.fileOffset + 8) !== 3 || idBytes === 0 || idAt + idBytes > note.fileOffset + note.bytes) return null;
+    return Buffer.from(this.bytes.subarray(idAt, idAt + idBytes)).toString("hex");
+  }
+
   static tryRead(path: string): ElfImage | null {
     let fd: number | undefined;
     try {
