@@ -48,9 +48,12 @@ export function nativePath(name: NativeFile): string {
  */
 export function extractEmbedded(files: Readonly<Record<string, string>>): string {
   const contents = Object.entries(files).map(([name, path]) => ({ name, bytes: readFileSync(path) }));
+  // One file: its own hash names the directory (as cannoli always has);
+  // several: the hash of their names and hashes.
   const hasher = new Bun.CryptoHasher("sha256");
   for (const { name, bytes } of contents) hasher.update(name).update(sha256(bytes));
-  const dir = join(cacheDir(), hasher.digest("hex").slice(0, 16));
+  const key = contents.length === 1 ? sha256(contents[0]!.bytes) : hasher.digest("hex");
+  const dir = join(cacheDir(), key.slice(0, 16));
   for (const { name, bytes } of contents) {
     const target = join(dir, name);
     if (existsSync(target) && sha256(readFileSync(target)) === sha256(bytes)) continue;

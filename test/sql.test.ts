@@ -131,7 +131,7 @@ test("a truncated recording exports what precedes the damage and says where it s
   const dir = join(scratch, "cut-tables");
   const result = cannoli("export", cut, "-o", dir);
   expect(result.exitCode).toBe(1);
-  expect(result.stderr).toMatch(/^cannoli: exported \d+ instructions/);
+  expect(result.stderr).toMatch(/^cannoli: exported \d+ instructions/m);
   expect(result.stderr).toMatch(/recording truncated at offset \d+\n$/);
   const [partial] = sqlJson(dir, "SELECT count(*) AS n FROM instructions");
   const [whole] = sqlJson(recording, "SELECT count(*) AS n FROM instructions");
