@@ -8,6 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync, truncateSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 import type { ThreadStats } from "../src/runtime/OrderedStage";
 import { scratchDir } from "./helpers/scratch";
 
@@ -87,7 +88,7 @@ describe.each([
     const files = readdirSync(join(dir, "memory"), { recursive: true }).filter((f) => String(f).endsWith(".parquet"));
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
-      const data = (await parquetReadObjects({ file: await asyncBufferFromFile(join(dir, "memory", String(file))) })) as { addr: bigint }[];
+      const data = (await parquetReadObjects({ file: await asyncBufferFromFile(join(dir, "memory", String(file))), compressors })) as { addr: bigint }[];
       rows += data.length;
       for (const row of data) addrSum += BigInt(row.addr);
     }

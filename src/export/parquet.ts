@@ -17,6 +17,9 @@ const partitionColumns = ["pid", "image", "tid", "seq_range"];
 /** seq_range = seq >> this (syscalls before a thread's first instruction: 0). */
 export const seqRangeShift = 24;
 const rowGroupRows = 1 << 20;
+/** zstd: ~2.8× smaller than DuckDB's default snappy on trace columns
+ *  (BENCHMARKS.md), and every engine that reads Parquet reads it. */
+const format = "FORMAT parquet, COMPRESSION zstd";
 
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
@@ -26,7 +29,7 @@ export async function writeParquet(connection: DuckDBConnection, dir: string, na
     const target = join(dir, name);
     if (unpartitioned.includes(name)) {
       mkdirSync(target, { recursive: true });
-      await connection.run(`COPY ${name} TO ${sqlString(join(target, `${name}.parquet`))} (FORMAT parquet)`);
+      await connection.run(`COPY ${name} TO ${sqlString(join(target, `${name}.parquet`))} (${format})`);
       continue;
     }
     const rows = await connection.runAndReadAll(`SELECT count(*) FROM ${name}`);
@@ -35,11 +38,11 @@ export async function writeParquet(connection: DuckDBConnection, dir: string, na
       const emptyDir = join(target, "pid=0", "image=0", "tid=0", "seq_range=0");
       mkdirSync(emptyDir, { recursive: true });
       const empty = join(emptyDir, "empty.parquet");
-      await connection.run(`COPY (SELECT * EXCLUDE (pid, image, tid) FROM ${name}) TO ${sqlString(empty)} (FORMAT parquet)`);
+      await connection.run(`COPY (SELECT * EXCLUDE (pid, image, tid) FROM ${name}) TO ${sqlString(empty)} (${format})`);
       continue;
     }
     const withRange = `SELECT *, coalesce(seq >> ${seqRangeShift}, 0) AS seq_range FROM ${name}`;
-    await connection.run(`COPY (${withRange}) TO ${sqlString(target)} (FORMAT parquet, PARTITION_BY (${partitionColumns.join(", ")}), ROW_GROUP_SIZE ${rowGroupRows})`);
+    await connection.run(`COPY (${withRange}) TO ${sqlString(target)} (${format}, PARTITION_BY (${partitionColumns.join(", ")}), ROW_GROUP_SIZE ${rowGroupRows})`);
   }
 }
 
