@@ -5,7 +5,7 @@
 //! wrote a byte the guest chose, and be Parquet that a second, independent
 //! reader (hyparquet) reads back the same.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync, statSync, truncateSync, copyFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
@@ -169,4 +169,16 @@ test("the single executable carries DuckDB: sql from dist/cannoli", { timeout: 6
   });
   expect(run.stderr.toString()).toBe("");
   expect(run.stdout.toString()).toBe(`n\n${sqlJson(recording, "SELECT sum(instructions) AS n FROM threads")[0]!.n}\n`);
+});
+
+test("sql on a recording leaves no scratch database, and removes one a killed cannoli left", { timeout: 60_000 }, () => {
+  const { recording } = recorded("scratch", [guest("aarch64", "loops")]);
+  const tmp = join(scratch, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  // A pid no process has (above the kernel's pid_max default of 4 M).
+  const stale = join(tmp, "cannoli-99999999-abcdef");
+  mkdirSync(stale);
+  const run = Bun.spawnSync([process.execPath, cli, "sql", recording, "SELECT 1 AS one", "--csv"], { env: { ...process.env, TMPDIR: tmp } });
+  expect(run.stdout.toString()).toBe("one\n1\n");
+  expect(readdirSync(tmp)).toEqual([]);
 });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { viewParquet } from "../export/parquet";
+import { removeStaleDirectories } from "../mempipe/PipeListener";
 import { namedQueries } from "../export/queries";
 import { type RecordingTables, recordingTables } from "../export/recording_tables";
 import { type ResultFormat, resultText } from "../export/result_text";
@@ -75,8 +76,11 @@ export async function sql(argv: string[]): Promise<number> {
       connection = await instance.connect();
       if ((await viewParquet(connection, source)).length === 0) throw new UsageError(`cannoli: ${source} holds no exported tables`);
     } else {
-      // A recording: its tables in a scratch database (they may outgrow memory).
-      scratch = mkdtempSync(join(tmpdir(), "cannoli-sql-"));
+      // A recording: its tables in a scratch database (they may outgrow
+      // memory), named like the socket directories, so that one left by a
+      // killed cannoli is removed by the next.
+      removeStaleDirectories(tmpdir());
+      scratch = mkdtempSync(join(tmpdir(), `cannoli-${process.pid}-`));
       recording = await recordingTables(source, join(scratch, "tables.duckdb"), tableNames, workers);
       if (recording.damage) process.stderr.write(`${recording.damage} (querying what precedes it)\n`);
       if (recording.error) {

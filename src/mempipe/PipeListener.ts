@@ -37,9 +37,11 @@ function socketBase(): string {
 const ownDirectory = /^cannoli-(\d+)-[A-Za-z0-9]{6}$/;
 
 /** Removes the socket directories of cannoli processes that are gone (a
- *  cannoli killed with -9 cannot remove its own). A directory is stale when
- *  it is ours (same uid), named after a pid, and that pid does not exist. */
-function removeStaleDirectories(base: string): void {
+ *  cannoli killed with -9 cannot remove its own), and any other private
+ *  directory named the same way (`cannoli sql`'s scratch database). A
+ *  directory is stale when it is ours (same uid), named after a pid, and
+ *  that pid does not exist. */
+export function removeStaleDirectories(base: string): void {
   let names: string[];
   try {
     names = readdirSync(base);
