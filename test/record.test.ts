@@ -115,6 +115,26 @@ describe("damaged recordings", () => {
     expect(info.stdout.toString()).toContain("1 thread(s) in 1 process(es)");
   });
 
+  // Workers hand chunk frames back out of order, so a cut can keep a
+  // stream's end frame and lose a chunk before it: the stream then ends at
+  // its first missing chunk, as the damage says, not with a second failure.
+  test("a recording cut anywhere replays with --partial: one line, exit 0", { timeout: 60_000 }, () => {
+    const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
+    const source = file("gzip.cnl");
+    expect(cli("record", "--quiet", "-o", source, "--", busybox, "gzip", "-c", join(repo, "README.md")).exitCode).toBe(0);
+    const bytes = readFileSync(source);
+    for (const fraction of [0.2, 0.6, 0.85, 0.95]) {
+      const cut = file(`gzip-cut-${fraction}.cnl`);
+      writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * fraction)));
+      const replay = cli("replay", cut, "--partial", "--tracer", "count", "-o", file("gzip-cut.txt"));
+      expect({ fraction, stderr: replay.stderr.toString(), exitCode: replay.exitCode }).toEqual({
+        fraction,
+        stderr: expect.stringMatching(/^cannoli: recording truncated at offset \d+ \(--partial: replayed up to there\)\n$/),
+        exitCode: 0,
+      });
+    }
+  });
+
   test("a recording cut at a frame boundary (its writer killed) is partial: said, exit 1, or 0 with --partial", () => {
     // Walk the frames (header: stored_bytes at +16) and cut after the third.
     const bytes = readFileSync(recording);

@@ -32,11 +32,6 @@ export async function recordingTables(path: string, databasePath: string, names:
       process.stderr.write("\r\x1b[K");
     }
   });
-  // A damaged recording may also lose chunks of a stream whose end it kept:
-  // the stage's complaint about those is the damage's, and what came before
-  // it is still the tables' (a failure without damage is the run's).
-  const error = result.damage ? null : result.error;
-  const damage = result.damage && result.error ? `${result.error}\n${result.damage}` : result.damage;
-  if (!error) tables.finish();
-  return { tables, damage, error, wallMs: performance.now() - started };
+  if (!result.error) tables.finish();
+  return { tables, damage: result.damage, error: result.error, wallMs: performance.now() - started };
 }

@@ -117,13 +117,16 @@ export class OrderedStage {
   }
 
   /** Ends a stream once every chunk of it has come back; `chunks` is how
-   *  many its producer published. */
-  endStream(id: number, chunks: number, failure: string | null): void {
+   *  many its producer published. `cut`: a damaged recording held the
+   *  stream, so it ends at its first missing chunk (chunk frames are
+   *  written out of order, and those after the gap are past the damage). */
+  endStream(id: number, chunks: number, failure: string | null, cut = false): void {
     const stream = this.#streams.get(id);
     if (!stream || stream.finished) return;
     stream.finished = true;
     const who = `thread ${stream.thread.pid}:${stream.thread.tid}`;
-    if (stream.pending.size > 0 || stream.nextTicket !== chunks) this.fail(`cannoli: ${who}: ${chunks} chunks published, ${stream.nextTicket} traced`);
+    if (cut) stream.pending.clear();
+    else if (stream.pending.size > 0 || stream.nextTicket !== chunks) this.fail(`cannoli: ${who}: ${chunks} chunks published, ${stream.nextTicket} traced`);
     if (failure) this.fail(`cannoli: trace of ${who} is corrupted: ${failure}`);
     if (this.error) return;
     try {

@@ -87,7 +87,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       damage = firstLine(error);
     }
     while (inFlight > 0 && !stage.error) await new Promise<void>((resolve) => (wake = resolve));
-    for (const [id, chunks] of chunksSeen) stage.endStream(id, chunks, failures.get(id) ?? null);
+    for (const [id, chunks] of chunksSeen) stage.endStream(id, chunks, failures.get(id) ?? null, damage !== null);
   } catch (error) {
     stage.fail(firstLine(error));
   } finally {
