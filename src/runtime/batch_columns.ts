@@ -11,6 +11,17 @@ import type { ChunkCounts, NativeColumns } from "./NativeDecoder";
 /** `Columns.wanted` bits (zig-src/wire/BatchDecoder.zig). */
 export const columnBit = (column: keyof typeof DecoderColumn): number => 1 << DecoderColumn[column];
 
+/** The columns with one row per memory access. */
+const memoryColumns =
+  columnBit("mem_pc") |
+  columnBit("mem_addr") |
+  columnBit("mem_size") |
+  columnBit("mem_is_store") |
+  columnBit("mem_value_lo") |
+  columnBit("mem_value_hi") |
+  columnBit("mem_exec_index") |
+  columnBit("mem_flags");
+
 /** What the per-event handlers are fed from. */
 export const perEventColumns =
   columnBit("exec_pc") | columnBit("mem_pc") | columnBit("mem_addr") | columnBit("mem_value_lo") | columnBit("mem_value_hi") | columnBit("mem_exec_index") | columnBit("mem_flags");
@@ -41,56 +52,75 @@ export class BatchColumns implements NativeColumns {
   regValueLo = new Uint32Array(1);
   regValueHi = new Uint32Array(1);
 
-  /** Room for a chunk of `words` words with these counts. */
-  ensure(words: number, execs: number, mems: number, runs: number, others: number, registerEntries: number): void {
-    const grown = (length: number, needed: number) => (length >= needed ? 0 : Math.max(needed, length * 2));
-    let n = grown(this.execPc.length, execs);
-    if (n > 0) {
-      this.execPc = new Float64Array(n);
-      this.generation++;
+  /** Room for a chunk of `words` words with `rows` rows in each column
+   *  group `wanted` names; the other groups are left as they are (the
+   *  native fill does not write them), so a thread's decoder holds only
+   *  what its tracer reads. */
+  ensure(words: number, wanted: number, rows: ColumnRows): void {
+    this.#grow(words + blockPcsSlack, this.blockPcs, (n) => (this.blockPcs = new Float64Array(n)));
+    if (wanted & columnBit("exec_pc")) this.#grow(rows.instructions, this.execPc, (n) => (this.execPc = new Float64Array(n)));
+    if (wanted & memoryColumns) {
+      this.#grow(rows.accesses, this.memPc, (n) => {
+        this.memPc = new Float64Array(n);
+        this.memAddr = new Float64Array(n);
+        this.memSize = new Uint8Array(n);
+        this.memIsStore = new Uint8Array(n);
+        this.memValueLo = new Uint32Array(n);
+        this.memValueHi = new Uint32Array(n);
+        this.memExecIndex = new Uint32Array(n);
+        this.memFlags = new Uint8Array(n);
+      });
     }
-    n = grown(this.blockPcs.length, words + blockPcsSlack);
-    if (n > 0) {
-      this.blockPcs = new Float64Array(n);
-      this.generation++;
+    if (wanted & columnBit("runs")) {
+      this.#grow(rows.runs, this.runPcsAt, (n) => {
+        this.runPcsAt = new Uint32Array(n);
+        this.runLength = new Uint32Array(n);
+        this.runFirstExec = new Uint32Array(n);
+        this.runBlockId = new Uint32Array(n);
+      });
     }
-    n = grown(this.runPcsAt.length, runs);
-    if (n > 0) {
-      this.runPcsAt = new Uint32Array(n);
-      this.runLength = new Uint32Array(n);
-      this.runFirstExec = new Uint32Array(n);
-      this.runBlockId = new Uint32Array(n);
-      this.generation++;
+    if (wanted & columnBit("others")) {
+      this.#grow(rows.others, this.otherKind, (n) => {
+        this.otherKind = new Uint8Array(n);
+        this.otherWord = new Uint32Array(n);
+        this.otherExec = new Uint32Array(n);
+      });
     }
-    n = grown(this.otherKind.length, others);
-    if (n > 0) {
-      this.otherKind = new Uint8Array(n);
-      this.otherWord = new Uint32Array(n);
-      this.otherExec = new Uint32Array(n);
-      this.generation++;
-    }
-    n = grown(this.regExec.length, registerEntries);
-    if (n > 0) {
-      this.regExec = new Uint32Array(n);
-      this.regIndex = new Uint32Array(n);
-      this.regValueLo = new Uint32Array(n);
-      this.regValueHi = new Uint32Array(n);
-      this.generation++;
-    }
-    n = grown(this.memPc.length, mems);
-    if (n > 0) {
-      this.memPc = new Float64Array(n);
-      this.memAddr = new Float64Array(n);
-      this.memSize = new Uint8Array(n);
-      this.memIsStore = new Uint8Array(n);
-      this.memValueLo = new Uint32Array(n);
-      this.memValueHi = new Uint32Array(n);
-      this.memExecIndex = new Uint32Array(n);
-      this.memFlags = new Uint8Array(n);
-      this.generation++;
+    if (wanted & columnBit("registers")) {
+      this.#grow(rows.registerEntries, this.regExec, (n) => {
+        this.regExec = new Uint32Array(n);
+        this.regIndex = new Uint32Array(n);
+        this.regValueLo = new Uint32Array(n);
+        this.regValueHi = new Uint32Array(n);
+      });
     }
   }
+
+  /** Replaces a group whose arrays (as long as `current`) hold fewer than
+   *  `needed` rows, at least doubling them. */
+  #grow(needed: number, current: { readonly length: number }, replace: (rows: number) => void): void {
+    if (current.length >= needed) return;
+    replace(Math.max(needed, current.length * 2));
+    this.generation++;
+  }
 }
+
+/** Rows per column group of one chunk: its counts, or bounds from its size. */
+export interface ColumnRows {
+  instructions: number;
+  accesses: number;
+  runs: number;
+  others: number;
+  registerEntries: number;
+}
+
+export const rowsOf = (counts: ChunkCounts): ColumnRows => ({
+  instructions: counts.instructions,
+  accesses: counts.reads + counts.writes,
+  runs: counts.runs,
+  others: counts.others,
+  registerEntries: counts.registerEntries,
+});
 
 /** RecordBatch over one validated chunk; a column is filled when first read. */
 export class LazyBatch implements RecordBatch {

@@ -8,7 +8,7 @@ import { StreamCorruptError } from "../wire/StreamCorruptError";
 import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArgs } from "../tracer";
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts } from "./NativeDecoder";
-import { BatchColumns, LazyBatch, perEventColumns } from "./batch_columns";
+import { BatchColumns, LazyBatch, perEventColumns, rowsOf, type ColumnRows } from "./batch_columns";
 import { RecordWalker, corrupt, memValueWords } from "../wire/walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
@@ -99,21 +99,26 @@ export class ChunkDecoder {
    *  hold is counted first, and they grow. */
   #countAndFill(words: Uint32Array, wanted: number, known?: ChunkCounts): ChunkCounts {
     const columns = this.#columns;
-    if (known) columns.ensure(words.length, known.instructions, known.reads + known.writes, known.runs, known.others, known.registerEntries);
-    else {
-      const half = Math.ceil(words.length / 2);
-      columns.ensure(words.length, 0, Math.ceil(words.length / (this.#walker.wide ? 3 : 2)), half, half, half);
-    }
+    columns.ensure(words.length, wanted, known ? rowsOf(known) : this.#rowBounds(words.length));
     try {
       const decoder = nativeDecoder();
       const counts = decoder.fill(words, this.#thread.pointerBytes, columns, wanted);
       if (counts) return counts;
       const needed = decoder.count(words, this.#thread.pointerBytes);
-      columns.ensure(words.length, needed.instructions, needed.reads + needed.writes, needed.runs, needed.others, needed.registerEntries);
+      columns.ensure(words.length, wanted, rowsOf(needed));
       return decoder.fill(words, this.#thread.pointerBytes, columns, wanted) ?? corrupt("chunk changed while it was decoded");
     } catch (error) {
       throw this.#corrupt(words, error);
     }
+  }
+
+  /** Most rows a chunk of `words` words can have: a memory record takes at
+   *  least a head and an address; a run, an other record or a register
+   *  entry at least two words (instructions are not bounded so: a block
+   *  record holds many). */
+  #rowBounds(words: number): ColumnRows {
+    const half = Math.ceil(words / 2);
+    return { instructions: 0, accesses: Math.ceil(words / (this.#walker.wide ? 3 : 2)), runs: half, others: half, registerEntries: half };
   }
 
   /** Per-event handlers. Instructions and memory accesses come from the

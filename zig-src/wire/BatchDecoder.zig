@@ -70,13 +70,18 @@ pub const Column = enum(u5) {
     pub fn bit(column: Column) u64 {
         return @as(u64, 1) << @intFromEnum(column);
     }
+
+    /// The columns with one row per memory access.
+    pub const memory_bits = bit(.mem_pc) | bit(.mem_addr) | bit(.mem_size) | bit(.mem_is_store) |
+        bit(.mem_value_lo) | bit(.mem_value_hi) | bit(.mem_exec_index) | bit(.mem_flags);
 };
 
 /// The run_block_id of an instruction recorded alone (an exec record).
 pub const no_block_id: u32 = std.math.maxInt(u32);
 
 /// Where the columns go; written by Bun (src/consumer_abi.generated.ts).
-/// Every pointer is valid for its capacity whether or not it is wanted.
+/// Every pointer is valid for its capacity; a column that is not wanted is
+/// never written, so its capacity may be smaller than the chunk needs.
 pub const Columns = extern struct {
     /// `Column` bits: the columns to write; the others are left alone.
     wanted: u64,
@@ -399,6 +404,8 @@ fn Walker(comptime addr_words: u32) type {
         /// wanted columns of its row.
         inline fn putMem(w: *Self, at: u32, insn: u32) Error!void {
             const columns = w.columns.?;
+            // No memory column wanted: their storage need not have room.
+            if (columns.wanted & Column.memory_bits == 0) return;
             const m = w.mem;
             if (m >= columns.mem_capacity) return error.ColumnsTooSmall;
             const head = w.words[at];
