@@ -47,16 +47,19 @@ export function nativePath(name: NativeFile): string {
  * replaced.
  */
 export function extractEmbedded(files: Readonly<Record<string, string>>): string {
-  const contents = Object.entries(files).map(([name, path]) => ({ name, bytes: readFileSync(path) }));
+  const contents = Object.entries(files).map(([name, path]) => {
+    const bytes = readFileSync(path);
+    return { name, bytes, hash: sha256(bytes) };
+  });
   // One file: its own hash names the directory (as cannoli always has);
   // several: the hash of their names and hashes.
   const hasher = new Bun.CryptoHasher("sha256");
-  for (const { name, bytes } of contents) hasher.update(name).update(sha256(bytes));
-  const key = contents.length === 1 ? sha256(contents[0]!.bytes) : hasher.digest("hex");
+  for (const { name, hash } of contents) hasher.update(name).update(hash);
+  const key = contents.length === 1 ? contents[0]!.hash : hasher.digest("hex");
   const dir = join(cacheDir(), key.slice(0, 16));
-  for (const { name, bytes } of contents) {
+  for (const { name, bytes, hash } of contents) {
     const target = join(dir, name);
-    if (existsSync(target) && sha256(readFileSync(target)) === sha256(bytes)) continue;
+    if (existsSync(target) && sha256(readFileSync(target)) === hash) continue;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temporary = `${target}.${process.pid}.tmp`;
     writeFileSync(temporary, bytes, { mode: 0o755 });

@@ -103,28 +103,25 @@ export const constantInt =
   (w, _from, n) =>
     (w.raw as Int32Array).fill(value, 0, n);
 
+/** Row `i` of a UBIGINT window: `x` (a whole number below 2^53) as its
+ *  low and high words. */
+function putU64(raw: Uint32Array, i: number, x: number): void {
+  raw[2 * i] = x >>> 0;
+  raw[2 * i + 1] = (x / 4294967296) >>> 0;
+}
+
 /** A UBIGINT column from f64s (exact below 2^53: addresses). */
 export const u64FromF64 =
-  (source: Float64Array, offset = 0): ColumnFill =>
+  (source: Float64Array): ColumnFill =>
   (w, from, n) => {
-    const raw = w.raw as Uint32Array;
-    for (let i = 0; i < n; i++) {
-      const x = source[from + i]! + offset;
-      raw[2 * i] = x >>> 0;
-      raw[2 * i + 1] = (x / 4294967296) >>> 0;
-    }
+    for (let i = 0; i < n; i++) putU64(w.raw as Uint32Array, i, source[from + i]!);
   };
 
 /** A UBIGINT column `base + index[i]`, or `base + i` without an index. */
 export const u64Seq =
   (base: number, index?: Uint32Array): ColumnFill =>
   (w, from, n) => {
-    const raw = w.raw as Uint32Array;
-    for (let i = 0; i < n; i++) {
-      const x = base + (index ? index[from + i]! : from + i);
-      raw[2 * i] = x >>> 0;
-      raw[2 * i + 1] = (x / 4294967296) >>> 0;
-    }
+    for (let i = 0; i < n; i++) putU64(w.raw as Uint32Array, i, base + (index ? index[from + i]! : from + i));
   };
 
 /** A UBIGINT column from low and high words. */

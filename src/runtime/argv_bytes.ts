@@ -25,7 +25,15 @@ export function adoptLauncherArgv(): void {
   launcherArgv = Buffer.from(value, "base64");
 }
 
+/** The command line's arguments as bytes, read once (they never change). */
+let commandLine: Buffer[] | undefined;
+
 function commandLineBytes(): Buffer[] {
+  commandLine ??= splitCommandLine();
+  return commandLine;
+}
+
+function splitCommandLine(): Buffer[] {
   let bytes: Buffer;
   try {
     bytes = launcherArgv ?? readFileSync("/proc/self/cmdline");
