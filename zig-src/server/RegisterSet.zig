@@ -41,13 +41,7 @@ pub fn select(api: qp.PluginApi, spec: []const u8, probe: *qp.GByteArray) error{
         _ = qp.g_byte_array_set_size(probe, 0);
         const width = readRegister(descriptor.handle, probe);
         if (width <= 0 or width > value_bytes_max) continue;
-        const name = std.mem.span(descriptor.name);
-        if (std.mem.eql(u8, name, "pc") or std.mem.eql(u8, name, "rip") or std.mem.eql(u8, name, "eip")) set.pc_index = set.count;
-        set.handles[set.count] = descriptor.handle;
-        set.names[set.count] = descriptor.name;
-        set.widths[set.count] = @intCast(width);
-        set.value_words += valueWords(@intCast(width));
-        set.count += 1;
+        set.handles[set.add(descriptor.name, @intCast(width))] = descriptor.handle;
     }
     return set;
 }
@@ -62,15 +56,23 @@ pub fn selectFromTable(spec: []const u8, names: []const [*:0]const u8, widths: [
         if (set.count == registers_max) break;
         if (width == 0 or width > value_bytes_max) continue;
         if (!wanted(spec, std.mem.span(name), "core.core")) continue;
-        const span = std.mem.span(name);
-        if (std.mem.eql(u8, span, "pc") or std.mem.eql(u8, span, "rip")) set.pc_index = set.count;
-        chosen[set.count] = @intCast(index);
-        set.names[set.count] = name;
-        set.widths[set.count] = @intCast(width);
-        set.value_words += valueWords(@intCast(width));
-        set.count += 1;
+        chosen[set.add(name, @intCast(width))] = @intCast(index);
     }
     return set;
+}
+
+/// Appends register `name` of `width` bytes (the caller checked there is
+/// room and the width is in bounds); returns its index in the set.
+fn add(set: *RegisterSet, name: [*:0]const u8, width: u8) u32 {
+    std.debug.assert(set.count < registers_max and width > 0 and width <= value_bytes_max);
+    const index = set.count;
+    const span = std.mem.span(name);
+    if (std.mem.eql(u8, span, "pc") or std.mem.eql(u8, span, "rip") or std.mem.eql(u8, span, "eip")) set.pc_index = index;
+    set.names[index] = name;
+    set.widths[index] = width;
+    set.value_words += valueWords(width);
+    set.count = index + 1;
+    return index;
 }
 
 /// One bit per register of a set, by index.
