@@ -102,25 +102,25 @@ export class TraceTables {
         rows.entered = true;
       }
       if (chunk.execPc) this.#appenders.get("instructions")?.append(chunk.instructions, [...ids, u64Seq(seq), u64FromF64(chunk.execPc)]);
-      if (chunk.runFirstExec) {
-        const blockIds = chunk.runBlockId!;
-        const blockId: ColumnFill = (w, from, n) => {
-          for (let i = 0; i < n; i++) w.set(i, blockIds[from + i] === noBlockId ? null : blockIds[from + i]!);
+      if (chunk.runs) {
+        const { firstExec, length, pc, blockId } = chunk.runs;
+        const blockIdOrNull: ColumnFill = (w, from, n) => {
+          for (let i = 0; i < n; i++) w.set(i, blockId[from + i] === noBlockId ? null : blockId[from + i]!);
         };
-        this.#appenders.get("blocks")?.append(chunk.runFirstExec.length, [...ids, u64Seq(seq, chunk.runFirstExec), u64FromF64(chunk.runPc!), copied(chunk.runLength!), blockId]);
+        this.#appenders.get("blocks")?.append(firstExec.length, [...ids, u64Seq(seq, firstExec), u64FromF64(pc), copied(length), blockIdOrNull]);
       }
-      if (chunk.memExecIndex) {
-        const c = chunk;
+      if (chunk.memory) {
+        const m = chunk.memory;
         this.#appenders
           .get("memory")
-          ?.append(c.memExecIndex!.length, [
+          ?.append(m.execIndex.length, [
             ...ids,
-            u64Seq(seq, c.memExecIndex),
-            u64FromF64(c.memPc!),
-            u64FromF64(c.memAddr!),
-            copied(c.memSize!),
-            copied(c.memIsStore!),
-            u64FromWords(c.memValueLo!, c.memValueHi!),
+            u64Seq(seq, m.execIndex),
+            u64FromF64(m.pc),
+            u64FromF64(m.addr),
+            copied(m.size),
+            copied(m.isStore),
+            u64FromWords(m.valueLo, m.valueHi),
           ]);
       }
       rows.seq += chunk.instructions;

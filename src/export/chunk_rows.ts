@@ -24,19 +24,10 @@ export interface ChunkRows {
   firstPc: number | null;
   /** Every instruction's pc (the `instructions` table). */
   execPc?: Float64Array;
-  /** One row per block run (the `blocks` table): first row, length, first pc, block id. */
-  runFirstExec?: Uint32Array;
-  runLength?: Uint32Array;
-  runPc?: Float64Array;
-  runBlockId?: Uint32Array;
+  /** One row per block run (the `blocks` table). */
+  runs?: { firstExec: Uint32Array; length: Uint32Array; pc: Float64Array; blockId: Uint32Array };
   /** One row per access (the `memory` table). */
-  memExecIndex?: Uint32Array;
-  memPc?: Float64Array;
-  memAddr?: Float64Array;
-  memSize?: Uint8Array;
-  memIsStore?: Uint8Array;
-  memValueLo?: Uint32Array;
-  memValueHi?: Uint32Array;
+  memory?: { execIndex: Uint32Array; pc: Float64Array; addr: Float64Array; size: Uint8Array; isStore: Uint8Array; valueLo: Uint32Array; valueHi: Uint32Array };
   others: OtherRow[];
 }
 
@@ -57,22 +48,23 @@ function rowsOf(ctx: RowsContext, b: RecordBatch): ChunkRows {
   const rows: ChunkRows = { instructions: b.execCount, reads: b.readCount, writes: b.writeCount, firstPc, others: [] };
   if (ctx.tables.has("instructions")) rows.execPc = copy(b.execPc, b.execCount);
   if (ctx.tables.has("blocks") && b.runCount > 0) {
-    rows.runFirstExec = copy(b.runFirstExec, b.runCount);
-    rows.runLength = copy(b.runLength, b.runCount);
-    rows.runBlockId = copy(b.runBlockId, b.runCount);
     const pcs = b.blockPcs;
     const at = b.runPcsAt;
-    rows.runPc = new Float64Array(b.runCount);
-    for (let r = 0; r < b.runCount; r++) rows.runPc[r] = pcs[at[r]!]!;
+    const pc = new Float64Array(b.runCount);
+    for (let r = 0; r < b.runCount; r++) pc[r] = pcs[at[r]!]!;
+    rows.runs = { firstExec: copy(b.runFirstExec, b.runCount), length: copy(b.runLength, b.runCount), pc, blockId: copy(b.runBlockId, b.runCount) };
   }
   if (ctx.tables.has("memory") && b.memCount > 0) {
-    rows.memExecIndex = copy(b.memExecIndex, b.memCount);
-    rows.memPc = copy(b.memPc, b.memCount);
-    rows.memAddr = copy(b.memAddr, b.memCount);
-    rows.memSize = copy(b.memSize, b.memCount);
-    rows.memIsStore = copy(b.memIsStore, b.memCount);
-    rows.memValueLo = copy(b.memValueLo, b.memCount);
-    rows.memValueHi = copy(b.memValueHi, b.memCount);
+    const n = b.memCount;
+    rows.memory = {
+      execIndex: copy(b.memExecIndex, n),
+      pc: copy(b.memPc, n),
+      addr: copy(b.memAddr, n),
+      size: copy(b.memSize, n),
+      isStore: copy(b.memIsStore, n),
+      valueLo: copy(b.memValueLo, n),
+      valueHi: copy(b.memValueHi, n),
+    };
   }
   if (ctx.pending.length > 0) {
     // The handlers saw the chunk's syscall, sysret, mmap and munmap records
