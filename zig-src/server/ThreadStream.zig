@@ -101,13 +101,23 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         inline fn defBytes(block: *const Block) u32 {
-            return (comptime records.recordWords(.block_def, addr_words)) * 4 + block.insns * addr_words * 4;
+            return defBytesFor(block.insns);
+        }
+
+        /// Bytes of the block_def record of a block of `insns` instructions.
+        pub inline fn defBytesFor(insns: u32) u32 {
+            return (comptime records.recordWords(.block_def, addr_words)) * 4 + insns * addr_words * 4;
         }
 
         fn writeDef(words: [*]u32, block: *const Block) void {
-            words[0] = @intFromEnum(records.Kind.block_def) | block.insns << records.count_shift;
-            words[1] = block.id;
-            for (0..block.insns) |index| putAddr(words + 2 + index * addr_words, block.pcs[index]);
+            writeDefOf(words, block.id, block.pcs[0..block.insns]);
+        }
+
+        /// The block_def record of block `id` at `words` (both front doors).
+        pub fn writeDefOf(words: [*]u32, id: u32, pcs: []const u64) void {
+            words[0] = @intFromEnum(records.Kind.block_def) | @as(u32, @intCast(pcs.len)) << records.count_shift;
+            words[1] = id;
+            for (pcs, 0..) |pc, index| putAddr(words + 2 + index * addr_words, pc);
         }
 
         pub inline fn putAddr(words: [*]u32, value: u64) void {

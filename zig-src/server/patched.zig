@@ -297,8 +297,6 @@ fn Server(comptime Addr: type) type {
             syncOut(thread);
         }
 
-        const block_def_head_bytes = records.recordWords(.block_def, @sizeOf(Addr) / 4) * 4;
-
         /// A translated block recorded as a whole (QEMU asks only while the
         /// guest has one thread, for blocks whose every instruction is
         /// recorded "always" and has no memory recorded inside a helper;
@@ -336,13 +334,9 @@ fn Server(comptime Addr: type) type {
         /// the room for it, its record and its memory records.
         fn onBlockDef(cursor: *Cursor, defined: *u32) callconv(.C) void {
             const block = @fieldParentPtr(PatchedBlock, "defined", defined);
-            const insns: u32 = @intCast(block.pcs.len);
-            const bytes = block_def_head_bytes + insns * @sizeOf(Addr);
+            const bytes = Stream.defBytesFor(@intCast(block.pcs.len));
             if (cursor.cursor % 4 != 0 or cursor.limit -% cursor.cursor < bytes or cursor.limit -% cursor.cursor > config.chunk_bytes) fatal(error.CursorCorrupt);
-            const words: [*]u32 = @ptrFromInt(cursor.cursor);
-            words[0] = @intFromEnum(records.Kind.block_def) | insns << records.count_shift;
-            words[1] = block.id;
-            for (block.pcs, 0..) |pc, index| Stream.putAddr(words + 2 + index * (@sizeOf(Addr) / 4), pc);
+            Stream.writeDefOf(@ptrFromInt(cursor.cursor), block.id, block.pcs);
             cursor.cursor += bytes;
             defined.* = cursor.seq;
         }
