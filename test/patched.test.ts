@@ -5,7 +5,7 @@
 //! instruction count must also equal QEMU's own insn plugin.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { runCannoli } from "./helpers/cannoli_run";
+import { bunBinary, cliPath, runCannoli } from "./helpers/cannoli_run";
 import { readFileSync } from "node:fs";
 import { coRunEnv, guestEnv, parseInsnOutput, parseMemOutput, repoRoot } from "./helpers/oracle";
 import { scratchDir } from "./helpers/scratch";
@@ -41,9 +41,17 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
     const { guest, qemu, patched, plugin } = await bothBackends(arch, name);
     expect(patched.stats?.backend).toBe("patched");
     const only = (run: typeof patched) => [...run.trace.threads.values()][0]!;
-    const shape = (run: typeof patched) => only(run).insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]);
+    const shape = (run: typeof patched) => only(run).insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr, a.size])]);
     expect(shape(patched)).toEqual(shape(plugin));
     expect(patched.stats?.instructions).toBe(insnOracle(qemu, guest, patched.env));
+    if (name === "memops") {
+      // Values differ between two runs where they hold pids or times; the
+      // guest's own buffer holds constants (memops.c), equal on both paths.
+      const buf = BigInt(/buf=(0x[0-9a-f]+)/.exec(patched.stdout)![1]!);
+      const inBuf = (run: typeof patched) => only(run).insns.flatMap((i) => i.accesses.filter((a) => a.addr >= buf && a.addr < buf + 16n));
+      expect(inBuf(patched).length).toBeGreaterThanOrEqual(8);
+      expect(inBuf(patched)).toEqual(inBuf(plugin));
+    }
   });
 
   // PC only: the patched path then writes one record per block (cut short
@@ -54,6 +62,38 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
     expect(pcs(patched)).toEqual(pcs(plugin));
     expect(patched.stats?.instructions).toBe(insnOracle(qemu, guest, patched.env));
   });
+});
+
+// Static layouts (patch 0009): a kept block's definition lists its accesses,
+// whose records then come without a head. In segv's straight-line function
+// the fault cuts that block after the two stores it made, in each of the
+// guest's rounds; the equality tests above hold the cut trace exact.
+test.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s segv: accesses come without heads, and the faulting block keeps the stores made before the fault", async (arch) => {
+  const census = join(scratch, `${arch}-census.json`);
+  const run = Bun.spawnSync(
+    [
+      bunBinary,
+      cliPath,
+      "run",
+      "--backend",
+      "patched",
+      "--qemu",
+      join(patchedBin, `qemu-${arch}`),
+      "--tracer",
+      "test/tracers/layout_census.ts",
+      "-o",
+      census,
+      "--",
+      join(repoRoot, "test/guests/build", arch, "segv"),
+    ],
+    { cwd: repoRoot, env: guestEnv() },
+  );
+  expect(run.stderr.toString()).toBe("");
+  expect(run.stdout.toString()).toBe("segv ok 3\n");
+  const counts = JSON.parse(readFileSync(census, "utf8")) as { headless: number; headed: number; cuts: number; cutWritten: number };
+  expect({ cuts: counts.cuts, cutWritten: counts.cutWritten }).toEqual({ cuts: 3, cutWritten: 6 });
+  // x86's rep strings and the accesses helpers make keep their heads.
+  expect(counts.headless).toBeGreaterThan(5 * counts.headed);
 });
 
 // The dynamic guests also exercise memory accesses that QEMU makes inside
@@ -75,7 +115,7 @@ test.each([
     [...run.trace.threads.values()]
       .map((t) =>
         JSON.stringify(
-          t.insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr])]),
+          t.insns.map((i) => [i.pc, i.accesses.map((a) => [a.store, a.addr, a.size])]),
           (_k, v) => (typeof v === "bigint" ? v.toString(16) : v),
         ),
       )

@@ -62,6 +62,86 @@ test("a block_open record owns the records after it: accesses after the instruct
   expect(events).toEqual(["exec 10", "exec 14", "mem 14", `kind ${Kind.syscall} 0`, "exec 10", "exec 14", "exec 18", "exec 40", "mem 40"]);
 });
 
+test("a block with a layout is followed by its accesses without heads, all of them or, cut, the first `written`", async () => {
+  const { RecordWalker } = await import("../src/wire/walk");
+  const { Kind, blockAccessesShift, blockOpenCutBit, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
+  // Layout entries [flags | insn<<7], flags = a mem head's bits 8-14: a
+  // 4-byte load by instruction 0, an 8-byte store by 1, a 1-byte load
+  // without value by 2.
+  const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), (1 << 6) | (2 << layoutInsnShift)];
+  // 32-bit guest: block 9 = [0x20, 0x24, 0x28] with that layout; it runs
+  // whole (its three accesses, then a headed 4-byte load by instruction 2),
+  // then is cut after 2 instructions and 1 access; then an exec record.
+  const chunk = (cut: number) =>
+    new Uint32Array([
+      Kind.block_def | (3 << 8) | (3 << blockAccessesShift),
+      9,
+      0x20,
+      0x24,
+      0x28,
+      entries[0]! | (entries[1]! << 16),
+      entries[2]!,
+      Kind.block_open | (3 << 8),
+      9,
+      0x1000, // word 9: access 0's address, then its value
+      0xaa,
+      0x2000, // word 11
+      0x1,
+      0x2,
+      0x3000, // word 14: no value
+      Kind.mem | (2 << 8) | (2 << memInsnShift),
+      0x4000, // word 16
+      0x5,
+      cut,
+      9,
+      0x1100, // word 20
+      0xbb,
+      Kind.exec,
+      0x40,
+    ]);
+  const cutOpen = (Kind.block_open | (2 << 8) | (1 << blockAccessesShift) | (1 << blockOpenCutBit)) >>> 0;
+  const walk = (words: Uint32Array) => {
+    const events: string[] = [];
+    new RecordWalker(4).walk(words, (kind, at, pc, head) => {
+      const name = kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : kind === Kind.block_open ? "open" : `kind ${kind}`;
+      events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}`);
+    });
+    return events;
+  };
+  expect(walk(chunk(cutOpen))).toEqual([
+    "open 0 @7 30b",
+    "exec 20 @-1 0",
+    "mem 20 @9 202",
+    "exec 24 @-1 0",
+    "mem 24 @11 10b02",
+    "exec 28 @-1 0",
+    "mem 28 @14 24002",
+    "mem 28 @16 20202",
+    `open 0 @18 ${cutOpen.toString(16)}`,
+    "exec 20 @-1 0",
+    "mem 20 @20 202",
+    "exec 24 @-1 0",
+    "exec 40 @22 1",
+  ]);
+  // Cut before any access: the words meant for one are read as a record.
+  expect(() => walk(chunk((cutOpen & ~(0xfff << blockAccessesShift)) >>> 0))).toThrow("unknown record kind 0 at word 20");
+  const corrupted = (at: number, word: number) => () => walk(chunk(cutOpen).map((w, i) => (i === at ? word : w)));
+  // An entry naming an instruction the block does not have, or going back.
+  expect(corrupted(6, entries[2]! + (1 << layoutInsnShift))).toThrow("layout entry 2 of the block at word 0 names instruction 3 of 3");
+  expect(corrupted(6, 1 << 6)).toThrow("layout entry 2 of the block at word 0 names instruction 0 of 3 (from 1 on)");
+  // An access beyond 16 bytes.
+  expect(corrupted(5, 5 | (entries[1]! << 16))).toThrow("layout entry 0 of the block at word 0 has size shift 5");
+  // More accesses written than the layout has.
+  expect(corrupted(18, (cutOpen & ~(0xfff << blockAccessesShift)) | (4 << blockAccessesShift))).toThrow("wrote 4 of its 3 accesses");
+  // All accesses of a block that ran only two instructions.
+  expect(corrupted(7, Kind.block_open | (2 << 8))).toThrow("access at word 14 names instruction 2 of 2");
+  // The cut bit on a block without a layout.
+  expect(() => walk(new Uint32Array([Kind.block_def | (1 << 8), 9, 0x20, (Kind.block_open | (1 << 8) | (1 << blockOpenCutBit)) >>> 0, 9]))).toThrow("cut short with no layout");
+  // Accesses running past the chunk.
+  expect(() => walk(chunk(cutOpen).subarray(0, 13))).toThrow("access at word 11 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 20))).toThrow("access at word 20 runs past the chunk");
+});
+
 /** A small seeded PRNG, so a failure names a reproducible case. */
 function prng(seed: number): (n: number) => number {
   let state = seed >>> 0 || 1;
@@ -73,13 +153,49 @@ function prng(seed: number): (n: number) => number {
   };
 }
 
-/** Random chunks, mostly well-formed, some with one word damaged. */
+/** Whether randomChunk writes blocks with static memory layouts (and their
+ *  accesses without heads after their block_opens). */
+const withLayouts = true;
+
+/** A layout entry: a mem head's bits 8-14 and the accessing instruction. */
+type Entry = { flags: number; insn: number };
+
+/** The ways randomChunk breaks a layout rule, at most one per chunk. */
+const enum Fault {
+  entryInsnPastBlock,
+  entriesGoingBack,
+  entrySizeTooLarge,
+  cutWithoutLayout,
+  writtenPastLayout,
+  accessPastExecuted,
+  accessesPastChunk,
+}
+
+/** Random layout entries for a block of `insns` instructions: in
+ *  instruction order, of every size and kind. */
+function randomLayout(random: (n: number) => number, insns: number): Entry[] {
+  const entries = Array.from({ length: 1 + random(6) }, () => ({
+    flags: random(5) | (random(2) << 3) | (random(2) << 4) | (random(2) << 5) | (random(4) === 0 ? 1 << 6 : 0),
+    insn: random(insns),
+  }));
+  return entries.sort((a, b) => a.insn - b.insn);
+}
+
+/** Value words of an access with the entry flags `flags` (walk.ts memValueWords). */
+const entryValueWords = (flags: number) => ((flags >>> 6) & 1 ? 0 : (flags & 7) <= 2 ? 1 : 2);
+
+/** Random chunks, mostly well-formed, some with one word damaged or one
+ *  layout rule broken. */
 function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array {
-  const { Kind, memInsnShift, memNoValueBit } = records;
+  const { Kind, blockAccessesShift, blockInsnsMask, blockOpenCutBit, layoutInsnShift, memInsnShift, memNoValueBit } = records;
   const words: number[] = [];
   const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
-  const blocks: { id: number; pcs: number[] }[] = [];
+  const blocks: { id: number; pcs: number[]; layout: Entry[] }[] = [];
   const opens: { at: number; insns: number }[] = [];
+  let fault = withLayouts && random(6) === 0 ? (random(7) as Fault) : -1;
+  /** Whether the chunk's fault is `which`, and if `possible`, breaks it now. */
+  const breaks = (which: Fault, possible: boolean) => (fault === which && possible ? ((fault = -1), true) : false);
+  let broken = false;
   // The owner of the records being written: instructions that ran, and the
   // first one the next access may name.
   let executed = 0;
@@ -89,16 +205,43 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
     if (choice < 2 || blocks.length === 0) {
       const insns = 1 + random(12);
       const base = 0x1000 + random(64) * 4;
-      const block = { id: random(1 << 20), pcs: Array.from({ length: insns }, (_, i) => base + i * 4) };
+      const layout = withLayouts && random(2) ? randomLayout(random, insns) : [];
+      const block = { id: random(1 << 20), pcs: Array.from({ length: insns }, (_, i) => base + i * 4), layout };
+      const last = layout.length - 1;
+      if (breaks(Fault.entryInsnPastBlock, last >= 0)) layout[last]!.insn = insns + random(3);
+      if (breaks(Fault.entriesGoingBack, last >= 0 && layout[0]!.insn < layout[last]!.insn)) layout.reverse();
+      if (breaks(Fault.entrySizeTooLarge, last >= 0)) layout[random(layout.length)]!.flags |= 5 + random(3);
       blocks.push(block);
-      words.push(Kind.block_def | (insns << 8), block.id);
+      words.push(Kind.block_def | (insns << 8) | (layout.length << blockAccessesShift), block.id);
       for (const pc of block.pcs) addr(pc);
+      const entry = (j: number) => (j < layout.length ? layout[j]!.flags | (layout[j]!.insn << layoutInsnShift) : 0);
+      for (let j = 0; j < layout.length; j += 2) words.push(entry(j) | (entry(j + 1) << 16));
     } else if (choice < 5) {
       const block = blocks[random(blocks.length)]!;
+      const layout = block.layout;
       opens.push({ at: words.length, insns: block.pcs.length });
       executed = random(block.pcs.length + 1);
       nextInsn = 0;
-      words.push(Kind.block_open | (executed << 8), block.id);
+      // The accesses of the instructions that ran: all of the layout's, or a
+      // cut block's first `written` of those.
+      const ran = layout.filter((entry) => entry.insn < executed).length;
+      let cut = layout.length > 0 && (ran < layout.length || random(4) === 0);
+      let written = cut ? random(ran + 1) : layout.length;
+      if (breaks(Fault.cutWithoutLayout, layout.length === 0)) cut = true;
+      if (breaks(Fault.writtenPastLayout, layout.length > 0)) [cut, written] = [true, layout.length + 1 + random(2)];
+      if (breaks(Fault.accessPastExecuted, ran < layout.length)) [cut, written] = [random(2) === 0, layout.length];
+      words.push(Kind.block_open | (executed << 8) | (cut ? (written << blockAccessesShift) | (1 << blockOpenCutBit) : 0), block.id);
+      const start = words.length;
+      for (const { flags, insn } of layout.slice(0, written)) {
+        addr(random(1 << 30));
+        for (let v = entryValueWords(flags); v > 0; v--) words.push(random(1 << 30));
+        nextInsn = insn;
+      }
+      if (breaks(Fault.accessesPastChunk, words.length > start)) {
+        words.length -= 1 + random(words.length - start);
+        broken = true;
+        break;
+      }
     } else if (choice < 8) {
       if (executed === 0 || nextInsn >= executed) continue;
       nextInsn += random(executed - nextInsn);
@@ -122,11 +265,12 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       nextInsn = executed;
     }
   }
+  if (broken || words.length === 0) return new Uint32Array(words);
   if (random(4) === 0) words[random(words.length)] = random(2) ? random(0x1000) : (random(1 << 20) << 8) | random(12);
   // The off-by-one that matters: a block that ran one instruction more than it has.
   else if (random(8) === 0 && opens.length > 0) {
     const { at, insns } = opens[random(opens.length)]!;
-    words[at] = (words[at]! & 0xff) | ((insns + 1) << 8);
+    words[at] = (words[at]! & ~(blockInsnsMask << 8)) | ((insns + 1) << 8);
   }
   return new Uint32Array(words);
 }
@@ -135,7 +279,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
   const { RecordWalker, memValueWords } = await import("../src/wire/walk");
   const { ChunkDecoder } = await import("../src/runtime/decode");
   const { noBlockId } = await import("../src/tracer");
-  const { Kind, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
+  const { Kind, blockInsnsMask, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
   let rejected = 0;
   for (const pointerBytes of [4, 8] as const) {
     const random = prng(pointerBytes * 7919);
@@ -191,7 +335,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         const others: string[] = [];
         // The owning block's first row, and the last exec's.
         let ownerRow = 0;
-        walker.walk(words, (kind, at, pc) => {
+        walker.walk(words, (kind, at, pc, head) => {
           if (kind === Kind.exec) {
             if (at >= 0) {
               ownerRow = execs.length;
@@ -202,16 +346,17 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           }
           if (kind === Kind.block_open) {
             ownerRow = execs.length;
-            if (words[at]! >>> 8 > 0) runs.push(`${words[at + 1]} ${ownerRow} ${words[at]! >>> 8}`);
+            const ran = (head >>> 8) & blockInsnsMask;
+            if (ran > 0) runs.push(`${words[at + 1]} ${ownerRow} ${ran}`);
           }
           if (kind === Kind.syscall || kind === Kind.sysret || kind === Kind.mmap || kind === Kind.munmap || kind === Kind.regs) others.push(`${kind} ${at} ${execs.length}`);
           if (kind !== Kind.mem) return;
-          const head = words[at]!;
+          // `at`: the access's address, its value after it.
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
           const valueWords = memValueWords(head);
-          const lo = valueWords > 0 ? words[at + 1 + aw]! : 0;
-          const hi = valueWords > 1 ? words[at + 2 + aw]! : 0;
-          const addr = walker.addr(words, at + 1);
+          const lo = valueWords > 0 ? words[at + aw]! : 0;
+          const hi = valueWords > 1 ? words[at + aw + 1]! : 0;
+          const addr = walker.addr(words, at);
           const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
           addrs.push(addr);
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);

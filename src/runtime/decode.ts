@@ -9,7 +9,7 @@ import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArg
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts } from "./NativeDecoder";
 import { BatchColumns, LazyBatch, perEventColumns, rowsOf, type ColumnRows } from "./batch_columns";
-import { RecordWalker, corrupt, memValueWords } from "../wire/walk";
+import { RecordWalker, corrupt, memValueWords, type Visit } from "../wire/walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
@@ -189,26 +189,27 @@ export class ChunkDecoder {
     const ctx = this.#ctx;
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
-    const current = { kind: 0, at: 0, pc: 0 };
-    const visit = (kind: number, at: number, pc: number) => {
+    const current = { kind: 0, at: 0, pc: 0, head: 0 };
+    const visit: Visit = (kind, at, pc, head) => {
       current.kind = kind;
       current.at = at;
       current.pc = pc;
+      current.head = head;
       switch (kind) {
         case Kind.exec:
-          if (!othersOnly) tracer.exec?.(ctx, { pc, size: at < 0 ? 0 : (words[at]! >>> execInsnBytesShift) & 0xff }, out);
+          if (!othersOnly) tracer.exec?.(ctx, { pc, size: (head >>> execInsnBytesShift) & 0xff }, out);
           break;
         case Kind.mem: {
+          // `at`: the access's address; its value follows.
           if (othersOnly) break;
-          const head = words[at]!;
           const isStore = ((head >>> memStoreBit) & 1) === 1;
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
-          const valueAt = at + 1 + aw;
+          const valueAt = at + aw;
           const valueWords = memValueWords(head);
           const event = new DecodedMemEvent(
             pc,
-            walker.addr(words, at + 1),
+            walker.addr(words, at),
             1 << ((head >>> memSizeShiftBit) & 7),
             isStore,
             ((head >>> memSignBit) & 1) === 1,
@@ -288,7 +289,7 @@ export class ChunkDecoder {
   }
 
   /** Names the handler and the event it was given, for error messages. */
-  #describe(words: Uint32Array, current: { kind: number; at: number; pc: number }): string {
+  #describe(words: Uint32Array, current: { kind: number; at: number; pc: number; head: number }): string {
     const walker = this.#walker;
     const where = `thread ${this.#thread.pid}:${this.#thread.tid}`;
     const hex = (word: number) => `0x${walker.addr(words, word).toString(16)}`;
@@ -297,7 +298,7 @@ export class ChunkDecoder {
       case Kind.exec:
         return `exec(pc=0x${current.pc.toString(16)}) in ${where}`;
       case Kind.mem:
-        return `${(words[at]! >>> memStoreBit) & 1 ? "write" : "read"}(pc=0x${current.pc.toString(16)}, addr=${hex(at + 1)}) in ${where}`;
+        return `${(current.head >>> memStoreBit) & 1 ? "write" : "read"}(pc=0x${current.pc.toString(16)}, addr=${hex(at)}) in ${where}`;
       case Kind.syscall:
         return `syscall(${walker.addr(words, at + 1)}) in ${where}`;
       case Kind.sysret:

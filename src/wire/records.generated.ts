@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 export const Kind = {
   exec: 1,
   mem: 2,
@@ -28,6 +28,13 @@ export const regsIndexMask = 65535;
 export const pathBytesMax = 4096;
 export const countShift = 8;
 export const blockInsnsMax = 512;
+export const blockInsnsMask = 1023;
+export const blockAccessesShift = 18;
+export const blockAccessesMask = 4095;
+export const blockAccessesMax = 2048;
+export const blockOpenCutBit = 31;
+export const layoutFlagsMask = 127;
+export const layoutInsnShift = 7;
 export const recordWords1 = {
   exec: 2,
   mem: 4,

@@ -4,19 +4,48 @@
 //! instruction, a `block_open` record its block's first `executed`
 //! instructions, and the records after either belong to it — a memory
 //! access goes right after the instruction it names (its index in the
-//! block), anything else after the block's last instruction. The native
-//! decoder (zig-src/wire/BatchDecoder.zig) is the fast path of this walk;
-//! tests hold the two equal. The producer is untrusted: every size, count,
-//! block id and instruction index is checked, and a bad one throws
+//! block), anything else after the block's last instruction. A block whose
+//! definition has a static memory layout is followed by its accesses
+//! without heads, the layout standing in for them. The native decoder
+//! (zig-src/wire/BatchDecoder.zig) is the fast path of this walk; tests hold
+//! the two equal. The producer is untrusted: every size, count, block id,
+//! layout entry and instruction index is checked, and a bad one throws
 //! StreamCorruptError.
 import { StreamCorruptError } from "./StreamCorruptError";
-import { Kind, blockInsnsMax, countShift, memInsnMask, memInsnShift, memNoValueBit, memSizeShiftBit, pathBytesMax, recordWords1, recordWords2 } from "./records.generated";
+import {
+  Kind,
+  blockAccessesMask,
+  blockAccessesMax,
+  blockAccessesShift,
+  blockInsnsMask,
+  blockInsnsMax,
+  blockOpenCutBit,
+  countShift,
+  layoutFlagsMask,
+  layoutInsnShift,
+  memInsnMask,
+  memInsnShift,
+  memNoValueBit,
+  memSizeShiftBit,
+  pathBytesMax,
+  recordWords1,
+  recordWords2,
+} from "./records.generated";
 
 /** Called per record in execution order (block_def aside; a block_open
- *  before its instructions). `at` is the record's word offset (-1 for an
- *  instruction expanded from a block); `pc` is the instruction's for
- *  `exec`, the accessing instruction's for `mem`. */
-export type Visit = (kind: number, at: number, pc: number) => void;
+ *  before its instructions and accesses). `at` is the record's word offset
+ *  (-1 for an instruction expanded from a block) and `head` its head word
+ *  (0 for such an instruction) — except for `mem`: there `at` is the
+ *  access's address and `head` its mem head, since an access of a block
+ *  with a layout has no head of its own (the walker gives the one its layout
+ *  entry stands for). `pc` is the instruction's for `exec`, the accessing
+ *  instruction's for `mem`. */
+export type Visit = (kind: number, at: number, pc: number, head: number) => void;
+
+/** Takes a block's instructions from its `from`th to before its `to`th in
+ *  one call; `def` is the word offset of its definition, whose PCs start at
+ *  `def + 2`. */
+export type VisitBlock = (def: number, from: number, to: number) => void;
 
 const two32 = 4294967296;
 
@@ -30,10 +59,24 @@ export function memValueWords(head: number): number {
   return ((head >>> memSizeShiftBit) & 7) <= 2 ? 1 : 2;
 }
 
+/** The mem head a layout entry stands for (records.zig layoutHead). */
+function layoutHead(entry: number): number {
+  return (Kind.mem | ((entry & layoutFlagsMask) << memSizeShiftBit) | ((entry >>> layoutInsnShift) << memInsnShift)) >>> 0;
+}
+
+/** The `index`th 16-bit entry of the layout whose first word is `words[at]`. */
+function layoutEntry(words: Uint32Array, at: number, index: number): number {
+  return (words[at + (index >>> 1)]! >>> ((index & 1) << 4)) & 0xffff;
+}
+
+/** A block_def's or block_open's instruction count. */
+const insnsOf = (head: number) => (head >>> countShift) & blockInsnsMask;
+/** A block_def's layout length; a cut block_open's written accesses. */
+const accessesOf = (head: number) => (head >>> blockAccessesShift) & blockAccessesMask;
+
 export class RecordWalker {
   readonly wide: boolean;
   readonly sizes: typeof recordWords1 | typeof recordWords2;
-  readonly #defs = new Map<number, number>();
   /** Words per record by kind, for the kinds whose size is fixed (else 0). */
   readonly #fixedWords = new Uint8Array(256);
 
@@ -47,7 +90,8 @@ export class RecordWalker {
     return this.wide ? words[at]! + words[at + 1]! * two32 : words[at]!;
   }
 
-  /** Words in the record at `at`, validated against the chunk's end. */
+  /** Words in the record at `at`, validated against the chunk's end. A
+   *  block_open's are its own two: the accesses after it are the walk's. */
   sizeAt(words: Uint32Array, at: number): number {
     const head = words[at]!;
     const kind = head & 0xff;
@@ -67,9 +111,11 @@ export class RecordWalker {
           break;
         }
         case Kind.block_def: {
-          const insns = head >>> countShift;
+          const insns = insnsOf(head);
+          const accesses = accessesOf(head);
           if (insns < 1 || insns > blockInsnsMax) corrupt(`block of ${insns} instructions at word ${at}`);
-          size = this.sizes.block_def + insns * (this.wide ? 2 : 1);
+          if (accesses > blockAccessesMax) corrupt(`block layout of ${accesses} accesses at word ${at}`);
+          size = this.sizes.block_def + insns * (this.wide ? 2 : 1) + ((accesses + 1) >>> 1);
           break;
         }
         default:
@@ -79,77 +125,158 @@ export class RecordWalker {
     return size;
   }
 
-  /**
-   * `visitBlock`, when given, takes the instructions of a block from its
-   * `from`th to before its `to`th in one call — `def` is the word offset of
-   * its definition, whose PCs start at `def + 2` — instead of one `visit`
-   * per instruction: a column fill can then copy PCs in a tight loop.
-   */
-  walk(words: Uint32Array, visit: Visit, visitBlock?: (def: number, from: number, to: number) => void): void {
-    const defs = this.#defs;
-    defs.clear();
-    const aw = this.wide ? 2 : 1;
-    // The owner of the records that follow: a block (def >= 0) or an exec
-    // record's instruction (def < 0, pc in execPc); `executed` of its
-    // instructions ran, `emitted` were visited, accesses may name
-    // instructions from `nextInsn` on.
-    let def = -1;
-    let execPc = 0;
-    let executed = 0;
-    let emitted = 0;
-    let nextInsn = 0;
-    const pcOf = (insn: number) => (def >= 0 ? this.addr(words, def + 2 + insn * aw) : execPc);
-    const emitThrough = (end: number) => {
-      if (emitted >= end) return;
-      if (visitBlock) visitBlock(def, emitted, end);
-      else for (let i = emitted; i < end; i++) visit(Kind.exec, -1, pcOf(i));
-      emitted = end;
-    };
+  /** Visits `words`' records in execution order. `visitBlock`, when given,
+   *  takes runs of a block's instructions with nothing recorded between them
+   *  instead of one `visit` each: a column fill can then copy PCs in a tight
+   *  loop. */
+  walk(words: Uint32Array, visit: Visit, visitBlock?: VisitBlock): void {
+    new ChunkWalk(this, words, visit, visitBlock).run();
+  }
+}
+
+/** One walk over one chunk. The owner of the records being read is a block
+ *  (`def` >= 0, its definition's offset) or an exec record's instruction
+ *  (`def` < 0, its pc in `execPc`): `executed` of its instructions ran,
+ *  `emitted` were visited, and accesses may name instructions from
+ *  `nextInsn` on. */
+class ChunkWalk {
+  /** The chunk's block definitions by id: their word offsets. */
+  readonly #defs = new Map<number, number>();
+  readonly #aw: number;
+  #def = -1;
+  #execPc = 0;
+  #executed = 0;
+  #emitted = 0;
+  #nextInsn = 0;
+
+  constructor(
+    readonly walker: RecordWalker,
+    readonly words: Uint32Array,
+    readonly visit: Visit,
+    readonly visitBlock: VisitBlock | undefined,
+  ) {
+    this.#aw = walker.wide ? 2 : 1;
+  }
+
+  run(): void {
+    const words = this.words;
     let at = 0;
     while (at < words.length) {
-      const size = this.sizeAt(words, at);
+      const size = this.walker.sizeAt(words, at);
       const head = words[at]!;
       const kind = head & 0xff;
-      if (kind === Kind.mem) {
-        const insn = (head >>> memInsnShift) & memInsnMask;
-        if (insn < nextInsn || insn >= executed) corrupt(`access at word ${at} names instruction ${insn} of ${executed} (from ${nextInsn} on)`);
-        nextInsn = insn;
-        emitThrough(insn + 1);
-        visit(Kind.mem, at, pcOf(insn));
-      } else if (kind === Kind.exec) {
-        emitThrough(executed);
-        def = -1;
-        execPc = this.addr(words, at + 1);
-        executed = 1;
-        emitted = 1;
-        nextInsn = 0;
-        visit(Kind.exec, at, execPc);
-      } else if (kind === Kind.block_open) {
-        emitThrough(executed);
-        const id = words[at + 1]!;
-        const found = defs.get(id);
-        if (found === undefined) corrupt(`block ${id} used at word ${at} without a definition in its chunk`);
-        const ran = head >>> countShift;
-        if (ran > words[found]! >>> countShift) corrupt(`block ${id} ran ${ran} instructions, more than it has`);
-        def = found;
-        executed = ran;
-        emitted = 0;
-        nextInsn = 0;
-        visit(Kind.block_open, at, 0);
-      } else if (kind === Kind.block_def) {
-        defs.set(words[at + 1]!, at);
-      } else if (kind === Kind.regs) {
+      if (kind === Kind.mem) this.#access(at + 1, head, at);
+      else if (kind === Kind.exec) this.#exec(at, head);
+      else if (kind === Kind.block_open) at += this.#open(at, head);
+      else if (kind === Kind.block_def) this.#define(at, head);
+      else if (kind === Kind.regs) {
         // The exec record's instruction, before its accesses.
-        if (def >= 0 || executed !== 1 || nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
-        visit(Kind.regs, at, execPc);
+        if (this.#def >= 0 || this.#executed !== 1 || this.#nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
+        this.visit(Kind.regs, at, this.#execPc, head);
       } else {
         // After the owner's last instruction; no access of it follows.
-        emitThrough(executed);
-        nextInsn = executed;
-        visit(kind, at, 0);
+        this.#emitThrough(this.#executed);
+        this.#nextInsn = this.#executed;
+        this.visit(kind, at, 0, head);
       }
       at += size;
     }
-    emitThrough(executed);
+    this.#emitThrough(this.#executed);
+  }
+
+  #pcOf(insn: number): number {
+    return this.#def >= 0 ? this.walker.addr(this.words, this.#def + 2 + insn * this.#aw) : this.#execPc;
+  }
+
+  /** Visits the owner's instructions up to before its `end`th. */
+  #emitThrough(end: number): void {
+    const from = this.#emitted;
+    if (from >= end) return;
+    if (this.visitBlock) this.visitBlock(this.#def, from, end);
+    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0);
+    this.#emitted = end;
+  }
+
+  /** The access whose address is at `addrAt`, told by `head`, right after
+   *  the instruction it names (`where`: its record, for errors). */
+  #access(addrAt: number, head: number, where: number): void {
+    const insn = (head >>> memInsnShift) & memInsnMask;
+    if (insn < this.#nextInsn || insn >= this.#executed) corrupt(`access at word ${where} names instruction ${insn} of ${this.#executed} (from ${this.#nextInsn} on)`);
+    this.#nextInsn = insn;
+    this.#emitThrough(insn + 1);
+    this.visit(Kind.mem, addrAt, this.#pcOf(insn), head);
+  }
+
+  #exec(at: number, head: number): void {
+    this.#emitThrough(this.#executed);
+    this.#def = -1;
+    this.#execPc = this.walker.addr(this.words, at + 1);
+    this.#executed = 1;
+    this.#emitted = 1;
+    this.#nextInsn = 0;
+    this.visit(Kind.exec, at, this.#execPc, head);
+  }
+
+  /** Records the block_def at `at` for the block_opens after it. Its layout
+   *  is checked here, once, so that a block_open need only check how many of
+   *  its accesses ran and whose instructions they are. */
+  #define(at: number, head: number): void {
+    const insns = insnsOf(head);
+    const layoutAt = at + 2 + insns * this.#aw;
+    let last = 0;
+    for (let j = 0, n = accessesOf(head); j < n; j++) {
+      const entry = layoutEntry(this.words, layoutAt, j);
+      const insn = entry >>> layoutInsnShift;
+      if (insn < last || insn >= insns) corrupt(`layout entry ${j} of the block at word ${at} names instruction ${insn} of ${insns} (from ${last} on)`);
+      // Accesses are 1 to 16 bytes (records.zig).
+      if ((entry & 7) > 4) corrupt(`layout entry ${j} of the block at word ${at} has size shift ${entry & 7}`);
+      last = insn;
+    }
+    this.#defs.set(this.words[at + 1]!, at);
+  }
+
+  /** The block_open at `at`: its block owns what follows. Returns the words
+   *  of the headless accesses after the record (its layout's). */
+  #open(at: number, head: number): number {
+    this.#emitThrough(this.#executed);
+    const id = this.words[at + 1]!;
+    const def = this.#defs.get(id);
+    if (def === undefined) corrupt(`block ${id} used at word ${at} without a definition in its chunk`);
+    const ran = insnsOf(head);
+    if (ran > insnsOf(this.words[def]!)) corrupt(`block ${id} ran ${ran} instructions, more than it has`);
+    this.#def = def;
+    this.#executed = ran;
+    this.#emitted = 0;
+    this.#nextInsn = 0;
+    this.visit(Kind.block_open, at, 0, head);
+    return this.#layoutAccesses(at, head);
+  }
+
+  /** Visits the accesses written without a head after the block_open at
+   *  `at`: all of its layout's, or the first `written` when it was cut
+   *  (an instruction may fault after some of its accesses). Returns their
+   *  words. */
+  #layoutAccesses(at: number, head: number): number {
+    const words = this.words;
+    const defHead = words[this.#def]!;
+    const accesses = accessesOf(defHead);
+    const cut = head >>> blockOpenCutBit !== 0;
+    if (accesses === 0) {
+      if (cut) corrupt(`block ${words[at + 1]} at word ${at} cut short with no layout`);
+      return 0;
+    }
+    const count = cut ? accessesOf(head) : accesses;
+    if (count > accesses) corrupt(`block ${words[at + 1]} at word ${at} wrote ${count} of its ${accesses} accesses`);
+    const layoutAt = this.#def + 2 + insnsOf(defHead) * this.#aw;
+    const start = at + this.walker.sizes.block_open;
+    let addrAt = start;
+    for (let j = 0; j < count; j++) {
+      const accessHead = layoutHead(layoutEntry(words, layoutAt, j));
+      const next = addrAt + this.#aw + memValueWords(accessHead);
+      if (next > words.length) corrupt(`access at word ${addrAt} runs past the chunk`);
+      this.#access(addrAt, accessHead, addrAt);
+      addrAt = next;
+    }
+    return addrAt - start;
   }
 }

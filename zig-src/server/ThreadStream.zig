@@ -101,23 +101,33 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         inline fn defBytes(block: *const Block) u32 {
-            return defBytesFor(block.insns);
+            return defBytesFor(block.insns, 0);
         }
 
-        /// Bytes of the block_def record of a block of `insns` instructions.
-        pub inline fn defBytesFor(insns: u32) u32 {
-            return (comptime records.recordWords(.block_def, addr_words)) * 4 + insns * addr_words * 4;
+        /// Bytes of the block_def record of a block of `insns` instructions
+        /// whose layout lists `accesses` (0: none).
+        pub inline fn defBytesFor(insns: u32, accesses: u32) u32 {
+            return ((comptime records.recordWords(.block_def, addr_words)) + insns * addr_words + records.layoutWords(accesses)) * 4;
         }
 
         fn writeDef(words: [*]u32, block: *const Block) void {
-            writeDefOf(words, block.id, block.pcs[0..block.insns]);
+            writeDefOf(words, block.id, block.pcs[0..block.insns], &.{});
         }
 
-        /// The block_def record of block `id` at `words` (both front doors).
-        pub fn writeDefOf(words: [*]u32, id: u32, pcs: []const u64) void {
-            words[0] = @intFromEnum(records.Kind.block_def) | @as(u32, @intCast(pcs.len)) << records.count_shift;
+        /// The block_def record of block `id` at `words` (both front doors;
+        /// only the patched one knows layouts).
+        pub fn writeDefOf(words: [*]u32, id: u32, pcs: []const u64, layout: []const u16) void {
+            assert(pcs.len >= 1 and pcs.len <= records.block_insns_max);
+            assert(layout.len <= records.block_accesses_max);
+            words[0] = @intFromEnum(records.Kind.block_def) | @as(u32, @intCast(pcs.len)) << records.count_shift |
+                @as(u32, @intCast(layout.len)) << records.block_accesses_shift;
             words[1] = id;
             for (pcs, 0..) |pc, index| putAddr(words + 2 + index * addr_words, pc);
+            const layout_words = words + 2 + pcs.len * addr_words;
+            for (0..records.layoutWords(@intCast(layout.len))) |w| {
+                const high: u32 = if (2 * w + 1 < layout.len) layout[2 * w + 1] else 0;
+                layout_words[w] = layout[2 * w] | high << 16;
+            }
         }
 
         pub inline fn putAddr(words: [*]u32, value: u64) void {

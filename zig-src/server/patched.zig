@@ -33,8 +33,9 @@ const RegisterSet = @import("RegisterSet.zig");
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
 /// 4: memory records without a pc, values in their own size (protocol 2),
 /// hook_mem says whether values are recorded. 5: registers (QEMU's table in
-/// Info, the `regs` callback).
-const abi_version = 5;
+/// Info, the `regs` callback). 6: static memory layouts (`block_new`
+/// takes the block's layout; its memory records lose their head).
+const abi_version = 6;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -100,7 +101,7 @@ pub const Callbacks = extern struct {
     sysret: *const fn (cursor: *Cursor, number: i64, ret: i64) callconv(.C) void,
     thread_exit: *const fn (cursor: *Cursor) callconv(.C) void,
     process_exit: *const fn () callconv(.C) void,
-    block_new: *const fn (pcs: [*]const u64, insns: u32, id: *u32) callconv(.C) ?*u32,
+    block_new: *const fn (pcs: [*]const u64, insns: u32, layout: ?[*]const u16, accesses: u32, id: *u32) callconv(.C) ?*u32,
     block_def: *const fn (cursor: *Cursor, defined: *u32) callconv(.C) void,
     block_cut: *const fn (cursor: *Cursor, pc: u64) callconv(.C) void,
     regs_bytes: u32,
@@ -217,6 +218,7 @@ fn refuse(comptime format: []const u8, args: anytype) ?*const Callbacks {
 fn Server(comptime Addr: type) type {
     return struct {
         const Stream = ThreadStream(Addr);
+        const addr_words: u32 = @sizeOf(Addr) / 4;
 
         /// One guest thread's stream and the QEMU cursor that writes into it.
         const Thread = struct {
@@ -302,11 +304,14 @@ fn Server(comptime Addr: type) type {
         /// recorded "always" and has no memory recorded inside a helper;
         /// other blocks keep per-instruction records): QEMU writes its
         /// `block_open` record, and asks for its definition (`onBlockDef`)
-        /// when `defined` is not the current chunk's seq. Blocks live as long
-        /// as QEMU; a retranslation with the same PCs reuses its block.
-        /// Translation is serialised by QEMU's mmap_lock.
-        fn blockNew(pcs_ptr: [*]const u64, insns: u32, id: *u32) callconv(.C) ?*u32 {
+        /// when `defined` is not the current chunk's seq. `layout`: the
+        /// block's accesses, when every one of them is made on every run of
+        /// the block (their records then come without a head). Blocks live
+        /// as long as QEMU; a retranslation with the same PCs and layout
+        /// reuses its block. Translation is serialised by QEMU's mmap_lock.
+        fn blockNew(pcs_ptr: [*]const u64, insns: u32, layout_ptr: ?[*]const u16, accesses: u32, id: *u32) callconv(.C) ?*u32 {
             assert(insns >= 1 and insns <= records.block_insns_max);
+            assert(accesses <= records.block_accesses_max and (accesses == 0) == (layout_ptr == null));
             // --no-blocks: per-instruction records, as on the plugin path.
             if (!config.blocks) return null;
             // Blocks whose memory is recorded are block records too: with
@@ -315,17 +320,24 @@ fn Server(comptime Addr: type) type {
             // ~2 s; batch tracer 2.3 s against 2.85 s); the TS walker was
             // slower on them (1.7 s against 1.3 s).
             const pcs = pcs_ptr[0..insns];
-            const key = std.mem.sliceAsBytes(pcs);
+            const layout: []const u16 = if (layout_ptr) |l| l[0..accesses] else &.{};
+            for (layout) |entry| assert(entry >> records.layout_insn_shift < insns);
+            var key_buffer: [block_key_bytes_max]u8 = undefined;
+            const key = blockKey(&key_buffer, pcs, layout);
             if (patched_blocks.get(key)) |block| {
                 id.* = block.id;
                 return &block.defined;
             }
             const arena = patched_arena.allocator();
             const block = arena.create(PatchedBlock) catch fatal(error.OutOfMemory);
-            const stored = arena.dupe(u64, pcs) catch fatal(error.OutOfMemory);
-            block.* = .{ .id = @intCast(patched_by_id.items.len + 1), .pcs = stored };
+            block.* = .{
+                .id = @intCast(patched_by_id.items.len + 1),
+                .pcs = arena.dupe(u64, pcs) catch fatal(error.OutOfMemory),
+                .layout = arena.dupe(u16, layout) catch fatal(error.OutOfMemory),
+            };
             patched_by_id.append(allocator, block) catch fatal(error.OutOfMemory);
-            patched_blocks.put(allocator, std.mem.sliceAsBytes(stored), block) catch fatal(error.OutOfMemory);
+            const stored_key = arena.dupe(u8, key) catch fatal(error.OutOfMemory);
+            patched_blocks.put(allocator, stored_key, block) catch fatal(error.OutOfMemory);
             id.* = block.id;
             return &block.defined;
         }
@@ -334,9 +346,9 @@ fn Server(comptime Addr: type) type {
         /// the room for it, its record and its memory records.
         fn onBlockDef(cursor: *Cursor, defined: *u32) callconv(.C) void {
             const block = @fieldParentPtr(PatchedBlock, "defined", defined);
-            const bytes = Stream.defBytesFor(@intCast(block.pcs.len));
+            const bytes = Stream.defBytesFor(@intCast(block.pcs.len), @intCast(block.layout.len));
             if (cursor.cursor % 4 != 0 or cursor.limit -% cursor.cursor < bytes or cursor.limit -% cursor.cursor > config.chunk_bytes) fatal(error.CursorCorrupt);
-            Stream.writeDefOf(@ptrFromInt(cursor.cursor), block.id, block.pcs);
+            Stream.writeDefOf(@ptrFromInt(cursor.cursor), block.id, block.pcs, block.layout);
             cursor.cursor += bytes;
             defined.* = cursor.seq;
         }
@@ -345,7 +357,9 @@ fn Server(comptime Addr: type) type {
         /// or an exception at `pc` (QEMU restored it) ended the block there.
         /// Its record claimed every instruction; it keeps those up to and
         /// including the one at `pc`. A pc outside the block (an exception
-        /// raised with the next pc, as aarch64's svc) leaves it whole.
+        /// raised with the next pc, as aarch64's svc) leaves it whole. A
+        /// block with a layout also says how many of its accesses were
+        /// written (an instruction may fault after some of its own).
         fn onBlockCut(cursor: *Cursor, pc: u64) callconv(.C) void {
             const at = cursor.block;
             cursor.block = 0;
@@ -359,12 +373,32 @@ fn Server(comptime Addr: type) type {
             if (id == 0 or id > patched_by_id.items.len) fatal(error.CursorCorrupt);
             const block = patched_by_id.items[id - 1];
             const guest_pc: u64 = if (Addr == u32) pc & 0xffff_ffff else pc;
+            var executed: u32 = @intCast(block.pcs.len);
             for (block.pcs, 0..) |block_pc, index| {
                 if (block_pc == guest_pc) {
-                    words[0] = @intFromEnum(records.Kind.block_open) | @as(u32, @intCast(index + 1)) << records.count_shift;
-                    return;
+                    executed = @intCast(index + 1);
+                    break;
                 }
             }
+            var head = @intFromEnum(records.Kind.block_open) | executed << records.count_shift;
+            if (block.layout.len > 0) {
+                const written = writtenAccesses(block.layout, cursor.cursor - (at + 8));
+                head |= written << records.block_accesses_shift | @as(u32, 1) << records.block_open_cut_bit;
+            }
+            words[0] = head;
+        }
+
+        /// How many of a layout's accesses fill `bytes` (the records after
+        /// a cut block's block_open): they must fill them exactly.
+        fn writtenAccesses(layout: []const u16, bytes: usize) u32 {
+            var used: usize = 0;
+            for (layout, 0..) |entry, index| {
+                if (used == bytes) return @intCast(index);
+                const head = records.layoutHead(entry);
+                used += (addr_words + records.memValueWords(head)) * 4;
+            }
+            if (used != bytes) fatal(error.CursorCorrupt);
+            return @intCast(layout.len);
         }
 
         fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {
@@ -612,7 +646,19 @@ const PatchedBlock = struct {
     defined: u32 = 0,
     id: u32,
     pcs: []const u64,
+    layout: []const u16,
 };
+/// A block's key: its PCs, then its layout (the same PCs may be translated
+/// anew with other accesses, e.g. after the guest rewrote its code).
+const block_key_bytes_max = records.block_insns_max * 8 + records.block_accesses_max * 2;
+
+fn blockKey(buffer: *[block_key_bytes_max]u8, pcs: []const u64, layout: []const u16) []const u8 {
+    const pc_bytes = std.mem.sliceAsBytes(pcs);
+    const layout_bytes = std.mem.sliceAsBytes(layout);
+    @memcpy(buffer[0..pc_bytes.len], pc_bytes);
+    @memcpy(buffer[pc_bytes.len..][0..layout_bytes.len], layout_bytes);
+    return buffer[0 .. pc_bytes.len + layout_bytes.len];
+}
 var patched_arena = std.heap.ArenaAllocator.init(std.heap.c_allocator);
 var patched_blocks: std.StringHashMapUnmanaged(*PatchedBlock) = .{};
 var patched_by_id: std.ArrayListUnmanaged(*PatchedBlock) = .{};

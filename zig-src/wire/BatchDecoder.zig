@@ -138,9 +138,22 @@ pub const block_pcs_slack = 2 * copy_insns_fixed;
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
 
-/// A block as this chunk defines it: its length, and where its PCs are in
-/// the `block_pcs` column (when filling columns).
-const Block = struct { insns: u32, pcs_at: u32 };
+/// A block as this chunk defines it: its length, where its PCs are in the
+/// `block_pcs` column (when filling columns), and its layout: its length,
+/// first word in the chunk (accesses 0: none) and what a whole run of it
+/// carries, so that a pass that does not put accesses in columns can count
+/// them and step over their words at once.
+const Block = struct {
+    insns: u32,
+    pcs_at: u32,
+    layout_at: u32 = 0,
+    accesses: u16 = 0,
+    reads: u16 = 0,
+    /// The words of all the layout's accesses.
+    data_words: u16 = 0,
+    /// The instruction of the layout's last access.
+    last_insn: u16 = 0,
+};
 
 const empty_slot = Slot{ .stamp = 0, .id = 0, .block = .{ .insns = 0, .pcs_at = 0 } };
 
@@ -322,22 +335,16 @@ fn Walker(comptime addr_words: u32) type {
                 if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
-                    const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
-                    if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
-                    w.next_insn = insn;
-                    const store = (head >> records.mem_store_bit) & 1;
-                    w.counts.writes += store;
-                    w.counts.reads += 1 - store;
-                    if (filling) try w.putMem(at, insn);
+                    try w.access(at, at + 1, head, filling);
                     at += size;
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
                     const id = words[at + 1];
                     const block = w.decoder.definition(id) orelse return w.corrupt(at);
-                    const executed = head >> records.count_shift;
+                    const executed = (head >> records.count_shift) & records.block_insns_mask;
                     if (executed > block.insns) return w.corrupt(at);
                     try w.open(block, executed, false, id, filling);
-                    at += open_words;
+                    at = try w.layoutAccesses(block, at, filling);
                 } else if (kind == @intFromEnum(Kind.exec)) {
                     if (exec_words > words.len - at) return w.corrupt(at);
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
@@ -366,6 +373,50 @@ fn Walker(comptime addr_words: u32) type {
                     at += size;
                 }
             }
+        }
+
+        /// The access whose head is `head` (its mem record's, or its layout
+        /// entry's) and whose address is at `addr_at`: counted, checked
+        /// against its owner (else the record at `at` is corrupt), and put
+        /// in the columns.
+        inline fn access(w: *Self, at: u32, addr_at: u32, head: u32, comptime filling: bool) Error!void {
+            const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
+            if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
+            w.next_insn = insn;
+            const store = (head >> records.mem_store_bit) & 1;
+            w.counts.writes += store;
+            w.counts.reads += 1 - store;
+            if (filling) try w.putMem(addr_at, head, insn);
+        }
+
+        /// The accesses without a head after the block_open at `at` of a
+        /// block with a layout: all of the layout's, or the first
+        /// `written` of a cut block. Returns where the next record starts.
+        fn layoutAccesses(w: *Self, block: Block, at: u32, comptime filling: bool) Error!u32 {
+            const head = w.words[at];
+            const cut = head >> records.block_open_cut_bit != 0;
+            if (block.accesses == 0) return if (cut) w.corrupt(at) else at + open_words;
+            const written = if (cut) (head >> records.block_accesses_shift) & records.block_accesses_mask else block.accesses;
+            if (written > block.accesses) return w.corrupt(at);
+            var data = at + open_words;
+            // A whole run whose accesses no column takes: the layout's sums.
+            const whole = written == block.accesses and w.executed == block.insns;
+            if (whole and (!filling or w.columns.?.wanted & Column.memory_bits == 0)) {
+                if (block.data_words > w.words.len - data) return w.corrupt(at);
+                w.counts.reads += block.reads;
+                w.counts.writes += block.accesses - block.reads;
+                w.next_insn = block.last_insn;
+                return data + block.data_words;
+            }
+            const layout = w.words[block.layout_at..];
+            for (0..written) |index| {
+                const access_head = records.layoutHead(records.layoutEntry(layout, @intCast(index)));
+                const size = addr_words + records.memValueWords(access_head);
+                if (size > w.words.len - data) return w.corrupt(at);
+                try w.access(at, data, access_head, filling);
+                data += size;
+            }
+            return data;
         }
 
         /// A block (or an exec record's instruction) ran its first
@@ -400,22 +451,22 @@ fn Walker(comptime addr_words: u32) type {
             w.exec += executed;
         }
 
-        /// The access at `at` by the owner's instruction `insn`: the
+        /// The access whose address is at `addr_at` and whose head (or
+        /// layout entry) is `head`, by the owner's instruction `insn`: the
         /// wanted columns of its row.
-        inline fn putMem(w: *Self, at: u32, insn: u32) Error!void {
+        inline fn putMem(w: *Self, addr_at: u32, head: u32, insn: u32) Error!void {
             const columns = w.columns.?;
             // No memory column wanted: their storage need not have room.
             if (columns.wanted & Column.memory_bits == 0) return;
             const m = w.mem;
             if (m >= columns.mem_capacity) return error.ColumnsTooSmall;
-            const head = w.words[at];
             if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
-            if (columns.wants(.mem_addr)) columns.mem_addr[m] = w.addr(at + 1);
+            if (columns.wants(.mem_addr)) columns.mem_addr[m] = w.addr(addr_at);
             if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
             if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             const value_words = records.memValueWords(head);
-            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[at + 1 + addr_words] else 0;
-            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[at + 2 + addr_words] else 0;
+            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[addr_at + addr_words] else 0;
+            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[addr_at + addr_words + 1] else 0;
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
@@ -490,12 +541,24 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         /// Enters the block_def at `at` (sizeAt checked its length) in the
-        /// table, with its PCs converted when columns are filled.
+        /// table, with its PCs converted when columns are filled. A layout
+        /// must name the block's instructions in order, with real sizes.
         fn define(w: *Self, at: u32, comptime filling: bool) Error!void {
-            const insns = w.words[at] >> records.count_shift;
-            std.debug.assert(insns >= 1 and insns <= records.block_insns_max);
-            const pcs_at = if (filling) w.putPcs(at + 2, insns) else 0;
-            try w.decoder.define(w.words[at + 1], .{ .insns = insns, .pcs_at = pcs_at });
+            const insns = (w.words[at] >> records.count_shift) & records.block_insns_mask;
+            const accesses = (w.words[at] >> records.block_accesses_shift) & records.block_accesses_mask;
+            std.debug.assert(insns >= 1 and insns <= records.block_insns_max and accesses <= records.block_accesses_max);
+            var block = Block{ .insns = insns, .pcs_at = 0, .layout_at = at + 2 + insns * addr_words, .accesses = @intCast(accesses) };
+            for (0..accesses) |index| {
+                const entry = records.layoutEntry(w.words[block.layout_at..], @intCast(index));
+                const insn = entry >> records.layout_insn_shift;
+                if (insn < block.last_insn or insn >= insns or entry & 7 > 4) return w.corrupt(at);
+                const head = records.layoutHead(entry);
+                block.last_insn = @intCast(insn);
+                block.reads += @intFromBool(head >> records.mem_store_bit & 1 == 0);
+                block.data_words += @intCast(addr_words + records.memValueWords(head));
+            }
+            if (filling) block.pcs_at = w.putPcs(at + 2, insns);
+            try w.decoder.define(w.words[at + 1], block);
         }
 
         fn countOther(w: *Self, head: u32) void {
@@ -534,9 +597,10 @@ fn Walker(comptime addr_words: u32) type {
                     break :blk records.recordWords(.mmap, addr_words) + records.pathWords(path_bytes);
                 },
                 .block_def => blk: {
-                    const insns = head >> records.count_shift;
-                    if (insns < 1 or insns > records.block_insns_max) return w.corrupt(at);
-                    break :blk records.recordWords(.block_def, addr_words) + insns * addr_words;
+                    const insns = (head >> records.count_shift) & records.block_insns_mask;
+                    const accesses = (head >> records.block_accesses_shift) & records.block_accesses_mask;
+                    if (insns < 1 or insns > records.block_insns_max or accesses > records.block_accesses_max) return w.corrupt(at);
+                    break :blk records.recordWords(.block_def, addr_words) + insns * addr_words + records.layoutWords(accesses);
                 },
                 .regs => records.recordWords(.regs, addr_words) + (head >> records.count_shift),
                 .syscall, .sysret, .munmap, .exit => records.recordWords(kind, addr_words),
@@ -656,6 +720,69 @@ test "a block's accesses go after the instruction they name" {
     var counted: Counts = .{};
     try decoder.count(&words, 1, &counted);
     try testing.expectEqual(counts, counted);
+}
+
+/// A layout entry: `size_shift`, `store`, by instruction `insn`.
+fn layoutEntry(size_shift: u32, store: bool, insn: u32) u32 {
+    return size_shift | @as(u32, @intFromBool(store)) << 3 | insn << records.layout_insn_shift;
+}
+
+test "a block with a layout: its accesses follow its block_open without a head, all or the written ones" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    // 64-bit guest: block 7 = pcs 0x100, 0x104; a byte load by instruction
+    // 0 and an 8-byte store by instruction 1. It runs whole, then is cut
+    // after its first access (cut bit, written 1).
+    const cut = head_open | 2 << 8 | 1 << records.block_accesses_shift | @as(u32, 1) << records.block_open_cut_bit;
+    const words = [_]u32{
+        head_block_def | 2 << 8 | 2 << records.block_accesses_shift, 7,                  0x100, 0,      0x104, 0,
+        layoutEntry(0, false, 0) | layoutEntry(3, true, 1) << 16,    head_open | 2 << 8, 7,     0x2000, 0,     0xab,
+        0x3000,                                                      0,                  0x11,  0x22,   cut,   7,
+        0x4000,                                                      0,                  0xcd,
+    };
+    var out = TestColumns(4, 3){};
+    const columns = out.columns();
+    var counts: Counts = .{};
+    try decoder.fill(&words, 2, &columns, &counts);
+    try testing.expectEqual(@as(u32, 4), counts.instructions);
+    try testing.expectEqual(@as(u32, 2), counts.reads);
+    try testing.expectEqual(@as(u32, 1), counts.writes);
+    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x100 }, &out.mem_pc);
+    try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x4000 }, &out.mem_addr);
+    try testing.expectEqualSlices(u8, &.{ 1, 8, 1 }, &out.mem_size);
+    try testing.expectEqualSlices(u32, &.{ 0xab, 0x11, 0xcd }, &out.mem_value_lo);
+    try testing.expectEqualSlices(u32, &.{ 0, 1, 2 }, &out.mem_exec_index);
+    var counted: Counts = .{};
+    try decoder.count(&words, 2, &counted);
+    try testing.expectEqual(counts, counted);
+}
+
+test "a layout out of order, past its block, or whose accesses do not fit is corrupt" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    var counts: Counts = .{};
+    const def2 = head_block_def | 2 << 8 | 2 << records.block_accesses_shift;
+    const backwards = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 1) | layoutEntry(0, false, 0) << 16 };
+    try testing.expectError(error.Corrupt, decoder.count(&backwards, 1, &counts));
+    const past = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 0) | layoutEntry(0, false, 2) << 16 };
+    try testing.expectError(error.Corrupt, decoder.count(&past, 1, &counts));
+    const bad_size = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(5, false, 0) | layoutEntry(0, false, 1) << 16 };
+    try testing.expectError(error.Corrupt, decoder.count(&bad_size, 1, &counts));
+    const layout = layoutEntry(2, false, 0) | layoutEntry(2, false, 1) << 16;
+    const short = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8, 1, 0x20, 5, 0x24 };
+    try testing.expectError(error.Corrupt, decoder.count(&short, 1, &counts));
+    try testing.expectEqual(@as(u32, 5), counts.corrupt_word);
+    // The second access's instruction did not run.
+    const not_run = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8, 1, 0x20, 5, 0x24, 6 };
+    try testing.expectError(error.Corrupt, decoder.count(&not_run, 1, &counts));
+    const cut_bit = @as(u32, 1) << records.block_open_cut_bit;
+    const too_many = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8 | cut_bit | 3 << records.block_accesses_shift, 1 };
+    try testing.expectError(error.Corrupt, decoder.count(&too_many, 1, &counts));
+    const no_layout = [_]u32{ head_block_def | 1 << 8, 1, 0x10, head_open | 1 << 8 | cut_bit, 1 };
+    try testing.expectError(error.Corrupt, decoder.count(&no_layout, 1, &counts));
+    const cut_early = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | cut_bit | 1 << records.block_accesses_shift, 1, 0x20, 5 };
+    try decoder.count(&cut_early, 1, &counts);
+    try testing.expectEqual(@as(u32, 1), counts.reads);
 }
 
 test "an access after an exec record is that instruction's; without a value it has none" {

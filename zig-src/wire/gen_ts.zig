@@ -26,6 +26,13 @@ pub fn main() !void {
     try out.print("export const pathBytesMax = {d};\n", .{records.path_bytes_max});
     try out.print("export const countShift = {d};\n", .{records.count_shift});
     try out.print("export const blockInsnsMax = {d};\n", .{records.block_insns_max});
+    try out.print("export const blockInsnsMask = {d};\n", .{records.block_insns_mask});
+    try out.print("export const blockAccessesShift = {d};\n", .{records.block_accesses_shift});
+    try out.print("export const blockAccessesMask = {d};\n", .{records.block_accesses_mask});
+    try out.print("export const blockAccessesMax = {d};\n", .{records.block_accesses_max});
+    try out.print("export const blockOpenCutBit = {d};\n", .{records.block_open_cut_bit});
+    try out.print("export const layoutFlagsMask = {d};\n", .{records.layout_flags_mask});
+    try out.print("export const layoutInsnShift = {d};\n", .{records.layout_insn_shift});
     inline for (.{ 1, 2 }) |addr_words| {
         try out.print("export const recordWords{d} = {{\n", .{addr_words});
         inline for (std.meta.fields(records.Kind)) |field| {

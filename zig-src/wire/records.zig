@@ -19,16 +19,30 @@
 //!   exec     [head | insn_bytes<<8] [pc]          one instruction ran.
 //!            insn_bytes: its size when the server wrote it (`once` on the
 //!            plugin backend, for exact coverage blocks); 0: not given
-//!   block_def [head | insns<<8] [id] [pc 0..insns-1]  a block's PCs,
-//!            repeated in every chunk that uses the block, before its first
-//!            use there, so chunks decode alone
-//!   block_open [head | executed<<8] [id]          a block ran: its first
-//!            `executed` instructions (the server rewrites the count in
-//!            place while the block is still in its unpublished chunk, when
-//!            a fault or a signal cut it short)
+//!   block_def [head | insns<<8 | accesses<<18] [id] [pc 0..insns-1]
+//!            [layout 0..accesses-1]   a block's PCs, repeated in every chunk
+//!            that uses the block, before its first use there, so chunks
+//!            decode alone. accesses > 0: the block's static memory layout,
+//!            known when it was translated (patched backend): one 16-bit
+//!            entry per access, in the order they are made, two per word
+//!            (the first in the low half, the last word padded with 0).
+//!            An entry is [flags | insn<<7]: `flags` are a mem head's bits
+//!            8-14 (size shift, store, sign, big endian, no value), `insn`
+//!            the accessing instruction's index in the block,
+//!            non-decreasing along the layout
+//!   block_open [head | executed<<8 | written<<18 | cut<<31] [id]
+//!            a block ran: its first `executed` instructions (the server
+//!            rewrites the count in place while the block is still in its
+//!            unpublished chunk, when a fault or a signal cut it short).
+//!            A block with a layout is followed by its accesses without a
+//!            head: per layout entry, [addr] [value] as in a mem record
+//!            (its words told by the entry's flags). All of them, or with
+//!            `cut` set, the layout's first `written` (an instruction may
+//!            fault after some of its accesses)
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
 //!            | no_value<<14 | insn<<16] [addr] [value]
-//!            one access, after it completed. insn: the accessing
+//!            one access, after it completed, where no layout tells it.
+//!            insn: the accessing
 //!            instruction's index in the open block (0 after an exec
 //!            record). value: one word for 1- to 4-byte accesses, two (low,
 //!            high) for 8 and 16 (the low 8 bytes); none with no_value
@@ -80,6 +94,19 @@ pub const Kind = enum(u8) {
 pub const count_shift = 8;
 /// QEMU's own limit on instructions per translated block (TCG_MAX_INSNS).
 pub const block_insns_max = 512;
+/// A block_def's or block_open's instruction count: ten bits above the kind.
+pub const block_insns_mask: u32 = 0x3ff;
+/// A block_def's layout length and a cut block_open's written accesses.
+pub const block_accesses_shift = 18;
+pub const block_accesses_mask: u32 = 0xfff;
+/// The most accesses a layout lists (QEMU's CANNOLI_TB_MEM_RECORDS_MAX).
+pub const block_accesses_max = 2048;
+/// Set in a block_open head whose block was cut short after `written` of
+/// its layout's accesses.
+pub const block_open_cut_bit = 31;
+/// A layout entry: the mem head flags (bits 8-14) low, the instruction above.
+pub const layout_flags_mask: u32 = 0x7f;
+pub const layout_insn_shift = 7;
 
 pub const mmap_path_shift = count_shift;
 /// A regs entry's head: the register's index, its value words above.
@@ -139,6 +166,22 @@ pub inline fn memHead(flags: u32, insn: u32, with_value: bool) u32 {
     return @intFromEnum(Kind.mem) | flags | @as(u32, @intFromBool(!with_value)) << mem_no_value_bit | insn << mem_insn_shift;
 }
 
+/// Words of a block's layout of `accesses` entries.
+pub inline fn layoutWords(accesses: u32) u32 {
+    return (accesses + 1) / 2;
+}
+
+/// The layout entry at `index` of the layout starting at `words[0]`.
+pub inline fn layoutEntry(words: []const u32, index: u32) u32 {
+    return (words[index / 2] >> @intCast(16 * (index % 2))) & 0xffff;
+}
+
+/// The mem head a layout entry stands for (what a headed record would carry).
+pub inline fn layoutHead(entry: u32) u32 {
+    return @intFromEnum(Kind.mem) | (entry & layout_flags_mask) << mem_size_shift_bit |
+        (entry >> layout_insn_shift) << mem_insn_shift;
+}
+
 pub fn pathWords(path_bytes: u32) u32 {
     std.debug.assert(path_bytes <= path_bytes_max);
     return (path_bytes + 3) / 4;
@@ -148,7 +191,8 @@ pub fn pathWords(path_bytes: u32) u32 {
 /// src/wire/handshake.ts for their meaning).
 /// 2: forward ownership (block_open on both backends; no `block` or
 /// `fence`), memory records without a pc, values in their own size.
-pub const protocol_version = 2;
+/// 3: static memory layouts in block_def, accesses without a head.
+pub const protocol_version = 3;
 
 test "a memory record's size follows its head" {
     const byte_load = memHead(0 << mem_size_shift_bit, 3, true);
@@ -159,6 +203,19 @@ test "a memory record's size follows its head" {
     try std.testing.expectEqual(@as(u32, 5), memWords(memHead(4 << mem_size_shift_bit, 0, true), 2));
     try std.testing.expectEqual(@as(u32, 3), memWords(memHead(3 << mem_size_shift_bit, 0, false), 2));
     try std.testing.expectEqual(@as(u32, memWords(memHead(3 << mem_size_shift_bit, 0, true), 2)), recordWords(.mem, 2));
+}
+
+test "a layout entry stands for the mem head it replaces" {
+    const head = memHead(3 << mem_size_shift_bit | 1 << mem_store_bit, 511, true);
+    const entry = (head >> mem_size_shift_bit) & layout_flags_mask | 511 << layout_insn_shift;
+    try std.testing.expect(entry <= 0xffff);
+    try std.testing.expectEqual(head, layoutHead(entry));
+    const words = [_]u32{ 0x0002_0001, 0x0000_0003 };
+    try std.testing.expectEqual(@as(u32, 2), layoutEntry(&words, 1));
+    try std.testing.expectEqual(@as(u32, 3), layoutEntry(&words, 2));
+    try std.testing.expectEqual(@as(u32, 2), layoutWords(3));
+    try std.testing.expect(block_accesses_max <= block_accesses_mask);
+    try std.testing.expect(block_insns_max <= block_insns_mask and block_accesses_shift >= count_shift + 10);
 }
 
 test "records are whole words and fit any chunk" {

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+//! A test tracer for static memory layouts (patched backend): walks each
+//! chunk with the reference walker and counts the accesses that came
+//! without a head of their own (a layout stood in for it), the ones with
+//! one, and the block_open records cut short with a written count. Prints
+//! one JSON line with the totals.
+import { defineTracer } from "../../src/tracer";
+import { RecordWalker } from "../../src/wire/walk";
+import { Kind, blockAccessesMask, blockAccessesShift, blockOpenCutBit } from "../../src/wire/records.generated";
+
+type Census = { headless: number; headed: number; cuts: number; cutWritten: number };
+
+export default defineTracer<RecordWalker, Census, Census>({
+  context: (thread) => new RecordWalker(thread.pointerBytes),
+  batch(walker, batch, out) {
+    const census: Census = { headless: 0, headed: 0, cuts: 0, cutWritten: 0 };
+    const words = batch.words;
+    walker.walk(words, (kind, at, _pc, head) => {
+      // A headed access's address follows its head word.
+      if (kind === Kind.mem) words[at - 1] === head ? census.headed++ : census.headless++;
+      if (kind === Kind.block_open && head >>> blockOpenCutBit) {
+        census.cuts++;
+        census.cutWritten += (head >>> blockAccessesShift) & blockAccessesMask;
+      }
+    });
+    out.push(census);
+  },
+  init: () => ({ headless: 0, headed: 0, cuts: 0, cutWritten: 0 }),
+  trace(state, items) {
+    for (const item of items) for (const key of ["headless", "headed", "cuts", "cutWritten"] as const) state[key] += item[key];
+  },
+  finish(state, output) {
+    output.write(`${JSON.stringify(state)}\n`);
+  },
+});
