@@ -62,16 +62,17 @@ test("a block_open record owns the records after it: accesses after the instruct
   expect(events).toEqual(["exec 10", "exec 14", "mem 14", `kind ${Kind.syscall} 0`, "exec 10", "exec 14", "exec 18", "exec 40", "mem 40"]);
 });
 
-test("a block with a layout is followed by its accesses without heads, all of them or, cut, the first `written`", async () => {
+test("a block with a layout is followed by its accesses without heads: all after a block_run, the first `written` after a block_open", async () => {
   const { RecordWalker } = await import("../src/wire/walk");
-  const { Kind, blockAccessesShift, blockOpenCutBit, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
+  const { Kind, blockAccessesShift, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
   // Layout entries [flags | insn<<7], flags = a mem head's bits 8-14: a
   // 4-byte load by instruction 0, an 8-byte store by 1, a 1-byte load
   // without value by 2.
   const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), (1 << 6) | (2 << layoutInsnShift)];
   // 32-bit guest: block 9 = [0x20, 0x24, 0x28] with that layout; it runs
-  // whole (its three accesses, then a headed 4-byte load by instruction 2),
-  // then is cut after 2 instructions and 1 access; then an exec record.
+  // whole (block_run: its three accesses, then a headed 4-byte load by
+  // instruction 2), then is cut after 2 instructions and 1 access
+  // (block_open); then an exec record.
   const chunk = (cut: number) =>
     new Uint32Array([
       Kind.block_def | (3 << 8) | (3 << blockAccessesShift),
@@ -81,50 +82,49 @@ test("a block with a layout is followed by its accesses without heads, all of th
       0x28,
       entries[0]! | (entries[1]! << 16),
       entries[2]!,
-      Kind.block_open | (3 << 8),
-      9,
-      0x1000, // word 9: access 0's address, then its value
+      Kind.block_run | (9 << 8), // word 7
+      0x1000, // word 8: access 0's address, then its value
       0xaa,
-      0x2000, // word 11
+      0x2000, // word 10
       0x1,
       0x2,
-      0x3000, // word 14: no value
+      0x3000, // word 13: no value
       Kind.mem | (2 << 8) | (2 << memInsnShift),
-      0x4000, // word 16
+      0x4000, // word 15
       0x5,
       cut,
       9,
-      0x1100, // word 20
+      0x1100, // word 19
       0xbb,
       Kind.exec,
       0x40,
     ]);
-  const cutOpen = (Kind.block_open | (2 << 8) | (1 << blockAccessesShift) | (1 << blockOpenCutBit)) >>> 0;
+  const cutOpen = Kind.block_open | (2 << 8) | (1 << blockAccessesShift);
   const walk = (words: Uint32Array) => {
     const events: string[] = [];
     new RecordWalker(4).walk(words, (kind, at, pc, head) => {
-      const name = kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : kind === Kind.block_open ? "open" : `kind ${kind}`;
+      const name = kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : kind === Kind.block_open ? "open" : kind === Kind.block_run ? "run" : `kind ${kind}`;
       events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}`);
     });
     return events;
   };
   expect(walk(chunk(cutOpen))).toEqual([
-    "open 0 @7 30b",
+    "run 0 @7 90d",
     "exec 20 @-1 0",
-    "mem 20 @9 202",
+    "mem 20 @8 202",
     "exec 24 @-1 0",
-    "mem 24 @11 10b02",
+    "mem 24 @10 10b02",
     "exec 28 @-1 0",
-    "mem 28 @14 24002",
-    "mem 28 @16 20202",
-    `open 0 @18 ${cutOpen.toString(16)}`,
+    "mem 28 @13 24002",
+    "mem 28 @15 20202",
+    `open 0 @17 ${cutOpen.toString(16)}`,
     "exec 20 @-1 0",
-    "mem 20 @20 202",
+    "mem 20 @19 202",
     "exec 24 @-1 0",
-    "exec 40 @22 1",
+    "exec 40 @21 1",
   ]);
   // Cut before any access: the words meant for one are read as a record.
-  expect(() => walk(chunk((cutOpen & ~(0xfff << blockAccessesShift)) >>> 0))).toThrow("unknown record kind 0 at word 20");
+  expect(() => walk(chunk(Kind.block_open | (2 << 8)))).toThrow("unknown record kind 0 at word 19");
   const corrupted = (at: number, word: number) => () => walk(chunk(cutOpen).map((w, i) => (i === at ? word : w)));
   // An entry naming an instruction the block does not have, or going back.
   expect(corrupted(6, entries[2]! + (1 << layoutInsnShift))).toThrow("layout entry 2 of the block at word 0 names instruction 3 of 3");
@@ -132,14 +132,18 @@ test("a block with a layout is followed by its accesses without heads, all of th
   // An access beyond 16 bytes.
   expect(corrupted(5, 5 | (entries[1]! << 16))).toThrow("layout entry 0 of the block at word 0 has size shift 5");
   // More accesses written than the layout has.
-  expect(corrupted(18, (cutOpen & ~(0xfff << blockAccessesShift)) | (4 << blockAccessesShift))).toThrow("wrote 4 of its 3 accesses");
-  // All accesses of a block that ran only two instructions.
-  expect(corrupted(7, Kind.block_open | (2 << 8))).toThrow("access at word 14 names instruction 2 of 2");
-  // The cut bit on a block without a layout.
-  expect(() => walk(new Uint32Array([Kind.block_def | (1 << 8), 9, 0x20, (Kind.block_open | (1 << 8) | (1 << blockOpenCutBit)) >>> 0, 9]))).toThrow("cut short with no layout");
+  expect(corrupted(17, Kind.block_open | (2 << 8) | (4 << blockAccessesShift))).toThrow("wrote 4 accesses, more than its layout has");
+  // A block_run of a block that is not defined.
+  expect(corrupted(7, Kind.block_run | (8 << 8))).toThrow("block 8 used at word 7 without a definition in its chunk");
+  // Accesses written by instructions that did not run.
+  expect(corrupted(17, Kind.block_open | (0 << 8) | (1 << blockAccessesShift))).toThrow("names instruction 0 of 0");
+  // A written count on a block without a layout.
+  expect(() => walk(new Uint32Array([Kind.block_def | (1 << 8), 9, 0x20, Kind.block_open | (1 << 8) | (1 << blockAccessesShift), 9]))).toThrow(
+    "wrote 1 accesses, more than its layout has",
+  );
   // Accesses running past the chunk.
-  expect(() => walk(chunk(cutOpen).subarray(0, 13))).toThrow("access at word 11 runs past the chunk");
-  expect(() => walk(chunk(cutOpen).subarray(0, 20))).toThrow("access at word 20 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 12))).toThrow("access at word 10 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 19))).toThrow("access at word 19 runs past the chunk");
 });
 
 /** A small seeded PRNG, so a failure names a reproducible case. */
@@ -154,7 +158,7 @@ function prng(seed: number): (n: number) => number {
 }
 
 /** Whether randomChunk writes blocks with static memory layouts (and their
- *  accesses without heads after their block_opens). */
+ *  accesses without heads after their block_runs and block_opens). */
 const withLayouts = true;
 
 /** A layout entry: a mem head's bits 8-14 and the accessing instruction. */
@@ -165,7 +169,7 @@ const enum Fault {
   entryInsnPastBlock,
   entriesGoingBack,
   entrySizeTooLarge,
-  cutWithoutLayout,
+  writtenWithoutLayout,
   writtenPastLayout,
   accessPastExecuted,
   accessesPastChunk,
@@ -187,7 +191,7 @@ const entryValueWords = (flags: number) => ((flags >>> 6) & 1 ? 0 : (flags & 7) 
 /** Random chunks, mostly well-formed, some with one word damaged or one
  *  layout rule broken. */
 function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array {
-  const { Kind, blockAccessesShift, blockInsnsMask, blockOpenCutBit, layoutInsnShift, memInsnShift, memNoValueBit } = records;
+  const { Kind, blockAccessesShift, blockInsnsMask, layoutInsnShift, memInsnShift, memNoValueBit } = records;
   const words: number[] = [];
   const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
   const blocks: { id: number; pcs: number[]; layout: Entry[] }[] = [];
@@ -219,18 +223,22 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
     } else if (choice < 5) {
       const block = blocks[random(blocks.length)]!;
       const layout = block.layout;
-      opens.push({ at: words.length, insns: block.pcs.length });
-      executed = random(block.pcs.length + 1);
+      const insns = block.pcs.length;
+      // A block_run (whole), or a block_open: its first `executed`
+      // instructions ran, and the first `written` of their accesses.
+      const whole = random(3) === 0;
+      executed = whole ? insns : random(insns + 1);
       nextInsn = 0;
-      // The accesses of the instructions that ran: all of the layout's, or a
-      // cut block's first `written` of those.
       const ran = layout.filter((entry) => entry.insn < executed).length;
-      let cut = layout.length > 0 && (ran < layout.length || random(4) === 0);
-      let written = cut ? random(ran + 1) : layout.length;
-      if (breaks(Fault.cutWithoutLayout, layout.length === 0)) cut = true;
-      if (breaks(Fault.writtenPastLayout, layout.length > 0)) [cut, written] = [true, layout.length + 1 + random(2)];
-      if (breaks(Fault.accessPastExecuted, ran < layout.length)) [cut, written] = [random(2) === 0, layout.length];
-      words.push(Kind.block_open | (executed << 8) | (cut ? (written << blockAccessesShift) | (1 << blockOpenCutBit) : 0), block.id);
+      let written = whole ? layout.length : random(2) ? ran : random(ran + 1);
+      if (breaks(Fault.writtenWithoutLayout, !whole && layout.length === 0)) written = 1 + random(3);
+      if (breaks(Fault.writtenPastLayout, !whole && layout.length > 0)) written = layout.length + 1 + random(2);
+      if (breaks(Fault.accessPastExecuted, !whole && ran < layout.length)) written = layout.length;
+      if (whole) words.push(Kind.block_run | (block.id << 8));
+      else {
+        opens.push({ at: words.length, insns });
+        words.push(Kind.block_open | (executed << 8) | (written << blockAccessesShift), block.id);
+      }
       const start = words.length;
       for (const { flags, insn } of layout.slice(0, written)) {
         addr(random(1 << 30));
@@ -333,21 +341,29 @@ test("the native decoder gives the reference walker's columns, counts and verdic
         const runs: string[] = [];
         const addrs: number[] = [];
         const others: string[] = [];
-        // The owning block's first row, and the last exec's.
+        // The owning block's first row, and the last exec's; the owner's
+        // run (a block that ran no instruction is none).
         let ownerRow = 0;
+        let run = { id: 0, length: 0 };
+        const endRun = () => {
+          if (run.length > 0) runs.push(`${run.id} ${ownerRow} ${run.length}`);
+          run = { id: 0, length: 0 };
+        };
         walker.walk(words, (kind, at, pc, head) => {
           if (kind === Kind.exec) {
             if (at >= 0) {
+              endRun();
               ownerRow = execs.length;
-              runs.push(`${noBlockId} ${ownerRow} 1`);
+              run = { id: noBlockId, length: 0 };
             }
+            run.length++;
             execs.push(pc);
             events.push(`exec ${pc}`);
           }
-          if (kind === Kind.block_open) {
+          if (kind === Kind.block_open || kind === Kind.block_run) {
+            endRun();
             ownerRow = execs.length;
-            const ran = (head >>> 8) & blockInsnsMask;
-            if (ran > 0) runs.push(`${words[at + 1]} ${ownerRow} ${ran}`);
+            run = { id: kind === Kind.block_run ? head >>> 8 : words[at + 1]!, length: 0 };
           }
           if (kind === Kind.syscall || kind === Kind.sysret || kind === Kind.mmap || kind === Kind.munmap || kind === Kind.regs) others.push(`${kind} ${at} ${execs.length}`);
           if (kind !== Kind.mem) return;
@@ -362,6 +378,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);
           events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${lo + hi * 2 ** 32}`);
         });
+        endRun();
         expected = { execs, rows, events, runs, runExecs: execs, addrs, others };
       } catch (error) {
         expected = error as Error;

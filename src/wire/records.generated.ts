@@ -12,6 +12,7 @@ export const Kind = {
   block_def: 8,
   block_open: 11,
   regs: 12,
+  block_run: 13,
 } as const;
 export const memSizeShiftBit = 8;
 export const memStoreBit = 11;
@@ -32,7 +33,7 @@ export const blockInsnsMask = 1023;
 export const blockAccessesShift = 18;
 export const blockAccessesMask = 4095;
 export const blockAccessesMax = 2048;
-export const blockOpenCutBit = 31;
+export const blockRunIdMax = 16777215;
 export const layoutFlagsMask = 127;
 export const layoutInsnShift = 7;
 export const recordWords1 = {
@@ -46,6 +47,7 @@ export const recordWords1 = {
   block_def: 2,
   block_open: 2,
   regs: 1,
+  block_run: 1,
 } as const;
 export const recordWords2 = {
   exec: 3,
@@ -58,4 +60,5 @@ export const recordWords2 = {
   block_def: 2,
   block_open: 2,
   regs: 1,
+  block_run: 1,
 } as const;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //! The reference decoder: walks one chunk's records (zig-src/wire/records.zig)
 //! in execution order. Records are owned forward: an `exec` record is one
-//! instruction, a `block_open` record its block's first `executed`
-//! instructions, and the records after either belong to it — a memory
+//! instruction, a `block_run` record its block's instructions, a
+//! `block_open` record its block's first `executed` instructions, and the
+//! records after any of them belong to it — a memory
 //! access goes right after the instruction it names (its index in the
 //! block), anything else after the block's last instruction. A block whose
 //! definition has a static memory layout is followed by its accesses
@@ -19,7 +20,6 @@ import {
   blockAccessesShift,
   blockInsnsMask,
   blockInsnsMax,
-  blockOpenCutBit,
   countShift,
   layoutFlagsMask,
   layoutInsnShift,
@@ -83,7 +83,7 @@ export class RecordWalker {
   constructor(pointerBytes: 4 | 8) {
     this.wide = pointerBytes === 8;
     this.sizes = this.wide ? recordWords2 : recordWords1;
-    for (const name of ["exec", "syscall", "sysret", "exit", "munmap", "block_open"] as const) this.#fixedWords[Kind[name]] = this.sizes[name];
+    for (const name of ["exec", "syscall", "sysret", "exit", "munmap", "block_open", "block_run"] as const) this.#fixedWords[Kind[name]] = this.sizes[name];
   }
 
   addr(words: Uint32Array, at: number): number {
@@ -167,6 +167,7 @@ class ChunkWalk {
       const kind = head & 0xff;
       if (kind === Kind.mem) this.#access(at + 1, head, at);
       else if (kind === Kind.exec) this.#exec(at, head);
+      else if (kind === Kind.block_run) at += this.#run(at, head);
       else if (kind === Kind.block_open) at += this.#open(at, head);
       else if (kind === Kind.block_def) this.#define(at, head);
       else if (kind === Kind.regs) {
@@ -235,40 +236,50 @@ class ChunkWalk {
     this.#defs.set(this.words[at + 1]!, at);
   }
 
-  /** The block_open at `at`: its block owns what follows. Returns the words
-   *  of the headless accesses after the record (its layout's). */
+  /** The block_open at `at`: its block ran its first `executed`
+   *  instructions, and the first `written` of its layout's accesses follow.
+   *  Returns the words of those accesses. */
   #open(at: number, head: number): number {
-    this.#emitThrough(this.#executed);
     const id = this.words[at + 1]!;
-    const def = this.#defs.get(id);
-    if (def === undefined) corrupt(`block ${id} used at word ${at} without a definition in its chunk`);
-    const ran = insnsOf(head);
-    if (ran > insnsOf(this.words[def]!)) corrupt(`block ${id} ran ${ran} instructions, more than it has`);
-    this.#def = def;
-    this.#executed = ran;
-    this.#emitted = 0;
-    this.#nextInsn = 0;
-    this.visit(Kind.block_open, at, 0, head);
-    return this.#layoutAccesses(at, head);
+    const def = this.#definition(id, at);
+    const executed = insnsOf(head);
+    const written = accessesOf(head);
+    if (executed > insnsOf(this.words[def]!)) corrupt(`block ${id} ran ${executed} instructions, more than it has`);
+    if (written > accessesOf(this.words[def]!)) corrupt(`block ${id} at word ${at} wrote ${written} accesses, more than its layout has`);
+    this.#enter(def, executed, at, head);
+    return this.#layoutAccesses(at + this.walker.sizes.block_open, written);
   }
 
-  /** Visits the accesses written without a head after the block_open at
-   *  `at`: all of its layout's, or the first `written` when it was cut
-   *  (an instruction may fault after some of its accesses). Returns their
-   *  words. */
-  #layoutAccesses(at: number, head: number): number {
+  /** The block_run at `at`: its block ran whole, all of its layout's
+   *  accesses follow. Returns their words. */
+  #run(at: number, head: number): number {
+    const def = this.#definition(head >>> countShift, at);
+    this.#enter(def, insnsOf(this.words[def]!), at, head);
+    return this.#layoutAccesses(at + this.walker.sizes.block_run, accessesOf(this.words[def]!));
+  }
+
+  #definition(id: number, at: number): number {
+    const def = this.#defs.get(id);
+    if (def === undefined) corrupt(`block ${id} used at word ${at} without a definition in its chunk`);
+    return def;
+  }
+
+  /** The block defined at `def` owns what follows the record at `at`. */
+  #enter(def: number, executed: number, at: number, head: number): void {
+    this.#emitThrough(this.#executed);
+    this.#def = def;
+    this.#executed = executed;
+    this.#emitted = 0;
+    this.#nextInsn = 0;
+    this.visit(head & 0xff, at, 0, head);
+  }
+
+  /** Visits the first `count` accesses of the owning block's layout,
+   *  written without a head from word `start` on. Returns their words. */
+  #layoutAccesses(start: number, count: number): number {
     const words = this.words;
     const defHead = words[this.#def]!;
-    const accesses = accessesOf(defHead);
-    const cut = head >>> blockOpenCutBit !== 0;
-    if (accesses === 0) {
-      if (cut) corrupt(`block ${words[at + 1]} at word ${at} cut short with no layout`);
-      return 0;
-    }
-    const count = cut ? accessesOf(head) : accesses;
-    if (count > accesses) corrupt(`block ${words[at + 1]} at word ${at} wrote ${count} of its ${accesses} accesses`);
     const layoutAt = this.#def + 2 + insnsOf(defHead) * this.#aw;
-    const start = at + this.walker.sizes.block_open;
     let addrAt = start;
     for (let j = 0; j < count; j++) {
       const accessHead = layoutHead(layoutEntry(words, layoutAt, j));

@@ -34,7 +34,8 @@ const RegisterSet = @import("RegisterSet.zig");
 /// 4: memory records without a pc, values in their own size (protocol 2),
 /// hook_mem says whether values are recorded. 5: registers (QEMU's table in
 /// Info, the `regs` callback). 6: static memory layouts (`block_new`
-/// takes the block's layout; its memory records lose their head).
+/// takes the block's layout; its memory records lose their head), and
+/// one-word block_run records.
 const abi_version = 6;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
@@ -328,12 +329,17 @@ fn Server(comptime Addr: type) type {
                 id.* = block.id;
                 return &block.defined;
             }
+            // A block_run's id takes 24 bits: past that, per-instruction records.
+            if (patched_by_id.items.len >= records.block_run_id_max) return null;
             const arena = patched_arena.allocator();
             const block = arena.create(PatchedBlock) catch fatal(error.OutOfMemory);
+            var data_bytes: u32 = 0;
+            for (layout) |entry| data_bytes += layoutAccessBytes(entry);
             block.* = .{
                 .id = @intCast(patched_by_id.items.len + 1),
                 .pcs = arena.dupe(u64, pcs) catch fatal(error.OutOfMemory),
                 .layout = arena.dupe(u16, layout) catch fatal(error.OutOfMemory),
+                .data_bytes = data_bytes,
             };
             patched_by_id.append(allocator, block) catch fatal(error.OutOfMemory);
             const stored_key = arena.dupe(u8, key) catch fatal(error.OutOfMemory);
@@ -355,50 +361,59 @@ fn Server(comptime Addr: type) type {
 
         /// A longjmp out of translated code while a block was open: a fault
         /// or an exception at `pc` (QEMU restored it) ended the block there.
-        /// Its record claimed every instruction; it keeps those up to and
-        /// including the one at `pc`. A pc outside the block (an exception
-        /// raised with the next pc, as aarch64's svc) leaves it whole. A
-        /// block with a layout also says how many of its accesses were
-        /// written (an instruction may fault after some of its own).
+        /// Its block_run claimed every instruction; it becomes a block_open
+        /// that keeps those up to and including the one at `pc` (a pc
+        /// outside the block, an exception raised with the next pc as
+        /// aarch64's svc, keeps them all) and, for a layout, the accesses
+        /// written (an instruction may fault after some of its own). The
+        /// longer record takes the word the block's room check left: the
+        /// accesses after it move one word on.
         fn onBlockCut(cursor: *Cursor, pc: u64) callconv(.C) void {
             const at = cursor.block;
             cursor.block = 0;
             const thread = threadOf(cursor) orelse return;
             if (thread.finished) return;
             const start = @intFromPtr(thread.stream.producer.chunk);
-            if (at < start or at % 4 != 0 or at + 8 > cursor.cursor) fatal(error.CursorCorrupt);
+            if (at < start or at % 4 != 0 or at + 4 > cursor.cursor) fatal(error.CursorCorrupt);
             const words: [*]u32 = @ptrFromInt(at);
-            if (words[0] & 0xff != @intFromEnum(records.Kind.block_open)) fatal(error.CursorCorrupt);
-            const id = words[1];
+            if (words[0] & 0xff != @intFromEnum(records.Kind.block_run)) fatal(error.CursorCorrupt);
+            const id = words[0] >> records.count_shift;
             if (id == 0 or id > patched_by_id.items.len) fatal(error.CursorCorrupt);
             const block = patched_by_id.items[id - 1];
+            const data_bytes = cursor.cursor - (at + 4);
             const guest_pc: u64 = if (Addr == u32) pc & 0xffff_ffff else pc;
-            var executed: u32 = @intCast(block.pcs.len);
-            for (block.pcs, 0..) |block_pc, index| {
-                if (block_pc == guest_pc) {
-                    executed = @intCast(index + 1);
-                    break;
-                }
-            }
-            var head = @intFromEnum(records.Kind.block_open) | executed << records.count_shift;
-            if (block.layout.len > 0) {
-                const written = writtenAccesses(block.layout, cursor.cursor - (at + 8));
-                head |= written << records.block_accesses_shift | @as(u32, 1) << records.block_open_cut_bit;
-            }
-            words[0] = head;
+            const executed = for (block.pcs, 0..) |block_pc, index| {
+                if (block_pc == guest_pc) break @as(u32, @intCast(index + 1));
+            } else @as(u32, @intCast(block.pcs.len));
+            // Headed accesses need no count; without one to cut, the block
+            // ran whole.
+            if (block.layout.len == 0 and executed == block.pcs.len) return;
+            // More than the layout's accesses: the block ran whole and other
+            // records (a syscall's) followed before the landing.
+            if (data_bytes > block.data_bytes and block.layout.len > 0) return;
+            const written = if (block.layout.len == 0) 0 else writtenAccesses(block.layout, data_bytes);
+            if (cursor.limit - cursor.cursor < 4) fatal(error.CursorCorrupt);
+            const data: [*]u8 = @ptrFromInt(at + 4);
+            std.mem.copyBackwards(u8, data[4 .. 4 + data_bytes], data[0..data_bytes]);
+            words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift | written << records.block_accesses_shift;
+            words[1] = id;
+            cursor.cursor += 4;
         }
 
         /// How many of a layout's accesses fill `bytes` (the records after
-        /// a cut block's block_open): they must fill them exactly.
+        /// a cut block's block_run): they must fill them exactly.
         fn writtenAccesses(layout: []const u16, bytes: usize) u32 {
             var used: usize = 0;
             for (layout, 0..) |entry, index| {
                 if (used == bytes) return @intCast(index);
-                const head = records.layoutHead(entry);
-                used += (addr_words + records.memValueWords(head)) * 4;
+                used += layoutAccessBytes(entry);
             }
             if (used != bytes) fatal(error.CursorCorrupt);
             return @intCast(layout.len);
+        }
+
+        fn layoutAccessBytes(entry: u16) u32 {
+            return (addr_words + records.memValueWords(records.layoutHead(entry))) * 4;
         }
 
         fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {
@@ -647,6 +662,8 @@ const PatchedBlock = struct {
     id: u32,
     pcs: []const u64,
     layout: []const u16,
+    /// What a whole run's accesses take after its block_run.
+    data_bytes: u32,
 };
 /// A block's key: its PCs, then its layout (the same PCs may be translated
 /// anew with other accesses, e.g. after the guest rewrote its code).

@@ -332,7 +332,12 @@ fn Walker(comptime addr_words: u32) type {
             while (at < words.len) {
                 const head = words[at];
                 const kind = head & 0xff;
-                if (kind == @intFromEnum(Kind.mem)) {
+                if (kind == @intFromEnum(Kind.block_run)) {
+                    const id = head >> records.count_shift;
+                    const block = w.decoder.definition(id) orelse return w.corrupt(at);
+                    try w.open(block, block.insns, false, id, filling);
+                    at = try w.layoutAccesses(block, at, at + 1, block.accesses, filling);
+                } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
                     try w.access(at, at + 1, head, filling);
@@ -342,9 +347,10 @@ fn Walker(comptime addr_words: u32) type {
                     const id = words[at + 1];
                     const block = w.decoder.definition(id) orelse return w.corrupt(at);
                     const executed = (head >> records.count_shift) & records.block_insns_mask;
-                    if (executed > block.insns) return w.corrupt(at);
+                    const written = (head >> records.block_accesses_shift) & records.block_accesses_mask;
+                    if (executed > block.insns or written > block.accesses) return w.corrupt(at);
                     try w.open(block, executed, false, id, filling);
-                    at = try w.layoutAccesses(block, at, filling);
+                    at = try w.layoutAccesses(block, at, at + open_words, written, filling);
                 } else if (kind == @intFromEnum(Kind.exec)) {
                     if (exec_words > words.len - at) return w.corrupt(at);
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
@@ -389,16 +395,13 @@ fn Walker(comptime addr_words: u32) type {
             if (filling) try w.putMem(addr_at, head, insn);
         }
 
-        /// The accesses without a head after the block_open at `at` of a
-        /// block with a layout: all of the layout's, or the first
-        /// `written` of a cut block. Returns where the next record starts.
-        fn layoutAccesses(w: *Self, block: Block, at: u32, comptime filling: bool) Error!u32 {
-            const head = w.words[at];
-            const cut = head >> records.block_open_cut_bit != 0;
-            if (block.accesses == 0) return if (cut) w.corrupt(at) else at + open_words;
-            const written = if (cut) (head >> records.block_accesses_shift) & records.block_accesses_mask else block.accesses;
-            if (written > block.accesses) return w.corrupt(at);
-            var data = at + open_words;
+        /// The first `written` of the layout's accesses, without a head,
+        /// from word `start` on, after the block_run or block_open at `at`
+        /// (which checked that the layout has that many). Returns where the
+        /// next record starts.
+        fn layoutAccesses(w: *Self, block: Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
+            var data = start;
+            if (written == 0) return data;
             // A whole run whose accesses no column takes: the layout's sums.
             const whole = written == block.accesses and w.executed == block.insns;
             if (whole and (!filling or w.columns.?.wanted & Column.memory_bits == 0)) {
@@ -604,7 +607,7 @@ fn Walker(comptime addr_words: u32) type {
                 },
                 .regs => records.recordWords(.regs, addr_words) + (head >> records.count_shift),
                 .syscall, .sysret, .munmap, .exit => records.recordWords(kind, addr_words),
-                .exec, .mem, .block_open => unreachable, // run() takes these
+                .exec, .mem, .block_open, .block_run => unreachable, // run() takes these
             };
             if (size > w.words.len - at) return w.corrupt(at);
             return size;
@@ -680,6 +683,7 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
 
 const head_block_def: u32 = @intFromEnum(Kind.block_def);
 const head_open: u32 = @intFromEnum(Kind.block_open);
+const head_run: u32 = @intFromEnum(Kind.block_run);
 const head_exec: u32 = @intFromEnum(Kind.exec);
 const head_syscall: u32 = @intFromEnum(Kind.syscall);
 
@@ -727,18 +731,18 @@ fn layoutEntry(size_shift: u32, store: bool, insn: u32) u32 {
     return size_shift | @as(u32, @intFromBool(store)) << 3 | insn << records.layout_insn_shift;
 }
 
-test "a block with a layout: its accesses follow its block_open without a head, all or the written ones" {
+test "a block with a layout: its accesses follow its block_run or block_open without a head" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     // 64-bit guest: block 7 = pcs 0x100, 0x104; a byte load by instruction
-    // 0 and an 8-byte store by instruction 1. It runs whole, then is cut
-    // after its first access (cut bit, written 1).
-    const cut = head_open | 2 << 8 | 1 << records.block_accesses_shift | @as(u32, 1) << records.block_open_cut_bit;
+    // 0 and an 8-byte store by instruction 1. It runs whole (block_run),
+    // then is cut after its first access (block_open: 2 ran, 1 written).
+    const cut = head_open | 2 << 8 | 1 << records.block_accesses_shift;
     const words = [_]u32{
-        head_block_def | 2 << 8 | 2 << records.block_accesses_shift, 7,                  0x100, 0,      0x104, 0,
-        layoutEntry(0, false, 0) | layoutEntry(3, true, 1) << 16,    head_open | 2 << 8, 7,     0x2000, 0,     0xab,
-        0x3000,                                                      0,                  0x11,  0x22,   cut,   7,
-        0x4000,                                                      0,                  0xcd,
+        head_block_def | 2 << 8 | 2 << records.block_accesses_shift, 7,                 0x100,  0,   0x104, 0,
+        layoutEntry(0, false, 0) | layoutEntry(3, true, 1) << 16,    head_run | 7 << 8, 0x2000, 0,   0xab,  0x3000,
+        0,                                                           0x11,              0x22,   cut, 7,     0x4000,
+        0,                                                           0xcd,
     };
     var out = TestColumns(4, 3){};
     const columns = out.columns();
@@ -769,18 +773,20 @@ test "a layout out of order, past its block, or whose accesses do not fit is cor
     const bad_size = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(5, false, 0) | layoutEntry(0, false, 1) << 16 };
     try testing.expectError(error.Corrupt, decoder.count(&bad_size, 1, &counts));
     const layout = layoutEntry(2, false, 0) | layoutEntry(2, false, 1) << 16;
-    const short = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8, 1, 0x20, 5, 0x24 };
+    const short = [_]u32{ def2, 1, 0x10, 0x14, layout, head_run | 1 << 8, 0x20, 5, 0x24 };
     try testing.expectError(error.Corrupt, decoder.count(&short, 1, &counts));
     try testing.expectEqual(@as(u32, 5), counts.corrupt_word);
+    const written = 2 << records.block_accesses_shift;
     // The second access's instruction did not run.
-    const not_run = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8, 1, 0x20, 5, 0x24, 6 };
+    const not_run = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | written, 1, 0x20, 5, 0x24, 6 };
     try testing.expectError(error.Corrupt, decoder.count(&not_run, 1, &counts));
-    const cut_bit = @as(u32, 1) << records.block_open_cut_bit;
-    const too_many = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8 | cut_bit | 3 << records.block_accesses_shift, 1 };
+    const too_many = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8 | 3 << records.block_accesses_shift, 1 };
     try testing.expectError(error.Corrupt, decoder.count(&too_many, 1, &counts));
-    const no_layout = [_]u32{ head_block_def | 1 << 8, 1, 0x10, head_open | 1 << 8 | cut_bit, 1 };
+    const no_layout = [_]u32{ head_block_def | 1 << 8, 1, 0x10, head_open | 1 << 8 | 1 << records.block_accesses_shift, 1 };
     try testing.expectError(error.Corrupt, decoder.count(&no_layout, 1, &counts));
-    const cut_early = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | cut_bit | 1 << records.block_accesses_shift, 1, 0x20, 5 };
+    const undefined_run = [_]u32{head_run | 9 << 8};
+    try testing.expectError(error.Corrupt, decoder.count(&undefined_run, 1, &counts));
+    const cut_early = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | 1 << records.block_accesses_shift, 1, 0x20, 5 };
     try decoder.count(&cut_early, 1, &counts);
     try testing.expectEqual(@as(u32, 1), counts.reads);
 }

@@ -30,7 +30,7 @@ pub fn main() !void {
     try out.print("export const blockAccessesShift = {d};\n", .{records.block_accesses_shift});
     try out.print("export const blockAccessesMask = {d};\n", .{records.block_accesses_mask});
     try out.print("export const blockAccessesMax = {d};\n", .{records.block_accesses_max});
-    try out.print("export const blockOpenCutBit = {d};\n", .{records.block_open_cut_bit});
+    try out.print("export const blockRunIdMax = {d};\n", .{records.block_run_id_max});
     try out.print("export const layoutFlagsMask = {d};\n", .{records.layout_flags_mask});
     try out.print("export const layoutInsnShift = {d};\n", .{records.layout_insn_shift});
     inline for (.{ 1, 2 }) |addr_words| {

@@ -10,7 +10,7 @@
 //! 64-bit guests: `addr_words` below. A record never straddles chunks.
 //!
 //! Ownership runs forward: every record belongs to the instruction or block
-//! opened by the nearest `exec` or `block_open` record before it in its
+//! opened by the nearest `exec`, `block_open` or `block_run` record before it in its
 //! chunk (records before the first one happened before the chunk's first
 //! instruction: a forked child's first `sysret`). An instruction's or a
 //! block's records never straddle chunks, so no record waits for a later
@@ -30,15 +30,21 @@
 //!            8-14 (size shift, store, sign, big endian, no value), `insn`
 //!            the accessing instruction's index in the block,
 //!            non-decreasing along the layout
-//!   block_open [head | executed<<8 | written<<18 | cut<<31] [id]
-//!            a block ran: its first `executed` instructions (the server
-//!            rewrites the count in place while the block is still in its
-//!            unpublished chunk, when a fault or a signal cut it short).
-//!            A block with a layout is followed by its accesses without a
-//!            head: per layout entry, [addr] [value] as in a mem record
-//!            (its words told by the entry's flags). All of them, or with
-//!            `cut` set, the layout's first `written` (an instruction may
-//!            fault after some of its accesses)
+//!   block_run [head | id<<8]                      a block ran whole (the
+//!            patched backend; ids below 2^24). A block with a layout is
+//!            followed by all its accesses without a head: per layout
+//!            entry, [addr] [value] as in a mem record (its words told by
+//!            the entry's flags)
+//!   block_open [head | executed<<8 | written<<18] [id]   a block ran its
+//!            first `executed` instructions, and a block with a layout is
+//!            followed by its layout's first `written` accesses (an
+//!            instruction may fault after some of its own; 0 without a
+//!            layout). The plugin path writes one at each block's entry and
+//!            rewrites the count in place, while the record is still in its
+//!            unpublished chunk, when a fault or a signal cuts the block
+//!            short; the patched server turns a cut block's block_run into
+//!            one, moving the accesses written after it one word on (the
+//!            block's room check left that word)
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
 //!            | no_value<<14 | insn<<16] [addr] [value]
 //!            one access, after it completed, where no layout tells it.
@@ -88,6 +94,7 @@ pub const Kind = enum(u8) {
     // 9 and 10 were protocol 1's closing `block` and `fence` records.
     block_open = 11,
     regs = 12,
+    block_run = 13,
 };
 
 /// The high 24 bits of a head word carry a count (block sizes, path length).
@@ -96,14 +103,13 @@ pub const count_shift = 8;
 pub const block_insns_max = 512;
 /// A block_def's or block_open's instruction count: ten bits above the kind.
 pub const block_insns_mask: u32 = 0x3ff;
-/// A block_def's layout length and a cut block_open's written accesses.
+/// A block_def's layout length and a block_open's written accesses.
 pub const block_accesses_shift = 18;
 pub const block_accesses_mask: u32 = 0xfff;
 /// The most accesses a layout lists (QEMU's CANNOLI_TB_MEM_RECORDS_MAX).
 pub const block_accesses_max = 2048;
-/// Set in a block_open head whose block was cut short after `written` of
-/// its layout's accesses.
-pub const block_open_cut_bit = 31;
+/// A block_run's id takes the 24 bits above its kind.
+pub const block_run_id_max: u32 = (1 << 24) - 1;
 /// A layout entry: the mem head flags (bits 8-14) low, the instruction above.
 pub const layout_flags_mask: u32 = 0x7f;
 pub const layout_insn_shift = 7;
@@ -144,6 +150,7 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
         .munmap => 1 + 2 * addr_words,
         .block_def => 2, // plus `insns` PCs
         .block_open => 2,
+        .block_run => 1,
         .regs => 1, // plus `words`
     };
 }
@@ -191,7 +198,8 @@ pub fn pathWords(path_bytes: u32) u32 {
 /// src/wire/handshake.ts for their meaning).
 /// 2: forward ownership (block_open on both backends; no `block` or
 /// `fence`), memory records without a pc, values in their own size.
-/// 3: static memory layouts in block_def, accesses without a head.
+/// 3: static memory layouts in block_def, accesses without a head, and
+/// one-word block_run records for blocks that ran whole.
 pub const protocol_version = 3;
 
 test "a memory record's size follows its head" {
