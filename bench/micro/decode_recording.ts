@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+//! Decodes a recording's chunks in memory with the native decoder, for a
+//! tracer that reads nothing (the counting pass) and for one that reads the
+//! PC and memory columns, and prints the best of N rounds: the consumer's
+//! cost per chunk byte without QEMU, the pipe or the Workers. Usage:
+//!   bun bench/micro/decode_recording.ts RUN.cnl [chunks=400] [rounds=5]
+import { zstdDecompressSync } from "node:zlib";
+import { RecordingReader } from "../../src/record/RecordingReader";
+import { FrameKind } from "../../src/record/format";
+import { ChunkDecoder } from "../../src/runtime/decode";
+import { defineTracer } from "../../src/tracer";
+
+const [path, chunkArg = "400", roundArg = "5"] = process.argv.slice(2);
+if (!path) throw new Error("usage: decode_recording.ts RUN.cnl [chunks] [rounds]");
+const reader = new RecordingReader(path);
+const chunks: Uint8Array[] = [];
+let pointerBytes: 4 | 8 = 8;
+try {
+  for (const frame of reader.frames()) {
+    if (frame.kind === FrameKind.stream) pointerBytes = (JSON.parse(new TextDecoder().decode(frame.payload)) as { pointer_bytes?: 4 | 8 }).pointer_bytes ?? 8;
+    if (frame.kind === FrameKind.chunk) chunks.push(new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes })));
+    if (chunks.length >= Number(chunkArg)) break;
+  }
+} catch {
+  // A recording read only in part.
+}
+const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
+const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "aarch64", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "patched", registers: [] };
+let sink = 0;
+const tracers = {
+  count: defineTracer({}),
+  columns: defineTracer({
+    batch(_ctx, batch) {
+      const pcs = batch.execPc;
+      for (let i = 0; i < batch.execCount; i++) sink += pcs[i]!;
+      const addrs = batch.memAddr;
+      for (let i = 0; i < batch.memCount; i++) sink += addrs[i]!;
+    },
+  }),
+};
+for (const [name, tracer] of Object.entries(tracers)) {
+  const decoder = new ChunkDecoder(tracer, thread, {});
+  let best = Infinity;
+  for (let round = 0; round < Number(roundArg); round++) {
+    const t0 = performance.now();
+    for (const chunk of chunks) decoder.decode(chunk, []);
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`${name}: ${chunks.length} chunks, ${(bytes / 2 ** 20).toFixed(0)} MiB, best ${best.toFixed(1)} ms, ${(bytes / best / 1e6).toFixed(2)} GB/s`);
+}
+if (sink === 0.5) console.log(sink);
