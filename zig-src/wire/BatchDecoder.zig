@@ -405,16 +405,23 @@ fn Walker(comptime addr_words: u32) type {
         fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
             var data = start;
             if (written == 0) return data;
-            // A whole run whose accesses no column takes: the layout's sums.
-            const whole = written == block.accesses and w.executed == block.insns;
-            if (whole and (!filling or w.columns.?.wanted & Column.memory_bits == 0)) {
+            const layout = w.words[block.layout_at..];
+            // A whole run: the layout's sums count it, and its accesses need
+            // no check one by one (define checked the layout).
+            if (written == block.accesses and w.executed == block.insns) {
                 if (block.data_words > w.words.len - data) return w.corrupt(at);
                 w.counts.reads += block.reads;
                 w.counts.writes += block.accesses - block.reads;
                 w.next_insn = block.last_insn;
-                return data + block.data_words;
+                if (!filling or w.columns.?.wanted & Column.memory_bits == 0) return data + block.data_words;
+                for (0..written) |index| {
+                    const entry = records.layoutEntry(layout, @intCast(index));
+                    const access_head = records.layoutHead(entry);
+                    try w.putMem(data, access_head, entry >> records.layout_insn_shift);
+                    data += addr_words + records.memValueWords(access_head);
+                }
+                return data;
             }
-            const layout = w.words[block.layout_at..];
             for (0..written) |index| {
                 const access_head = records.layoutHead(records.layoutEntry(layout, @intCast(index)));
                 const size = addr_words + records.memValueWords(access_head);
