@@ -17,13 +17,12 @@ const guest = (arch: string, name: string) => join(repo, "test/guests/build", ar
 let files = 0;
 const file = (name: string) => join(scratch, `${files++}-${name}`);
 
-function liveAndReplayed(tracer: string, argv: string[]): { live: string; replayed: string } {
+function liveAndReplayed(tracer: string, argv: string[], options: string[] = [], recording = file("run.cnl")): { live: string; replayed: string } {
   const live = file("live.txt");
-  const recording = file("run.cnl");
   const replayed = file("replayed.txt");
   // The same run, traced live while it is recorded: values such as thread
   // ids and stack canaries differ from one run to the next.
-  const recorded = cli("record", "--quiet", "-o", recording, "--tracer", tracer, "--trace-output", live, "--", ...argv);
+  const recorded = cli("record", "--quiet", "-o", recording, "--tracer", tracer, "--trace-output", live, ...options, "--", ...argv);
   expect(recorded.stderr.toString()).toBe("");
   const replay = cli("replay", recording, "--tracer", tracer, "-o", replayed);
   expect(replay.stderr.toString()).toBe("");
@@ -43,6 +42,32 @@ describe("replayed output is byte-identical to the live run's", () => {
       const { live, replayed } = liveAndReplayed(tracer, [guest(arch, name)]);
       expect(replayed.length).toBeGreaterThan(0);
       expect(replayed).toBe(live);
+    }
+  });
+
+  // The patched backend's block_run records and accesses without a head,
+  // cut by segv's faults; chunks stored as they are (--level 0) or at a
+  // higher zstd level.
+  test.each(["0", "1", "9"])("aarch64 segv on the patched backend, --level %s: print", { timeout: 60_000 }, (level) => {
+    const build = Bun.spawnSync(["bash", join(repo, "scripts/qemu-build.sh")], { stderr: "ignore" });
+    const qemu = join(build.stdout.toString().trim().split("\n").at(-1)!, "qemu-aarch64");
+    const recording = file("patched.cnl");
+    const { live, replayed } = liveAndReplayed("print", [guest("aarch64", "segv")], ["--backend", "patched", "--qemu", qemu, "--level", level], recording);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(replayed).toBe(live);
+    const info = cli("info", recording).stdout.toString();
+    if (level === "0") expect(info).toContain("(1.0x)");
+    else expect(info).not.toContain("(1.0x)");
+  });
+
+  test("record --level out of range, or given to run: one line, exit 2", () => {
+    for (const [command, level, message] of [
+      ["record", "20", "cannoli: --level 20: give 0 (store chunks as they are) to 19 (zstd's levels)"],
+      ["record", "-1", "cannoli: --level -1: give 0 (store chunks as they are) to 19 (zstd's levels)"],
+      ["run", "1", "cannoli: --level sets how cannoli record compresses; run has nothing to compress"],
+    ] as const) {
+      const result = cli(command, "-o", file("level.cnl"), "--level", level, "--", guest("aarch64", "loops"));
+      expect([result.exitCode, result.stderr.toString()]).toEqual([2, `${message}\n`]);
     }
   });
 

@@ -13,6 +13,11 @@ tracer can run on it later with \`cannoli replay\`. Takes the options of
 \`cannoli run\`; a --tracer (default: null) also runs live, writing to stderr
 or --trace-output FILE.
 
+  --level N   zstd level of the stored chunks, 1 (fastest; default) to 19, or
+              0 to store them as they are (no compression: for a fast disk,
+              when recording must keep up with the trace); a chunk zstd
+              would not shrink is stored as it is at any level
+
 example:
   cannoli record -o gzip.cnl -- ./busybox gzip -c data.txt > /dev/null
   cannoli replay gzip.cnl --tracer count
@@ -22,5 +27,5 @@ export async function record(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv, "record", recordUsage);
   if (!args.output) throw new UsageError("cannoli: record needs -o FILE (where the recording goes)");
   if (!argv.includes("--tracer")) args.tracer = "null";
-  return runSession(args, new RecordingWriter(args.output));
+  return runSession(args, new RecordingWriter(args.output, args.level));
 }

@@ -7,6 +7,7 @@ import { nativePath } from "../native_paths";
 import { loadTracer } from "../runtime/load_tracer";
 import { describeWriteError } from "../runtime/output";
 import type { AnyTracer } from "../tracer";
+import { recordLevelMax } from "../record/format";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { qemuVersion, serverLoadFailure } from "./qemu_version";
@@ -56,6 +57,8 @@ export interface RunArgs extends GuestRunOptions {
   output?: string;
   /** `cannoli record` only: where the tracer writes (-o names the recording). */
   traceOutput?: string;
+  /** `cannoli record` only: the chunks' zstd level (0: stored as they are). */
+  level?: number;
   statsJson?: string;
   ranges: string[];
   mem: boolean;
@@ -100,6 +103,9 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
         return true;
       case "--trace-output":
         args.traceOutput = value();
+        return true;
+      case "--level":
+        args.level = parseRecordLevel(value());
         return true;
       case "--stats-json":
         args.statsJson = value();
@@ -149,7 +155,15 @@ export function parseRunArgs(argv: string[], command = "run", usageText = runUsa
   });
   if (args.guest.length === 0) throw new UsageError("cannoli: no guest program given (cannoli run [options] -- <guest> [args...])");
   if (args.symbols && args.tracer !== "print") throw new UsageError("cannoli: --symbols works with --tracer print");
+  if (args.level !== undefined && command !== "record") throw new UsageError("cannoli: --level sets how cannoli record compresses; run has nothing to compress");
   return args;
+}
+
+/** `record --level N`: 0 stores chunks as they are, 1-19 are zstd's levels. */
+function parseRecordLevel(text: string): number {
+  const level = Number(text);
+  if (!/^\d+$/.test(text) || level > recordLevelMax) throw new UsageError(`cannoli: --level ${text}: give 0 (store chunks as they are) to ${recordLevelMax} (zstd's levels)`);
+  return level;
 }
 
 /** `--regs=LIST`: register names and * globs, comma-separated (QEMU's own

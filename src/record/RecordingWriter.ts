@@ -4,7 +4,7 @@
 //! ticket.
 import { closeSync, openSync } from "node:fs";
 import { describeWriteError, writeAll } from "../runtime/output";
-import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, runStream } from "./format";
+import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, recordLevelDefault, runStream } from "./format";
 
 export class RecordingWriter {
   readonly #fd: number;
@@ -19,7 +19,11 @@ export class RecordingWriter {
   storedBytes = 0;
   chunks = 0;
 
-  constructor(path: string) {
+  /** `level`: the Workers' zstd level for chunks (0: stored as they are). */
+  constructor(
+    path: string,
+    readonly level = recordLevelDefault,
+  ) {
     this.#fd = openSync(path, "w");
     this.#path = path;
     this.#write(new TextEncoder().encode(fileMagic));

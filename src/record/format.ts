@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 //! The recording file (`cannoli record -o run.cnl`): the raw stream of every
 //! guest thread — its handshake and every chunk exactly as the server wrote
-//! it, zstd-compressed — so any tracer can run on it later through the same
-//! decoder as a live run.
+//! it, zstd-compressed where that shrinks it — so any tracer can run on it
+//! later through the same decoder as a live run.
 //!
 //!   file   = "CNLREC01" frame* [index frame] [footer]
 //!   frame  = header (32 bytes, little-endian) + stored payload
 //!     u32 magic "CNLF" | u8 kind | u8 0 | u16 0 | u32 stream | u32 raw_bytes
 //!     u32 stored_bytes | u32 crc32(stored payload) | u64 ticket
 //!   kinds  = 1 stream (payload: handshake JSON, stored raw)
-//!            2 chunk (payload: zstd of the chunk's bytes; ticket = sequence)
+//!            2 chunk (payload: zstd of the chunk's bytes, or the bytes as
+//!              they are when stored_bytes = raw_bytes: `record --level 0`,
+//!              or where zstd would not shrink them; ticket = sequence)
 //!            3 end (payload: JSON summary of the stream's end)
 //!            4 index (payload: u64 offset of every earlier frame)
 //!   footer = u64 offset of the index frame + "CNLIDX01"
@@ -25,6 +27,10 @@ export const frameHeaderBytes = 32;
 export const footerBytes = 16;
 /** Bounds what a reader will allocate for one frame. */
 export const framePayloadBytesMax = 64 << 20;
+/** `record --level`: zstd's levels, 0 to store chunks as they are. */
+export const recordLevelMax = 19;
+/** zstd level 1: the fastest that still shrinks chunks ~8x (BENCHMARKS.md). */
+export const recordLevelDefault = 1;
 
 /** The `end` frame of this stream id describes the whole run ({ exit_code }). */
 export const runStream = 0xffffffff;

@@ -58,7 +58,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
   let pool: WorkerPool | undefined;
   try {
-    pool = await WorkerPool.start(options.workers, 0, options.tracerSpec, options.tracerArgs, "trace", onMessage);
+    pool = await WorkerPool.start(options.workers, 0, options.tracerSpec, options.tracerArgs, { kind: "trace" }, onMessage);
     stage.init(options.tracerArgs);
     let next = 0;
     try {

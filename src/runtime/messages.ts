@@ -4,8 +4,9 @@
 import type { ThreadInfo, TracerArgs } from "../tracer";
 import type { ChunkCounts } from "./decode";
 
-/** What a Worker does with chunks: run the tracer, or compress them for a recording. */
-export type WorkerMode = "trace" | "record";
+/** What a Worker does with chunks: run the tracer, and for a recording also
+ *  compress them (zstd at `level`; 0 stores them as they are). */
+export type WorkerMode = { kind: "trace" } | { kind: "record"; level: number };
 
 /** Chunks the Workers may have posted and the ordered stage not yet traced:
  *  at this many they stop claiming, so a slow trace() holds QEMU back (its

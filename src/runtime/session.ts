@@ -13,7 +13,7 @@ import type { AnyTracer, TracerArgs } from "../tracer";
 import { spawnArgv } from "./argv_bytes";
 import { firstLine } from "./errors";
 import { ProtocolMismatchError, parseHandshake, withGuestExe } from "./handshake";
-import type { FromWorker } from "./messages";
+import type { FromWorker, WorkerMode } from "./messages";
 import { OrderedStage, type RunStats } from "./OrderedStage";
 import { BufferedOutput } from "./output";
 import { signalName } from "./signals";
@@ -112,7 +112,8 @@ export class Session {
     // ends, stopGuardMs after the signal (zig-src/stop_guard.zig).
     consumerLibrary().cnl_stop_guard_arm(stopGuardMs);
     try {
-      const mode = this.#options.recording ? "record" : "trace";
+      const recording = this.#options.recording;
+      const mode: WorkerMode = recording ? { kind: "record", level: recording.level } : { kind: "trace" };
       this.#listener.allowOnlyDescendants();
       this.#pool = await WorkerPool.start(this.#options.workers + this.#options.helpers, this.#options.helpers, this.#options.tracerSpec, this.#options.tracerArgs, mode, (m) =>
         this.#onWorkerMessage(m),

@@ -30,13 +30,11 @@ const chunksPerYield = 16;
 /** Idle rounds spent polling before each sleep, and the longest sleep. */
 const idleSpins = 200;
 const idleSleepMsMax = 2;
-/** zstd level for recordings: fast enough to keep up with the pipe. */
-const recordLevel = 1;
 
 let tracer: AnyTracer | undefined;
 let tracerArgs: TracerArgs = {};
 let inFlight: Int32Array | undefined;
-let mode: WorkerMode = "trace";
+let mode: WorkerMode = { kind: "trace" };
 /** Claims only while the producer waits (see ToWorker's init). */
 let helper = false;
 const streams = new Map<number, Stream>();
@@ -98,12 +96,24 @@ process.on("unhandledRejection", (reason: unknown) => {
   post({ type: "fatal", message: `cannoli: a tracer handler's promise was rejected (handlers must not be async): ${firstLine(reason)}` });
 });
 
+/** A chunk as a recording stores it (src/record/format.ts): zstd at `level`,
+ *  or its bytes as they are at level 0 and where zstd does not shrink them,
+ *  so that a stored payload as long as its chunk is never zstd. */
+function storedChunk(bytes: Uint8Array, level: number): Uint8Array {
+  if (level > 0) {
+    const data = Bun.zstdCompressSync(bytes, { level });
+    if (data.length < bytes.length) return data;
+  }
+  return bytes.slice();
+}
+
 /** A recorded chunk's bytes, decompressed into no more than the size its
  *  frame declares (itself bounded): a hand-built frame must not make a Worker
  *  allocate gigabytes. */
 function inflateChunk(stream: number, rawBytes: number, data: Uint8Array): Uint8Array {
   const damaged = (what: string) => new Error(`cannoli: recording damaged: a chunk of stream ${stream} ${what}`);
   if (!Number.isInteger(rawBytes) || rawBytes <= 0 || rawBytes > framePayloadBytesMax) throw damaged(`declares ${rawBytes} bytes`);
+  if (data.length === rawBytes) return data;
   let bytes: Uint8Array;
   try {
     bytes = zstdDecompressSync(data, { maxOutputLength: rawBytes });
@@ -142,8 +152,8 @@ async function serveLive(): Promise<void> {
         const items: unknown[] = [];
         let counts;
         try {
-          if (mode === "record") {
-            const data = Bun.zstdCompressSync(chunk.bytes, { level: recordLevel });
+          if (mode.kind === "record") {
+            const data = storedChunk(chunk.bytes, mode.level);
             post({ type: "recorded", id: stream.id, ticket: chunk.ticket, rawBytes: chunk.bytes.length, data }, [data.buffer as ArrayBuffer]);
           }
           counts = stream.decoder.decode(chunk.bytes, items);
