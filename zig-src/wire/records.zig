@@ -10,8 +10,8 @@
 //! 64-bit guests: `addr_words` below. A record never straddles chunks.
 //!
 //! Ownership runs forward: every record belongs to the instruction or block
-//! opened by the nearest `exec`, `block_open` or `block_run` record before it in its
-//! chunk (records before the first one happened before the chunk's first
+//! opened by the nearest `exec`, `block_run` or `block_open` record before
+//! it in its chunk (records before the first one happened before the chunk's first
 //! instruction: a forked child's first `sysret`). An instruction's or a
 //! block's records never straddle chunks, so no record waits for a later
 //! one and a chunk decodes in one forward pass.
@@ -29,7 +29,11 @@
 //!            An entry is [flags | insn<<7]: `flags` are a mem head's bits
 //!            8-14 (size shift, store, sign, big endian, no value), `insn`
 //!            the accessing instruction's index in the block,
-//!            non-decreasing along the layout
+//!            non-decreasing along the layout. A block has a layout only if
+//!            every run of it makes all its accesses: one with an access
+//!            under a branch inside its instruction (x86 rep strings, ARM
+//!            conditional execution, MIPS branch-likely delay slots) or
+//!            made inside a helper keeps mem records, the trace's escape
 //!   block_run [head | id<<8]                      a block ran whole (the
 //!            patched backend; ids below 2^24). A block with a layout is
 //!            followed by all its accesses without a head: per layout
@@ -48,9 +52,8 @@
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
 //!            | no_value<<14 | insn<<16] [addr] [value]
 //!            one access, after it completed, where no layout tells it.
-//!            insn: the accessing
-//!            instruction's index in the open block (0 after an exec
-//!            record). value: one word for 1- to 4-byte accesses, two (low,
+//!            insn: the accessing instruction's index in the open block (0
+//!            after an exec record). value: one word for 1- to 4-byte accesses, two (low,
 //!            high) for 8 and 16 (the low 8 bytes); none with no_value
 //!            (`--no-values`). An instruction's accesses come in the order
 //!            it made them and a block's in its instructions' order;
@@ -66,7 +69,8 @@
 //!   exit     [head]                              the thread ended normally
 //!   regs     [head | words<<8] [entries]          the registers of the
 //!            instruction of the exec record before it, as they were before
-//!            it ran (`--regs`, plugin backend on QEMU 9.0+): each entry
+//!            it ran (`--regs`: plugin backend on QEMU 9.0+, patched
+//!            backend): each entry
 //!            [register | value_words<<16] [value words], the register an
 //!            index into the handshake's `registers`, its bytes as QEMU
 //!            gives them (guest byte order) zero-padded to whole words. Only
