@@ -2,11 +2,11 @@
 //! `cannoli sql run.cnl|DIR [QUERY]`: SQL over a recording (replayed into
 //! an embedded DuckDB) or over the Parquet directory `cannoli export` wrote.
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { viewParquet } from "../export/parquet";
-import { removeStaleDirectories } from "../mempipe/PipeListener";
+import { makePrivateDirectory } from "../runtime/private_directory";
 import { namedQueries } from "../export/queries";
 import { type RecordingTables, recordingTables } from "../export/recording_tables";
 import { type ResultFormat, resultText } from "../export/result_text";
@@ -79,8 +79,7 @@ export async function sql(argv: string[]): Promise<number> {
       // A recording: its tables in a scratch database (they may outgrow
       // memory), named like the socket directories, so that one left by a
       // killed cannoli is removed by the next.
-      removeStaleDirectories(tmpdir());
-      scratch = mkdtempSync(join(tmpdir(), `cannoli-${process.pid}-`));
+      scratch = makePrivateDirectory(tmpdir());
       recording = await recordingTables(source, join(scratch, "tables.duckdb"), tableNames, workers);
       if (recording.damage) process.stderr.write(`${recording.damage} (querying what precedes it)\n`);
       if (recording.error) {

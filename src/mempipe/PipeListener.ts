@@ -2,12 +2,13 @@
 //! The consumer's end of the hand-over socket (main thread). Creates the
 //! private 0700 directory and socket that producers connect to, and turns the
 //! native listener's events into typed ones.
-import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ptr, type Pointer } from "bun:ffi";
 import { ListenerEvent, ListenerEventKind, RejectReason } from "../consumer_abi.generated";
 import { consumerLibrary, describe, rejectReasonText } from "./native";
+import { makePrivateDirectory } from "../runtime/private_directory";
 
 export type PipeEvent =
   | { kind: "opened"; connection: number; consumer: Pointer; handshake: string }
@@ -34,43 +35,6 @@ function socketBase(): string {
   return tmpdir().includes(",") ? "/tmp" : tmpdir();
 }
 
-const ownDirectory = /^cannoli-(\d+)-[A-Za-z0-9]{6}$/;
-
-/** Removes the socket directories of cannoli processes that are gone (a
- *  cannoli killed with -9 cannot remove its own), and any other private
- *  directory named the same way (`cannoli sql`'s scratch database). A
- *  directory is stale when it is ours (same uid), named after a pid, and
- *  that pid does not exist. */
-export function removeStaleDirectories(base: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(base);
-  } catch {
-    return;
-  }
-  const uid = process.getuid?.();
-  for (const name of names) {
-    const match = ownDirectory.exec(name);
-    if (!match) continue;
-    const path = join(base, name);
-    try {
-      if (statSync(path).uid !== uid || processExists(Number(match[1]))) continue;
-      rmSync(path, { recursive: true, force: true });
-    } catch {
-      // raced with its owner or another cannoli: leave it
-    }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export class PipeListener {
   readonly dir: string;
   readonly socketPath: string;
@@ -80,9 +44,7 @@ export class PipeListener {
 
   constructor() {
     const lib = consumerLibrary();
-    const base = socketBase();
-    removeStaleDirectories(base);
-    this.dir = mkdtempSync(join(base, `cannoli-${process.pid}-`));
+    this.dir = makePrivateDirectory(socketBase());
     chmodSync(this.dir, 0o700);
     this.socketPath = join(this.dir, "pipe.sock");
     const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`)) as Pointer | null;
