@@ -16,7 +16,8 @@ const scratch = scratchDir("busybox");
 const input = join(scratch, "input.txt");
 // Deterministic, compressible-but-not-trivial input.
 writeFileSync(input, Array.from({ length: 20000 }, (_, i) => `line ${i} ${(i * 2654435761) % 1000003}\n`).join(""));
-const env = { PATH: "/usr/bin:/bin", HOME: "/nonexistent" };
+// No HOME: nothing may depend on it. Bun would write its transpiler cache there.
+const env = { PATH: "/usr/bin:/bin", HOME: "/nonexistent", BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" };
 const debianArch: Partial<Record<Arch, string>> = { aarch64: "arm64", mipsel: "mipsel" };
 
 for (const q of QEMUS) {

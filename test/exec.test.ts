@@ -24,7 +24,8 @@ copyFileSync(guestPath("aarch64", "memops"), join(scratch, "memops"));
 chmodSync(join(scratch, "loops"), 0o755);
 chmodSync(join(scratch, "memops"), 0o755);
 writeFileSync(join(scratch, "script.sh"), `#!${busybox} sh\necho script ran "$@"; exit 5\n`, { mode: 0o755 });
-const env = { PATH: "/usr/bin:/bin", HOME: "/nonexistent", CANNOLI_CACHE: cache };
+// No HOME: nothing may depend on it. Bun would write its transpiler cache there.
+const env = { PATH: "/usr/bin:/bin", HOME: "/nonexistent", CANNOLI_CACHE: cache, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" };
 const TIMEOUT = 120_000;
 
 /** Two guest programs from forked children, a script, then the shell's
