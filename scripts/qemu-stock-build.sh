@@ -116,21 +116,28 @@ else
 fi
 
 # --- QEMU's own plugins (the oracles), compiled against this version's
-# header, rebuilt when this script changes. One change, to execlog only,
-# which does not touch what it prints: it keeps per-vCPU state in a GArray
-# sized for one vCPU in user mode and hands out pointers into it that the
-# next thread's vcpu_init invalidates by growing the array (3 of 4 runs of
-# a 5-thread guest crash QEMU 10.0 with "QEMU internal SIGSEGV", cannoli or
-# not). Reserving room for 4096 vCPUs up front means the array never moves.
+# header, rebuilt when this script changes. Two changes, to execlog only,
+# which do not touch what it prints:
+# - It keeps per-vCPU state in a GArray sized for one vCPU in user mode and
+#   hands out pointers into it that the next thread's vcpu_init invalidates
+#   by growing the array (3 of 4 runs of a 5-thread guest crash QEMU 10.0
+#   with "QEMU internal SIGSEGV", cannoli or not). Reserving room for 4096
+#   vCPUs up front means the array never moves.
+# - It prints an instruction when the next one on its vCPU runs, and a
+#   thread that starts on the vCPU index of one that ended replaced that
+#   thread's last, unprinted instruction (vcpu_init), so execlog lost it
+#   (seen in CI: 123567 records for 123568 instructions). vcpu_init now
+#   prints it first.
 plugins=$out/plugins
 if [ ! -f "$plugins/libexeclog.so" ] || [ "$0" -nt "$plugins/libexeclog.so" ]; then
   tmp=$plugins.tmp.$$
   rm -rf "$tmp"; mkdir -p "$tmp"
   read -ra glib <<<"$(pkg-config --cflags glib-2.0)"
-  sed 's/info->system_emulation ? info->system.max_vcpus : 1);/info->system_emulation ? info->system.max_vcpus : 4096);/' \
+  sed -e 's/info->system_emulation ? info->system.max_vcpus : 1);/info->system_emulation ? info->system.max_vcpus : 4096);/' \
+    -e 's/^    c->last_exec = g_string_new(NULL);$/    if (c->last_exec \&\& c->last_exec->len) { qemu_plugin_outs(c->last_exec->str); qemu_plugin_outs("\\n"); }\n&/' \
     "$src/contrib/plugins/execlog.c" >"$tmp/execlog.c"
-  grep -q ': 4096);' "$tmp/execlog.c" ||
-    { echo "qemu-stock-build: execlog.c no longer looks as expected; revisit its vCPU array fix" >&2; exit 1; }
+  grep -q ': 4096);' "$tmp/execlog.c" && grep -q 'if (c->last_exec && c->last_exec->len)' "$tmp/execlog.c" ||
+    { echo "qemu-stock-build: execlog.c no longer looks as expected; revisit its two fixes" >&2; exit 1; }
   for c in "$src/tests/tcg/plugins/insn.c" "$src/tests/tcg/plugins/mem.c" "$tmp/execlog.c"; do
     gcc -shared -fPIC -O2 -I"$src/include/qemu" "${glib[@]}" -o "$tmp/lib$(basename "$c" .c).so" "$c"
   done
