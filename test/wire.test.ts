@@ -64,86 +64,92 @@ test("a block_open record owns the records after it: accesses after the instruct
 
 test("a block with a layout is followed by its accesses without heads: all after a block_run, the first `written` after a block_open", async () => {
   const { RecordWalker } = await import("../src/wire/walk");
-  const { Kind, blockAccessesShift, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
-  // Layout entries [flags | insn<<7], flags = a mem head's bits 8-14: a
-  // 4-byte load by instruction 0, an 8-byte store by 1, a 1-byte load
-  // without value by 2.
-  const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), (1 << 6) | (2 << layoutInsnShift)];
+  const { Kind, blockAccessesShift, layoutDeltaShift, layoutDerivedBit, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
+  // Layout entries [flags | insn<<7 | derived<<16 | delta<<17], flags = a
+  // mem head's bits 8-14: a 4-byte load by instruction 0, an 8-byte store
+  // by 1, a 1-byte load without value by 2, and a 4-byte store by 2 whose
+  // address is 4 below the previous one's (derived: no address).
+  const derived = (1 << layoutDerivedBit) | (-4 << layoutDeltaShift);
+  const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), (1 << 6) | (2 << layoutInsnShift), (2 | (1 << 3) | (2 << layoutInsnShift) | derived) >>> 0];
   // 32-bit guest: block 9 = [0x20, 0x24, 0x28] with that layout; it runs
-  // whole (block_run: its three accesses, then a headed 4-byte load by
+  // whole (block_run: its four accesses, then a headed 4-byte load by
   // instruction 2), then is cut after 2 instructions and 1 access
   // (block_open); then an exec record.
   const chunk = (cut: number) =>
     new Uint32Array([
-      Kind.block_def | (3 << 8) | (3 << blockAccessesShift),
+      Kind.block_def | (3 << 8) | (4 << blockAccessesShift),
       9,
       0x20,
       0x24,
       0x28,
-      entries[0]! | (entries[1]! << 16),
-      entries[2]!,
-      Kind.block_run | (9 << 8), // word 7
-      0x1000, // word 8: access 0's address, then its value
+      ...entries,
+      Kind.block_run | (9 << 8), // word 9
+      0x1000, // access 0's address, then its value (word 11)
       0xaa,
-      0x2000, // word 10
-      0x1,
+      0x2000,
+      0x1, // word 13
       0x2,
-      0x3000, // word 13: no value
+      0x3000, // access 2: no value
+      0x77, // word 16: access 3's value, its address derived
       Kind.mem | (2 << 8) | (2 << memInsnShift),
-      0x4000, // word 15
-      0x5,
+      0x4000,
+      0x5, // word 19
       cut,
       9,
-      0x1100, // word 19
-      0xbb,
+      0x1100,
+      0xbb, // word 23
       Kind.exec,
       0x40,
     ]);
   const cutOpen = Kind.block_open | (2 << 8) | (1 << blockAccessesShift);
   const walk = (words: Uint32Array) => {
     const events: string[] = [];
-    new RecordWalker(4).walk(words, (kind, at, pc, head) => {
+    new RecordWalker(4).walk(words, (kind, at, pc, head, addr) => {
       const name = kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : kind === Kind.block_open ? "open" : kind === Kind.block_run ? "run" : `kind ${kind}`;
-      events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}`);
+      events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}${kind === Kind.mem ? ` ${addr.toString(16)}` : ""}`);
     });
     return events;
   };
   expect(walk(chunk(cutOpen))).toEqual([
-    "run 0 @7 90d",
+    "run 0 @9 90d",
     "exec 20 @-1 0",
-    "mem 20 @8 202",
+    "mem 20 @11 202 1000",
     "exec 24 @-1 0",
-    "mem 24 @10 10b02",
+    "mem 24 @13 10b02 2000",
     "exec 28 @-1 0",
-    "mem 28 @13 24002",
-    "mem 28 @15 20202",
-    `open 0 @17 ${cutOpen.toString(16)}`,
+    "mem 28 @16 24002 3000",
+    "mem 28 @16 20a02 2ffc",
+    "mem 28 @19 20202 4000",
+    `open 0 @20 ${cutOpen.toString(16)}`,
     "exec 20 @-1 0",
-    "mem 20 @19 202",
+    "mem 20 @23 202 1100",
     "exec 24 @-1 0",
-    "exec 40 @21 1",
+    "exec 40 @24 1",
   ]);
   // Cut before any access: the words meant for one are read as a record.
-  expect(() => walk(chunk(Kind.block_open | (2 << 8)))).toThrow("unknown record kind 0 at word 19");
+  expect(() => walk(chunk(Kind.block_open | (2 << 8)))).toThrow("unknown record kind 0 at word 22");
   const corrupted = (at: number, word: number) => () => walk(chunk(cutOpen).map((w, i) => (i === at ? word : w)));
   // An entry naming an instruction the block does not have, or going back.
-  expect(corrupted(6, entries[2]! + (1 << layoutInsnShift))).toThrow("layout entry 2 of the block at word 0 names instruction 3 of 3");
-  expect(corrupted(6, 1 << 6)).toThrow("layout entry 2 of the block at word 0 names instruction 0 of 3 (from 1 on)");
+  expect(corrupted(7, entries[2]! + (1 << layoutInsnShift))).toThrow("layout entry 2 of the block at word 0 names instruction 3 of 3");
+  expect(corrupted(8, (entries[3]! & ~(0x1ff << layoutInsnShift)) >>> 0)).toThrow("layout entry 3 of the block at word 0 names instruction 0 of 3 (from 2 on)");
   // An access beyond 16 bytes.
-  expect(corrupted(5, 5 | (entries[1]! << 16))).toThrow("layout entry 0 of the block at word 0 has size shift 5");
+  expect(corrupted(5, 5)).toThrow("layout entry 0 of the block at word 0 has size shift 5");
+  // A derived address first, or on an access without a value.
+  expect(corrupted(5, entries[0]! | derived)).toThrow("layout entry 0 of the block at word 0 derives an address it cannot");
+  expect(corrupted(8, entries[3]! | (1 << 6))).toThrow("layout entry 3 of the block at word 0 derives an address it cannot");
   // More accesses written than the layout has.
-  expect(corrupted(17, Kind.block_open | (2 << 8) | (4 << blockAccessesShift))).toThrow("wrote 4 accesses, more than its layout has");
+  expect(corrupted(20, Kind.block_open | (2 << 8) | (5 << blockAccessesShift))).toThrow("wrote 5 accesses, more than its layout has");
   // A block_run of a block that is not defined.
-  expect(corrupted(7, Kind.block_run | (8 << 8))).toThrow("block 8 used at word 7 without a definition in its chunk");
+  expect(corrupted(9, Kind.block_run | (8 << 8))).toThrow("block 8 used at word 9 without a definition in its chunk");
   // Accesses written by instructions that did not run.
-  expect(corrupted(17, Kind.block_open | (0 << 8) | (1 << blockAccessesShift))).toThrow("names instruction 0 of 0");
+  expect(corrupted(20, Kind.block_open | (0 << 8) | (1 << blockAccessesShift))).toThrow("names instruction 0 of 0");
   // A written count on a block without a layout.
   expect(() => walk(new Uint32Array([Kind.block_def | (1 << 8), 9, 0x20, Kind.block_open | (1 << 8) | (1 << blockAccessesShift), 9]))).toThrow(
     "wrote 1 accesses, more than its layout has",
   );
   // Accesses running past the chunk.
-  expect(() => walk(chunk(cutOpen).subarray(0, 12))).toThrow("access at word 10 runs past the chunk");
-  expect(() => walk(chunk(cutOpen).subarray(0, 19))).toThrow("access at word 19 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 14))).toThrow("access at word 12 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 23))).toThrow("access at word 22 runs past the chunk");
 });
 
 /** A small seeded PRNG, so a failure names a reproducible case. */
@@ -162,7 +168,8 @@ function prng(seed: number): (n: number) => number {
 const withLayouts = true;
 
 /** A layout entry: a mem head's bits 8-14 and the accessing instruction. */
-type Entry = { flags: number; insn: number };
+/** `delta`: the address is the previous entry's plus it (derived), or null. */
+type Entry = { flags: number; insn: number; delta: number | null };
 
 /** The ways randomChunk breaks a layout rule, at most one per chunk. */
 const enum Fault {
@@ -173,16 +180,23 @@ const enum Fault {
   writtenPastLayout,
   accessPastExecuted,
   accessesPastChunk,
+  derivedFirst,
 }
 
 /** Random layout entries for a block of `insns` instructions: in
  *  instruction order, of every size and kind. */
 function randomLayout(random: (n: number) => number, insns: number): Entry[] {
-  const entries = Array.from({ length: 1 + random(6) }, () => ({
+  const entries: Entry[] = Array.from({ length: 1 + random(6) }, () => ({
     flags: random(5) | (random(2) << 3) | (random(2) << 4) | (random(2) << 5) | (random(4) === 0 ? 1 << 6 : 0),
     insn: random(insns),
+    delta: null,
   }));
-  return entries.sort((a, b) => a.insn - b.insn);
+  entries.sort((a, b) => a.insn - b.insn);
+  // Derived addresses, from both ends of the delta's range too.
+  for (let j = 1; j < entries.length; j++) {
+    if (entryValueWords(entries[j]!.flags) > 0 && random(3) === 0) entries[j]!.delta = random(4) ? random(65) - 32 : random(2) ? 16383 : -16384;
+  }
+  return entries;
 }
 
 /** Value words of an access with the entry flags `flags` (walk.ts memValueWords). */
@@ -191,12 +205,12 @@ const entryValueWords = (flags: number) => ((flags >>> 6) & 1 ? 0 : (flags & 7) 
 /** Random chunks, mostly well-formed, some with one word damaged or one
  *  layout rule broken. */
 function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array {
-  const { Kind, blockAccessesShift, blockInsnsMask, layoutInsnShift, memInsnShift, memNoValueBit } = records;
+  const { Kind, blockAccessesShift, blockInsnsMask, layoutDeltaShift, layoutDerivedBit, layoutInsnShift, memInsnShift, memNoValueBit } = records;
   const words: number[] = [];
   const addr = (value: number) => (wide ? words.push(value, random(3)) : words.push(value));
   const blocks: { id: number; pcs: number[]; layout: Entry[] }[] = [];
   const opens: { at: number; insns: number }[] = [];
-  let fault = withLayouts && random(6) === 0 ? (random(7) as Fault) : -1;
+  let fault = withLayouts && random(6) === 0 ? (random(8) as Fault) : -1;
   /** Whether the chunk's fault is `which`, and if `possible`, breaks it now. */
   const breaks = (which: Fault, possible: boolean) => (fault === which && possible ? ((fault = -1), true) : false);
   let broken = false;
@@ -218,8 +232,9 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       blocks.push(block);
       words.push(Kind.block_def | (insns << 8) | (layout.length << blockAccessesShift), block.id);
       for (const pc of block.pcs) addr(pc);
-      const entry = (j: number) => (j < layout.length ? layout[j]!.flags | (layout[j]!.insn << layoutInsnShift) : 0);
-      for (let j = 0; j < layout.length; j += 2) words.push(entry(j) | (entry(j + 1) << 16));
+      if (breaks(Fault.derivedFirst, last >= 0)) layout[0]!.delta = 4;
+      for (const { flags, insn, delta } of layout)
+        words.push((flags | (insn << layoutInsnShift) | (delta === null ? 0 : (1 << layoutDerivedBit) | (delta << layoutDeltaShift))) >>> 0);
     } else if (choice < 5) {
       const block = blocks[random(blocks.length)]!;
       const layout = block.layout;
@@ -240,8 +255,8 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
         words.push(Kind.block_open | (executed << 8) | (written << blockAccessesShift), block.id);
       }
       const start = words.length;
-      for (const { flags, insn } of layout.slice(0, written)) {
-        addr(random(1 << 30));
+      for (const { flags, insn, delta } of layout.slice(0, written)) {
+        if (delta === null) addr(random(1 << 30));
         for (let v = entryValueWords(flags); v > 0; v--) words.push(random(1 << 30));
         nextInsn = insn;
       }
@@ -349,7 +364,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           if (run.length > 0) runs.push(`${run.id} ${ownerRow} ${run.length}`);
           run = { id: 0, length: 0 };
         };
-        walker.walk(words, (kind, at, pc, head) => {
+        walker.walk(words, (kind, at, pc, head, addr) => {
           if (kind === Kind.exec) {
             if (at >= 0) {
               endRun();
@@ -367,12 +382,11 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           }
           if (kind === Kind.syscall || kind === Kind.sysret || kind === Kind.mmap || kind === Kind.munmap || kind === Kind.regs) others.push(`${kind} ${at} ${execs.length}`);
           if (kind !== Kind.mem) return;
-          // `at`: the access's address, its value after it.
+          // `at`: the access's value.
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
           const valueWords = memValueWords(head);
-          const lo = valueWords > 0 ? words[at + aw]! : 0;
-          const hi = valueWords > 1 ? words[at + aw + 1]! : 0;
-          const addr = walker.addr(words, at);
+          const lo = valueWords > 0 ? words[at]! : 0;
+          const hi = valueWords > 1 ? words[at + 1]! : 0;
           const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
           addrs.push(addr);
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);

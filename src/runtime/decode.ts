@@ -189,27 +189,28 @@ export class ChunkDecoder {
     const ctx = this.#ctx;
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
-    const current = { kind: 0, at: 0, pc: 0, head: 0 };
-    const visit: Visit = (kind, at, pc, head) => {
+    const current = { kind: 0, at: 0, pc: 0, head: 0, addr: 0 };
+    const visit: Visit = (kind, at, pc, head, addr) => {
       current.kind = kind;
       current.at = at;
       current.pc = pc;
       current.head = head;
+      current.addr = addr;
       switch (kind) {
         case Kind.exec:
           if (!othersOnly) tracer.exec?.(ctx, { pc, size: (head >>> execInsnBytesShift) & 0xff }, out);
           break;
         case Kind.mem: {
-          // `at`: the access's address; its value follows.
+          // `at`: the access's value.
           if (othersOnly) break;
           const isStore = ((head >>> memStoreBit) & 1) === 1;
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
-          const valueAt = at + aw;
+          const valueAt = at;
           const valueWords = memValueWords(head);
           const event = new DecodedMemEvent(
             pc,
-            walker.addr(words, at),
+            addr,
             1 << ((head >>> memSizeShiftBit) & 7),
             isStore,
             ((head >>> memSignBit) & 1) === 1,
@@ -289,7 +290,7 @@ export class ChunkDecoder {
   }
 
   /** Names the handler and the event it was given, for error messages. */
-  #describe(words: Uint32Array, current: { kind: number; at: number; pc: number; head: number }): string {
+  #describe(words: Uint32Array, current: { kind: number; at: number; pc: number; head: number; addr: number }): string {
     const walker = this.#walker;
     const where = `thread ${this.#thread.pid}:${this.#thread.tid}`;
     const hex = (word: number) => `0x${walker.addr(words, word).toString(16)}`;
@@ -298,7 +299,7 @@ export class ChunkDecoder {
       case Kind.exec:
         return `exec(pc=0x${current.pc.toString(16)}) in ${where}`;
       case Kind.mem:
-        return `${(current.head >>> memStoreBit) & 1 ? "write" : "read"}(pc=0x${current.pc.toString(16)}, addr=${hex(at)}) in ${where}`;
+        return `${(current.head >>> memStoreBit) & 1 ? "write" : "read"}(pc=0x${current.pc.toString(16)}, addr=0x${current.addr.toString(16)}) in ${where}`;
       case Kind.syscall:
         return `syscall(${walker.addr(words, at + 1)}) in ${where}`;
       case Kind.sysret:

@@ -36,6 +36,9 @@ export const blockAccessesMax = 2048;
 export const blockRunIdMax = 16777215;
 export const layoutFlagsMask = 127;
 export const layoutInsnShift = 7;
+export const layoutInsnMask = 511;
+export const layoutDerivedBit = 16;
+export const layoutDeltaShift = 17;
 export const recordWords1 = {
   exec: 2,
   mem: 4,

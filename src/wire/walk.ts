@@ -23,6 +23,9 @@ import {
   countShift,
   layoutFlagsMask,
   layoutInsnShift,
+  layoutInsnMask,
+  layoutDerivedBit,
+  layoutDeltaShift,
   memInsnMask,
   memInsnShift,
   memNoValueBit,
@@ -35,12 +38,13 @@ import {
 /** Called per record in execution order (block_def aside; a block_open
  *  before its instructions and accesses). `at` is the record's word offset
  *  (-1 for an instruction expanded from a block) and `head` its head word
- *  (0 for such an instruction) — except for `mem`: there `at` is the
- *  access's address and `head` its mem head, since an access of a block
- *  with a layout has no head of its own (the walker gives the one its layout
- *  entry stands for). `pc` is the instruction's for `exec`, the accessing
- *  instruction's for `mem`. */
-export type Visit = (kind: number, at: number, pc: number, head: number) => void;
+ *  (0 for such an instruction) — except for `mem`: there `at` is where the
+ *  access's value is (or would be, without one), `head` its mem head and
+ *  `addr` its address, since an access of a block with a layout has no
+ *  head of its own (the walker gives the one its layout entry stands for)
+ *  and may have no address either (a derived one). `pc` is the
+ *  instruction's for `exec`, the accessing instruction's for `mem`. */
+export type Visit = (kind: number, at: number, pc: number, head: number, addr: number) => void;
 
 /** Takes a block's instructions from its `from`th to before its `to`th in
  *  one call; `def` is the word offset of its definition, whose PCs start at
@@ -61,13 +65,12 @@ export function memValueWords(head: number): number {
 
 /** The mem head a layout entry stands for (records.zig layoutHead). */
 function layoutHead(entry: number): number {
-  return (Kind.mem | ((entry & layoutFlagsMask) << memSizeShiftBit) | ((entry >>> layoutInsnShift) << memInsnShift)) >>> 0;
+  return (Kind.mem | ((entry & layoutFlagsMask) << memSizeShiftBit) | (((entry >>> layoutInsnShift) & layoutInsnMask) << memInsnShift)) >>> 0;
 }
 
-/** The `index`th 16-bit entry of the layout whose first word is `words[at]`. */
-function layoutEntry(words: Uint32Array, at: number, index: number): number {
-  return (words[at + (index >>> 1)]! >>> ((index & 1) << 4)) & 0xffff;
-}
+const layoutDerived = (entry: number) => ((entry >>> layoutDerivedBit) & 1) === 1;
+/** A derived entry's signed delta (records.zig layoutDelta). */
+const layoutDelta = (entry: number) => entry >> layoutDeltaShift;
 
 /** A block_def's or block_open's instruction count. */
 const insnsOf = (head: number) => (head >>> countShift) & blockInsnsMask;
@@ -115,7 +118,7 @@ export class RecordWalker {
           const accesses = accessesOf(head);
           if (insns < 1 || insns > blockInsnsMax) corrupt(`block of ${insns} instructions at word ${at}`);
           if (accesses > blockAccessesMax) corrupt(`block layout of ${accesses} accesses at word ${at}`);
-          size = this.sizes.block_def + insns * (this.wide ? 2 : 1) + ((accesses + 1) >>> 1);
+          size = this.sizes.block_def + insns * (this.wide ? 2 : 1) + accesses;
           break;
         }
         default:
@@ -165,7 +168,7 @@ class ChunkWalk {
       const size = this.walker.sizeAt(words, at);
       const head = words[at]!;
       const kind = head & 0xff;
-      if (kind === Kind.mem) this.#access(at + 1, head, at);
+      if (kind === Kind.mem) this.#access(at + 1 + this.#aw, head, at, this.walker.addr(words, at + 1));
       else if (kind === Kind.exec) this.#exec(at, head);
       else if (kind === Kind.block_run) at += this.#run(at, head);
       else if (kind === Kind.block_open) at += this.#open(at, head);
@@ -173,12 +176,12 @@ class ChunkWalk {
       else if (kind === Kind.regs) {
         // The exec record's instruction, before its accesses.
         if (this.#def >= 0 || this.#executed !== 1 || this.#nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
-        this.visit(Kind.regs, at, this.#execPc, head);
+        this.visit(Kind.regs, at, this.#execPc, head, 0);
       } else {
         // After the owner's last instruction; no access of it follows.
         this.#emitThrough(this.#executed);
         this.#nextInsn = this.#executed;
-        this.visit(kind, at, 0, head);
+        this.visit(kind, at, 0, head, 0);
       }
       at += size;
     }
@@ -194,18 +197,18 @@ class ChunkWalk {
     const from = this.#emitted;
     if (from >= end) return;
     if (this.visitBlock) this.visitBlock(this.#def, from, end);
-    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0);
+    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0, 0);
     this.#emitted = end;
   }
 
-  /** The access whose address is at `addrAt`, told by `head`, right after
-   *  the instruction it names (`where`: its record, for errors). */
-  #access(addrAt: number, head: number, where: number): void {
+  /** The access at `addr` whose value is at `valueAt`, told by `head`,
+   *  right after the instruction it names (`where`: its record, for errors). */
+  #access(valueAt: number, head: number, where: number, addr: number): void {
     const insn = (head >>> memInsnShift) & memInsnMask;
     if (insn < this.#nextInsn || insn >= this.#executed) corrupt(`access at word ${where} names instruction ${insn} of ${this.#executed} (from ${this.#nextInsn} on)`);
     this.#nextInsn = insn;
     this.#emitThrough(insn + 1);
-    this.visit(Kind.mem, addrAt, this.#pcOf(insn), head);
+    this.visit(Kind.mem, valueAt, this.#pcOf(insn), head, addr);
   }
 
   #exec(at: number, head: number): void {
@@ -215,7 +218,7 @@ class ChunkWalk {
     this.#executed = 1;
     this.#emitted = 1;
     this.#nextInsn = 0;
-    this.visit(Kind.exec, at, this.#execPc, head);
+    this.visit(Kind.exec, at, this.#execPc, head, 0);
   }
 
   /** Records the block_def at `at` for the block_opens after it. Its layout
@@ -226,11 +229,13 @@ class ChunkWalk {
     const layoutAt = at + 2 + insns * this.#aw;
     let last = 0;
     for (let j = 0, n = accessesOf(head); j < n; j++) {
-      const entry = layoutEntry(this.words, layoutAt, j);
-      const insn = entry >>> layoutInsnShift;
+      const entry = this.words[layoutAt + j]!;
+      const insn = (entry >>> layoutInsnShift) & layoutInsnMask;
       if (insn < last || insn >= insns) corrupt(`layout entry ${j} of the block at word ${at} names instruction ${insn} of ${insns} (from ${last} on)`);
       // Accesses are 1 to 16 bytes (records.zig).
       if ((entry & 7) > 4) corrupt(`layout entry ${j} of the block at word ${at} has size shift ${entry & 7}`);
+      // A derived address needs one before it, and a value (else its record would be empty).
+      if (layoutDerived(entry) && (j === 0 || memValueWords(layoutHead(entry)) === 0)) corrupt(`layout entry ${j} of the block at word ${at} derives an address it cannot`);
       last = insn;
     }
     this.#defs.set(this.words[at + 1]!, at);
@@ -271,23 +276,37 @@ class ChunkWalk {
     this.#executed = executed;
     this.#emitted = 0;
     this.#nextInsn = 0;
-    this.visit(head & 0xff, at, 0, head);
+    this.visit(head & 0xff, at, 0, head, 0);
   }
 
   /** Visits the first `count` accesses of the owning block's layout,
    *  written without a head from word `start` on. Returns their words. */
   #layoutAccesses(start: number, count: number): number {
     const words = this.words;
-    const defHead = words[this.#def]!;
-    const layoutAt = this.#def + 2 + insnsOf(defHead) * this.#aw;
-    let addrAt = start;
+    const aw = this.#aw;
+    const layoutAt = this.#def + 2 + insnsOf(words[this.#def]!) * aw;
+    // The previous access's address, as its low and high words.
+    let lo = 0;
+    let hi = 0;
+    let at = start;
     for (let j = 0; j < count; j++) {
-      const accessHead = layoutHead(layoutEntry(words, layoutAt, j));
-      const next = addrAt + this.#aw + memValueWords(accessHead);
-      if (next > words.length) corrupt(`access at word ${addrAt} runs past the chunk`);
-      this.#access(addrAt, accessHead, addrAt);
-      addrAt = next;
+      const entry = words[layoutAt + j]!;
+      const head = layoutHead(entry);
+      const derived = layoutDerived(entry);
+      const next = at + (derived ? 0 : aw) + memValueWords(head);
+      if (next > words.length) corrupt(`access at word ${at} runs past the chunk`);
+      if (derived) {
+        const sum = lo + layoutDelta(entry);
+        lo = sum >>> 0;
+        hi = aw === 2 ? (hi + Math.floor(sum / two32)) >>> 0 : 0;
+      } else {
+        lo = words[at]!;
+        hi = aw === 2 ? words[at + 1]! : 0;
+        at += aw;
+      }
+      this.#access(at, head, at, lo + hi * two32);
+      at = next;
     }
-    return addrAt - start;
+    return at - start;
   }
 }

@@ -116,18 +116,14 @@ pub fn ThreadStream(comptime Addr: type) type {
 
         /// The block_def record of block `id` at `words` (both front doors;
         /// only the patched one knows layouts).
-        pub fn writeDefOf(words: [*]u32, id: u32, pcs: []const u64, layout: []const u16) void {
+        pub fn writeDefOf(words: [*]u32, id: u32, pcs: []const u64, layout: []const u32) void {
             assert(pcs.len >= 1 and pcs.len <= records.block_insns_max);
             assert(layout.len <= records.block_accesses_max);
             words[0] = @intFromEnum(records.Kind.block_def) | @as(u32, @intCast(pcs.len)) << records.count_shift |
                 @as(u32, @intCast(layout.len)) << records.block_accesses_shift;
             words[1] = id;
             for (pcs, 0..) |pc, index| putAddr(words + 2 + index * addr_words, pc);
-            const layout_words = words + 2 + pcs.len * addr_words;
-            for (0..records.layoutWords(@intCast(layout.len))) |w| {
-                const high: u32 = if (2 * w + 1 < layout.len) layout[2 * w + 1] else 0;
-                layout_words[w] = layout[2 * w] | high << 16;
-            }
+            @memcpy((words + 2 + pcs.len * addr_words)[0..layout.len], layout);
         }
 
         pub inline fn putAddr(words: [*]u32, value: u64) void {

@@ -33,10 +33,11 @@ const RegisterSet = @import("RegisterSet.zig");
 /// CANNOLI_ABI_VERSION in cannoli.h: both sides refuse any other.
 /// 4: memory records without a pc, values in their own size (protocol 2),
 /// hook_mem says whether values are recorded. 5: registers (QEMU's table in
-/// Info, the `regs` callback). 6: static memory layouts (`block_new`
-/// takes the block's layout; its memory records lose their head), and
-/// one-word block_run records.
-const abi_version = 6;
+/// Info, the `regs` callback). 7: static memory layouts (`block_new`
+/// takes the block's layout, a u32 per access; its memory records lose
+/// their head, derived ones their address too), and one-word block_run
+/// records.
+const abi_version = 7;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -102,7 +103,7 @@ pub const Callbacks = extern struct {
     sysret: *const fn (cursor: *Cursor, number: i64, ret: i64) callconv(.C) void,
     thread_exit: *const fn (cursor: *Cursor) callconv(.C) void,
     process_exit: *const fn () callconv(.C) void,
-    block_new: *const fn (pcs: [*]const u64, insns: u32, layout: ?[*]const u16, accesses: u32, id: *u32) callconv(.C) ?*u32,
+    block_new: *const fn (pcs: [*]const u64, insns: u32, layout: ?[*]const u32, accesses: u32, id: *u32) callconv(.C) ?*u32,
     block_def: *const fn (cursor: *Cursor, defined: *u32) callconv(.C) void,
     block_cut: *const fn (cursor: *Cursor, pc: u64) callconv(.C) void,
     regs_bytes: u32,
@@ -310,7 +311,7 @@ fn Server(comptime Addr: type) type {
         /// the block (their records then come without a head). Blocks live
         /// as long as QEMU; a retranslation with the same PCs and layout
         /// reuses its block. Translation is serialised by QEMU's mmap_lock.
-        fn blockNew(pcs_ptr: [*]const u64, insns: u32, layout_ptr: ?[*]const u16, accesses: u32, id: *u32) callconv(.C) ?*u32 {
+        fn blockNew(pcs_ptr: [*]const u64, insns: u32, layout_ptr: ?[*]const u32, accesses: u32, id: *u32) callconv(.C) ?*u32 {
             assert(insns >= 1 and insns <= records.block_insns_max);
             assert(accesses <= records.block_accesses_max and (accesses == 0) == (layout_ptr == null));
             // --no-blocks: per-instruction records, as on the plugin path.
@@ -321,8 +322,11 @@ fn Server(comptime Addr: type) type {
             // ~2 s; batch tracer 2.3 s against 2.85 s); the TS walker was
             // slower on them (1.7 s against 1.3 s).
             const pcs = pcs_ptr[0..insns];
-            const layout: []const u16 = if (layout_ptr) |l| l[0..accesses] else &.{};
-            for (layout) |entry| assert(entry >> records.layout_insn_shift < insns);
+            const layout: []const u32 = if (layout_ptr) |l| l[0..accesses] else &.{};
+            for (layout, 0..) |entry, index| {
+                assert(records.layoutInsn(entry) < insns);
+                assert(!records.layoutDerived(entry) or (index > 0 and records.memValueWords(records.layoutHead(entry)) > 0));
+            }
             var key_buffer: [block_key_bytes_max]u8 = undefined;
             const key = blockKey(&key_buffer, pcs, layout);
             if (patched_blocks.get(key)) |block| {
@@ -338,7 +342,7 @@ fn Server(comptime Addr: type) type {
             block.* = .{
                 .id = @intCast(patched_by_id.items.len + 1),
                 .pcs = arena.dupe(u64, pcs) catch fatal(error.OutOfMemory),
-                .layout = arena.dupe(u16, layout) catch fatal(error.OutOfMemory),
+                .layout = arena.dupe(u32, layout) catch fatal(error.OutOfMemory),
                 .data_bytes = data_bytes,
             };
             patched_by_id.append(allocator, block) catch fatal(error.OutOfMemory);
@@ -402,7 +406,7 @@ fn Server(comptime Addr: type) type {
 
         /// How many of a layout's accesses fill `bytes` (the records after
         /// a cut block's block_run): they must fill them exactly.
-        fn writtenAccesses(layout: []const u16, bytes: usize) u32 {
+        fn writtenAccesses(layout: []const u32, bytes: usize) u32 {
             var used: usize = 0;
             for (layout, 0..) |entry, index| {
                 if (used == bytes) return @intCast(index);
@@ -412,8 +416,8 @@ fn Server(comptime Addr: type) type {
             return @intCast(layout.len);
         }
 
-        fn layoutAccessBytes(entry: u16) u32 {
-            return (addr_words + records.memValueWords(records.layoutHead(entry))) * 4;
+        fn layoutAccessBytes(entry: u32) u32 {
+            return records.layoutAccessWords(entry, addr_words) * 4;
         }
 
         fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {
@@ -661,15 +665,15 @@ const PatchedBlock = struct {
     defined: u32 = 0,
     id: u32,
     pcs: []const u64,
-    layout: []const u16,
+    layout: []const u32,
     /// What a whole run's accesses take after its block_run.
     data_bytes: u32,
 };
 /// A block's key: its PCs, then its layout (the same PCs may be translated
 /// anew with other accesses, e.g. after the guest rewrote its code).
-const block_key_bytes_max = records.block_insns_max * 8 + records.block_accesses_max * 2;
+const block_key_bytes_max = records.block_insns_max * 8 + records.block_accesses_max * 4;
 
-fn blockKey(buffer: *[block_key_bytes_max]u8, pcs: []const u64, layout: []const u16) []const u8 {
+fn blockKey(buffer: *[block_key_bytes_max]u8, pcs: []const u64, layout: []const u32) []const u8 {
     const pc_bytes = std.mem.sliceAsBytes(pcs);
     const layout_bytes = std.mem.sliceAsBytes(layout);
     @memcpy(buffer[0..pc_bytes.len], pc_bytes);

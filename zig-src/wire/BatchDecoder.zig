@@ -343,7 +343,7 @@ fn Walker(comptime addr_words: u32) type {
                 } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
-                    try w.access(at, at + 1, head, filling);
+                    try w.access(at, head, w.rawAddr(at + 1), at + 1 + addr_words, filling);
                     at += size;
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
@@ -385,17 +385,17 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         /// The access whose head is `head` (its mem record's, or its layout
-        /// entry's) and whose address is at `addr_at`: counted, checked
+        /// entry's), at `addr`, its value at `value_at`: counted, checked
         /// against its owner (else the record at `at` is corrupt), and put
         /// in the columns.
-        inline fn access(w: *Self, at: u32, addr_at: u32, head: u32, comptime filling: bool) Error!void {
+        inline fn access(w: *Self, at: u32, head: u32, address: u64, value_at: u32, comptime filling: bool) Error!void {
             const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
             if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
             w.next_insn = insn;
             const store = (head >> records.mem_store_bit) & 1;
             w.counts.writes += store;
             w.counts.reads += 1 - store;
-            if (filling) try w.putMem(addr_at, head, insn);
+            if (filling) try w.putMem(head, insn, address, value_at);
         }
 
         /// The first `written` of the layout's accesses, without a head,
@@ -405,7 +405,10 @@ fn Walker(comptime addr_words: u32) type {
         fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
             var data = start;
             if (written == 0) return data;
-            const layout = w.words[block.layout_at..];
+            const layout = w.words[block.layout_at..][0..written];
+            // The previous access's address, for derived ones (define saw
+            // that the first is not).
+            var address: u64 = 0;
             // A whole run: the layout's sums count it, and its accesses need
             // no check one by one (define checked the layout).
             if (written == block.accesses and w.executed == block.insns) {
@@ -414,22 +417,33 @@ fn Walker(comptime addr_words: u32) type {
                 w.counts.writes += block.accesses - block.reads;
                 w.next_insn = block.last_insn;
                 if (!filling or w.columns.?.wanted & Column.memory_bits == 0) return data + block.data_words;
-                for (0..written) |index| {
-                    const entry = records.layoutEntry(layout, @intCast(index));
-                    const access_head = records.layoutHead(entry);
-                    try w.putMem(data, access_head, entry >> records.layout_insn_shift);
-                    data += addr_words + records.memValueWords(access_head);
+                for (layout) |entry| {
+                    address = w.layoutAddress(entry, address, &data);
+                    try w.putMem(records.layoutHead(entry), records.layoutInsn(entry), address, data);
+                    data += records.memValueWords(records.layoutHead(entry));
                 }
                 return data;
             }
-            for (0..written) |index| {
-                const access_head = records.layoutHead(records.layoutEntry(layout, @intCast(index)));
-                const size = addr_words + records.memValueWords(access_head);
-                if (size > w.words.len - data) return w.corrupt(at);
-                try w.access(at, data, access_head, filling);
-                data += size;
+            for (layout) |entry| {
+                if (records.layoutAccessWords(entry, addr_words) > w.words.len - data) return w.corrupt(at);
+                address = w.layoutAddress(entry, address, &data);
+                try w.access(at, records.layoutHead(entry), address, data, filling);
+                data += records.memValueWords(records.layoutHead(entry));
             }
             return data;
+        }
+
+        /// The address of a layout access whose record starts at `data.*`
+        /// (the caller checked it is in the chunk), after the access at
+        /// `previous`: read, or derived. Moves `data.*` to its value.
+        inline fn layoutAddress(w: *const Self, entry: u32, previous: u64, data: *u32) u64 {
+            if (records.layoutDerived(entry)) {
+                const wide = previous +% @as(u64, @bitCast(@as(i64, records.layoutDelta(entry))));
+                return if (addr_words == 1) wide & 0xffff_ffff else wide;
+            }
+            const address = w.rawAddr(data.*);
+            data.* += addr_words;
+            return address;
         }
 
         /// A block (or an exec record's instruction) ran its first
@@ -467,19 +481,19 @@ fn Walker(comptime addr_words: u32) type {
         /// The access whose address is at `addr_at` and whose head (or
         /// layout entry) is `head`, by the owner's instruction `insn`: the
         /// wanted columns of its row.
-        inline fn putMem(w: *Self, addr_at: u32, head: u32, insn: u32) Error!void {
+        inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value_at: u32) Error!void {
             const columns = w.columns.?;
             // No memory column wanted: their storage need not have room.
             if (columns.wanted & Column.memory_bits == 0) return;
             const m = w.mem;
             if (m >= columns.mem_capacity) return error.ColumnsTooSmall;
             if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
-            if (columns.wants(.mem_addr)) columns.mem_addr[m] = w.addr(addr_at);
+            if (columns.wants(.mem_addr)) columns.mem_addr[m] = @floatFromInt(address);
             if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
             if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             const value_words = records.memValueWords(head);
-            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[addr_at + addr_words] else 0;
-            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[addr_at + addr_words + 1] else 0;
+            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[value_at] else 0;
+            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[value_at + 1] else 0;
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
@@ -561,14 +575,16 @@ fn Walker(comptime addr_words: u32) type {
             const accesses = (w.words[at] >> records.block_accesses_shift) & records.block_accesses_mask;
             std.debug.assert(insns >= 1 and insns <= records.block_insns_max and accesses <= records.block_accesses_max);
             var block = Block{ .insns = insns, .pcs_at = 0, .layout_at = at + 2 + insns * addr_words, .accesses = @intCast(accesses) };
-            for (0..accesses) |index| {
-                const entry = records.layoutEntry(w.words[block.layout_at..], @intCast(index));
-                const insn = entry >> records.layout_insn_shift;
-                if (insn < block.last_insn or insn >= insns or entry & 7 > 4) return w.corrupt(at);
+            for (w.words[block.layout_at..][0..accesses], 0..) |entry, index| {
+                const insn = records.layoutInsn(entry);
                 const head = records.layoutHead(entry);
+                if (insn < block.last_insn or insn >= insns or entry & 7 > 4) return w.corrupt(at);
+                // A derived address needs one before it, and a value (else
+                // its record would be empty).
+                if (records.layoutDerived(entry) and (index == 0 or records.memValueWords(head) == 0)) return w.corrupt(at);
                 block.last_insn = @intCast(insn);
                 block.reads += @intFromBool(head >> records.mem_store_bit & 1 == 0);
-                block.data_words += @intCast(addr_words + records.memValueWords(head));
+                block.data_words += @intCast(records.layoutAccessWords(entry, addr_words));
             }
             if (filling) block.pcs_at = w.putPcs(at + 2, insns);
             try w.decoder.define(w.words[at + 1], block);
@@ -592,10 +608,13 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         fn addr(w: *const Self, at: u32) f64 {
-            if (addr_words == 1) return @floatFromInt(w.words[at]);
             // One rounding either way: the same f64 as lo + hi * 2^32.
-            const wide = @as(u64, w.words[at + 1]) << 32 | w.words[at];
-            return @floatFromInt(wide);
+            return @floatFromInt(w.rawAddr(at));
+        }
+
+        inline fn rawAddr(w: *const Self, at: u32) u64 {
+            if (addr_words == 1) return w.words[at];
+            return @as(u64, w.words[at + 1]) << 32 | w.words[at];
         }
 
         /// Words in the record at `at` (not a memory access), validated
@@ -741,34 +760,55 @@ fn layoutEntry(size_shift: u32, store: bool, insn: u32) u32 {
     return size_shift | @as(u32, @intFromBool(store)) << 3 | insn << records.layout_insn_shift;
 }
 
+/// The same entry, its address the previous one's plus `delta`.
+fn derivedEntry(size_shift: u32, store: bool, insn: u32, delta: i32) u32 {
+    const raw: u32 = @bitCast(delta);
+    return layoutEntry(size_shift, store, insn) | 1 << records.layout_derived_bit | raw << records.layout_delta_shift;
+}
+
 test "a block with a layout: its accesses follow its block_run or block_open without a head" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     // 64-bit guest: block 7 = pcs 0x100, 0x104; a byte load by instruction
-    // 0 and an 8-byte store by instruction 1. It runs whole (block_run),
-    // then is cut after its first access (block_open: 2 ran, 1 written).
+    // 0, an 8-byte store by instruction 1 and a 4-byte store 8 bytes below
+    // it, derived (no address). It runs whole (block_run), then is cut
+    // after its first access (block_open: 2 ran, 1 written).
     const cut = head_open | 2 << 8 | 1 << records.block_accesses_shift;
     const words = [_]u32{
-        head_block_def | 2 << 8 | 2 << records.block_accesses_shift, 7,                 0x100,  0,   0x104, 0,
-        layoutEntry(0, false, 0) | layoutEntry(3, true, 1) << 16,    head_run | 7 << 8, 0x2000, 0,   0xab,  0x3000,
-        0,                                                           0x11,              0x22,   cut, 7,     0x4000,
-        0,                                                           0xcd,
+        head_block_def | 2 << 8 | 3 << records.block_accesses_shift, 7,                       0x100,                        0,                 0x104,  0,
+        layoutEntry(0, false, 0),                                    layoutEntry(3, true, 1), derivedEntry(2, true, 1, -8), head_run | 7 << 8, 0x2000, 0,
+        0xab,                                                        0x3000,                  0,                            0x11,              0x22,   0x33,
+        cut,                                                         7,                       0x4000,                       0,                 0xcd,
     };
-    var out = TestColumns(4, 3){};
+    var out = TestColumns(4, 4){};
     const columns = out.columns();
     var counts: Counts = .{};
     try decoder.fill(&words, 2, &columns, &counts);
     try testing.expectEqual(@as(u32, 4), counts.instructions);
     try testing.expectEqual(@as(u32, 2), counts.reads);
-    try testing.expectEqual(@as(u32, 1), counts.writes);
-    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x100 }, &out.mem_pc);
-    try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x4000 }, &out.mem_addr);
-    try testing.expectEqualSlices(u8, &.{ 1, 8, 1 }, &out.mem_size);
-    try testing.expectEqualSlices(u32, &.{ 0xab, 0x11, 0xcd }, &out.mem_value_lo);
-    try testing.expectEqualSlices(u32, &.{ 0, 1, 2 }, &out.mem_exec_index);
+    try testing.expectEqual(@as(u32, 2), counts.writes);
+    try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x104, 0x100 }, &out.mem_pc);
+    try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x2ff8, 0x4000 }, &out.mem_addr);
+    try testing.expectEqualSlices(u8, &.{ 1, 8, 4, 1 }, &out.mem_size);
+    try testing.expectEqualSlices(u32, &.{ 0xab, 0x11, 0x33, 0xcd }, &out.mem_value_lo);
+    try testing.expectEqualSlices(u32, &.{ 0, 1, 1, 2 }, &out.mem_exec_index);
     var counted: Counts = .{};
     try decoder.count(&words, 2, &counted);
     try testing.expectEqual(counts, counted);
+}
+
+test "a derived address wraps at the guest's address width" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    const words = [_]u32{
+        head_block_def | 1 << 8 | 2 << records.block_accesses_shift, 3,           0x10, layoutEntry(2, false, 0), derivedEntry(2, false, 0, 8),
+        head_run | 3 << 8,                                           0xffff_fffc, 1,    2,
+    };
+    var out = TestColumns(1, 2){};
+    const columns = out.columns();
+    var counts: Counts = .{};
+    try decoder.fill(&words, 1, &columns, &counts);
+    try testing.expectEqualSlices(f64, &.{ 0xffff_fffc, 4 }, &out.mem_addr);
 }
 
 test "a layout out of order, past its block, or whose accesses do not fit is corrupt" {
@@ -776,27 +816,32 @@ test "a layout out of order, past its block, or whose accesses do not fit is cor
     defer decoder.deinit();
     var counts: Counts = .{};
     const def2 = head_block_def | 2 << 8 | 2 << records.block_accesses_shift;
-    const backwards = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 1) | layoutEntry(0, false, 0) << 16 };
+    const backwards = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 1), layoutEntry(0, false, 0) };
     try testing.expectError(error.Corrupt, decoder.count(&backwards, 1, &counts));
-    const past = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 0) | layoutEntry(0, false, 2) << 16 };
+    const past = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(0, false, 0), layoutEntry(0, false, 2) };
     try testing.expectError(error.Corrupt, decoder.count(&past, 1, &counts));
-    const bad_size = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(5, false, 0) | layoutEntry(0, false, 1) << 16 };
+    const bad_size = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(5, false, 0), layoutEntry(0, false, 1) };
     try testing.expectError(error.Corrupt, decoder.count(&bad_size, 1, &counts));
-    const layout = layoutEntry(2, false, 0) | layoutEntry(2, false, 1) << 16;
-    const short = [_]u32{ def2, 1, 0x10, 0x14, layout, head_run | 1 << 8, 0x20, 5, 0x24 };
+    const derived_first = [_]u32{ def2, 1, 0x10, 0x14, derivedEntry(2, false, 0, 4), layoutEntry(2, false, 1) };
+    try testing.expectError(error.Corrupt, decoder.count(&derived_first, 1, &counts));
+    const no_value = layoutEntry(2, false, 1) | 1 << (records.mem_no_value_bit - records.mem_size_shift_bit);
+    const derived_empty = [_]u32{ def2, 1, 0x10, 0x14, layoutEntry(2, false, 0), no_value | 1 << records.layout_derived_bit };
+    try testing.expectError(error.Corrupt, decoder.count(&derived_empty, 1, &counts));
+    const layout = [_]u32{ layoutEntry(2, false, 0), layoutEntry(2, false, 1) };
+    const short = [_]u32{ def2, 1, 0x10, 0x14 } ++ layout ++ [_]u32{ head_run | 1 << 8, 0x20, 5, 0x24 };
     try testing.expectError(error.Corrupt, decoder.count(&short, 1, &counts));
-    try testing.expectEqual(@as(u32, 5), counts.corrupt_word);
+    try testing.expectEqual(@as(u32, 6), counts.corrupt_word);
     const written = 2 << records.block_accesses_shift;
     // The second access's instruction did not run.
-    const not_run = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | written, 1, 0x20, 5, 0x24, 6 };
+    const not_run = [_]u32{ def2, 1, 0x10, 0x14 } ++ layout ++ [_]u32{ head_open | 1 << 8 | written, 1, 0x20, 5, 0x24, 6 };
     try testing.expectError(error.Corrupt, decoder.count(&not_run, 1, &counts));
-    const too_many = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 2 << 8 | 3 << records.block_accesses_shift, 1 };
+    const too_many = [_]u32{ def2, 1, 0x10, 0x14 } ++ layout ++ [_]u32{ head_open | 2 << 8 | 3 << records.block_accesses_shift, 1 };
     try testing.expectError(error.Corrupt, decoder.count(&too_many, 1, &counts));
     const no_layout = [_]u32{ head_block_def | 1 << 8, 1, 0x10, head_open | 1 << 8 | 1 << records.block_accesses_shift, 1 };
     try testing.expectError(error.Corrupt, decoder.count(&no_layout, 1, &counts));
     const undefined_run = [_]u32{head_run | 9 << 8};
     try testing.expectError(error.Corrupt, decoder.count(&undefined_run, 1, &counts));
-    const cut_early = [_]u32{ def2, 1, 0x10, 0x14, layout, head_open | 1 << 8 | 1 << records.block_accesses_shift, 1, 0x20, 5 };
+    const cut_early = [_]u32{ def2, 1, 0x10, 0x14 } ++ layout ++ [_]u32{ head_open | 1 << 8 | 1 << records.block_accesses_shift, 1, 0x20, 5 };
     try decoder.count(&cut_early, 1, &counts);
     try testing.expectEqual(@as(u32, 1), counts.reads);
 }

@@ -33,6 +33,9 @@ pub fn main() !void {
     try out.print("export const blockRunIdMax = {d};\n", .{records.block_run_id_max});
     try out.print("export const layoutFlagsMask = {d};\n", .{records.layout_flags_mask});
     try out.print("export const layoutInsnShift = {d};\n", .{records.layout_insn_shift});
+    try out.print("export const layoutInsnMask = {d};\n", .{records.layout_insn_mask});
+    try out.print("export const layoutDerivedBit = {d};\n", .{records.layout_derived_bit});
+    try out.print("export const layoutDeltaShift = {d};\n", .{records.layout_delta_shift});
     inline for (.{ 1, 2 }) |addr_words| {
         try out.print("export const recordWords{d} = {{\n", .{addr_words});
         inline for (std.meta.fields(records.Kind)) |field| {

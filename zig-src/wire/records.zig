@@ -23,13 +23,16 @@
 //!            [layout 0..accesses-1]   a block's PCs, repeated in every chunk
 //!            that uses the block, before its first use there, so chunks
 //!            decode alone. accesses > 0: the block's static memory layout,
-//!            known when it was translated (patched backend): one 16-bit
-//!            entry per access, in the order they are made, two per word
-//!            (the first in the low half, the last word padded with 0).
-//!            An entry is [flags | insn<<7]: `flags` are a mem head's bits
-//!            8-14 (size shift, store, sign, big endian, no value), `insn`
-//!            the accessing instruction's index in the block,
-//!            non-decreasing along the layout. A block has a layout only if
+//!            known when it was translated (patched backend): one word per
+//!            access, in the order they are made, [flags | insn<<7 |
+//!            derived<<16 | delta<<17]: `flags` are a mem head's bits 8-14
+//!            (size shift, store, sign, big endian, no value), `insn` the
+//!            accessing instruction's index in the block, non-decreasing
+//!            along the layout. `derived`: the access's address is the
+//!            previous entry's plus `delta` (signed 15 bits, wrapping), so
+//!            its record has no address (aarch64 ldp/stp, x86
+//!            read-modify-write); never on the first entry, nor on one
+//!            without a value. A block has a layout only if
 //!            every run of it makes all its accesses: one with an access
 //!            under a branch inside its instruction (x86 rep strings, ARM
 //!            conditional execution, MIPS branch-likely delay slots) or
@@ -38,7 +41,7 @@
 //!            patched backend; ids below 2^24). A block with a layout is
 //!            followed by all its accesses without a head: per layout
 //!            entry, [addr] [value] as in a mem record (its words told by
-//!            the entry's flags)
+//!            the entry's flags), [value] only for a derived one
 //!   block_open [head | executed<<8 | written<<18] [id]   a block ran its
 //!            first `executed` instructions, and a block with a layout is
 //!            followed by its layout's first `written` accesses (an
@@ -114,9 +117,13 @@ pub const block_accesses_mask: u32 = 0xfff;
 pub const block_accesses_max = 2048;
 /// A block_run's id takes the 24 bits above its kind.
 pub const block_run_id_max: u32 = (1 << 24) - 1;
-/// A layout entry: the mem head flags (bits 8-14) low, the instruction above.
+/// A layout entry: the mem head flags (bits 8-14) low, the instruction
+/// above, then whether its address is derived, and from what delta.
 pub const layout_flags_mask: u32 = 0x7f;
 pub const layout_insn_shift = 7;
+pub const layout_insn_mask: u32 = 0x1ff;
+pub const layout_derived_bit = 16;
+pub const layout_delta_shift = 17;
 
 pub const mmap_path_shift = count_shift;
 /// A regs entry's head: the register's index, its value words above.
@@ -179,18 +186,36 @@ pub inline fn memHead(flags: u32, insn: u32, with_value: bool) u32 {
 
 /// Words of a block's layout of `accesses` entries.
 pub inline fn layoutWords(accesses: u32) u32 {
-    return (accesses + 1) / 2;
-}
-
-/// The layout entry at `index` of the layout starting at `words[0]`.
-pub inline fn layoutEntry(words: []const u32, index: u32) u32 {
-    return (words[index / 2] >> @intCast(16 * (index % 2))) & 0xffff;
+    return accesses;
 }
 
 /// The mem head a layout entry stands for (what a headed record would carry).
 pub inline fn layoutHead(entry: u32) u32 {
     return @intFromEnum(Kind.mem) | (entry & layout_flags_mask) << mem_size_shift_bit |
-        (entry >> layout_insn_shift) << mem_insn_shift;
+        layoutInsn(entry) << mem_insn_shift;
+}
+
+pub inline fn layoutInsn(entry: u32) u32 {
+    return (entry >> layout_insn_shift) & layout_insn_mask;
+}
+
+pub inline fn layoutDerived(entry: u32) bool {
+    return (entry >> layout_derived_bit) & 1 != 0;
+}
+
+/// What a derived entry adds to the previous entry's address.
+pub inline fn layoutDelta(entry: u32) i32 {
+    // Sign-extends by hand: Zig 0.11's comptime `>>` of a negative i32
+    // rounds toward zero.
+    const raw: i32 = @intCast(entry >> layout_delta_shift);
+    return raw - (raw & 0x4000) * 2;
+}
+
+/// Words of an access's record after a block_run: its address unless
+/// derived, then its value.
+pub inline fn layoutAccessWords(entry: u32, addr_words: u32) u32 {
+    const head = layoutHead(entry);
+    return (if (layoutDerived(entry)) 0 else addr_words) + memValueWords(head);
 }
 
 pub fn pathWords(path_bytes: u32) u32 {
@@ -217,15 +242,17 @@ test "a memory record's size follows its head" {
     try std.testing.expectEqual(@as(u32, memWords(memHead(3 << mem_size_shift_bit, 0, true), 2)), recordWords(.mem, 2));
 }
 
-test "a layout entry stands for the mem head it replaces" {
+test "a layout entry stands for the mem head it replaces, and derives addresses" {
     const head = memHead(3 << mem_size_shift_bit | 1 << mem_store_bit, 511, true);
     const entry = (head >> mem_size_shift_bit) & layout_flags_mask | 511 << layout_insn_shift;
-    try std.testing.expect(entry <= 0xffff);
     try std.testing.expectEqual(head, layoutHead(entry));
-    const words = [_]u32{ 0x0002_0001, 0x0000_0003 };
-    try std.testing.expectEqual(@as(u32, 2), layoutEntry(&words, 1));
-    try std.testing.expectEqual(@as(u32, 3), layoutEntry(&words, 2));
-    try std.testing.expectEqual(@as(u32, 2), layoutWords(3));
+    try std.testing.expect(!layoutDerived(entry));
+    try std.testing.expectEqual(@as(u32, 4), layoutAccessWords(entry, 2));
+    const back8 = entry | 1 << layout_derived_bit | @as(u32, @bitCast(@as(i32, -8))) << layout_delta_shift;
+    try std.testing.expectEqual(head, layoutHead(back8));
+    try std.testing.expect(layoutDerived(back8));
+    try std.testing.expectEqual(@as(i32, -8), layoutDelta(back8));
+    try std.testing.expectEqual(@as(u32, 2), layoutAccessWords(back8, 2));
     try std.testing.expect(block_accesses_max <= block_accesses_mask);
     try std.testing.expect(block_insns_max <= block_insns_mask and block_accesses_shift >= count_shift + 10);
 }
