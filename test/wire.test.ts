@@ -62,19 +62,29 @@ test("a block_open record owns the records after it: accesses after the instruct
   expect(events).toEqual(["exec 10", "exec 14", "mem 14", `kind ${Kind.syscall} 0`, "exec 10", "exec 14", "exec 18", "exec 40", "mem 40"]);
 });
 
-test("a block with a layout is followed by its accesses without heads: all after a block_run, the first `written` after a block_open", async () => {
+/** Little-endian words of `[value, bytes]` pairs packed byte after byte, padded. */
+function packed(...fields: [number, number][]): number[] {
+  const bytes: number[] = [];
+  for (const [value, count] of fields) for (let b = 0; b < count; b++) bytes.push(Math.floor(value / 256 ** b) & 0xff);
+  while (bytes.length % 4 !== 0) bytes.push(0);
+  const words: number[] = [];
+  for (let b = 0; b < bytes.length; b += 4) words.push((bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24)) >>> 0);
+  return words;
+}
+
+test("a block with a layout is followed by its accesses packed without heads: all after a block_run, the first `written` after a block_open", async () => {
   const { RecordWalker } = await import("../src/wire/walk");
   const { Kind, blockAccessesShift, layoutDeltaShift, layoutDerivedBit, layoutInsnShift, memInsnShift } = await import("../src/wire/records.generated");
   // Layout entries [flags | insn<<7 | derived<<16 | delta<<17], flags = a
   // mem head's bits 8-14: a 4-byte load by instruction 0, an 8-byte store
-  // by 1, a 1-byte load without value by 2, and a 4-byte store by 2 whose
-  // address is 4 below the previous one's (derived: no address).
+  // by 1, a 1-byte load by 2, and a 4-byte store by 2 whose address is 4
+  // below the previous one's (derived: no address).
   const derived = (1 << layoutDerivedBit) | (-4 << layoutDeltaShift);
-  const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), (1 << 6) | (2 << layoutInsnShift), (2 | (1 << 3) | (2 << layoutInsnShift) | derived) >>> 0];
+  const entries = [2, 3 | (1 << 3) | (1 << layoutInsnShift), 2 << layoutInsnShift, (2 | (1 << 3) | (2 << layoutInsnShift) | derived) >>> 0];
   // 32-bit guest: block 9 = [0x20, 0x24, 0x28] with that layout; it runs
-  // whole (block_run: its four accesses, then a headed 4-byte load by
-  // instruction 2), then is cut after 2 instructions and 1 access
-  // (block_open); then an exec record.
+  // whole (block_run: its four accesses in 29 bytes and 3 of padding, then
+  // a headed 4-byte load by instruction 2), then is cut after 2
+  // instructions and 1 access (block_open); then an exec record.
   const chunk = (cut: number) =>
     new Uint32Array([
       Kind.block_def | (3 << 8) | (4 << blockAccessesShift),
@@ -84,50 +94,44 @@ test("a block with a layout is followed by its accesses without heads: all after
       0x28,
       ...entries,
       Kind.block_run | (9 << 8), // word 9
-      0x1000, // access 0's address, then its value (word 11)
-      0xaa,
-      0x2000,
-      0x1, // word 13
-      0x2,
-      0x3000, // access 2: no value
-      0x77, // word 16: access 3's value, its address derived
-      Kind.mem | (2 << 8) | (2 << memInsnShift),
+      ...packed([0x1000, 4], [0xaa, 4], [0x2000, 4], [1, 4], [2, 4], [0x3000, 4], [0x66, 1], [0x77, 4]), // words 10-17
+      Kind.mem | (2 << 8) | (2 << memInsnShift), // word 18
       0x4000,
-      0x5, // word 19
-      cut,
+      0x5,
+      cut, // word 21
       9,
-      0x1100,
-      0xbb, // word 23
+      ...packed([0x1100, 4], [0xbb, 4]), // words 23-24
       Kind.exec,
       0x40,
     ]);
   const cutOpen = Kind.block_open | (2 << 8) | (1 << blockAccessesShift);
   const walk = (words: Uint32Array) => {
     const events: string[] = [];
-    new RecordWalker(4).walk(words, (kind, at, pc, head, addr) => {
+    new RecordWalker(4).walk(words, (kind, at, pc, head, addr, lo, hi) => {
       const name = kind === Kind.exec ? "exec" : kind === Kind.mem ? "mem" : kind === Kind.block_open ? "open" : kind === Kind.block_run ? "run" : `kind ${kind}`;
-      events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}${kind === Kind.mem ? ` ${addr.toString(16)}` : ""}`);
+      const access = kind === Kind.mem ? ` ${addr.toString(16)} ${lo.toString(16)}:${hi.toString(16)}` : "";
+      events.push(`${name} ${pc.toString(16)} @${at} ${head.toString(16)}${access}`);
     });
     return events;
   };
   expect(walk(chunk(cutOpen))).toEqual([
     "run 0 @9 90d",
     "exec 20 @-1 0",
-    "mem 20 @11 202 1000",
+    "mem 20 @-1 202 1000 aa:0",
     "exec 24 @-1 0",
-    "mem 24 @13 10b02 2000",
+    "mem 24 @-1 10b02 2000 1:2",
     "exec 28 @-1 0",
-    "mem 28 @16 24002 3000",
-    "mem 28 @16 20a02 2ffc",
-    "mem 28 @19 20202 4000",
-    `open 0 @20 ${cutOpen.toString(16)}`,
+    "mem 28 @-1 20002 3000 66:0",
+    "mem 28 @-1 20a02 2ffc 77:0",
+    "mem 28 @18 20202 4000 5:0",
+    `open 0 @21 ${cutOpen.toString(16)}`,
     "exec 20 @-1 0",
-    "mem 20 @23 202 1100",
+    "mem 20 @-1 202 1100 bb:0",
     "exec 24 @-1 0",
-    "exec 40 @24 1",
+    "exec 40 @25 1",
   ]);
   // Cut before any access: the words meant for one are read as a record.
-  expect(() => walk(chunk(Kind.block_open | (2 << 8)))).toThrow("unknown record kind 0 at word 22");
+  expect(() => walk(chunk(Kind.block_open | (2 << 8)))).toThrow("unknown record kind 0 at word 23");
   const corrupted = (at: number, word: number) => () => walk(chunk(cutOpen).map((w, i) => (i === at ? word : w)));
   // An entry naming an instruction the block does not have, or going back.
   expect(corrupted(7, entries[2]! + (1 << layoutInsnShift))).toThrow("layout entry 2 of the block at word 0 names instruction 3 of 3");
@@ -138,18 +142,18 @@ test("a block with a layout is followed by its accesses without heads: all after
   expect(corrupted(5, entries[0]! | derived)).toThrow("layout entry 0 of the block at word 0 derives an address it cannot");
   expect(corrupted(8, entries[3]! | (1 << 6))).toThrow("layout entry 3 of the block at word 0 derives an address it cannot");
   // More accesses written than the layout has.
-  expect(corrupted(20, Kind.block_open | (2 << 8) | (5 << blockAccessesShift))).toThrow("wrote 5 accesses, more than its layout has");
+  expect(corrupted(21, Kind.block_open | (2 << 8) | (5 << blockAccessesShift))).toThrow("wrote 5 accesses, more than its layout has");
   // A block_run of a block that is not defined.
   expect(corrupted(9, Kind.block_run | (8 << 8))).toThrow("block 8 used at word 9 without a definition in its chunk");
   // Accesses written by instructions that did not run.
-  expect(corrupted(20, Kind.block_open | (0 << 8) | (1 << blockAccessesShift))).toThrow("names instruction 0 of 0");
+  expect(corrupted(21, Kind.block_open | (0 << 8) | (1 << blockAccessesShift))).toThrow("names instruction 0 of 0");
   // A written count on a block without a layout.
   expect(() => walk(new Uint32Array([Kind.block_def | (1 << 8), 9, 0x20, Kind.block_open | (1 << 8) | (1 << blockAccessesShift), 9]))).toThrow(
     "wrote 1 accesses, more than its layout has",
   );
   // Accesses running past the chunk.
   expect(() => walk(chunk(cutOpen).subarray(0, 14))).toThrow("access at word 12 runs past the chunk");
-  expect(() => walk(chunk(cutOpen).subarray(0, 23))).toThrow("access at word 22 runs past the chunk");
+  expect(() => walk(chunk(cutOpen).subarray(0, 24))).toThrow("access at word 23 runs past the chunk");
 });
 
 /** A small seeded PRNG, so a failure names a reproducible case. */
@@ -194,13 +198,13 @@ function randomLayout(random: (n: number) => number, insns: number): Entry[] {
   entries.sort((a, b) => a.insn - b.insn);
   // Derived addresses, from both ends of the delta's range too.
   for (let j = 1; j < entries.length; j++) {
-    if (entryValueWords(entries[j]!.flags) > 0 && random(3) === 0) entries[j]!.delta = random(4) ? random(65) - 32 : random(2) ? 16383 : -16384;
+    if (entryValueBytes(entries[j]!.flags) > 0 && random(3) === 0) entries[j]!.delta = random(4) ? random(65) - 32 : random(2) ? 16383 : -16384;
   }
   return entries;
 }
 
-/** Value words of an access with the entry flags `flags` (walk.ts memValueWords). */
-const entryValueWords = (flags: number) => ((flags >>> 6) & 1 ? 0 : (flags & 7) <= 2 ? 1 : 2);
+/** Value bytes of an access with the entry flags `flags`, packed (walk.ts valueBytes). */
+const entryValueBytes = (flags: number) => ((flags >>> 6) & 1 ? 0 : Math.min(8, 1 << (flags & 7)));
 
 /** Random chunks, mostly well-formed, some with one word damaged or one
  *  layout rule broken. */
@@ -254,12 +258,21 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
         opens.push({ at: words.length, insns });
         words.push(Kind.block_open | (executed << 8) | (written << blockAccessesShift), block.id);
       }
+      // The accesses packed byte after byte, padded to whole words.
       const start = words.length;
+      const bytes: number[] = [];
+      const put = (value: number, count: number) => {
+        for (let b = 0; b < count; b++) bytes.push(Math.floor(value / 256 ** b) & 0xff);
+      };
       for (const { flags, insn, delta } of layout.slice(0, written)) {
-        if (delta === null) addr(random(1 << 30));
-        for (let v = entryValueWords(flags); v > 0; v--) words.push(random(1 << 30));
+        if (delta === null) put(random(1 << 30) + (wide ? random(3) * 2 ** 32 : 0), wide ? 8 : 4);
+        const size = entryValueBytes(flags);
+        put(random(1 << 30), Math.min(size, 4));
+        if (size === 8) put(random(1 << 30), 4);
         nextInsn = insn;
       }
+      while (bytes.length % 4 !== 0) bytes.push(random(4) ? 0 : random(256));
+      for (let b = 0; b < bytes.length; b += 4) words.push((bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24)) >>> 0);
       if (breaks(Fault.accessesPastChunk, words.length > start)) {
         words.length -= 1 + random(words.length - start);
         broken = true;
@@ -299,14 +312,13 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
 }
 
 test("the native decoder gives the reference walker's columns, counts and verdicts on random chunks", async () => {
-  const { RecordWalker, memValueWords } = await import("../src/wire/walk");
+  const { RecordWalker } = await import("../src/wire/walk");
   const { ChunkDecoder } = await import("../src/runtime/decode");
   const { noBlockId } = await import("../src/tracer");
-  const { Kind, blockInsnsMask, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
+  const { Kind, memInsnMask, memInsnShift, memSizeShiftBit, memStoreBit } = await import("../src/wire/records.generated");
   let rejected = 0;
   for (const pointerBytes of [4, 8] as const) {
     const random = prng(pointerBytes * 7919);
-    const aw = pointerBytes / 4;
     const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "x", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "plugin", registers: [] };
     // One decoder per form for all the chunks, as for a guest thread: the
     // per-event and batch forms then fill straight into columns sized before.
@@ -364,7 +376,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           if (run.length > 0) runs.push(`${run.id} ${ownerRow} ${run.length}`);
           run = { id: 0, length: 0 };
         };
-        walker.walk(words, (kind, at, pc, head, addr) => {
+        walker.walk(words, (kind, at, pc, head, addr, lo, hi) => {
           if (kind === Kind.exec) {
             if (at >= 0) {
               endRun();
@@ -382,11 +394,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           }
           if (kind === Kind.syscall || kind === Kind.sysret || kind === Kind.mmap || kind === Kind.munmap || kind === Kind.regs) others.push(`${kind} ${at} ${execs.length}`);
           if (kind !== Kind.mem) return;
-          // `at`: the access's value.
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
-          const valueWords = memValueWords(head);
-          const lo = valueWords > 0 ? words[at]! : 0;
-          const hi = valueWords > 1 ? words[at + 1]! : 0;
           const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
           addrs.push(addr);
           rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);

@@ -9,7 +9,7 @@ import type { AnyTracer, MemEvent, MmapEvent, RecordBatch, ThreadInfo, TracerArg
 import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts } from "./NativeDecoder";
 import { BatchColumns, LazyBatch, perEventColumns, rowsOf, type ColumnRows } from "./batch_columns";
-import { RecordWalker, corrupt, memValueWords, type Visit } from "../wire/walk";
+import { RecordWalker, corrupt, type Visit } from "../wire/walk";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
@@ -190,7 +190,7 @@ export class ChunkDecoder {
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
     const current = { kind: 0, at: 0, pc: 0, head: 0, addr: 0 };
-    const visit: Visit = (kind, at, pc, head, addr) => {
+    const visit: Visit = (kind, at, pc, head, addr, valueLo, valueHi) => {
       current.kind = kind;
       current.at = at;
       current.pc = pc;
@@ -201,13 +201,10 @@ export class ChunkDecoder {
           if (!othersOnly) tracer.exec?.(ctx, { pc, size: (head >>> execInsnBytesShift) & 0xff }, out);
           break;
         case Kind.mem: {
-          // `at`: the access's value.
           if (othersOnly) break;
           const isStore = ((head >>> memStoreBit) & 1) === 1;
           const handler = isStore ? tracer.write : tracer.read;
           if (!handler) break;
-          const valueAt = at;
-          const valueWords = memValueWords(head);
           const event = new DecodedMemEvent(
             pc,
             addr,
@@ -215,8 +212,8 @@ export class ChunkDecoder {
             isStore,
             ((head >>> memSignBit) & 1) === 1,
             ((head >>> memBigEndianBit) & 1) === 1,
-            valueWords > 0 ? words[valueAt]! : 0,
-            valueWords > 1 ? words[valueAt + 1]! : 0,
+            valueLo,
+            valueHi,
           );
           handler.call(tracer, ctx, event, out);
           break;

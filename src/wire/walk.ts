@@ -38,13 +38,13 @@ import {
 /** Called per record in execution order (block_def aside; a block_open
  *  before its instructions and accesses). `at` is the record's word offset
  *  (-1 for an instruction expanded from a block) and `head` its head word
- *  (0 for such an instruction) — except for `mem`: there `at` is where the
- *  access's value is (or would be, without one), `head` its mem head and
- *  `addr` its address, since an access of a block with a layout has no
- *  head of its own (the walker gives the one its layout entry stands for)
- *  and may have no address either (a derived one). `pc` is the
+ *  (0 for such an instruction) — except for `mem`: there `at` is its
+ *  record's offset (-1 for an access of a block with a layout, packed in
+ *  the block's bytes), `head` its mem head (for a layout's, the one its
+ *  entry stands for), `addr` its address (a layout's may be derived) and
+ *  `valueLo`/`valueHi` its value's low and high 32 bits. `pc` is the
  *  instruction's for `exec`, the accessing instruction's for `mem`. */
-export type Visit = (kind: number, at: number, pc: number, head: number, addr: number) => void;
+export type Visit = (kind: number, at: number, pc: number, head: number, addr: number, valueLo: number, valueHi: number) => void;
 
 /** Takes a block's instructions from its `from`th to before its `to`th in
  *  one call; `def` is the word offset of its definition, whose PCs start at
@@ -55,6 +55,12 @@ const two32 = 4294967296;
 
 export function corrupt(message: string): never {
   throw new StreamCorruptError(`cannoli: corrupted stream: ${message}`);
+}
+
+/** Bytes of a packed value (records.zig valueBytes). */
+function valueBytes(head: number): number {
+  if ((head >>> memNoValueBit) & 1) return 0;
+  return Math.min(8, 1 << ((head >>> memSizeShiftBit) & 7));
 }
 
 /** Value words of the memory record whose head is `head` (records.zig memValueWords). */
@@ -168,20 +174,23 @@ class ChunkWalk {
       const size = this.walker.sizeAt(words, at);
       const head = words[at]!;
       const kind = head & 0xff;
-      if (kind === Kind.mem) this.#access(at + 1 + this.#aw, head, at, this.walker.addr(words, at + 1));
-      else if (kind === Kind.exec) this.#exec(at, head);
+      if (kind === Kind.mem) {
+        const valueAt = at + 1 + this.#aw;
+        const valueWords = memValueWords(head);
+        this.#access(at, head, at, this.walker.addr(words, at + 1), valueWords > 0 ? words[valueAt]! : 0, valueWords > 1 ? words[valueAt + 1]! : 0);
+      } else if (kind === Kind.exec) this.#exec(at, head);
       else if (kind === Kind.block_run) at += this.#run(at, head);
       else if (kind === Kind.block_open) at += this.#open(at, head);
       else if (kind === Kind.block_def) this.#define(at, head);
       else if (kind === Kind.regs) {
         // The exec record's instruction, before its accesses.
         if (this.#def >= 0 || this.#executed !== 1 || this.#nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
-        this.visit(Kind.regs, at, this.#execPc, head, 0);
+        this.visit(Kind.regs, at, this.#execPc, head, 0, 0, 0);
       } else {
         // After the owner's last instruction; no access of it follows.
         this.#emitThrough(this.#executed);
         this.#nextInsn = this.#executed;
-        this.visit(kind, at, 0, head, 0);
+        this.visit(kind, at, 0, head, 0, 0, 0);
       }
       at += size;
     }
@@ -197,18 +206,19 @@ class ChunkWalk {
     const from = this.#emitted;
     if (from >= end) return;
     if (this.visitBlock) this.visitBlock(this.#def, from, end);
-    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0, 0);
+    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0, 0, 0, 0);
     this.#emitted = end;
   }
 
-  /** The access at `addr` whose value is at `valueAt`, told by `head`,
-   *  right after the instruction it names (`where`: its record, for errors). */
-  #access(valueAt: number, head: number, where: number, addr: number): void {
+  /** The access told by `head` (its record at `at`, -1 for a layout's),
+   *  right after the instruction it names (`where`: its record or its
+   *  block's, for errors). */
+  #access(at: number, head: number, where: number, addr: number, valueLo: number, valueHi: number): void {
     const insn = (head >>> memInsnShift) & memInsnMask;
     if (insn < this.#nextInsn || insn >= this.#executed) corrupt(`access at word ${where} names instruction ${insn} of ${this.#executed} (from ${this.#nextInsn} on)`);
     this.#nextInsn = insn;
     this.#emitThrough(insn + 1);
-    this.visit(Kind.mem, valueAt, this.#pcOf(insn), head, addr);
+    this.visit(Kind.mem, at, this.#pcOf(insn), head, addr, valueLo, valueHi);
   }
 
   #exec(at: number, head: number): void {
@@ -218,7 +228,7 @@ class ChunkWalk {
     this.#executed = 1;
     this.#emitted = 1;
     this.#nextInsn = 0;
-    this.visit(Kind.exec, at, this.#execPc, head, 0);
+    this.visit(Kind.exec, at, this.#execPc, head, 0, 0, 0);
   }
 
   /** Records the block_def at `at` for the block_opens after it. Its layout
@@ -252,7 +262,7 @@ class ChunkWalk {
     if (executed > insnsOf(this.words[def]!)) corrupt(`block ${id} ran ${executed} instructions, more than it has`);
     if (written > accessesOf(this.words[def]!)) corrupt(`block ${id} at word ${at} wrote ${written} accesses, more than its layout has`);
     this.#enter(def, executed, at, head);
-    return this.#layoutAccesses(at + this.walker.sizes.block_open, written);
+    return this.#layoutAccesses(at + this.walker.sizes.block_open, written, at);
   }
 
   /** The block_run at `at`: its block ran whole, all of its layout's
@@ -260,7 +270,7 @@ class ChunkWalk {
   #run(at: number, head: number): number {
     const def = this.#definition(head >>> countShift, at);
     this.#enter(def, insnsOf(this.words[def]!), at, head);
-    return this.#layoutAccesses(at + this.walker.sizes.block_run, accessesOf(this.words[def]!));
+    return this.#layoutAccesses(at + this.walker.sizes.block_run, accessesOf(this.words[def]!), at);
   }
 
   #definition(id: number, at: number): number {
@@ -276,37 +286,41 @@ class ChunkWalk {
     this.#executed = executed;
     this.#emitted = 0;
     this.#nextInsn = 0;
-    this.visit(head & 0xff, at, 0, head, 0);
+    this.visit(head & 0xff, at, 0, head, 0, 0, 0);
   }
 
   /** Visits the first `count` accesses of the owning block's layout,
-   *  written without a head from word `start` on. Returns their words. */
-  #layoutAccesses(start: number, count: number): number {
+   *  packed without a head from word `start` on (the record at `where`).
+   *  Returns their words, padding included. */
+  #layoutAccesses(start: number, count: number, where: number): number {
     const words = this.words;
     const aw = this.#aw;
     const layoutAt = this.#def + 2 + insnsOf(words[this.#def]!) * aw;
+    const view = new DataView(words.buffer, words.byteOffset, words.byteLength);
     // The previous access's address, as its low and high words.
     let lo = 0;
     let hi = 0;
-    let at = start;
+    let at = start * 4;
     for (let j = 0; j < count; j++) {
       const entry = words[layoutAt + j]!;
       const head = layoutHead(entry);
       const derived = layoutDerived(entry);
-      const next = at + (derived ? 0 : aw) + memValueWords(head);
-      if (next > words.length) corrupt(`access at word ${at} runs past the chunk`);
+      const size = valueBytes(head);
+      if (at + (derived ? 0 : aw * 4) + size > words.byteLength) corrupt(`access at word ${at >>> 2} runs past the chunk`);
       if (derived) {
         const sum = lo + layoutDelta(entry);
         lo = sum >>> 0;
         hi = aw === 2 ? (hi + Math.floor(sum / two32)) >>> 0 : 0;
       } else {
-        lo = words[at]!;
-        hi = aw === 2 ? words[at + 1]! : 0;
-        at += aw;
+        lo = view.getUint32(at, true);
+        hi = aw === 2 ? view.getUint32(at + 4, true) : 0;
+        at += aw * 4;
       }
-      this.#access(at, head, at, lo + hi * two32);
-      at = next;
+      const valueLo = size === 0 ? 0 : size === 1 ? view.getUint8(at) : size === 2 ? view.getUint16(at, true) : view.getUint32(at, true);
+      const valueHi = size === 8 ? view.getUint32(at + 4, true) : 0;
+      this.#access(-1, head, where, lo + hi * two32, valueLo, valueHi);
+      at += size;
     }
-    return at - start;
+    return Math.ceil(at / 4) - start;
   }
 }

@@ -17,8 +17,8 @@ export default defineTracer<RecordWalker, Census, Census>({
     const census: Census = { headless: 0, headed: 0, cuts: 0, cutWritten: 0 };
     const words = batch.words;
     walker.walk(words, (kind, at, _pc, head) => {
-      // A headed access's head comes right before its address and value.
-      if (kind === Kind.mem) words[at - 1 - (walker.wide ? 2 : 1)] === head ? census.headed++ : census.headless++;
+      // A layout's access has no record of its own (`at` -1).
+      if (kind === Kind.mem) at >= 0 ? census.headed++ : census.headless++;
       // The patched backend writes block_run records; a fault turns one into a block_open.
       if (kind === Kind.block_open) {
         census.cuts++;

@@ -339,6 +339,8 @@ fn Server(comptime Addr: type) type {
             const block = arena.create(PatchedBlock) catch fatal(error.OutOfMemory);
             var data_bytes: u32 = 0;
             for (layout) |entry| data_bytes += layoutAccessBytes(entry);
+            // QEMU pads a whole run's packed records to whole words.
+            data_bytes = std.mem.alignForward(u32, data_bytes, 4);
             block.* = .{
                 .id = @intCast(patched_by_id.items.len + 1),
                 .pcs = arena.dupe(u64, pcs) catch fatal(error.OutOfMemory),
@@ -396,28 +398,32 @@ fn Server(comptime Addr: type) type {
             // records (a syscall's) followed before the landing.
             if (data_bytes > block.data_bytes and block.layout.len > 0) return;
             const written = if (block.layout.len == 0) 0 else writtenAccesses(block.layout, data_bytes);
-            if (cursor.limit - cursor.cursor < 4) fatal(error.CursorCorrupt);
+            // A cut run's packed records end anywhere: pad them to a word.
+            const pad = std.mem.alignForward(usize, data_bytes, 4) - data_bytes;
+            if (cursor.limit - cursor.cursor < 4 + pad) fatal(error.CursorCorrupt);
             const data: [*]u8 = @ptrFromInt(at + 4);
             std.mem.copyBackwards(u8, data[4 .. 4 + data_bytes], data[0..data_bytes]);
+            @memset(data[4 + data_bytes ..][0..pad], 0);
             words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift | written << records.block_accesses_shift;
             words[1] = id;
-            cursor.cursor += 4;
+            cursor.cursor += 4 + pad;
         }
 
         /// How many of a layout's accesses fill `bytes` (the records after
-        /// a cut block's block_run): they must fill them exactly.
+        /// a cut block's block_run): they must fill them exactly, or all of
+        /// them with the whole run's padding.
         fn writtenAccesses(layout: []const u32, bytes: usize) u32 {
             var used: usize = 0;
             for (layout, 0..) |entry, index| {
                 if (used == bytes) return @intCast(index);
                 used += layoutAccessBytes(entry);
             }
-            if (used != bytes) fatal(error.CursorCorrupt);
+            if (used != bytes and std.mem.alignForward(usize, used, 4) != bytes) fatal(error.CursorCorrupt);
             return @intCast(layout.len);
         }
 
         fn layoutAccessBytes(entry: u32) u32 {
-            return records.layoutAccessWords(entry, addr_words) * 4;
+            return records.layoutAccessBytes(entry, addr_words);
         }
 
         fn hookInsn(pc: u64, bytes_ptr: ?[*]const u8, len: u32, once_flag: *?*u32) callconv(.C) c_int {

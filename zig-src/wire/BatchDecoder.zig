@@ -343,7 +343,7 @@ fn Walker(comptime addr_words: u32) type {
                 } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
-                    try w.access(at, head, w.rawAddr(at + 1), at + 1 + addr_words, filling);
+                    try w.access(at, head, w.rawAddr(at + 1), w.recordValue(head, at + 1 + addr_words), filling);
                     at += size;
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
@@ -385,65 +385,88 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         /// The access whose head is `head` (its mem record's, or its layout
-        /// entry's), at `addr`, its value at `value_at`: counted, checked
-        /// against its owner (else the record at `at` is corrupt), and put
-        /// in the columns.
-        inline fn access(w: *Self, at: u32, head: u32, address: u64, value_at: u32, comptime filling: bool) Error!void {
+        /// entry's), at `address`, of `value`: counted, checked against its
+        /// owner (else the record at `at` is corrupt), and put in the
+        /// columns.
+        inline fn access(w: *Self, at: u32, head: u32, address: u64, value: u64, comptime filling: bool) Error!void {
             const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
             if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
             w.next_insn = insn;
             const store = (head >> records.mem_store_bit) & 1;
             w.counts.writes += store;
             w.counts.reads += 1 - store;
-            if (filling) try w.putMem(head, insn, address, value_at);
+            if (filling) try w.putMem(head, insn, address, value);
         }
 
         /// The first `written` of the layout's accesses, without a head,
-        /// from word `start` on, after the block_run or block_open at `at`
-        /// (which checked that the layout has that many). Returns where the
-        /// next record starts.
+        /// packed from word `start` on, after the block_run or block_open
+        /// at `at` (which checked that the layout has that many). Returns
+        /// where the next record starts.
         fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
-            var data = start;
-            if (written == 0) return data;
+            if (written == 0) return start;
             const layout = w.words[block.layout_at..][0..written];
+            const bytes = std.mem.sliceAsBytes(w.words);
+            var data: usize = @as(usize, start) * 4;
             // The previous access's address, for derived ones (define saw
             // that the first is not).
             var address: u64 = 0;
             // A whole run: the layout's sums count it, and its accesses need
             // no check one by one (define checked the layout).
             if (written == block.accesses and w.executed == block.insns) {
-                if (block.data_words > w.words.len - data) return w.corrupt(at);
+                if (block.data_words > w.words.len - start) return w.corrupt(at);
                 w.counts.reads += block.reads;
                 w.counts.writes += block.accesses - block.reads;
                 w.next_insn = block.last_insn;
-                if (!filling or w.columns.?.wanted & Column.memory_bits == 0) return data + block.data_words;
+                if (!filling or w.columns.?.wanted & Column.memory_bits == 0) return start + block.data_words;
                 for (layout) |entry| {
-                    address = w.layoutAddress(entry, address, &data);
-                    try w.putMem(records.layoutHead(entry), records.layoutInsn(entry), address, data);
-                    data += records.memValueWords(records.layoutHead(entry));
+                    const head = records.layoutHead(entry);
+                    address = layoutAddress(bytes, entry, address, &data);
+                    try w.putMem(head, records.layoutInsn(entry), address, packedValue(bytes, head, &data));
                 }
-                return data;
+                return start + block.data_words;
             }
             for (layout) |entry| {
-                if (records.layoutAccessWords(entry, addr_words) > w.words.len - data) return w.corrupt(at);
-                address = w.layoutAddress(entry, address, &data);
-                try w.access(at, records.layoutHead(entry), address, data, filling);
-                data += records.memValueWords(records.layoutHead(entry));
+                if (records.layoutAccessBytes(entry, addr_words) > bytes.len - data) return w.corrupt(at);
+                const head = records.layoutHead(entry);
+                address = layoutAddress(bytes, entry, address, &data);
+                try w.access(at, head, address, packedValue(bytes, head, &data), filling);
             }
-            return data;
+            return @intCast((data + 3) / 4);
         }
 
-        /// The address of a layout access whose record starts at `data.*`
-        /// (the caller checked it is in the chunk), after the access at
-        /// `previous`: read, or derived. Moves `data.*` to its value.
-        inline fn layoutAddress(w: *const Self, entry: u32, previous: u64, data: *u32) u64 {
+        /// The address of a layout access whose record starts at byte
+        /// `data.*` (the caller checked it is in the chunk), after the
+        /// access at `previous`: read, or derived. Moves `data.*` to its value.
+        inline fn layoutAddress(bytes: []const u8, entry: u32, previous: u64, data: *usize) u64 {
             if (records.layoutDerived(entry)) {
                 const wide = previous +% @as(u64, @bitCast(@as(i64, records.layoutDelta(entry))));
                 return if (addr_words == 1) wide & 0xffff_ffff else wide;
             }
-            const address = w.rawAddr(data.*);
-            data.* += addr_words;
-            return address;
+            defer data.* += addr_words * 4;
+            if (addr_words == 1) return std.mem.readIntLittle(u32, bytes[data.*..][0..4]);
+            return std.mem.readIntLittle(u64, bytes[data.*..][0..8]);
+        }
+
+        /// A packed value in its own size at byte `data.*`, which moves past it.
+        inline fn packedValue(bytes: []const u8, head: u32, data: *usize) u64 {
+            const at = data.*;
+            const size = records.valueBytes(head);
+            data.* = at + size;
+            return switch (size) {
+                0 => 0,
+                1 => bytes[at],
+                2 => std.mem.readIntLittle(u16, bytes[at..][0..2]),
+                4 => std.mem.readIntLittle(u32, bytes[at..][0..4]),
+                else => std.mem.readIntLittle(u64, bytes[at..][0..8]),
+            };
+        }
+
+        /// A headed mem record's value, at word `at`.
+        inline fn recordValue(w: *const Self, head: u32, at: u32) u64 {
+            const value_words = records.memValueWords(head);
+            if (value_words == 0) return 0;
+            const lo: u64 = w.words[at];
+            return if (value_words > 1) lo | @as(u64, w.words[at + 1]) << 32 else lo;
         }
 
         /// A block (or an exec record's instruction) ran its first
@@ -481,7 +504,7 @@ fn Walker(comptime addr_words: u32) type {
         /// The access whose address is at `addr_at` and whose head (or
         /// layout entry) is `head`, by the owner's instruction `insn`: the
         /// wanted columns of its row.
-        inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value_at: u32) Error!void {
+        inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value: u64) Error!void {
             const columns = w.columns.?;
             // No memory column wanted: their storage need not have room.
             if (columns.wanted & Column.memory_bits == 0) return;
@@ -491,9 +514,8 @@ fn Walker(comptime addr_words: u32) type {
             if (columns.wants(.mem_addr)) columns.mem_addr[m] = @floatFromInt(address);
             if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
             if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
-            const value_words = records.memValueWords(head);
-            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = if (value_words > 0) w.words[value_at] else 0;
-            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = if (value_words > 1) w.words[value_at + 1] else 0;
+            if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = @truncate(value);
+            if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = @truncate(value >> 32);
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
@@ -575,6 +597,7 @@ fn Walker(comptime addr_words: u32) type {
             const accesses = (w.words[at] >> records.block_accesses_shift) & records.block_accesses_mask;
             std.debug.assert(insns >= 1 and insns <= records.block_insns_max and accesses <= records.block_accesses_max);
             var block = Block{ .insns = insns, .pcs_at = 0, .layout_at = at + 2 + insns * addr_words, .accesses = @intCast(accesses) };
+            var data_bytes: u32 = 0;
             for (w.words[block.layout_at..][0..accesses], 0..) |entry, index| {
                 const insn = records.layoutInsn(entry);
                 const head = records.layoutHead(entry);
@@ -584,8 +607,9 @@ fn Walker(comptime addr_words: u32) type {
                 if (records.layoutDerived(entry) and (index == 0 or records.memValueWords(head) == 0)) return w.corrupt(at);
                 block.last_insn = @intCast(insn);
                 block.reads += @intFromBool(head >> records.mem_store_bit & 1 == 0);
-                block.data_words += @intCast(records.layoutAccessWords(entry, addr_words));
+                data_bytes += records.layoutAccessBytes(entry, addr_words);
             }
+            block.data_words = @intCast((data_bytes + 3) / 4);
             if (filling) block.pcs_at = w.putPcs(at + 2, insns);
             try w.decoder.define(w.words[at + 1], block);
         }
@@ -766,24 +790,63 @@ fn derivedEntry(size_shift: u32, store: bool, insn: u32, delta: i32) u32 {
     return layoutEntry(size_shift, store, insn) | 1 << records.layout_derived_bit | raw << records.layout_delta_shift;
 }
 
-test "a block with a layout: its accesses follow its block_run or block_open without a head" {
+/// A test chunk: words, and packed bytes padded to whole words.
+const TestChunk = struct {
+    words: std.ArrayList(u32) = std.ArrayList(u32).init(testing.allocator),
+    pending: std.ArrayList(u8) = std.ArrayList(u8).init(testing.allocator),
+
+    fn deinit(self: *TestChunk) void {
+        self.words.deinit();
+        self.pending.deinit();
+    }
+
+    fn word(self: *TestChunk, value: u32) !void {
+        try self.flush();
+        try self.words.append(value);
+    }
+
+    fn int(self: *TestChunk, comptime T: type, value: T) !void {
+        var buffer: [@sizeOf(T)]u8 = undefined;
+        std.mem.writeIntLittle(T, &buffer, value);
+        try self.pending.appendSlice(&buffer);
+    }
+
+    fn flush(self: *TestChunk) !void {
+        while (self.pending.items.len % 4 != 0) try self.pending.append(0);
+        var at: usize = 0;
+        while (at < self.pending.items.len) : (at += 4) try self.words.append(std.mem.readIntLittle(u32, self.pending.items[at..][0..4]));
+        self.pending.clearRetainingCapacity();
+    }
+};
+
+test "a block with a layout: its accesses follow its block_run or block_open without a head, packed" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
     // 64-bit guest: block 7 = pcs 0x100, 0x104; a byte load by instruction
     // 0, an 8-byte store by instruction 1 and a 4-byte store 8 bytes below
     // it, derived (no address). It runs whole (block_run), then is cut
     // after its first access (block_open: 2 ran, 1 written).
-    const cut = head_open | 2 << 8 | 1 << records.block_accesses_shift;
-    const words = [_]u32{
-        head_block_def | 2 << 8 | 3 << records.block_accesses_shift, 7,                       0x100,                        0,                 0x104,  0,
-        layoutEntry(0, false, 0),                                    layoutEntry(3, true, 1), derivedEntry(2, true, 1, -8), head_run | 7 << 8, 0x2000, 0,
-        0xab,                                                        0x3000,                  0,                            0x11,              0x22,   0x33,
-        cut,                                                         7,                       0x4000,                       0,                 0xcd,
-    };
+    var chunk = TestChunk{};
+    defer chunk.deinit();
+    for ([_]u32{ head_block_def | 2 << 8 | 3 << records.block_accesses_shift, 7, 0x100, 0, 0x104, 0 }) |word| try chunk.word(word);
+    for ([_]u32{ layoutEntry(0, false, 0), layoutEntry(3, true, 1), derivedEntry(2, true, 1, -8) }) |entry| try chunk.word(entry);
+    try chunk.word(head_run | 7 << 8);
+    try chunk.int(u64, 0x2000);
+    try chunk.int(u8, 0xab);
+    try chunk.int(u64, 0x3000);
+    try chunk.int(u64, 0x22_0000_0011);
+    try chunk.int(u32, 0x33);
+    try chunk.word(head_open | 2 << 8 | 1 << records.block_accesses_shift);
+    try chunk.word(7);
+    try chunk.int(u64, 0x4000);
+    try chunk.int(u8, 0xcd);
+    try chunk.flush();
+    // 9 + 16 + 4 bytes of the whole run take 8 words, the cut run's 9 take 3.
+    try testing.expectEqual(@as(usize, 9 + 1 + 8 + 2 + 3), chunk.words.items.len);
     var out = TestColumns(4, 4){};
     const columns = out.columns();
     var counts: Counts = .{};
-    try decoder.fill(&words, 2, &columns, &counts);
+    try decoder.fill(chunk.words.items, 2, &columns, &counts);
     try testing.expectEqual(@as(u32, 4), counts.instructions);
     try testing.expectEqual(@as(u32, 2), counts.reads);
     try testing.expectEqual(@as(u32, 2), counts.writes);
@@ -791,9 +854,10 @@ test "a block with a layout: its accesses follow its block_run or block_open wit
     try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x2ff8, 0x4000 }, &out.mem_addr);
     try testing.expectEqualSlices(u8, &.{ 1, 8, 4, 1 }, &out.mem_size);
     try testing.expectEqualSlices(u32, &.{ 0xab, 0x11, 0x33, 0xcd }, &out.mem_value_lo);
+    try testing.expectEqualSlices(u32, &.{ 0, 0x22, 0, 0 }, &out.mem_value_hi);
     try testing.expectEqualSlices(u32, &.{ 0, 1, 1, 2 }, &out.mem_exec_index);
     var counted: Counts = .{};
-    try decoder.count(&words, 2, &counted);
+    try decoder.count(chunk.words.items, 2, &counted);
     try testing.expectEqual(counts, counted);
 }
 

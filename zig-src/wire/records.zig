@@ -39,12 +39,16 @@
 //!            made inside a helper keeps mem records, the trace's escape
 //!   block_run [head | id<<8]                      a block ran whole (the
 //!            patched backend; ids below 2^24). A block with a layout is
-//!            followed by all its accesses without a head: per layout
-//!            entry, [addr] [value] as in a mem record (its words told by
-//!            the entry's flags), [value] only for a derived one
+//!            followed by all its accesses without a head, byte after
+//!            byte: per layout entry, its address (addr_words words, none
+//!            for a derived one), then its value in its own size (1, 2, 4
+//!            or 8 bytes: the low 8 of a 16-byte access; none with
+//!            no_value), unaligned; zero to three bytes after the last
+//!            pad them to whole words
 //!   block_open [head | executed<<8 | written<<18] [id]   a block ran its
 //!            first `executed` instructions, and a block with a layout is
-//!            followed by its layout's first `written` accesses (an
+//!            followed by its layout's first `written` accesses, as after
+//!            a block_run (an
 //!            instruction may fault after some of its own; 0 without a
 //!            layout). The plugin path writes one at each block's entry and
 //!            rewrites the count in place, while the record is still in its
@@ -211,11 +215,17 @@ pub inline fn layoutDelta(entry: u32) i32 {
     return raw - (raw & 0x4000) * 2;
 }
 
-/// Words of an access's record after a block_run: its address unless
-/// derived, then its value.
-pub inline fn layoutAccessWords(entry: u32, addr_words: u32) u32 {
-    const head = layoutHead(entry);
-    return (if (layoutDerived(entry)) 0 else addr_words) + memValueWords(head);
+/// Bytes of an access's record after a block_run: its address unless
+/// derived, then its value in its own size.
+pub inline fn layoutAccessBytes(entry: u32, addr_words: u32) u32 {
+    return (if (layoutDerived(entry)) 0 else addr_words * 4) + valueBytes(layoutHead(entry));
+}
+
+/// The bytes a packed value takes: its size, the low 8 of 16, none with
+/// no_value.
+pub inline fn valueBytes(head: u32) u32 {
+    if (head & (1 << mem_no_value_bit) != 0) return 0;
+    return @min(8, @as(u32, 1) << @intCast((head >> mem_size_shift_bit) & 7));
 }
 
 pub fn pathWords(path_bytes: u32) u32 {
@@ -247,12 +257,14 @@ test "a layout entry stands for the mem head it replaces, and derives addresses"
     const entry = (head >> mem_size_shift_bit) & layout_flags_mask | 511 << layout_insn_shift;
     try std.testing.expectEqual(head, layoutHead(entry));
     try std.testing.expect(!layoutDerived(entry));
-    try std.testing.expectEqual(@as(u32, 4), layoutAccessWords(entry, 2));
+    try std.testing.expectEqual(@as(u32, 16), layoutAccessBytes(entry, 2));
     const back8 = entry | 1 << layout_derived_bit | @as(u32, @bitCast(@as(i32, -8))) << layout_delta_shift;
     try std.testing.expectEqual(head, layoutHead(back8));
     try std.testing.expect(layoutDerived(back8));
     try std.testing.expectEqual(@as(i32, -8), layoutDelta(back8));
-    try std.testing.expectEqual(@as(u32, 2), layoutAccessWords(back8, 2));
+    try std.testing.expectEqual(@as(u32, 8), layoutAccessBytes(back8, 2));
+    const byte_load = memHead(0 << mem_size_shift_bit, 0, true) >> mem_size_shift_bit & layout_flags_mask;
+    try std.testing.expectEqual(@as(u32, 5), layoutAccessBytes(byte_load, 1));
     try std.testing.expect(block_accesses_max <= block_accesses_mask);
     try std.testing.expect(block_insns_max <= block_insns_mask and block_accesses_shift >= count_shift + 10);
 }
