@@ -190,7 +190,7 @@ instructions counted by cannoli from the records, per second of wall time
 handler). *pipe MB/s*: bytes of published chunks per second of wall time,
 measured by the batch tracer (it sums \`words.length\`); ¹ taken from the batch
 run with the same encoding, ² computed from record sizes (instructions ×
-exec record + accesses × mem record: 8 + 20 bytes on mipsel, 12 + 28 on
+exec record + accesses × the largest mem record, an upper bound: 8 + 16 bytes on mipsel, 12 + 20 on
 aarch64). *CPU*: QEMU's from \`/usr/bin/time\` around qemu-<arch> (\`--qemu\`
 wrapper); the consumer's is the cannoli process tree's rusage minus QEMU's.
 *peak RSS*: QEMU's maxrss; the consumer's VmHWM (its Workers are threads).

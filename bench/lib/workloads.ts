@@ -103,5 +103,7 @@ export function workloads(sizes: Sizes, scratch: string): Workload[] {
 /** Bytes of one per-instruction `exec` and one `mem` record (zig-src/wire/records.zig). */
 export function recordBytes(arch: Workload["arch"]): { exec: number; mem: number } {
   const addrWords = arch === "aarch64" ? 2 : 1;
-  return { exec: 4 * (1 + addrWords), mem: 4 * (1 + 2 * addrWords + 2) };
+  // A mem record carries no pc since protocol 2; two value words is its
+  // largest (8- and 16-byte accesses), so this is an upper bound.
+  return { exec: 4 * (1 + addrWords), mem: 4 * (1 + addrWords + 2) };
 }
