@@ -3,11 +3,12 @@
 //! in execution order. Records are owned forward: an `exec` record is one
 //! instruction, a `block_run` record its block's instructions, a
 //! `block_open` record its block's first `executed` instructions, and the
-//! records after any of them belong to it — a memory
-//! access goes right after the instruction it names (its index in the
-//! block), anything else after the block's last instruction. A block whose
-//! definition has a static memory layout is followed by its accesses
-//! without heads, the layout standing in for them. The native decoder
+//! records after any of them belong to it — a memory access goes right
+//! after the instruction it names (its index in the block), anything else
+//! after the block's last instruction. A block whose definition has a
+//! static memory layout is followed by its accesses without heads, packed
+//! byte after byte, the layout standing in for their heads (and for a
+//! derived access's address). The native decoder
 //! (zig-src/wire/BatchDecoder.zig) is the fast path of this walk; tests hold
 //! the two equal. The producer is untrusted: every size, count, block id,
 //! layout entry and instruction index is checked, and a bad one throws
@@ -100,7 +101,8 @@ export class RecordWalker {
   }
 
   /** Words in the record at `at`, validated against the chunk's end. A
-   *  block_open's are its own two: the accesses after it are the walk's. */
+   *  block_run's or block_open's are its own: the packed accesses after it
+   *  are the walk's. */
   sizeAt(words: Uint32Array, at: number): number {
     const head = words[at]!;
     const kind = head & 0xff;
