@@ -22,7 +22,7 @@ import { describeMachine, machineLine } from "./lib/machine";
 import { Runner } from "./lib/measure";
 import { measureLoggers, type LoggerResult } from "./lib/qemu_loggers";
 import { oracles, patchedQemuDir, prepare, qemu10Dir, repo } from "./lib/prepare";
-import { loggerTable, microTable, qemuVersionTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
+import { loggerTable, microTable, qemuVersionTable, recordingTable, targetTable, targets, wholeProgramTable, workloadFacts, writeBenchmarksMd } from "./lib/report";
 import { fixed, si } from "./lib/stats";
 import { lineChart, rateSeries } from "./lib/svg";
 import { measureWorkload, oracleInstructions, qemuCounts, type ConfigResult, type Counts, type WorkloadOptions } from "./lib/wholeprogram";
@@ -200,6 +200,15 @@ harness waits, up to ${loadWaitS} s, until it is below ${loadThreshold} or other
 use at most 0.3 cores: its own previous round keeps the average near 2).
 
 ${wholeProgramTable(results)}
+
+### Recording (\`cannoli record\`, zstd level 1)
+
+Each recording next to the null tracer's run of the same backend and
+encoding in the same rounds (what storing the trace adds), and the stored
+size against what the pipes carried (*raw pipe bytes per access*: the
+batch tracer's sum of chunk words, all records told).
+
+${recordingTable(results)}
 
 ### The plugin backend on QEMU 7.2 and QEMU 10.0
 

@@ -21,6 +21,8 @@ export interface Config {
   workers?: number;
   /** The patched-QEMU backend (-cannoli) instead of the TCG plugin. */
   patched?: boolean;
+  /** `cannoli record` (its tracer runs live too) instead of `run`. */
+  record?: boolean;
   /** The QEMU it runs on (default 7.2). Its ratio is against the plain run
    *  of the same version, its count against that version's insn plugin. */
   qemu?: QemuVersion;
@@ -65,6 +67,7 @@ function mainConfigs(memory: boolean): Config[] {
     configs.push(
       cannoliConfig("patched-null-mem", "patched QEMU: null, PC + mem", "null", "none", true, { patched: true }),
       cannoliConfig("patched-batch-mem", "patched QEMU: TS batch, PC + mem", tracerPath("exec_batch"), "batch", true, { patched: true }),
+      cannoliConfig("patched-record-mem", "patched QEMU: record, PC + mem", "null", "none", true, { patched: true, record: true }),
       cannoliConfig("null-mem", "null, PC + mem", "null", "none", true),
       cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
       cannoliConfig("event-mem", "TS exec/read/write per event, PC + mem", tracerPath("exec_event"), "event", true),
@@ -118,18 +121,19 @@ export function workerConfigs(maxWorkers: number, forms: Handler[]): Config[] {
 
 export const timelineTracer = tracerPath("timeline");
 
-/** The cannoli argv for a configuration (files: where to write stats and tracer output). */
-export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[], files: { statsJson: string; tracerOutput: string }): string[] {
+/** The cannoli argv for a configuration (files: where to write stats, tracer
+ *  output and, for `record`, the recording). */
+export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[], files: { statsJson: string; tracerOutput: string; recording?: string }): string[] {
+  if (config.record && !files.recording) throw new Error(`bench: ${config.id} records, and no recording path was given`);
   return [
     cannoli,
-    "run",
+    config.record ? "record" : "run",
     "--quiet",
     "--qemu",
     qemuWrapper,
     "--tracer",
     config.tracer ?? "null",
-    "-o",
-    files.tracerOutput,
+    ...(config.record ? ["-o", files.recording!, "--trace-output", files.tracerOutput] : ["-o", files.tracerOutput]),
     "--stats-json",
     files.statsJson,
     ...(config.mem ? [] : ["--no-mem"]),

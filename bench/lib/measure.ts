@@ -33,6 +33,8 @@ export interface Measurement {
   stats: CannoliStats | null;
   /** The tracer's `-o` output, when one was asked for. */
   tracerOutput: string | null;
+  /** The recording's size in bytes (`cannoli record` runs). */
+  storedBytes?: number;
 }
 
 export class Runner {

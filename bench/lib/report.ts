@@ -42,6 +42,26 @@ export function wholeProgramTable(results: ConfigResult[]): string {
   return lines.join("\n");
 }
 
+/** Each `record` row next to the null tracer's run of the same backend
+ *  and encoding (what recording adds to a trace), with the stored size. */
+export function recordingTable(results: ConfigResult[]): string {
+  const lines = [
+    "| workload | configuration | wall s | × null tracer | × plain | stored MiB | stored bytes per instruction | per access | raw pipe bytes per access |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  const workload = workloadCell();
+  for (const r of results.filter((r) => r.config.record)) {
+    const twin = (c: Config) =>
+      !c.record && !c.plain && c.tracer === "null" && c.mem === r.config.mem && c.blocks === r.config.blocks && !c.patched === !r.config.patched && qemuOf(c) === qemuOf(r.config);
+    const nullRun = results.find((n) => n.workload.id === r.workload.id && twin(n.config));
+    const perAccess = (bytes: number) => (r.accesses > 0 ? fixed(bytes / r.accesses, 1) : "–");
+    lines.push(
+      `| ${workload(r)} | ${r.config.label} | ${fixed(r.wallS, 3)} | ${nullRun ? fixed(r.wallS / nullRun.wallS, 2) : "–"} | ${fixed(r.slowdown, 2)} | ${fixed(r.storedBytes / 2 ** 20, 0)} | ${fixed(r.storedBytes / r.instructions, 2)} | ${perAccess(r.storedBytes)} | ${perAccess(nullRun?.pipeBytes ?? NaN)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
 /** The same run on another QEMU version: all but the version equal. */
 const sameRun = (a: Config, b: Config) =>
   a.plain === b.plain && a.tracer === b.tracer && a.handler === b.handler && a.mem === b.mem && a.blocks === b.blocks && a.workers === b.workers && !a.patched === !b.patched;

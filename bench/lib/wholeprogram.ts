@@ -2,6 +2,7 @@
 //! Whole-program runs: every configuration of a workload, interleaved, for
 //! several rounds; medians per configuration; every slowdown against the
 //! plain-QEMU runs of the same rounds.
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cannoliArgv, qemuOf, type Config, type QemuVersion } from "./configs";
 import { waitForQuiet } from "./load";
@@ -32,6 +33,8 @@ export interface ConfigResult {
   countsExact: boolean | null;
   /** Highest 1-minute load average at the start of a round. */
   load: number;
+  /** `record` runs: the recording's size in bytes (NaN otherwise). */
+  storedBytes: number;
 }
 
 export interface WorkloadOptions {
@@ -84,12 +87,17 @@ export async function measureWorkload(runner: Runner, workload: Workload, config
   const loads: number[] = [];
   const statsJson = join(runner.scratch, "stats.json");
   const tracerOutput = join(runner.scratch, "tracer.out");
+  const recording = join(runner.scratch, "run.cnl");
   for (let round = 0; round < options.runs; round++) {
     loads.push(await waitForQuiet(options.loadThreshold, options.loadWaitS, options.log));
     for (const config of configs) {
       const { wrapper } = qemuFor(runner, config, workload.arch, options);
-      const argv = config.plain ? [wrapper, ...workload.argv] : cannoliArgv(config, wrapper, workload.argv, { statsJson, tracerOutput });
+      const argv = config.plain ? [wrapper, ...workload.argv] : cannoliArgv(config, wrapper, workload.argv, { statsJson, tracerOutput, recording });
       const measurement = await runner.run(argv, config.plain ? {} : { statsJson, tracerOutput });
+      if (config.record) {
+        measurement.storedBytes = statSync(recording).size;
+        rmSync(recording);
+      }
       runs.get(config.id)!.push(measurement);
       options.log(`  ${workload.id} ${config.id} round ${round + 1}: ${measurement.wallS.toFixed(3)} s`);
     }
@@ -125,6 +133,7 @@ function summarize(workload: Workload, config: Config, runs: Measurement[], plai
     instructions,
     accesses: config.mem ? accesses : 0,
     countsExact: config.plain ? null : stats.every((s) => s.instructions === expected),
+    storedBytes: median(runs.map((m) => m.storedBytes ?? NaN)),
     load,
   };
 }
