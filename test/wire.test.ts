@@ -62,11 +62,12 @@ test("a block_open record owns the records after it: accesses after the instruct
   expect(events).toEqual(["exec 10", "exec 14", "mem 14", `kind ${Kind.syscall} 0`, "exec 10", "exec 14", "exec 18", "exec 40", "mem 40"]);
 });
 
-/** Little-endian words of `[value, bytes]` pairs packed byte after byte, padded. */
-function packed(...fields: [number, number][]): number[] {
+/** Little-endian words of `[value, bytes]` pairs packed byte after byte,
+ *  padded with `padByte()` (the decoders must not read the padding). */
+function packed(fields: [number, number][], padByte = () => 0): number[] {
   const bytes: number[] = [];
   for (const [value, count] of fields) for (let b = 0; b < count; b++) bytes.push(Math.floor(value / 256 ** b) & 0xff);
-  while (bytes.length % 4 !== 0) bytes.push(0);
+  while (bytes.length % 4 !== 0) bytes.push(padByte());
   const words: number[] = [];
   for (let b = 0; b < bytes.length; b += 4) words.push((bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24)) >>> 0);
   return words;
@@ -94,13 +95,25 @@ test("a block with a layout is followed by its accesses packed without heads: al
       0x28,
       ...entries,
       Kind.block_run | (9 << 8), // word 9
-      ...packed([0x1000, 4], [0xaa, 4], [0x2000, 4], [1, 4], [2, 4], [0x3000, 4], [0x66, 1], [0x77, 4]), // words 10-17
+      ...packed([
+        [0x1000, 4],
+        [0xaa, 4],
+        [0x2000, 4],
+        [1, 4],
+        [2, 4],
+        [0x3000, 4],
+        [0x66, 1],
+        [0x77, 4],
+      ]), // words 10-17
       Kind.mem | (2 << 8) | (2 << memInsnShift), // word 18
       0x4000,
       0x5,
       cut, // word 21
       9,
-      ...packed([0x1100, 4], [0xbb, 4]), // words 23-24
+      ...packed([
+        [0x1100, 4],
+        [0xbb, 4],
+      ]), // words 23-24
       Kind.exec,
       0x40,
     ]);
@@ -260,19 +273,15 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       }
       // The accesses packed byte after byte, padded to whole words.
       const start = words.length;
-      const bytes: number[] = [];
-      const put = (value: number, count: number) => {
-        for (let b = 0; b < count; b++) bytes.push(Math.floor(value / 256 ** b) & 0xff);
-      };
+      const fields: [number, number][] = [];
       for (const { flags, insn, delta } of layout.slice(0, written)) {
-        if (delta === null) put(random(1 << 30) + (wide ? random(3) * 2 ** 32 : 0), wide ? 8 : 4);
+        if (delta === null) fields.push([random(1 << 30) + (wide ? random(3) * 2 ** 32 : 0), wide ? 8 : 4]);
         const size = entryValueBytes(flags);
-        put(random(1 << 30), Math.min(size, 4));
-        if (size === 8) put(random(1 << 30), 4);
+        fields.push([random(1 << 30), Math.min(size, 4)]);
+        if (size === 8) fields.push([random(1 << 30), 4]);
         nextInsn = insn;
       }
-      while (bytes.length % 4 !== 0) bytes.push(random(4) ? 0 : random(256));
-      for (let b = 0; b < bytes.length; b += 4) words.push((bytes[b]! | (bytes[b + 1]! << 8) | (bytes[b + 2]! << 16) | (bytes[b + 3]! << 24)) >>> 0);
+      words.push(...packed(fields, () => (random(4) ? 0 : random(256))));
       if (breaks(Fault.accessesPastChunk, words.length > start)) {
         words.length -= 1 + random(words.length - start);
         broken = true;
