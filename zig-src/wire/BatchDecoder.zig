@@ -501,9 +501,9 @@ fn Walker(comptime addr_words: u32) type {
             w.exec += executed;
         }
 
-        /// The access whose address is at `addr_at` and whose head (or
-        /// layout entry) is `head`, by the owner's instruction `insn`: the
-        /// wanted columns of its row.
+        /// The access of `head` (its record's, or its layout entry's) by the
+        /// owner's instruction `insn`, at `address`, of `value`: the wanted
+        /// columns of its row.
         inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value: u64) Error!void {
             const columns = w.columns.?;
             // No memory column wanted: their storage need not have room.
