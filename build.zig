@@ -93,6 +93,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/ExecPlan.zig",
         "zig-src/server/RegisterSet.zig",
         "zig-src/server/Block.zig",
+        "zig-src/server/ThreadStream.zig",
         "zig-src/server/VcpuCounter.zig",
         "zig-src/server/qemu_plugin.zig",
         "zig-src/server/patched.zig",

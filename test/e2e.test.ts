@@ -18,7 +18,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CannoliRun, cliAvailable, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
+import { type CannoliRun, bunBinary, cliAvailable, cliPath, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
 import { firstDivergence, matchThreadsToCpus, multiAccessOrder } from "./helpers/compare";
 import {
   ARCHES,
@@ -30,6 +30,7 @@ import {
   elfSymbols,
   guestEnv,
   guestPath,
+  oracleQemuArgs,
   parseExeclog,
   parseInsnOutput,
   parseMemOutput,
@@ -611,6 +612,31 @@ for (const q of QEMUS) {
         const seen = new Set<bigint>();
         const firsts = oracleSeq(o).filter((i) => !seen.has(i.pc) && seen.add(i.pc));
         expect(only(c.trace.threads).insns.map((i) => hex(i.pc))).toEqual(firsts.map((i) => hex(i.pc)));
+      },
+      TIMEOUT,
+    );
+
+    // The plugin backend learns a block's memory layout from its first
+    // whole run; later runs that keep to it write their accesses without a
+    // head. The equality tests above hold such traces exact on every guest.
+    test(
+      "learned layouts: after a block's first whole run its accesses come without heads, all of them counted",
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), "cannoli-census-"));
+        try {
+          const census = join(dir, "census.json");
+          const log = join(dir, "oracle.log");
+          const qemuArgs = oracleQemuArgs(q, log, { execlog: false, insn: false, mem: true }).flatMap((a) => ["--qemu-arg", a]);
+          const argv = [bunBinary, cliPath, "run", "--quiet", "--qemu", q.binary(arch), "--tracer", "test/tracers/layout_census.ts", "-o", census, ...qemuArgs];
+          const run = Bun.spawnSync([...argv, "--", guestPath(arch, "bench_mem"), "2000"], { cwd: repoRoot, env: guestEnv() });
+          expect(run.stderr.toString()).toBe("");
+          expect(run.stdout.toString()).toStartWith("bench_mem ok 2000 ");
+          const counts = JSON.parse(readFileSync(census, "utf8")) as { headless: number; headed: number };
+          expect(counts.headless + counts.headed).toBe(parseMemOutput(readFileSync(log, "utf8")).reduce((a, b) => a + b, 0));
+          expect(counts.headless).toBeGreaterThan(20 * counts.headed);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       },
       TIMEOUT,
     );

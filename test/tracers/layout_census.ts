@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-//! A test tracer for static memory layouts (patched backend): walks each
-//! chunk with the reference walker and counts the accesses that came
-//! without a head of their own (a layout stood in for it), the ones with
-//! one, and the blocks a fault cut short (block_open records, with the
-//! accesses written before it). Prints
-//! one JSON line with the totals.
+//! A test tracer for memory layouts: walks each chunk with the reference
+//! walker and counts the accesses that came without a head of their own (a
+//! layout stood in for it), the ones with one, and the block_open records
+//! with the accesses written after them (on the patched backend, blocks a
+//! fault cut short; the plugin backend opens every block so). Prints one
+//! JSON line with the totals.
 import { defineTracer } from "../../src/tracer";
 import { RecordWalker } from "../../src/wire/walk";
 import { Kind, blockAccessesMask, blockAccessesShift } from "../../src/wire/records.generated";

@@ -126,6 +126,22 @@ pub inline fn commit(self: *Producer, bytes: u32) void {
     self.header().open_bytes = self.cursor;
 }
 
+/// Lets a salvage of the open chunk (this process killed) take only its
+/// first `bytes`, so that a committed record can be rewritten in place
+/// along with what follows it; `commitRewritten` takes the rest back.
+pub inline fn salvageUpTo(self: *Producer, bytes: u32) void {
+    assert(bytes <= self.cursor);
+    @as(*volatile u32, &self.header().open_bytes).* = bytes;
+}
+
+/// `commit` after `salvageUpTo` and a rewrite through volatile stores: in
+/// that order, so a producer killed in between leaves a chunk that decodes.
+pub inline fn commitRewritten(self: *Producer, bytes: u32) void {
+    assert(self.cursor + bytes <= self.geometry.chunk_bytes);
+    self.cursor += bytes;
+    @as(*volatile u32, &self.header().open_bytes).* = self.cursor;
+}
+
 pub fn write(self: *Producer, bytes: []const u8) Error!void {
     const n: u32 = @intCast(bytes.len);
     const destination = try self.reserve(n);

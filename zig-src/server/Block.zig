@@ -4,6 +4,12 @@
 //! block starts, how far this one really ran (a fault may cut it short).
 //! Used only while the guest has a single thread: QEMU 7.2's inline adds are
 //! not atomic, and a second thread would share the counters.
+//!
+//! The plugin API says nothing about an instruction's memory operations
+//! when it is translated, so a block's memory layout (records.zig) is
+//! learned from its first whole run instead: the accesses it made, in order.
+//! Later runs that make the same accesses write them without heads; a run
+//! that departs from it writes heads from there on (ThreadStream.zig).
 const std = @import("std");
 const assert = std.debug.assert;
 const records = @import("wire").records;
@@ -20,6 +26,29 @@ settled: [*]u64,
 /// Which chunk of which stream already carries this block's definition
 /// (see `defKey`), so each chunk defines the blocks it uses exactly once.
 def_key: u64 = 0,
+/// The layout learned from a whole run: written once (null to set),
+/// then read by every thread that runs the block (QEMU 9.0+ shares blocks).
+learned: ?*const Layout = null,
+/// A run made more accesses than a layout may list: do not learn again.
+unlearnable: bool = false,
+
+/// A block's memory layout: records.zig's layout entries, and the bytes a
+/// whole run's accesses take without heads (before padding).
+pub const Layout = struct {
+    entries: []const u32,
+    data_bytes: u32,
+};
+
+/// The learned layout, as far as this thread can see it.
+pub inline fn layout(self: *const Block) ?*const Layout {
+    return @atomicLoad(?*const Layout, &self.learned, .Acquire);
+}
+
+/// Publishes `candidate` unless another thread's layout came first;
+/// returns whether it did (the caller frees a loser).
+pub fn learn(self: *Block, candidate: *const Layout) bool {
+    return @cmpxchgStrong(?*const Layout, &self.learned, null, candidate, .Release, .Monotonic) == null;
+}
 
 pub fn create(arena: std.mem.Allocator, id: u32, pcs: []const u64) !*Block {
     assert(pcs.len > 0 and pcs.len <= records.block_insns_max);
@@ -61,10 +90,13 @@ pub fn executed(self: *Block, entry_mark: u64) u32 {
     return ran;
 }
 
-/// Identifies one chunk of one stream: `generation` changes with each
-/// stream (fork, new thread), `sequence` with each chunk.
-pub fn defKey(generation: u32, sequence: u64) u64 {
-    return (@as(u64, generation) << 40) | (sequence + 1);
+/// Identifies one chunk of one stream, and whether the definition there
+/// carries the layout: `generation` changes with each stream (fork, new
+/// thread), `sequence` with each chunk, and a layout learned after the
+/// chunk defined the block makes the next run define it again.
+pub fn defKey(generation: u32, sequence: u64, with_layout: bool) u64 {
+    assert(sequence < 1 << 38);
+    return (@as(u64, generation) << 40) | (sequence + 1) << 1 | @intFromBool(with_layout);
 }
 
 test "a complete execution runs every instruction" {

@@ -6,7 +6,8 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const mempipe = @import("mempipe");
-const records = @import("wire").records;
+const wire = @import("wire");
+const records = wire.records;
 const Block = @import("Block.zig");
 const VcpuCounter = @import("VcpuCounter.zig");
 const guest = @import("guest.zig");
@@ -23,6 +24,10 @@ pub const RegisterValues = struct {
     /// The patched front door's registers (at most 8 bytes each), as numbers.
     narrow: [RegisterSet.registers_max]u64 = undefined,
 };
+
+/// The most accesses a learned layout lists: a run that makes more keeps
+/// heads on all of them, in every run of its block.
+pub const learn_accesses_max = 256;
 
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
@@ -61,6 +66,21 @@ pub fn ThreadStream(comptime Addr: type) type {
         vcpu_counter: ?*const VcpuCounter = null,
         /// `--regs`: the registers last recorded for this thread.
         register_values: ?*RegisterValues = null,
+        /// The open block's layout when it opened (its definitions in this
+        /// chunk carry it).
+        open_layout: ?*const Block.Layout = null,
+        /// The open block's layout while its run keeps to it (empty when
+        /// not): the entry the next access should match, and the bytes of
+        /// the accesses written without heads after its block_open, in
+        /// room enterBlock reserved and not yet committed.
+        layout: []const u32 = &.{},
+        layout_next: u32 = 0,
+        layout_bytes: u32 = 0,
+        /// The open block has no layout yet: its accesses are noted, and a
+        /// whole run of it publishes them as the block's layout.
+        learning: bool = false,
+        learned_count: u32 = 0,
+        learned: [learn_accesses_max]u32 = undefined,
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             return self.reserveBytes(comptime records.recordWords(kind, addr_words) * 4);
@@ -74,6 +94,9 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// an open block, the pipe carries the block's group to the next
         /// chunk, which must then define the block too.
         inline fn reserveBytes(self: *Self, bytes: u32) [*]u32 {
+            // A record inside a block (a syscall ends it): its layout's
+            // accesses so far come before it.
+            if (self.layout.len != 0) self.settleLayout();
             const sequence = self.producer.sequence;
             const destination = self.producer.reserve(bytes) catch |err| fatal(err);
             if (self.producer.sequence != sequence and self.open_block != null) return self.regroup(bytes);
@@ -87,21 +110,24 @@ pub fn ThreadStream(comptime Addr: type) type {
             const block = self.open_block.?;
             const producer = &self.producer;
             assert(producer.group_start == 0);
+            // The layout the block opened with (another thread may have
+            // published one since): the one its block_open's accesses follow.
+            const layout = self.open_layout;
             if (self.open_in_group == 0) {
-                const def_bytes = defBytes(block);
+                const def_bytes = defBytes(block, layout);
                 const carried = producer.cursor;
                 if (carried + def_bytes + bytes > producer.geometry.chunk_bytes) fatal(error.GroupTooLarge);
                 std.mem.copyBackwards(u8, producer.chunk[def_bytes .. def_bytes + carried], producer.chunk[0..carried]);
-                writeDef(@ptrCast(@alignCast(producer.chunk)), block);
+                writeDef(@ptrCast(@alignCast(producer.chunk)), block, layout);
                 producer.commit(def_bytes);
                 self.open_in_group = def_bytes;
             }
-            @atomicStore(u64, &block.def_key, Block.defKey(self.generation, producer.sequence), .Monotonic);
+            @atomicStore(u64, &block.def_key, Block.defKey(self.generation, producer.sequence, layout != null), .Monotonic);
             return @ptrCast(@alignCast(producer.chunk + producer.cursor));
         }
 
-        inline fn defBytes(block: *const Block) u32 {
-            return defBytesFor(block.insns, 0);
+        inline fn defBytes(block: *const Block, layout: ?*const Block.Layout) u32 {
+            return defBytesFor(block.insns, if (layout) |l| @intCast(l.entries.len) else 0);
         }
 
         /// Bytes of the block_def record of a block of `insns` instructions
@@ -110,8 +136,8 @@ pub fn ThreadStream(comptime Addr: type) type {
             return ((comptime records.recordWords(.block_def, addr_words)) + insns * addr_words + records.layoutWords(accesses)) * 4;
         }
 
-        fn writeDef(words: [*]u32, block: *const Block) void {
-            writeDefOf(words, block.id, block.pcs[0..block.insns], &.{});
+        fn writeDef(words: [*]u32, block: *const Block, layout: ?*const Block.Layout) void {
+            writeDefOf(words, block.id, block.pcs[0..block.insns], if (layout) |l| l.entries else &.{});
         }
 
         /// The block_def record of block `id` at `words` (both front doors;
@@ -148,6 +174,14 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// open block (0 after an exec record).
         pub inline fn mem(self: *Self, flags: u32, insn: u32, addr: u64, value: u64, with_value: bool) void {
             const head = records.memHead(flags, insn, with_value);
+            if (self.layout.len != 0) {
+                if (self.layout_next < self.layout.len and self.layout[self.layout_next] == records.layoutEntry(head)) {
+                    return self.layoutAccess(head, addr, value);
+                }
+                // The run departs from its block's layout (a conditional
+                // access, a varying count): heads from here on.
+                self.settleLayout();
+            } else if (self.learning) self.learnAccess(head);
             const bytes = records.memWords(head, addr_words) * 4;
             const words = self.reserveBytes(bytes);
             words[0] = head;
@@ -252,11 +286,14 @@ pub fn ThreadStream(comptime Addr: type) type {
             }
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
             self.producer.beginGroup();
-            const open_bytes = comptime records.recordWords(.block_open, addr_words) * 4;
-            const def_bytes = defBytes(block);
-            // Reserving both first settles which chunk the block starts in.
-            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes) catch |err| fatal(err)));
-            const key = Block.defKey(self.generation, self.producer.sequence);
+            const layout = block.layout();
+            const def_bytes = defBytes(block, layout);
+            // The accesses of a run that keeps to the layout go right after
+            // the block_open, padded to a word.
+            const layout_room = if (layout) |l| l.data_bytes + 4 else 0;
+            // Reserving all first settles which chunk the block starts in.
+            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes + layout_room) catch |err| fatal(err)));
+            const key = Block.defKey(self.generation, self.producer.sequence, layout != null);
             var bytes: u32 = open_bytes;
             self.open_in_group = 0;
             // Guest threads share blocks on QEMU 9.0+: another stream may
@@ -265,15 +302,98 @@ pub fn ThreadStream(comptime Addr: type) type {
             // wrote the definition into this chunk.
             if (@atomicLoad(u64, &block.def_key, .Monotonic) != key) {
                 @atomicStore(u64, &block.def_key, key, .Monotonic);
-                writeDef(words, block);
+                writeDef(words, block, layout);
                 words += def_bytes / 4;
                 bytes += def_bytes;
                 self.open_in_group = def_bytes;
             }
+            // None of the layout's accesses yet: settleLayout says how many.
             words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
             words[1] = block.id;
             self.producer.commit(bytes);
             self.open_block = block;
+            self.open_layout = layout;
+            self.layout = if (layout) |l| l.entries else &.{};
+            self.layout_next = 0;
+            self.layout_bytes = 0;
+            self.learning = layout == null and !@atomicLoad(bool, &block.unlearnable, .Monotonic);
+            self.learned_count = 0;
+        }
+
+        const open_bytes = records.recordWords(.block_open, addr_words) * 4;
+
+        /// Writes an access the open block's layout told (its next entry),
+        /// without a head, in the room enterBlock reserved.
+        inline fn layoutAccess(self: *Self, head: u32, addr: u64, value: u64) void {
+            const value_bytes = records.valueBytes(head);
+            const bytes = self.producer.chunk + self.producer.cursor + self.layout_bytes;
+            std.mem.writeIntLittle(Addr, bytes[0..@sizeOf(Addr)], @as(Addr, @truncate(addr)));
+            const at = bytes + @sizeOf(Addr);
+            switch (value_bytes) {
+                0 => {},
+                1 => at[0] = @as(u8, @truncate(value)),
+                2 => std.mem.writeIntLittle(u16, at[0..2], @as(u16, @truncate(value))),
+                4 => std.mem.writeIntLittle(u32, at[0..4], @as(u32, @truncate(value))),
+                8 => std.mem.writeIntLittle(u64, at[0..8], value),
+                else => unreachable,
+            }
+            self.layout_bytes += @sizeOf(Addr) + value_bytes;
+            self.layout_next += 1;
+            assert(self.layout_bytes <= self.open_layout.?.data_bytes);
+        }
+
+        /// Ends the open block's headless accesses: pads them to a word,
+        /// says in its block_open how many there are, and commits them.
+        /// A producer killed at any point leaves a chunk that decodes: its
+        /// salvaged length (open_bytes) first excludes the block_open, and
+        /// takes the accesses only once the block_open counts them.
+        fn settleLayout(self: *Self) void {
+            const written = self.layout_next;
+            self.layout = &.{};
+            if (written == 0) return;
+            const producer = &self.producer;
+            const padded = (self.layout_bytes + 3) & ~@as(u32, 3);
+            // Zero to three bytes: one unaligned store (enterBlock's
+            // reservation has the room), not a call to memset.
+            std.mem.writeIntLittle(u32, (producer.chunk + producer.cursor + self.layout_bytes)[0..4], 0);
+            const open_at = producer.group_start + self.open_in_group;
+            assert(open_at + open_bytes == producer.cursor);
+            const head: *volatile u32 = @ptrCast(@alignCast(producer.chunk + open_at));
+            assert(head.* & 0xff == @intFromEnum(records.Kind.block_open));
+            assert(written <= records.block_accesses_mask);
+            producer.salvageUpTo(open_at);
+            head.* |= written << records.block_accesses_shift;
+            producer.commitRewritten(padded);
+        }
+
+        /// Notes an access of a block that has no layout yet.
+        inline fn learnAccess(self: *Self, head: u32) void {
+            if (self.learned_count == learn_accesses_max) {
+                self.learning = false;
+                @atomicStore(bool, &self.open_block.?.unlearnable, true, .Monotonic);
+                return;
+            }
+            self.learned[self.learned_count] = records.layoutEntry(head);
+            self.learned_count += 1;
+        }
+
+        /// The open block ran whole without a layout: what it accessed is
+        /// its layout from now on (unless another thread's came first).
+        fn publishLayout(self: *Self, block: *Block) void {
+            @setCold(true);
+            const entries = self.learned[0..self.learned_count];
+            var data_bytes: u32 = 0;
+            for (entries) |entry| data_bytes += records.layoutAccessBytes(entry, addr_words);
+            const storage = std.heap.c_allocator.alloc(u32, entries.len) catch return;
+            @memcpy(storage, entries);
+            const layout = std.heap.c_allocator.create(Block.Layout) catch {
+                std.heap.c_allocator.free(storage);
+                return;
+            };
+            layout.* = .{ .entries = storage, .data_bytes = data_bytes };
+            if (block.learn(layout)) return;
+            std.heap.c_allocator.free(storage);
+            std.heap.c_allocator.destroy(layout);
         }
 
         /// Settles the open block's count: how far it really ran (a fault
@@ -281,18 +401,24 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// which is still in the unpublished chunk.
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
+            if (self.layout.len != 0) self.settleLayout();
             self.open_block = null;
             const executed = if (self.vcpu_counter) |counter|
                 counter.take(self.vcpu_index, block.insns)
             else
                 block.executed(self.open_mark);
             assert(executed <= block.insns);
+            if (self.learning) {
+                self.learning = false;
+                if (executed == block.insns) self.publishLayout(block);
+            }
             if (executed != block.insns) {
                 const at = self.producer.group_start + self.open_in_group;
-                assert(at + 8 <= self.producer.cursor);
+                assert(at + open_bytes <= self.producer.cursor);
                 const words: [*]u32 = @ptrCast(@alignCast(self.producer.chunk + at));
                 assert(words[0] & 0xff == @intFromEnum(records.Kind.block_open) and words[1] == block.id);
-                words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift;
+                const count_bits = records.block_insns_mask << records.count_shift;
+                words[0] = words[0] & ~count_bits | executed << records.count_shift;
             }
             self.producer.endGroup();
         }
@@ -375,4 +501,79 @@ pub fn fatal(err: anyerror) noreturn {
     const message = std.fmt.bufPrint(&buffer, "cannoli-server: trace stream failed ({s}); stopping QEMU\n", .{@errorName(err)}) catch "cannoli-server: trace stream failed\n";
     _ = std.os.linux.write(2, message.ptr, message.len);
     std.os.linux.exit_group(125);
+}
+
+test "a block's layout is learned from its first whole run; later runs keep to it, depart from it, or are cut" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    const block = try Block.create(arena.allocator(), 7, &.{ 0x10, 0x14, 0x18 });
+    var stream = ThreadStream(u64){
+        .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
+        .pid = 1,
+        .tid = 1,
+        .generation = 1,
+    };
+    defer stream.producer.release();
+    const load4: u32 = 2 << records.mem_size_shift_bit;
+    const store8: u32 = 3 << records.mem_size_shift_bit | 1 << records.mem_store_bit;
+    // Translated code adds to a block's counters as its instructions start.
+    const ran = struct {
+        fn instructions(b: *Block, n: usize) void {
+            for (0..n) |index| b.counters[index] += 1;
+        }
+    }.instructions;
+
+    // 1: learns (heads), 2: keeps to the layout, 3: departs at its second
+    // access (instruction 1 loads, where the layout has 2's store next),
+    // 4: cut by a fault after its first instruction.
+    stream.enterBlock(block);
+    stream.mem(load4, 0, 0x1000, 0xa1, true);
+    stream.mem(store8, 2, 0x2000, 0x1122334455667788, true);
+    ran(block, 3);
+    stream.enterBlock(block);
+    try std.testing.expectEqual(@as(usize, 2), block.layout().?.entries.len);
+    stream.mem(load4, 0, 0x1004, 0xa2, true);
+    stream.mem(store8, 2, 0x2008, 0x99, true);
+    ran(block, 3);
+    stream.enterBlock(block);
+    stream.mem(load4, 0, 0x1008, 0xa3, true);
+    stream.mem(load4, 1, 0x3000, 0xb3, true);
+    stream.mem(store8, 2, 0x2010, 0x77, true);
+    ran(block, 3);
+    stream.enterBlock(block);
+    stream.mem(load4, 0, 0x100c, 0xa4, true);
+    ran(block, 1);
+    stream.closeBlock();
+
+    const words: []const u32 = @as([*]const u32, @ptrCast(@alignCast(stream.producer.chunk)))[0 .. stream.producer.cursor / 4];
+    const open: u32 = @intFromEnum(records.Kind.block_open);
+    const def: u32 = @intFromEnum(records.Kind.block_def);
+    const entries = [_]u32{ records.layoutEntry(records.memHead(load4, 0, true)), records.layoutEntry(records.memHead(store8, 2, true)) };
+    const pcs = [_]u32{ 0x10, 0, 0x14, 0, 0x18, 0 };
+    // Run 1: defined without a layout, accesses with heads.
+    const run1 = [_]u32{ def | 3 << 8, 7 } ++ pcs ++ [_]u32{ open | 3 << 8, 7 } ++
+        [_]u32{ records.memHead(load4, 0, true), 0x1000, 0, 0xa1 } ++
+        [_]u32{ records.memHead(store8, 2, true), 0x2000, 0, 0x55667788, 0x11223344 };
+    // Run 2: defined again, with the layout; its two accesses headless
+    // (address, 4-byte value, address, 8-byte value: 28 bytes).
+    const run2 = [_]u32{ def | 3 << 8 | 2 << records.block_accesses_shift, 7 } ++ pcs ++ entries ++
+        [_]u32{ open | 3 << 8 | 2 << records.block_accesses_shift, 7 } ++
+        [_]u32{ 0x1004, 0, 0xa2, 0x2008, 0, 0x99, 0 };
+    // Run 3: the first access headless, then heads.
+    const run3 = [_]u32{ open | 3 << 8 | 1 << records.block_accesses_shift, 7, 0x1008, 0, 0xa3 } ++
+        [_]u32{ records.memHead(load4, 1, true), 0x3000, 0, 0xb3 } ++
+        [_]u32{ records.memHead(store8, 2, true), 0x2010, 0, 0x77, 0 };
+    // Run 4: one instruction ran, one access written.
+    const run4 = [_]u32{ open | 1 << 8 | 1 << records.block_accesses_shift, 7, 0x100c, 0, 0xa4 };
+    const expected = run1 ++ run2 ++ run3 ++ run4;
+    try std.testing.expectEqualSlices(u32, &expected, words);
+
+    var decoder = wire.BatchDecoder.init(std.testing.allocator);
+    defer decoder.deinit();
+    var counts: wire.BatchDecoder.Counts = .{};
+    try decoder.count(words, 2, &counts);
+    try std.testing.expectEqual(@as(u32, 10), counts.instructions);
+    try std.testing.expectEqual(@as(u32, 5), counts.reads);
+    try std.testing.expectEqual(@as(u32, 3), counts.writes);
+    try std.testing.expectEqual(@as(u32, 4), counts.runs);
 }

@@ -22,8 +22,9 @@
 //!   block_def [head | insns<<8 | accesses<<18] [id] [pc 0..insns-1]
 //!            [layout 0..accesses-1]   a block's PCs, repeated in every chunk
 //!            that uses the block, before its first use there, so chunks
-//!            decode alone. accesses > 0: the block's static memory layout,
-//!            known when it was translated (patched backend): one word per
+//!            decode alone. accesses > 0: the block's memory layout, known
+//!            when it was translated (patched backend) or learned from its
+//!            first whole run (plugin backend): one word per
 //!            access, in the order they are made, [flags | insn<<7 |
 //!            derived<<16 | delta<<17]: `flags` are a mem head's bits 8-14
 //!            (size shift, store, sign, big endian, no value), `insn` the
@@ -32,11 +33,13 @@
 //!            previous entry's plus `delta` (signed 15 bits, wrapping), so
 //!            its record has no address (aarch64 ldp/stp, x86
 //!            read-modify-write); never on the first entry, nor on one
-//!            without a value. A block has a layout only if
-//!            every run of it makes all its accesses: one with an access
-//!            under a branch inside its instruction (x86 rep strings, ARM
-//!            conditional execution, MIPS branch-likely delay slots) or
-//!            made inside a helper keeps mem records, the trace's escape
+//!            without a value. On the patched backend a block has a layout
+//!            only if every run of it makes all its accesses: one with an
+//!            access under a branch inside its instruction (x86 rep strings,
+//!            ARM conditional execution, MIPS branch-likely delay slots) or
+//!            made inside a helper keeps mem records, the trace's escape.
+//!            The plugin backend's layouts are learned, never derived, and
+//!            a run may depart from one: see block_open
 //!   block_run [head | id<<8]                      a block ran whole (the
 //!            patched backend; ids below 2^24). A block with a layout is
 //!            followed by all its accesses without a head, byte after
@@ -51,11 +54,15 @@
 //!            a block_run (an
 //!            instruction may fault after some of its own; 0 without a
 //!            layout). The plugin path writes one at each block's entry and
-//!            rewrites the count in place, while the record is still in its
-//!            unpublished chunk, when a fault or a signal cuts the block
-//!            short; the patched server turns a cut block's block_run into
-//!            one, moving the accesses written after it one word on (the
-//!            block's room check left that word)
+//!            rewrites the counts in place, while the record is still in its
+//!            unpublished chunk: `written`, the accesses of a run that kept
+//!            to the layout so far, and `executed`, when a fault or a signal
+//!            cut the block short. Accesses after the `written` ones (the
+//!            run departed from the layout: a conditional access, an x86 rep
+//!            string's varying count) are mem records, in the same block.
+//!            The patched server turns a cut block's block_run into a
+//!            block_open, moving the accesses written after it one word on
+//!            (the block's room check left that word)
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
 //!            | no_value<<14 | insn<<16] [addr] [value]
 //!            one access, after it completed, where no layout tells it.
@@ -199,6 +206,12 @@ pub inline fn layoutHead(entry: u32) u32 {
         layoutInsn(entry) << mem_insn_shift;
 }
 
+/// The layout entry (not derived) that stands for the mem head `head`.
+pub inline fn layoutEntry(head: u32) u32 {
+    return (head >> mem_size_shift_bit) & layout_flags_mask |
+        ((head >> mem_insn_shift) & layout_insn_mask) << layout_insn_shift;
+}
+
 pub inline fn layoutInsn(entry: u32) u32 {
     return (entry >> layout_insn_shift) & layout_insn_mask;
 }
@@ -256,6 +269,7 @@ test "a layout entry stands for the mem head it replaces, and derives addresses"
     const head = memHead(3 << mem_size_shift_bit | 1 << mem_store_bit, 511, true);
     const entry = (head >> mem_size_shift_bit) & layout_flags_mask | 511 << layout_insn_shift;
     try std.testing.expectEqual(head, layoutHead(entry));
+    try std.testing.expectEqual(entry, layoutEntry(head));
     try std.testing.expect(!layoutDerived(entry));
     try std.testing.expectEqual(@as(u32, 16), layoutAccessBytes(entry, 2));
     const back8 = entry | 1 << layout_derived_bit | @as(u32, @bitCast(@as(i32, -8))) << layout_delta_shift;
