@@ -32,10 +32,17 @@ learned: ?*const Layout = null,
 /// A run made more accesses than a layout may list: do not learn again.
 unlearnable: bool = false,
 
-/// A block's memory layout: records.zig's layout entries, and the bytes a
-/// whole run's accesses take without heads (before padding).
+/// A block's memory layout, learned from a whole run of it, in the forms
+/// the hot path compares and writes with.
 pub const Layout = struct {
+    /// records.zig's layout entries, as the block_def carries them.
     entries: []const u32,
+    /// The mem head each entry stands for, then 0 (no head is 0): the
+    /// record a run's next access would have is compared with it.
+    heads: [*]const u32,
+    /// Bytes each access takes without a head (address and value).
+    access_bytes: [*]const u8,
+    /// What a whole run's accesses take, before padding.
     data_bytes: u32,
 };
 

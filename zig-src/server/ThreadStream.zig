@@ -29,6 +29,9 @@ pub const RegisterValues = struct {
 /// heads on all of them, in every run of its block.
 pub const learn_accesses_max = 256;
 
+/// What a stream expects when no layout is active: no mem head is 0.
+const no_heads = [_]u32{0};
+
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
     return struct {
@@ -64,16 +67,19 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// a per-vCPU counter instead of in the block's own counters.
         vcpu_index: u32 = 0,
         vcpu_counter: ?*const VcpuCounter = null,
+        /// This vCPU's element of the counter, while it cannot move.
+        vcpu_counter_element: ?*u64 = null,
         /// `--regs`: the registers last recorded for this thread.
         register_values: ?*RegisterValues = null,
         /// The open block's layout when it opened (its definitions in this
         /// chunk carry it).
         open_layout: ?*const Block.Layout = null,
-        /// The open block's layout while its run keeps to it (empty when
-        /// not): the entry the next access should match, and the bytes of
-        /// the accesses written without heads after its block_open, in
-        /// room enterBlock reserved and not yet committed.
-        layout: []const u32 = &.{},
+        /// The open block's layout while its run keeps to it: the mem
+        /// heads it expects (`no_heads` when none), the next one, and the
+        /// bytes of the accesses written without heads after its
+        /// block_open, in room enterBlock reserved and not yet committed.
+        layout_active: bool = false,
+        layout_heads: [*]const u32 = &no_heads,
         layout_next: u32 = 0,
         layout_bytes: u32 = 0,
         /// The open block has no layout yet: its accesses are noted, and a
@@ -96,7 +102,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         inline fn reserveBytes(self: *Self, bytes: u32) [*]u32 {
             // A record inside a block (a syscall ends it): its layout's
             // accesses so far come before it.
-            if (self.layout.len != 0) self.settleLayout();
+            if (self.layout_active) self.settleLayout();
             const sequence = self.producer.sequence;
             const destination = self.producer.reserve(bytes) catch |err| fatal(err);
             if (self.producer.sequence != sequence and self.open_block != null) return self.regroup(bytes);
@@ -174,14 +180,13 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// open block (0 after an exec record).
         pub inline fn mem(self: *Self, flags: u32, insn: u32, addr: u64, value: u64, with_value: bool) void {
             const head = records.memHead(flags, insn, with_value);
-            if (self.layout.len != 0) {
-                if (self.layout_next < self.layout.len and self.layout[self.layout_next] == records.layoutEntry(head)) {
-                    return self.layoutAccess(head, addr, value);
-                }
-                // The run departs from its block's layout (a conditional
-                // access, a varying count): heads from here on.
-                self.settleLayout();
-            } else if (self.learning) self.learnAccess(head);
+            // The layout's heads end in 0, so one compare tells both that a
+            // layout is active and that this access keeps to it.
+            if (self.layout_heads[self.layout_next] == head) return self.layoutAccess(addr, value);
+            // The run departs from its block's layout (a conditional
+            // access, a varying count): heads from here on.
+            if (self.layout_active) self.settleLayout();
+            if (self.learning) self.learnAccess(head);
             const bytes = records.memWords(head, addr_words) * 4;
             const words = self.reserveBytes(bytes);
             words[0] = head;
@@ -282,7 +287,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             } else if (self.vcpu_counter) |counter| {
                 // Nothing open, yet the vCPU's count may be stale: a forked
                 // child inherits its parent's last block.
-                _ = counter.take(self.vcpu_index, records.block_insns_max);
+                _ = counter.take(self.vcpu_index, records.block_insns_max, &self.vcpu_counter_element);
             }
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
             self.producer.beginGroup();
@@ -290,7 +295,9 @@ pub fn ThreadStream(comptime Addr: type) type {
             const def_bytes = defBytes(block, layout);
             // The accesses of a run that keeps to the layout go right after
             // the block_open, padded to a word.
-            const layout_room = if (layout) |l| l.data_bytes + 4 else 0;
+            // Values are stored 8 bytes wide whatever their size, and the
+            // padding 4 wide: 8 bytes of slack.
+            const layout_room = if (layout) |l| l.data_bytes + 8 else 0;
             // Reserving all first settles which chunk the block starts in.
             var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes + layout_room) catch |err| fatal(err)));
             const key = Block.defKey(self.generation, self.producer.sequence, layout != null);
@@ -313,7 +320,8 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.producer.commit(bytes);
             self.open_block = block;
             self.open_layout = layout;
-            self.layout = if (layout) |l| l.entries else &.{};
+            self.layout_active = layout != null and layout.?.entries.len != 0;
+            self.layout_heads = if (self.layout_active) layout.?.heads else &no_heads;
             self.layout_next = 0;
             self.layout_bytes = 0;
             self.learning = layout == null and !@atomicLoad(bool, &block.unlearnable, .Monotonic);
@@ -323,21 +331,13 @@ pub fn ThreadStream(comptime Addr: type) type {
         const open_bytes = records.recordWords(.block_open, addr_words) * 4;
 
         /// Writes an access the open block's layout told (its next entry),
-        /// without a head, in the room enterBlock reserved.
-        inline fn layoutAccess(self: *Self, head: u32, addr: u64, value: u64) void {
-            const value_bytes = records.valueBytes(head);
+        /// without a head, in the room enterBlock reserved: the value 8
+        /// bytes wide, the next access overwriting what is not its own.
+        inline fn layoutAccess(self: *Self, addr: u64, value: u64) void {
             const bytes = self.producer.chunk + self.producer.cursor + self.layout_bytes;
             std.mem.writeIntLittle(Addr, bytes[0..@sizeOf(Addr)], @as(Addr, @truncate(addr)));
-            const at = bytes + @sizeOf(Addr);
-            switch (value_bytes) {
-                0 => {},
-                1 => at[0] = @as(u8, @truncate(value)),
-                2 => std.mem.writeIntLittle(u16, at[0..2], @as(u16, @truncate(value))),
-                4 => std.mem.writeIntLittle(u32, at[0..4], @as(u32, @truncate(value))),
-                8 => std.mem.writeIntLittle(u64, at[0..8], value),
-                else => unreachable,
-            }
-            self.layout_bytes += @sizeOf(Addr) + value_bytes;
+            std.mem.writeIntLittle(u64, bytes[@sizeOf(Addr)..][0..8], value);
+            self.layout_bytes += self.open_layout.?.access_bytes[self.layout_next];
             self.layout_next += 1;
             assert(self.layout_bytes <= self.open_layout.?.data_bytes);
         }
@@ -349,7 +349,9 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// takes the accesses only once the block_open counts them.
         fn settleLayout(self: *Self) void {
             const written = self.layout_next;
-            self.layout = &.{};
+            self.layout_active = false;
+            self.layout_heads = &no_heads;
+            self.layout_next = 0;
             if (written == 0) return;
             const producer = &self.producer;
             const padded = (self.layout_bytes + 3) & ~@as(u32, 3);
@@ -382,15 +384,26 @@ pub fn ThreadStream(comptime Addr: type) type {
         fn publishLayout(self: *Self, block: *Block) void {
             @setCold(true);
             const entries = self.learned[0..self.learned_count];
+            const n = entries.len;
+            // One allocation (never freed, like the block): entries, heads
+            // and the 0 after them, access sizes.
+            const storage = std.heap.c_allocator.alignedAlloc(u8, @alignOf(u32), (2 * n + 1) * 4 + n) catch return;
+            const words: [*]u32 = @ptrCast(storage.ptr);
+            const access_bytes = storage.ptr + (2 * n + 1) * 4;
             var data_bytes: u32 = 0;
-            for (entries) |entry| data_bytes += records.layoutAccessBytes(entry, addr_words);
-            const storage = std.heap.c_allocator.alloc(u32, entries.len) catch return;
-            @memcpy(storage, entries);
+            for (entries, 0..) |entry, index| {
+                words[index] = entry;
+                words[n + index] = records.layoutHead(entry);
+                const bytes = records.layoutAccessBytes(entry, addr_words);
+                access_bytes[index] = @intCast(bytes);
+                data_bytes += bytes;
+            }
+            words[2 * n] = 0;
             const layout = std.heap.c_allocator.create(Block.Layout) catch {
                 std.heap.c_allocator.free(storage);
                 return;
             };
-            layout.* = .{ .entries = storage, .data_bytes = data_bytes };
+            layout.* = .{ .entries = words[0..n], .heads = words + n, .access_bytes = access_bytes, .data_bytes = data_bytes };
             if (block.learn(layout)) return;
             std.heap.c_allocator.free(storage);
             std.heap.c_allocator.destroy(layout);
@@ -401,10 +414,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// which is still in the unpublished chunk.
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
-            if (self.layout.len != 0) self.settleLayout();
+            if (self.layout_active) self.settleLayout();
             self.open_block = null;
             const executed = if (self.vcpu_counter) |counter|
-                counter.take(self.vcpu_index, block.insns)
+                counter.take(self.vcpu_index, block.insns, &self.vcpu_counter_element)
             else
                 block.executed(self.open_mark);
             assert(executed <= block.insns);

@@ -101,7 +101,7 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
     api = qp.PluginApi.resolve(info.version.cur);
     if (config.regsSpec() != null and (api.get_registers == null or api.read_register == null))
         return refuse("registers need QEMU 9.0 or newer (its plugin API {d} has no register access)", .{info.version.cur});
-    if (VcpuCounter.create(api)) |counter| {
+    if (VcpuCounter.create(api, &shares_memory)) |counter| {
         vcpu_counter = counter;
         block_counting = .vcpu_counter;
     } else if (api.insn_exec_inline != null) {
@@ -370,12 +370,8 @@ fn Server(comptime Addr: type) type {
         }
 
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
-            const access = decodeMeminfo(info);
+            const flags = memFlags(info);
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-            const flags = @as(u32, access.size_shift) << records.mem_size_shift_bit |
-                @as(u32, @intFromBool(access.store)) << records.mem_store_bit |
-                @as(u32, @intFromBool(access.sign)) << records.mem_sign_bit |
-                @as(u32, @intFromBool(access.big_endian)) << records.mem_big_endian_bit;
             const insn: u32 = @intCast(@intFromPtr(userdata));
             if (!config.trace_values) return streamFor(vcpu_index).mem(flags, insn, addr, 0, false);
             // Read back while the guest has one thread: the same value for a
@@ -387,7 +383,7 @@ fn Server(comptime Addr: type) type {
             // at the clone that creates a thread, before that thread exists,
             // so if this read-back saw another thread's write, the flag load
             // after it sees the flag.
-            const back = readBack(access, addr);
+            const back = readBack(flags, addr);
             const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &shares_memory, .Acquire))
                 valueFromQemu(api.mem_get_value.?(info))
             else
@@ -504,34 +500,43 @@ fn onceSlot(pc: u64, insn_bytes: u8) *OnceSlot {
     return entry.value_ptr.*;
 }
 
-const Access = struct { size_shift: u3, store: bool, sign: bool, big_endian: bool };
-
-inline fn decodeMeminfo(info: qp.qemu_plugin_meminfo_t) Access {
-    if (meminfo_inline == .yes) return .{
-        .size_shift = qp.meminfo.sizeShift(info),
-        .store = qp.meminfo.isStore(info),
-        .sign = qp.meminfo.isSignExtended(info),
-        .big_endian = qp.meminfo.isByteSwapped(info),
-    };
-    return decodeMeminfoSlow(info);
+/// A memory access's mem head flags (size shift, store, sign and big
+/// endian, in their record places).
+inline fn memFlags(info: qp.qemu_plugin_meminfo_t) u32 {
+    if (meminfo_inline == .yes) return meminfo_flags[qp.meminfo.flagsIndex(info)];
+    return memFlagsSlow(info);
 }
 
-fn decodeMeminfoSlow(info: qp.qemu_plugin_meminfo_t) Access {
-    @setCold(true);
-    const access = Access{
-        .size_shift = @intCast(qp.qemu_plugin_mem_size_shift(info)),
-        .store = qp.qemu_plugin_mem_is_store(info),
-        .sign = qp.qemu_plugin_mem_is_sign_extended(info),
-        .big_endian = qp.qemu_plugin_mem_is_big_endian(info),
-    };
-    if (meminfo_inline == .unchecked) {
-        const agrees = access.size_shift == qp.meminfo.sizeShift(info) and
-            access.store == qp.meminfo.isStore(info) and
-            access.sign == qp.meminfo.isSignExtended(info) and
-            access.big_endian == qp.meminfo.isByteSwapped(info);
-        meminfo_inline = if (agrees) .yes else .no;
+/// The flags of every meminfo, by `qp.meminfo.flagsIndex`: one load per
+/// access instead of taking the meminfo apart and putting it together again.
+const meminfo_flags = table: {
+    var table: [qp.meminfo.flags_indexes]u32 = undefined;
+    for (&table, 0..) |*flags, index| {
+        const info = qp.meminfo.fromFlagsIndex(index);
+        flags.* = flagsOf(qp.meminfo.sizeShift(info), qp.meminfo.isStore(info), qp.meminfo.isSignExtended(info), qp.meminfo.isByteSwapped(info));
     }
-    return access;
+    break :table table;
+};
+
+inline fn flagsOf(size_shift: u32, store: bool, sign: bool, big_endian: bool) u32 {
+    return size_shift << records.mem_size_shift_bit |
+        @as(u32, @intFromBool(store)) << records.mem_store_bit |
+        @as(u32, @intFromBool(sign)) << records.mem_sign_bit |
+        @as(u32, @intFromBool(big_endian)) << records.mem_big_endian_bit;
+}
+
+fn memFlagsSlow(info: qp.qemu_plugin_meminfo_t) u32 {
+    @setCold(true);
+    const flags = flagsOf(
+        qp.qemu_plugin_mem_size_shift(info),
+        qp.qemu_plugin_mem_is_store(info),
+        qp.qemu_plugin_mem_is_sign_extended(info),
+        qp.qemu_plugin_mem_is_big_endian(info),
+    );
+    if (meminfo_inline == .unchecked) {
+        meminfo_inline = if (flags == meminfo_flags[qp.meminfo.flagsIndex(info)]) .yes else .no;
+    }
+    return flags;
 }
 
 /// 9.2+: the value QEMU itself loaded or stored (immune to another guest
@@ -550,13 +555,14 @@ inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u64 {
 /// The callback runs after the access succeeded, so the guest page is
 /// mapped and holds the value just loaded or stored (for an atomic
 /// read-modify-write: the value it stored).
-inline fn readBack(access: Access, addr: u64) u64 {
+inline fn readBack(flags: u32, addr: u64) u64 {
     const host: [*]const u8 = @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr)));
-    return switch (access.size_shift) {
+    const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
+    return switch ((flags >> records.mem_size_shift_bit) & 7) {
         0 => host[0],
-        1 => readGuest(u16, host, access.big_endian),
-        2 => readGuest(u32, host, access.big_endian),
-        else => readGuest(u64, host, access.big_endian),
+        1 => readGuest(u16, host, big_endian),
+        2 => readGuest(u32, host, big_endian),
+        else => readGuest(u64, host, big_endian),
     };
 }
 

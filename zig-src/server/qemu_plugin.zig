@@ -365,6 +365,14 @@ pub const meminfo = struct {
     pub inline fn rw(info: qemu_plugin_meminfo_t) qemu_plugin_mem_rw {
         return @enumFromInt((info >> 16) & 3);
     }
+    /// The bits above, packed: size (3), sign, byte swap, then store.
+    pub const flags_indexes = 64;
+    pub inline fn flagsIndex(info: qemu_plugin_meminfo_t) u32 {
+        return (info >> 4) & 0x1f | ((info >> 17) & 1) << 5;
+    }
+    pub fn fromFlagsIndex(index: u32) qemu_plugin_meminfo_t {
+        return (index & 0x1f) << 4 | (index >> 5) << 17;
+    }
 };
 
 // ---------------------------------------------------------------------------
@@ -624,6 +632,10 @@ test "meminfo decoding follows the 7.2 layout" {
     try std.testing.expect(meminfo.isByteSwapped(info));
     try std.testing.expect(meminfo.isStore(info));
     try std.testing.expectEqual(qemu_plugin_mem_rw.w, meminfo.rw(info));
+    // The packed index keeps every bit the flags are made of, and only those.
+    const packed_info = meminfo.fromFlagsIndex(meminfo.flagsIndex(info));
+    try std.testing.expectEqual(info & ~@as(qemu_plugin_meminfo_t, 0xf), packed_info);
+    for (0..meminfo.flags_indexes) |index| try std.testing.expectEqual(@as(u32, @intCast(index)), meminfo.flagsIndex(meminfo.fromFlagsIndex(@intCast(index))));
 }
 
 test "weak references resolve to null when absent, to the function when present" {
