@@ -82,11 +82,19 @@ pub fn ThreadStream(comptime Addr: type) type {
         layout_heads: [*]const u32 = &no_heads,
         layout_next: u32 = 0,
         layout_bytes: u32 = 0,
+        /// Where in the chunk the accesses go (after the uncommitted record),
+        /// and the previous one's address, for derived ones.
+        layout_at: u32 = 0,
+        layout_addr: Addr = 0,
+        /// The open block's record is a one-word block_run.
+        open_is_run: bool = false,
         /// The open block has no layout yet: its accesses are noted, and a
         /// whole run of it publishes them as the block's layout.
         learning: bool = false,
         learned_count: u32 = 0,
-        learned: [learn_accesses_max]u32 = undefined,
+        learned: [learn_accesses_max]Learned = undefined,
+
+        const Learned = struct { entry: u32, addr: Addr };
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             return self.reserveBytes(comptime records.recordWords(kind, addr_words) * 4);
@@ -182,11 +190,11 @@ pub fn ThreadStream(comptime Addr: type) type {
             const head = records.memHead(flags, insn, with_value);
             // The layout's heads end in 0, so one compare tells both that a
             // layout is active and that this access keeps to it.
-            if (self.layout_heads[self.layout_next] == head) return self.layoutAccess(addr, value);
+            if (self.layout_heads[self.layout_next] == head and self.layoutAccess(addr, value)) return;
             // The run departs from its block's layout (a conditional
-            // access, a varying count): heads from here on.
+            // access, a varying count, another distance): heads from here on.
             if (self.layout_active) self.settleLayout();
-            if (self.learning) self.learnAccess(head);
+            if (self.learning) self.learnAccess(head, addr);
             const bytes = records.memWords(head, addr_words) * 4;
             const words = self.reserveBytes(bytes);
             words[0] = head;
@@ -277,10 +285,13 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         /// A block starts: the previous one is closed, and this one's
-        /// block_open (preceded by its definition when this chunk does not
-        /// carry it yet) opens a group that the pipe keeps in one chunk with
-        /// the block's other records. It says the whole block ran; closing
-        /// rewrites the count if it did not.
+        /// record (after its definition when this chunk does not carry it
+        /// yet) opens a group that the pipe keeps in one chunk with the
+        /// block's other records. A block with a layout opens with a
+        /// one-word block_run (its id permitting): it ran whole, with all
+        /// its layout's accesses. Otherwise a block_open says it ran whole.
+        /// What did not happen is rewritten when the run departs from the
+        /// layout (settleLayout) or ends short (closeBlock).
         pub inline fn enterBlock(self: *Self, block: *Block) void {
             if (self.open_block != null) {
                 self.closeBlock();
@@ -293,15 +304,17 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.producer.beginGroup();
             const layout = block.layout();
             const def_bytes = defBytes(block, layout);
-            // The accesses of a run that keeps to the layout go right after
-            // the block_open, padded to a word.
-            // Values are stored 8 bytes wide whatever their size, and the
-            // padding 4 wide: 8 bytes of slack.
-            const layout_room = if (layout) |l| l.data_bytes + 8 else 0;
+            const is_run = layout != null and block.id <= records.block_run_id_max;
+            const record_bytes: u32 = if (is_run) run_bytes else open_bytes;
+            // The accesses of a run that keeps to the layout follow the
+            // record, padded to a word. Values are stored 8 bytes wide
+            // whatever their size, the padding 4 wide, and a block_run may
+            // become a block_open: 12 bytes of slack.
+            const layout_room = if (layout) |l| l.data_bytes + 12 else 0;
             // Reserving all first settles which chunk the block starts in.
             var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes + layout_room) catch |err| fatal(err)));
             const key = Block.defKey(self.generation, self.producer.sequence, layout != null);
-            var bytes: u32 = open_bytes;
+            var bytes: u32 = 0;
             self.open_in_group = 0;
             // Guest threads share blocks on QEMU 9.0+: another stream may
             // overwrite the key at any time, which only makes this one
@@ -314,14 +327,22 @@ pub fn ThreadStream(comptime Addr: type) type {
                 bytes += def_bytes;
                 self.open_in_group = def_bytes;
             }
-            // None of the layout's accesses yet: settleLayout says how many.
-            words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
-            words[1] = block.id;
-            self.producer.commit(bytes);
+            if (is_run) {
+                words[0] = @intFromEnum(records.Kind.block_run) | block.id << records.count_shift;
+            } else {
+                words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
+                words[1] = block.id;
+            }
             self.open_block = block;
+            self.open_is_run = is_run;
             self.open_layout = layout;
             self.layout_active = layout != null and layout.?.entries.len != 0;
+            // A record whose accesses are still to come is committed with
+            // them (settleLayout): a producer killed before that leaves a
+            // chunk that ends before the block.
+            self.producer.commit(if (self.layout_active) bytes else bytes + record_bytes);
             self.layout_heads = if (self.layout_active) layout.?.heads else &no_heads;
+            self.layout_at = self.producer.cursor + record_bytes;
             self.layout_next = 0;
             self.layout_bytes = 0;
             self.learning = layout == null and !@atomicLoad(bool, &block.unlearnable, .Monotonic);
@@ -329,71 +350,106 @@ pub fn ThreadStream(comptime Addr: type) type {
         }
 
         const open_bytes = records.recordWords(.block_open, addr_words) * 4;
+        const run_bytes = records.recordWords(.block_run, addr_words) * 4;
 
         /// Writes an access the open block's layout told (its next entry),
         /// without a head, in the room enterBlock reserved: the value 8
         /// bytes wide, the next access overwriting what is not its own.
-        inline fn layoutAccess(self: *Self, addr: u64, value: u64) void {
-            const bytes = self.producer.chunk + self.producer.cursor + self.layout_bytes;
-            std.mem.writeIntLittle(Addr, bytes[0..@sizeOf(Addr)], @as(Addr, @truncate(addr)));
-            std.mem.writeIntLittle(u64, bytes[@sizeOf(Addr)..][0..8], value);
-            self.layout_bytes += self.open_layout.?.access_bytes[self.layout_next];
-            self.layout_next += 1;
-            assert(self.layout_bytes <= self.open_layout.?.data_bytes);
+        /// False (nothing written) when the entry derives the address and
+        /// this one is not the one derived.
+        inline fn layoutAccess(self: *Self, addr: u64, value: u64) bool {
+            const layout = self.open_layout.?;
+            const next = self.layout_next;
+            var bytes = self.producer.chunk + self.layout_at + self.layout_bytes;
+            const entry = layout.entries[next];
+            if (records.layoutDerived(entry)) {
+                const delta: Addr = @truncate(@as(u64, @bitCast(@as(i64, records.layoutDelta(entry)))));
+                if (addr != self.layout_addr +% delta) return false;
+            } else {
+                std.mem.writeIntLittle(Addr, bytes[0..@sizeOf(Addr)], @as(Addr, @truncate(addr)));
+                bytes += @sizeOf(Addr);
+            }
+            std.mem.writeIntLittle(u64, bytes[0..8], value);
+            self.layout_addr = @truncate(addr);
+            self.layout_bytes += layout.access_bytes[next];
+            self.layout_next = next + 1;
+            assert(self.layout_bytes <= layout.data_bytes);
+            return true;
         }
 
-        /// Ends the open block's headless accesses: pads them to a word,
-        /// says in its block_open how many there are, and commits them.
-        /// A producer killed at any point leaves a chunk that decodes: its
-        /// salvaged length (open_bytes) first excludes the block_open, and
-        /// takes the accesses only once the block_open counts them.
+        /// Ends the open block's headless accesses: its record says how
+        /// many there are (a block_run that did not get all of them becomes
+        /// a block_open, the accesses moving one word on), they are padded
+        /// to a word, and the record and they are committed at once.
         fn settleLayout(self: *Self) void {
             const written = self.layout_next;
             self.layout_active = false;
             self.layout_heads = &no_heads;
             self.layout_next = 0;
-            if (written == 0) return;
             const producer = &self.producer;
-            const padded = (self.layout_bytes + 3) & ~@as(u32, 3);
+            const open_at = producer.group_start + self.open_in_group;
+            assert(open_at == producer.cursor);
+            assert(self.layout_at == open_at + if (self.open_is_run) run_bytes else open_bytes);
+            const words: [*]u32 = @ptrCast(@alignCast(producer.chunk + open_at));
+            const block = self.open_block.?;
+            var data = self.layout_at;
+            if (self.open_is_run and written != self.open_layout.?.entries.len) {
+                const from = producer.chunk + data;
+                std.mem.copyBackwards(u8, (from + 4)[0..self.layout_bytes], from[0..self.layout_bytes]);
+                words[1] = block.id;
+                self.open_is_run = false;
+                data += 4;
+            }
+            if (!self.open_is_run) {
+                assert(written <= records.block_accesses_mask);
+                words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift | written << records.block_accesses_shift;
+            }
             // Zero to three bytes: one unaligned store (enterBlock's
             // reservation has the room), not a call to memset.
-            std.mem.writeIntLittle(u32, (producer.chunk + producer.cursor + self.layout_bytes)[0..4], 0);
-            const open_at = producer.group_start + self.open_in_group;
-            assert(open_at + open_bytes == producer.cursor);
-            const head: *volatile u32 = @ptrCast(@alignCast(producer.chunk + open_at));
-            assert(head.* & 0xff == @intFromEnum(records.Kind.block_open));
-            assert(written <= records.block_accesses_mask);
-            producer.salvageUpTo(open_at);
-            head.* |= written << records.block_accesses_shift;
-            producer.commitRewritten(padded);
+            std.mem.writeIntLittle(u32, (producer.chunk + data + self.layout_bytes)[0..4], 0);
+            const padded = (self.layout_bytes + 3) & ~@as(u32, 3);
+            producer.commit(data - open_at + padded);
         }
 
         /// Notes an access of a block that has no layout yet.
-        inline fn learnAccess(self: *Self, head: u32) void {
+        inline fn learnAccess(self: *Self, head: u32, addr: u64) void {
             if (self.learned_count == learn_accesses_max) {
                 self.learning = false;
                 @atomicStore(bool, &self.open_block.?.unlearnable, true, .Monotonic);
                 return;
             }
-            self.learned[self.learned_count] = records.layoutEntry(head);
+            self.learned[self.learned_count] = .{ .entry = records.layoutEntry(head), .addr = @truncate(addr) };
             self.learned_count += 1;
         }
 
         /// The open block ran whole without a layout: what it accessed is
-        /// its layout from now on (unless another thread's came first).
+        /// its layout from now on (unless another thread's came first). An
+        /// access of the same instruction as the one before, at a small
+        /// distance from it, is taken to be at that distance in every run
+        /// (aarch64 ldp/stp, x86 read-modify-write): its address is derived,
+        /// and a run where it is not departs from the layout there.
         fn publishLayout(self: *Self, block: *Block) void {
             @setCold(true);
-            const entries = self.learned[0..self.learned_count];
-            const n = entries.len;
+            const learned = self.learned[0..self.learned_count];
+            const n = learned.len;
             // One allocation (never freed, like the block): entries, heads
             // and the 0 after them, access sizes.
             const storage = std.heap.c_allocator.alignedAlloc(u8, @alignOf(u32), (2 * n + 1) * 4 + n) catch return;
             const words: [*]u32 = @ptrCast(storage.ptr);
             const access_bytes = storage.ptr + (2 * n + 1) * 4;
             var data_bytes: u32 = 0;
-            for (entries, 0..) |entry, index| {
+            for (learned, 0..) |access, index| {
+                var entry = access.entry;
+                const head = records.layoutHead(entry);
+                if (index > 0 and records.valueBytes(head) > 0 and records.layoutInsn(learned[index - 1].entry) == records.layoutInsn(entry)) {
+                    const delta: i64 = @as(std.meta.Int(.signed, @bitSizeOf(Addr)), @bitCast(access.addr -% learned[index - 1].addr));
+                    if (delta >= -(1 << 14) and delta < 1 << 14) {
+                        const field: u32 = @as(u15, @truncate(@as(u64, @bitCast(delta))));
+                        entry |= 1 << records.layout_derived_bit | field << records.layout_delta_shift;
+                    }
+                }
                 words[index] = entry;
-                words[n + index] = records.layoutHead(entry);
+                words[n + index] = head;
                 const bytes = records.layoutAccessBytes(entry, addr_words);
                 access_bytes[index] = @intCast(bytes);
                 data_bytes += bytes;
@@ -409,13 +465,12 @@ pub fn ThreadStream(comptime Addr: type) type {
             std.heap.c_allocator.destroy(layout);
         }
 
-        /// Settles the open block's count: how far it really ran (a fault
-        /// or a signal may have cut it short), rewritten in its block_open,
-        /// which is still in the unpublished chunk.
+        /// Settles the open block: its accesses, and how far it really ran
+        /// (a fault or a signal may have cut it short), rewritten in its
+        /// record, which is still in the unpublished chunk.
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
             if (self.layout_active) self.settleLayout();
-            self.open_block = null;
             const executed = if (self.vcpu_counter) |counter|
                 counter.take(self.vcpu_index, block.insns, &self.vcpu_counter_element)
             else
@@ -425,15 +480,42 @@ pub fn ThreadStream(comptime Addr: type) type {
                 self.learning = false;
                 if (executed == block.insns) self.publishLayout(block);
             }
-            if (executed != block.insns) {
-                const at = self.producer.group_start + self.open_in_group;
-                assert(at + open_bytes <= self.producer.cursor);
-                const words: [*]u32 = @ptrCast(@alignCast(self.producer.chunk + at));
-                assert(words[0] & 0xff == @intFromEnum(records.Kind.block_open) and words[1] == block.id);
-                const count_bits = records.block_insns_mask << records.count_shift;
-                words[0] = words[0] & ~count_bits | executed << records.count_shift;
-            }
+            if (executed != block.insns) self.cutBlock(block, executed);
+            self.open_block = null;
             self.producer.endGroup();
+        }
+
+        /// The open block ran only its first `executed` instructions: its
+        /// block_open says so, and a block_run becomes one (with all its
+        /// layout's accesses), what follows it in the group moving one
+        /// word on. A producer killed meanwhile leaves a chunk that ends
+        /// before the block.
+        fn cutBlock(self: *Self, block: *const Block, executed: u32) void {
+            @setCold(true);
+            const producer = &self.producer;
+            const count_bits = records.block_insns_mask << records.count_shift;
+            if (!self.open_is_run) {
+                const at = producer.group_start + self.open_in_group;
+                assert(at + open_bytes <= producer.cursor);
+                const words: [*]u32 = @ptrCast(@alignCast(producer.chunk + at));
+                assert(words[0] & 0xff == @intFromEnum(records.Kind.block_open) and words[1] == block.id);
+                words[0] = words[0] & ~count_bits | executed << records.count_shift;
+                return;
+            }
+            // The room first: it may carry the group to the next chunk.
+            _ = self.reserveBytes(open_bytes - run_bytes);
+            const at = producer.group_start + self.open_in_group;
+            const words: [*]volatile u32 = @ptrCast(@alignCast(producer.chunk + at));
+            assert(words[0] == @intFromEnum(records.Kind.block_run) | block.id << records.count_shift);
+            producer.salvageUpTo(at);
+            const tail = producer.chunk + at + run_bytes;
+            const tail_bytes = producer.cursor - at - run_bytes;
+            std.mem.copyBackwards(u8, (tail + 4)[0..tail_bytes], tail[0..tail_bytes]);
+            const written: u32 = @intCast(self.open_layout.?.entries.len);
+            words[1] = block.id;
+            words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift | written << records.block_accesses_shift;
+            producer.commitRewritten(open_bytes - run_bytes);
+            self.open_is_run = false;
         }
 
         /// The registers of the instruction just recorded by `exec`, as
@@ -519,7 +601,12 @@ pub fn fatal(err: anyerror) noreturn {
 test "a block's layout is learned from its first whole run; later runs keep to it, depart from it, or are cut" {
     var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
     defer arena.deinit();
+    // 7: a load by its first instruction, a store by its third. 8: one
+    // load, then an instruction without any. 9: one instruction loading
+    // two neighbours (aarch64 ldp).
     const block = try Block.create(arena.allocator(), 7, &.{ 0x10, 0x14, 0x18 });
+    const tail = try Block.create(arena.allocator(), 8, &.{ 0x40, 0x44 });
+    const pair = try Block.create(arena.allocator(), 9, &.{0x50});
     var stream = ThreadStream(u64){
         .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
         .pid = 1,
@@ -528,65 +615,84 @@ test "a block's layout is learned from its first whole run; later runs keep to i
     };
     defer stream.producer.release();
     const load4: u32 = 2 << records.mem_size_shift_bit;
+    const load8: u32 = 3 << records.mem_size_shift_bit;
     const store8: u32 = 3 << records.mem_size_shift_bit | 1 << records.mem_store_bit;
-    // Translated code adds to a block's counters as its instructions start.
-    const ran = struct {
-        fn instructions(b: *Block, n: usize) void {
-            for (0..n) |index| b.counters[index] += 1;
+    const Access = struct { flags: u32, insn: u32, addr: u64, value: u64 };
+    const Run = struct {
+        /// One run of `block`: its accesses, then the counters of its
+        /// first `ran` instructions move, as translated code moves them.
+        fn of(s: *ThreadStream(u64), b: *Block, accesses: []const Access, ran: usize) void {
+            s.enterBlock(b);
+            for (accesses) |a| s.mem(a.flags, a.insn, a.addr, a.value, true);
+            for (0..ran) |index| b.counters[index] += 1;
         }
-    }.instructions;
+    };
 
     // 1: learns (heads), 2: keeps to the layout, 3: departs at its second
     // access (instruction 1 loads, where the layout has 2's store next),
     // 4: cut by a fault after its first instruction.
-    stream.enterBlock(block);
-    stream.mem(load4, 0, 0x1000, 0xa1, true);
-    stream.mem(store8, 2, 0x2000, 0x1122334455667788, true);
-    ran(block, 3);
-    stream.enterBlock(block);
+    Run.of(&stream, block, &.{ .{ .flags = load4, .insn = 0, .addr = 0x1000, .value = 0xa1 }, .{ .flags = store8, .insn = 2, .addr = 0x2000, .value = 0x1122334455667788 } }, 3);
+    Run.of(&stream, block, &.{ .{ .flags = load4, .insn = 0, .addr = 0x1004, .value = 0xa2 }, .{ .flags = store8, .insn = 2, .addr = 0x2008, .value = 0x99 } }, 3);
     try std.testing.expectEqual(@as(usize, 2), block.layout().?.entries.len);
-    stream.mem(load4, 0, 0x1004, 0xa2, true);
-    stream.mem(store8, 2, 0x2008, 0x99, true);
-    ran(block, 3);
-    stream.enterBlock(block);
-    stream.mem(load4, 0, 0x1008, 0xa3, true);
-    stream.mem(load4, 1, 0x3000, 0xb3, true);
-    stream.mem(store8, 2, 0x2010, 0x77, true);
-    ran(block, 3);
-    stream.enterBlock(block);
-    stream.mem(load4, 0, 0x100c, 0xa4, true);
-    ran(block, 1);
+    Run.of(&stream, block, &.{
+        .{ .flags = load4, .insn = 0, .addr = 0x1008, .value = 0xa3 },
+        .{ .flags = load4, .insn = 1, .addr = 0x3000, .value = 0xb3 },
+        .{ .flags = store8, .insn = 2, .addr = 0x2010, .value = 0x77 },
+    }, 3);
+    Run.of(&stream, block, &.{.{ .flags = load4, .insn = 0, .addr = 0x100c, .value = 0xa4 }}, 1);
+    // 5: learns; 6: makes all its accesses, then is cut before its last
+    // instruction: its block_run becomes a block_open one word longer.
+    Run.of(&stream, tail, &.{.{ .flags = load4, .insn = 0, .addr = 0x4000, .value = 0xc1 }}, 2);
+    Run.of(&stream, tail, &.{.{ .flags = load4, .insn = 0, .addr = 0x4004, .value = 0xc2 }}, 1);
+    // 7: learns that the second load is 8 bytes after the first; 8: keeps
+    // to it (no address); 9: departs at the second (16 bytes after).
+    Run.of(&stream, pair, &.{ .{ .flags = load8, .insn = 0, .addr = 0x5000, .value = 0xd1 }, .{ .flags = load8, .insn = 0, .addr = 0x5008, .value = 0xd2 } }, 1);
+    Run.of(&stream, pair, &.{ .{ .flags = load8, .insn = 0, .addr = 0x6000, .value = 0xe1 }, .{ .flags = load8, .insn = 0, .addr = 0x6008, .value = 0xe2 } }, 1);
+    Run.of(&stream, pair, &.{ .{ .flags = load8, .insn = 0, .addr = 0x7000, .value = 0xf1 }, .{ .flags = load8, .insn = 0, .addr = 0x7010, .value = 0xf2 } }, 1);
     stream.closeBlock();
 
     const words: []const u32 = @as([*]const u32, @ptrCast(@alignCast(stream.producer.chunk)))[0 .. stream.producer.cursor / 4];
     const open: u32 = @intFromEnum(records.Kind.block_open);
+    const run: u32 = @intFromEnum(records.Kind.block_run);
     const def: u32 = @intFromEnum(records.Kind.block_def);
     const entries = [_]u32{ records.layoutEntry(records.memHead(load4, 0, true)), records.layoutEntry(records.memHead(store8, 2, true)) };
     const pcs = [_]u32{ 0x10, 0, 0x14, 0, 0x18, 0 };
-    // Run 1: defined without a layout, accesses with heads.
-    const run1 = [_]u32{ def | 3 << 8, 7 } ++ pcs ++ [_]u32{ open | 3 << 8, 7 } ++
+    const accesses_2 = 2 << records.block_accesses_shift;
+    const accesses_1 = 1 << records.block_accesses_shift;
+    const block_runs = [_]u32{ def | 3 << 8, 7 } ++ pcs ++ [_]u32{ open | 3 << 8, 7 } ++
         [_]u32{ records.memHead(load4, 0, true), 0x1000, 0, 0xa1 } ++
-        [_]u32{ records.memHead(store8, 2, true), 0x2000, 0, 0x55667788, 0x11223344 };
-    // Run 2: defined again, with the layout; its two accesses headless
-    // (address, 4-byte value, address, 8-byte value: 28 bytes).
-    const run2 = [_]u32{ def | 3 << 8 | 2 << records.block_accesses_shift, 7 } ++ pcs ++ entries ++
-        [_]u32{ open | 3 << 8 | 2 << records.block_accesses_shift, 7 } ++
-        [_]u32{ 0x1004, 0, 0xa2, 0x2008, 0, 0x99, 0 };
-    // Run 3: the first access headless, then heads.
-    const run3 = [_]u32{ open | 3 << 8 | 1 << records.block_accesses_shift, 7, 0x1008, 0, 0xa3 } ++
+        [_]u32{ records.memHead(store8, 2, true), 0x2000, 0, 0x55667788, 0x11223344 } ++
+        // Defined again, with the layout; two accesses without heads
+        // (address, 4-byte value, address, 8-byte value: 28 bytes).
+        [_]u32{ def | 3 << 8 | accesses_2, 7 } ++ pcs ++ entries ++ [_]u32{run | 7 << 8} ++
+        [_]u32{ 0x1004, 0, 0xa2, 0x2008, 0, 0x99, 0 } ++
+        [_]u32{ open | 3 << 8 | accesses_1, 7, 0x1008, 0, 0xa3 } ++
         [_]u32{ records.memHead(load4, 1, true), 0x3000, 0, 0xb3 } ++
-        [_]u32{ records.memHead(store8, 2, true), 0x2010, 0, 0x77, 0 };
-    // Run 4: one instruction ran, one access written.
-    const run4 = [_]u32{ open | 1 << 8 | 1 << records.block_accesses_shift, 7, 0x100c, 0, 0xa4 };
-    const expected = run1 ++ run2 ++ run3 ++ run4;
+        [_]u32{ records.memHead(store8, 2, true), 0x2010, 0, 0x77, 0 } ++
+        [_]u32{ open | 1 << 8 | accesses_1, 7, 0x100c, 0, 0xa4 };
+    const tail_entry = records.layoutEntry(records.memHead(load4, 0, true));
+    const tail_runs = [_]u32{ def | 2 << 8, 8, 0x40, 0, 0x44, 0, open | 2 << 8, 8 } ++
+        [_]u32{ records.memHead(load4, 0, true), 0x4000, 0, 0xc1 } ++
+        [_]u32{ def | 2 << 8 | accesses_1, 8, 0x40, 0, 0x44, 0, tail_entry } ++
+        [_]u32{ open | 1 << 8 | accesses_1, 8, 0x4004, 0, 0xc2 };
+    const first = records.layoutEntry(records.memHead(load8, 0, true));
+    const plus8 = first | 1 << records.layout_derived_bit | 8 << records.layout_delta_shift;
+    const pair_runs = [_]u32{ def | 1 << 8, 9, 0x50, 0, open | 1 << 8, 9 } ++
+        [_]u32{ records.memHead(load8, 0, true), 0x5000, 0, 0xd1, 0 } ++
+        [_]u32{ records.memHead(load8, 0, true), 0x5008, 0, 0xd2, 0 } ++
+        // The second access: its value alone (address, value, value: 24 bytes).
+        [_]u32{ def | 1 << 8 | accesses_2, 9, 0x50, 0, first, plus8, run | 9 << 8, 0x6000, 0, 0xe1, 0, 0xe2, 0 } ++
+        [_]u32{ open | 1 << 8 | accesses_1, 9, 0x7000, 0, 0xf1, 0 } ++
+        [_]u32{ records.memHead(load8, 0, true), 0x7010, 0, 0xf2, 0 };
+    const expected = block_runs ++ tail_runs ++ pair_runs;
     try std.testing.expectEqualSlices(u32, &expected, words);
 
     var decoder = wire.BatchDecoder.init(std.testing.allocator);
     defer decoder.deinit();
     var counts: wire.BatchDecoder.Counts = .{};
     try decoder.count(words, 2, &counts);
-    try std.testing.expectEqual(@as(u32, 10), counts.instructions);
-    try std.testing.expectEqual(@as(u32, 5), counts.reads);
+    try std.testing.expectEqual(@as(u32, 10 + 3 + 3), counts.instructions);
+    try std.testing.expectEqual(@as(u32, 5 + 2 + 6), counts.reads);
     try std.testing.expectEqual(@as(u32, 3), counts.writes);
-    try std.testing.expectEqual(@as(u32, 4), counts.runs);
+    try std.testing.expectEqual(@as(u32, 9), counts.runs);
 }

@@ -38,31 +38,30 @@
 //!            access under a branch inside its instruction (x86 rep strings,
 //!            ARM conditional execution, MIPS branch-likely delay slots) or
 //!            made inside a helper keeps mem records, the trace's escape.
-//!            The plugin backend's layouts are learned, never derived, and
-//!            a run may depart from one: see block_open
-//!   block_run [head | id<<8]                      a block ran whole (the
-//!            patched backend; ids below 2^24). A block with a layout is
-//!            followed by all its accesses without a head, byte after
-//!            byte: per layout entry, its address (addr_words words, none
-//!            for a derived one), then its value in its own size (1, 2, 4
-//!            or 8 bytes: the low 8 of a 16-byte access; none with
-//!            no_value), unaligned; zero to three bytes after the last
-//!            pad them to whole words
+//!            The plugin backend learns a layout (and which addresses are
+//!            derived, from accesses of one instruction) from a run, and a
+//!            later run may depart from it: see block_open
+//!   block_run [head | id<<8]                      a block ran whole (ids
+//!            below 2^24). A block with a layout is followed by all its
+//!            accesses without a head, byte after byte: per layout entry,
+//!            its address (addr_words words, none for a derived one), then
+//!            its value in its own size (1, 2, 4 or 8 bytes: the low 8 of a
+//!            16-byte access; none with no_value), unaligned; zero to three
+//!            bytes after the last pad them to whole words
 //!   block_open [head | executed<<8 | written<<18] [id]   a block ran its
 //!            first `executed` instructions, and a block with a layout is
-//!            followed by its layout's first `written` accesses, as after
-//!            a block_run (an
-//!            instruction may fault after some of its own; 0 without a
-//!            layout). The plugin path writes one at each block's entry and
-//!            rewrites the counts in place, while the record is still in its
-//!            unpublished chunk: `written`, the accesses of a run that kept
-//!            to the layout so far, and `executed`, when a fault or a signal
-//!            cut the block short. Accesses after the `written` ones (the
-//!            run departed from the layout: a conditional access, an x86 rep
-//!            string's varying count) are mem records, in the same block.
-//!            The patched server turns a cut block's block_run into a
-//!            block_open, moving the accesses written after it one word on
-//!            (the block's room check left that word)
+//!            followed by its layout's first `written` accesses, as after a
+//!            block_run (an instruction may fault after some of its own; 0
+//!            without a layout). Accesses after the `written` ones are mem
+//!            records, in the same block: on the plugin backend, a run that
+//!            departed from its learned layout there (a conditional access,
+//!            an x86 rep string's varying count, another distance between
+//!            an instruction's accesses). Both servers write a block_run
+//!            when the block opens (the plugin backend: a block_open for a
+//!            block without a layout yet, or with a larger id) and, while
+//!            it is still in its unpublished chunk, turn it into a
+//!            block_open when the run departs or a fault or a signal cuts
+//!            it short, moving what was written after it one word on
 //!   mem      [head | size_shift<<8 | store<<11 | sign<<12 | big_endian<<13
 //!            | no_value<<14 | insn<<16] [addr] [value]
 //!            one access, after it completed, where no layout tells it.
