@@ -90,6 +90,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/Config.zig",
         "zig-src/server/guest.zig",
         "zig-src/server/guest_memory.zig",
+        "zig-src/server/host_thread.zig",
         "zig-src/server/ExecPlan.zig",
         "zig-src/server/RegisterSet.zig",
         "zig-src/server/Block.zig",

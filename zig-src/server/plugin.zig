@@ -57,11 +57,7 @@ const vcpus_max = 4096;
 /// Bounds the threads between losing their vCPU index and their exit hook.
 const departing_max = 256;
 
-/// This host thread's identity (in linux-user, one host thread per guest
-/// thread): a plain thread-pointer read, cheap enough for every event.
-inline fn currentThread() usize {
-    return @intFromPtr(std.c.pthread_self());
-}
+const currentThread = @import("host_thread.zig").current;
 const allocator = std.heap.c_allocator;
 
 var config: Config = .{};
