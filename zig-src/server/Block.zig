@@ -2,8 +2,9 @@
 //! A translated block recorded as a whole (the block-level encoding): its
 //! PCs, and one inline counter per instruction that tells, when the next
 //! block starts, how far this one really ran (a fault may cut it short).
-//! Used only while the guest has a single thread: QEMU 7.2's inline adds are
-//! not atomic, and a second thread would share the counters.
+//! The counters are used only while the guest has a single thread (QEMU
+//! 7.2's inline adds are not atomic, and a second thread would share them);
+//! QEMU 9.0+ counts per vCPU instead (VcpuCounter.zig).
 //!
 //! The plugin API says nothing about an instruction's memory operations
 //! when it is translated, so a block's memory layout (records.zig) is

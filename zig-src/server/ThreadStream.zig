@@ -3,6 +3,12 @@
 //! writers for the wire format (zig-src/wire/records.zig). Generic over the
 //! guest's address type so 32-bit guests write 4-byte fields and the record
 //! sizes are compile-time constants on the hot path.
+//!
+//! The plugin backend's block encoding lives here too: a block opens with
+//! its record, its accesses follow headless while the run keeps to the
+//! layout the block learned (Block.zig), and what did not happen (a
+//! departure from the layout, a cut) is rewritten while the block is still
+//! in the unpublished chunk.
 const std = @import("std");
 const assert = std.debug.assert;
 const mempipe = @import("mempipe");
