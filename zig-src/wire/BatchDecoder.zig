@@ -13,6 +13,8 @@
 const std = @import("std");
 const records = @import("records.zig");
 const Kind = records.Kind;
+const BlockTable = @import("BlockTable.zig");
+const Block = BlockTable.Block;
 
 const BatchDecoder = @This();
 
@@ -136,132 +138,21 @@ pub const Columns = extern struct {
 /// Room past a chunk's PCs in `block_pcs` for the fixed-size copies.
 pub const block_pcs_slack = 2 * copy_insns_fixed;
 
-const Slot = struct { stamp: u32, id: u32, block: Block };
-
-/// A block as this chunk defines it: its length, where its PCs are in the
-/// `block_pcs` column (when filling columns), and its layout: its length,
-/// first word in the chunk (accesses 0: none) and what a whole run of it
-/// carries, so that a pass that does not put accesses in columns can count
-/// them and step over their words at once.
-const Block = struct {
-    insns: u32,
-    pcs_at: u32,
-    layout_at: u32 = 0,
-    accesses: u16 = 0,
-    reads: u16 = 0,
-    /// The words of all the layout's accesses.
-    data_words: u16 = 0,
-    /// The instruction of the layout's last access.
-    last_insn: u16 = 0,
-};
-
-const empty_slot = Slot{ .stamp = 0, .id = 0, .block = .{ .insns = 0, .pcs_at = 0 } };
-
 /// Blocks of at most this many executed instructions are copied into the
 /// column as one fixed-size vector (no loop, no mispredicted exit): four in
 /// five blocks in busybox gzip.
 const copy_insns_fixed = 8;
 
-allocator: std.mem.Allocator,
-/// Block id -> its definition in the current chunk: open addressing,
-/// entries of older chunks told apart by `stamp`.
-slots: []Slot = &.{},
-stamp: u32 = 0,
-/// Definitions in the table for the current chunk.
-defined: u32 = 0,
+/// The current chunk's block definitions.
+blocks: BlockTable,
 
 pub fn init(allocator: std.mem.Allocator) BatchDecoder {
-    return .{ .allocator = allocator };
+    return .{ .blocks = BlockTable.init(allocator) };
 }
 
 pub fn deinit(self: *BatchDecoder) void {
-    self.allocator.free(self.slots);
+    self.blocks.deinit();
     self.* = undefined;
-}
-
-/// Slots the definition table starts with: several times the distinct
-/// blocks of a typical chunk (~50 in busybox gzip), and small enough to stay
-/// in the L1 cache.
-const slots_initial: u32 = 1024;
-
-/// Makes the definition table (once; it grows with the definitions).
-fn reserve(self: *BatchDecoder, word_count: u32) Error!void {
-    std.debug.assert(word_count <= chunk_words_max);
-    if (self.slots.len == 0) {
-        self.slots = try self.allocator.alloc(Slot, slots_initial);
-        self.clearSlots();
-    }
-}
-
-fn clearSlots(self: *BatchDecoder) void {
-    @memset(self.slots, empty_slot);
-    self.stamp = 0;
-}
-
-fn nextStamp(self: *BatchDecoder) void {
-    self.defined = 0;
-    self.stamp +%= 1;
-    if (self.stamp == 0) {
-        self.clearSlots();
-        self.stamp = 1;
-    }
-}
-
-fn slotIndex(slots: []const Slot, id: u32) usize {
-    const hash = id *% 0x9E3779B1;
-    return hash & (slots.len - 1);
-}
-
-fn define(self: *BatchDecoder, id: u32, block: Block) Error!void {
-    if (2 * (self.defined + 1) > self.slots.len) try self.grow();
-    var index = slotIndex(self.slots, id);
-    var probes: usize = 0;
-    while (probes < self.slots.len) : (probes += 1) {
-        const slot = &self.slots[index];
-        if (slot.stamp != self.stamp or slot.id == id) {
-            // A block defined twice in a chunk: the later definition wins, as in walk.ts.
-            if (slot.stamp != self.stamp) self.defined += 1;
-            slot.* = .{ .stamp = self.stamp, .id = id, .block = block };
-            return;
-        }
-        index = (index + 1) & (self.slots.len - 1);
-    }
-    unreachable; // the table is kept at most half full
-}
-
-/// Doubles the table, keeping the current chunk's definitions.
-fn grow(self: *BatchDecoder) Error!void {
-    const old = self.slots;
-    std.debug.assert(old.len < std.math.maxInt(u32) / 2);
-    const slots = try self.allocator.alloc(Slot, old.len * 2);
-    @memset(slots, empty_slot);
-    for (old) |slot| {
-        if (slot.stamp != self.stamp) continue;
-        var index = slotIndex(slots, slot.id);
-        while (slots[index].stamp == self.stamp) index = (index + 1) & (slots.len - 1);
-        slots[index] = slot;
-    }
-    self.allocator.free(old);
-    self.slots = slots;
-}
-
-/// A pointer, not an optional copy: building `?Block` on the stack and
-/// reading it back whole stalled every lookup on store forwarding (a
-/// quarter of the counting pass's time, in perf).
-fn definition(self: *const BatchDecoder, id: u32) ?*const Block {
-    return lookup(self.slots, self.stamp, id);
-}
-
-inline fn lookup(slots: []const Slot, stamp: u32, id: u32) ?*const Block {
-    var index = slotIndex(slots, id);
-    var probes: usize = 0;
-    while (probes < slots.len) : (probes += 1) {
-        const slot = &slots[index];
-        if (slot.stamp != stamp) return null;
-        if (slot.id == id) return &slot.block;
-        index = (index + 1) & (slots.len - 1);
-    }
-    return null;
 }
 
 /// Counts the chunk's events (and validates it) without expanding blocks.
@@ -281,8 +172,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
     if (columns) |c| {
         if (c.block_pcs_capacity < words.len + block_pcs_slack) return error.ColumnsTooSmall;
     }
-    try self.reserve(@intCast(words.len));
-    self.nextStamp();
+    try self.blocks.nextChunk();
     switch (addr_words) {
         inline 1, 2 => |aw| {
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
@@ -337,7 +227,7 @@ fn Walker(comptime addr_words: u32) type {
                 const kind = head & 0xff;
                 if (kind == @intFromEnum(Kind.block_run)) {
                     const id = head >> records.count_shift;
-                    const block = w.decoder.definition(id) orelse return w.corrupt(at);
+                    const block = w.decoder.blocks.lookup(id) orelse return w.corrupt(at);
                     try w.open(block.*, block.insns, false, id, filling);
                     at = try w.layoutAccesses(block, at, at + 1, block.accesses, filling);
                 } else if (kind == @intFromEnum(Kind.mem)) {
@@ -348,7 +238,7 @@ fn Walker(comptime addr_words: u32) type {
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
                     const id = words[at + 1];
-                    const block = w.decoder.definition(id) orelse return w.corrupt(at);
+                    const block = w.decoder.blocks.lookup(id) orelse return w.corrupt(at);
                     const executed = (head >> records.count_shift) & records.block_insns_mask;
                     const written = (head >> records.block_accesses_shift) & records.block_accesses_mask;
                     if (executed > block.insns or written > block.accesses) return w.corrupt(at);
@@ -611,7 +501,7 @@ fn Walker(comptime addr_words: u32) type {
             }
             block.data_words = @intCast((data_bytes + 3) / 4);
             if (filling) block.pcs_at = w.putPcs(at + 2, insns);
-            try w.decoder.define(w.words[at + 1], block);
+            try w.decoder.blocks.define(w.words[at + 1], block);
         }
 
         fn countOther(w: *Self, head: u32) void {
@@ -973,7 +863,7 @@ test "definitions do not leak from one chunk into the next" {
 test "a chunk with more definitions than the table's first size" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
-    const blocks = 3 * slots_initial;
+    const blocks = 3 * BlockTable.slots_initial;
     const words = try testing.allocator.alloc(u32, blocks * 5);
     defer testing.allocator.free(words);
     for (0..blocks) |b| {
@@ -983,7 +873,7 @@ test "a chunk with more definitions than the table's first size" {
     var counts: Counts = .{};
     try decoder.count(words, 1, &counts);
     try testing.expectEqual(@as(u32, blocks), counts.instructions);
-    try testing.expect(decoder.slots.len >= 2 * blocks);
+    try testing.expect(decoder.blocks.slots.len >= 2 * blocks);
 }
 
 test "runs: blocks that ran and lone instructions, and only the wanted columns" {
