@@ -197,8 +197,15 @@ pub fn ThreadStream(comptime Addr: type) type {
             // The layout's heads end in 0, so one compare tells both that a
             // layout is active and that this access keeps to it.
             if (self.layout_heads[self.layout_next] == head and self.layoutAccess(addr, value)) return;
-            // The run departs from its block's layout (a conditional
-            // access, a varying count, another distance): heads from here on.
+            self.headedMem(head, addr, value, with_value);
+        }
+
+        /// A memory record with its head: no layout, or the run departs
+        /// from its block's (a conditional access, a varying count, another
+        /// distance), which it does from here on. Out of line, so that the
+        /// callback's path for an access that keeps to its layout stays
+        /// small (fewer registers saved on every call).
+        noinline fn headedMem(self: *Self, head: u32, addr: u64, value: u64, with_value: bool) void {
             if (self.layout_active) self.settleLayout();
             if (self.learning) self.learnAccess(head, addr);
             const bytes = records.memWords(head, addr_words) * 4;
