@@ -67,6 +67,9 @@ function mainConfigs(memory: boolean): Config[] {
     configs.push(
       cannoliConfig("patched-null-mem", "patched QEMU: null, PC + mem", "null", "none", true, { patched: true }),
       cannoliConfig("patched-batch-mem", "patched QEMU: TS batch, PC + mem", tracerPath("exec_batch"), "batch", true, { patched: true }),
+      // The same work through the runs (each block's PCs once per chunk),
+      // as the batch form's docs suggest to PC-level handlers.
+      cannoliConfig("patched-runs-mem", "patched QEMU: TS batch via runs, PC + mem", tracerPath("runs_batch"), "batch", true, { patched: true }),
       cannoliConfig("patched-record-mem", "patched QEMU: record, PC + mem", "null", "none", true, { patched: true, record: true }),
       cannoliConfig("null-mem", "null, PC + mem", "null", "none", true),
       cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
@@ -91,6 +94,7 @@ function qemu10Configs(memory: boolean): Config[] {
   if (memory) {
     configs.push(
       cannoliConfig("q10-null-mem", "QEMU 10.0: null, PC + mem", "null", "none", true, q10),
+      cannoliConfig("q10-count-mem", "QEMU 10.0: count, PC + mem", "count", "count", true, q10),
       cannoliConfig("q10-batch-mem", "QEMU 10.0: TS batch, PC + mem", tracerPath("exec_batch"), "batch", true, q10),
     );
   }

@@ -130,13 +130,50 @@ export interface Target {
   gap: string;
 }
 
+/** Issue 13's targets on arm64 gzip: bytes per access on each backend (the
+ *  batch tracer's exact sums), slowdowns against plain QEMU, and `record`
+ *  against the null tracer of the same encoding. */
+function issue13Targets(find: (workload: string, config: string) => ConfigResult | undefined): Target[] {
+  const out: Target[] = [];
+  const within = (what: string, measured: number, limit: number, unit: string) =>
+    out.push({
+      what: `${what} (issue 13)`,
+      target: `≤ ${limit}${unit}`,
+      measured: `${fixed(measured, unit === "×" ? 2 : 1)}${unit}`,
+      met: measured <= limit,
+      gap: measured <= limit ? "–" : `${fixed(measured / limit, 2)}× over`,
+    });
+  for (const [config, backend] of [
+    ["patched-batch-mem", "patched"],
+    ["batch-mem", "plugin (QEMU 7.2)"],
+    ["q10-batch-mem", "plugin (QEMU 10.0)"],
+  ] as const) {
+    const r = find("gzip-arm64", config);
+    if (r && r.bytesHow === "measured" && r.accesses > 0) within(`pipe bytes per access, arm64 gzip, ${backend} backend`, r.pipeBytes / r.accesses, 14, " B");
+  }
+  for (const [config, limit] of [
+    ["patched-null-mem", 2.5],
+    ["patched-batch-mem", 3.5],
+    ["patched-runs-mem", 3.5],
+    ["count-mem", 5],
+    ["q10-count-mem", 5],
+  ] as const) {
+    const r = find("gzip-arm64", config);
+    if (r) within(`${r.config.label}, arm64 gzip, × plain QEMU`, r.slowdown, limit, "×");
+  }
+  const record = find("gzip-arm64", "patched-record-mem");
+  const nullRun = find("gzip-arm64", "patched-null-mem");
+  if (record && nullRun) within("`record` × the null tracer, arm64 gzip, patched backend", record.wallS / nullRun.wallS, 1.3, "×");
+  return out;
+}
+
 export function targets(results: ConfigResult[], loggers: LoggerResult[], mempipe: MempipeFigures | null): Target[] {
   const out: Target[] = [];
   const find = (workload: string, config: string) => results.find((r) => r.workload.id === workload && r.config.id === config);
   for (const workload of ["gzip-arm64", "gzip-mipsel"]) {
     for (const [configs, limit, what] of [
       [["batch-pc", "event-pc", "patched-batch-pc", "q10-batch-pc"], 1.5, "PC trace to a TS handler"],
-      [["batch-mem", "event-mem", "patched-batch-mem", "q10-batch-mem"], 2.5, "PC + memory trace to a TS handler"],
+      [["batch-mem", "event-mem", "patched-batch-mem", "patched-runs-mem", "q10-batch-mem"], 2.5, "PC + memory trace to a TS handler"],
     ] as const) {
       for (const config of configs) {
         const r = find(workload, config);
@@ -151,6 +188,7 @@ export function targets(results: ConfigResult[], loggers: LoggerResult[], mempip
       }
     }
   }
+  out.push(...issue13Targets(find));
   for (const l of loggers.filter((x) => x.logger === "execlog plugin")) {
     const r = find(l.workload.id, l.workload.memory ? "batch-mem" : "batch-pc");
     if (!r) continue;
