@@ -45,6 +45,11 @@ pub const Layout = struct {
     access_bytes: [*]const u8,
     /// What a whole run's accesses take, before padding.
     data_bytes: u32,
+    /// What a block opening takes at most: its definition, its record and
+    /// its accesses (ThreadStream.enterBlock's reservation).
+    room_bytes: u32,
+    /// The block's block_run record, or 0 when its id is too large for one.
+    run_head: u32,
 };
 
 /// The learned layout, as far as this thread can see it.

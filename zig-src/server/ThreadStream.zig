@@ -314,52 +314,74 @@ pub fn ThreadStream(comptime Addr: type) type {
                 _ = counter.take(self.vcpu_index, records.block_insns_max, &self.vcpu_counter_element);
             }
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
+            assert(!self.layout_active and self.layout_heads == &no_heads);
             self.producer.beginGroup();
-            const layout = block.layout();
-            const def_bytes = defBytes(block, layout);
-            const is_run = layout != null and block.id <= records.block_run_id_max;
-            const record_bytes: u32 = if (is_run) run_bytes else open_bytes;
-            // The accesses of a run that keeps to the layout follow the
-            // record, padded to a word. Values are stored 8 bytes wide
-            // whatever their size, the padding 4 wide, and a block_run may
-            // become a block_open: 12 bytes of slack.
-            const layout_room = if (layout) |l| l.data_bytes + 12 else 0;
+            self.open_block = block;
+            self.layout_next = 0;
+            self.layout_bytes = 0;
+            if (block.layout()) |layout| return self.openWithLayout(block, layout);
+            self.openLearning(block);
+        }
+
+        /// The record of a block with a layout (what enterBlock needs of it
+        /// was worked out when the layout was learned). A record whose
+        /// accesses are still to come is committed with them
+        /// (settleLayout): a producer killed before that leaves a chunk
+        /// that ends before the block.
+        inline fn openWithLayout(self: *Self, block: *Block, layout: *const Block.Layout) void {
             // Reserving all first settles which chunk the block starts in.
-            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes + layout_room) catch |err| fatal(err)));
-            const key = Block.defKey(self.generation, self.producer.sequence, layout != null);
-            var bytes: u32 = 0;
-            self.open_in_group = 0;
-            // Guest threads share blocks on QEMU 9.0+: another stream may
-            // overwrite the key at any time, which only makes this one
-            // define the block again; it never sees its own key unless it
-            // wrote the definition into this chunk.
-            if (@atomicLoad(u64, &block.def_key, .Monotonic) != key) {
-                @atomicStore(u64, &block.def_key, key, .Monotonic);
-                writeDef(words, block, layout);
-                words += def_bytes / 4;
-                bytes += def_bytes;
-                self.open_in_group = def_bytes;
-            }
+            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(layout.room_bytes) catch |err| fatal(err)));
+            const bytes = self.defineOnce(block, layout, words);
+            words += bytes / 4;
+            const is_run = layout.run_head != 0;
+            const record_bytes: u32 = if (is_run) run_bytes else open_bytes;
             if (is_run) {
-                words[0] = @intFromEnum(records.Kind.block_run) | block.id << records.count_shift;
+                words[0] = layout.run_head;
             } else {
                 words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
                 words[1] = block.id;
             }
-            self.open_block = block;
             self.open_is_run = is_run;
             self.open_layout = layout;
-            self.layout_active = layout != null and layout.?.entries.len != 0;
-            // A record whose accesses are still to come is committed with
-            // them (settleLayout): a producer killed before that leaves a
-            // chunk that ends before the block.
-            self.producer.commit(if (self.layout_active) bytes else bytes + record_bytes);
-            self.layout_heads = if (self.layout_active) layout.?.heads else &no_heads;
+            self.learning = false;
+            if (layout.entries.len == 0) return self.producer.commit(bytes + record_bytes);
+            self.producer.commit(bytes);
+            self.layout_active = true;
+            self.layout_heads = layout.heads;
             self.layout_at = self.producer.cursor + record_bytes;
-            self.layout_next = 0;
-            self.layout_bytes = 0;
-            self.learning = layout == null and !@atomicLoad(bool, &block.unlearnable, .Monotonic);
+        }
+
+        /// The block_open of a block without a layout yet: this run's
+        /// accesses are noted, and a whole run publishes them as its layout.
+        fn openLearning(self: *Self, block: *Block) void {
+            const def_bytes = defBytes(block, null);
+            var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes) catch |err| fatal(err)));
+            const bytes = self.defineOnce(block, null, words);
+            words += bytes / 4;
+            words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
+            words[1] = block.id;
+            self.producer.commit(bytes + open_bytes);
+            self.open_is_run = false;
+            self.open_layout = null;
+            self.learning = !@atomicLoad(bool, &block.unlearnable, .Monotonic);
             self.learned_count = 0;
+        }
+
+        /// Writes the block's definition at `words` unless this chunk
+        /// already carries it (with this layout); returns its bytes (0 when
+        /// not written). Guest threads share blocks on QEMU 9.0+: another
+        /// stream may overwrite the key at any time, which only makes this
+        /// one define the block again; it never sees its own key unless it
+        /// wrote the definition into this chunk.
+        inline fn defineOnce(self: *Self, block: *Block, layout: ?*const Block.Layout, words: [*]u32) u32 {
+            const key = Block.defKey(self.generation, self.producer.sequence, layout != null);
+            self.open_in_group = 0;
+            if (@atomicLoad(u64, &block.def_key, .Monotonic) == key) return 0;
+            @atomicStore(u64, &block.def_key, key, .Monotonic);
+            writeDef(words, block, layout);
+            const def_bytes = defBytes(block, layout);
+            self.open_in_group = def_bytes;
+            return def_bytes;
         }
 
         const open_bytes = records.recordWords(.block_open, addr_words) * 4;
@@ -472,7 +494,19 @@ pub fn ThreadStream(comptime Addr: type) type {
                 std.heap.c_allocator.free(storage);
                 return;
             };
-            layout.* = .{ .entries = words[0..n], .heads = words + n, .access_bytes = access_bytes, .data_bytes = data_bytes };
+            const def_bytes = defBytesFor(block.insns, @intCast(n));
+            layout.* = .{
+                .entries = words[0..n],
+                .heads = words + n,
+                .access_bytes = access_bytes,
+                .data_bytes = data_bytes,
+                // The accesses of a run that keeps to the layout follow the
+                // record, padded to a word. Values are stored 8 bytes wide
+                // whatever their size, the padding 4 wide, and a block_run
+                // may become a block_open: 12 bytes of slack.
+                .room_bytes = def_bytes + open_bytes + data_bytes + 12,
+                .run_head = if (block.id <= records.block_run_id_max) @intFromEnum(records.Kind.block_run) | block.id << records.count_shift else 0,
+            };
             if (block.learn(layout)) return;
             std.heap.c_allocator.free(storage);
             std.heap.c_allocator.destroy(layout);
