@@ -307,7 +307,8 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// layout (settleLayout) or ends short (closeBlock).
         pub inline fn enterBlock(self: *Self, block: *Block) void {
             if (self.open_block != null) {
-                self.closeBlock();
+                // Inline here: once per executed block.
+                @call(.always_inline, closeBlock, .{self});
             } else if (self.vcpu_counter) |counter| {
                 // Nothing open, yet the vCPU's count may be stale: a forked
                 // child inherits its parent's last block.
