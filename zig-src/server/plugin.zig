@@ -365,7 +365,25 @@ fn Server(comptime Addr: type) type {
             streamFor(vcpu_index).exec(slot.pc, slot.insn_bytes);
         }
 
+        /// The common case with no call of its own, so that the callback
+        /// saves no registers on its way (it runs on every access): one
+        /// guest thread (no other can write the location before the
+        /// read-back, and none can appear but by this thread's clone), the
+        /// meminfo layout checked, the stream this thread's.
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+            if (meminfo_inline != .yes or vcpu_index >= vcpus_max or @atomicLoad(bool, &shares_memory, .Acquire))
+                return onMemSlow(vcpu_index, info, vaddr, userdata);
+            const stream = @atomicLoad(?*Stream, &streams[vcpu_index], .Acquire) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
+            if (stream.owner != currentThread()) return onMemSlow(vcpu_index, info, vaddr, userdata);
+            const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
+            const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+            const insn: u32 = @intCast(@intFromPtr(userdata));
+            if (!config.trace_values) return stream.mem(flags, insn, addr, 0, false);
+            stream.mem(flags, insn, addr, readBack(flags, addr), true);
+        }
+
+        noinline fn onMemSlow(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) void {
+            @setCold(true);
             const flags = memFlags(info);
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
