@@ -81,10 +81,10 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// chunk carry it).
         open_layout: ?*const Block.Layout = null,
         /// The open block's layout while its run keeps to it: the mem
-        /// heads it expects (`no_heads` when none), the next one, and the
-        /// bytes of the accesses written without heads after its
-        /// block_open, in room enterBlock reserved and not yet committed.
-        layout_active: bool = false,
+        /// heads it expects (`no_heads` when none: see layoutActive), the
+        /// next one, and the bytes of the accesses written without heads
+        /// after its record, in room enterBlock reserved and not yet
+        /// committed.
         layout_heads: [*]const u32 = &no_heads,
         layout_next: u32 = 0,
         layout_bytes: u32 = 0,
@@ -102,6 +102,11 @@ pub fn ThreadStream(comptime Addr: type) type {
 
         const Learned = struct { entry: u32, addr: Addr };
 
+        /// Whether the open block's accesses go without heads for now.
+        inline fn layoutActive(self: *const Self) bool {
+            return self.layout_heads != &no_heads;
+        }
+
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
             return self.reserveBytes(comptime records.recordWords(kind, addr_words) * 4);
         }
@@ -116,7 +121,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         inline fn reserveBytes(self: *Self, bytes: u32) [*]u32 {
             // A record inside a block (a syscall ends it): its layout's
             // accesses so far come before it.
-            if (self.layout_active) self.settleLayout();
+            if (self.layoutActive()) self.settleLayout();
             const sequence = self.producer.sequence;
             const destination = self.producer.reserve(bytes) catch |err| fatal(err);
             if (self.producer.sequence != sequence and self.open_block != null) return self.regroup(bytes);
@@ -206,7 +211,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// callback's path for an access that keeps to its layout stays
         /// small (fewer registers saved on every call).
         noinline fn headedMem(self: *Self, head: u32, addr: u64, value: u64, with_value: bool) void {
-            if (self.layout_active) self.settleLayout();
+            if (self.layoutActive()) self.settleLayout();
             if (self.learning) self.learnAccess(head, addr);
             const bytes = records.memWords(head, addr_words) * 4;
             const words = self.reserveBytes(bytes);
@@ -315,7 +320,7 @@ pub fn ThreadStream(comptime Addr: type) type {
                 _ = counter.take(self.vcpu_index, records.block_insns_max, &self.vcpu_counter_element);
             }
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
-            assert(!self.layout_active and self.layout_heads == &no_heads);
+            assert(!self.layoutActive());
             self.producer.beginGroup();
             self.open_block = block;
             self.layout_next = 0;
@@ -339,7 +344,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             if (is_run) {
                 words[0] = layout.run_head;
             } else {
-                words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
+                words[0] = records.blockOpenHead(block.insns, 0);
                 words[1] = block.id;
             }
             self.open_is_run = is_run;
@@ -347,7 +352,6 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.learning = false;
             if (layout.entries.len == 0) return self.producer.commit(bytes + record_bytes);
             self.producer.commit(bytes);
-            self.layout_active = true;
             self.layout_heads = layout.heads;
             self.layout_at = self.producer.cursor + record_bytes;
         }
@@ -359,7 +363,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             var words: [*]u32 = @ptrCast(@alignCast(self.producer.reserve(def_bytes + open_bytes) catch |err| fatal(err)));
             const bytes = self.defineOnce(block, null, words);
             words += bytes / 4;
-            words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift;
+            words[0] = records.blockOpenHead(block.insns, 0);
             words[1] = block.id;
             self.producer.commit(bytes + open_bytes);
             self.open_is_run = false;
@@ -419,7 +423,6 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// to a word, and the record and they are committed at once.
         fn settleLayout(self: *Self) void {
             const written = self.layout_next;
-            self.layout_active = false;
             self.layout_heads = &no_heads;
             self.layout_next = 0;
             const producer = &self.producer;
@@ -436,10 +439,7 @@ pub fn ThreadStream(comptime Addr: type) type {
                 self.open_is_run = false;
                 data += 4;
             }
-            if (!self.open_is_run) {
-                assert(written <= records.block_accesses_mask);
-                words[0] = @intFromEnum(records.Kind.block_open) | block.insns << records.count_shift | written << records.block_accesses_shift;
-            }
+            if (!self.open_is_run) words[0] = records.blockOpenHead(block.insns, written);
             // Zero to three bytes: one unaligned store (enterBlock's
             // reservation has the room), not a call to memset.
             std.mem.writeIntLittle(u32, (producer.chunk + data + self.layout_bytes)[0..4], 0);
@@ -479,10 +479,7 @@ pub fn ThreadStream(comptime Addr: type) type {
                 const head = records.layoutHead(entry);
                 if (index > 0 and records.valueBytes(head) > 0 and records.layoutInsn(learned[index - 1].entry) == records.layoutInsn(entry)) {
                     const delta: i64 = @as(std.meta.Int(.signed, @bitSizeOf(Addr)), @bitCast(access.addr -% learned[index - 1].addr));
-                    if (delta >= -(1 << 14) and delta < 1 << 14) {
-                        const field: u32 = @as(u15, @truncate(@as(u64, @bitCast(delta))));
-                        entry |= 1 << records.layout_derived_bit | field << records.layout_delta_shift;
-                    }
+                    entry = records.derivedEntry(entry, delta) orelse entry;
                 }
                 words[index] = entry;
                 words[n + index] = head;
@@ -506,7 +503,7 @@ pub fn ThreadStream(comptime Addr: type) type {
                 // whatever their size, the padding 4 wide, and a block_run
                 // may become a block_open: 12 bytes of slack.
                 .room_bytes = def_bytes + open_bytes + data_bytes + 12,
-                .run_head = if (block.id <= records.block_run_id_max) @intFromEnum(records.Kind.block_run) | block.id << records.count_shift else 0,
+                .run_head = if (block.id <= records.block_run_id_max) records.blockRunHead(block.id) else 0,
             };
             if (block.learn(layout)) return;
             std.heap.c_allocator.free(storage);
@@ -518,7 +515,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// record, which is still in the unpublished chunk.
         pub fn closeBlock(self: *Self) void {
             const block = self.open_block.?;
-            if (self.layout_active) self.settleLayout();
+            if (self.layoutActive()) self.settleLayout();
             const executed = if (self.vcpu_counter) |counter|
                 counter.take(self.vcpu_index, block.insns, &self.vcpu_counter_element)
             else
@@ -554,14 +551,14 @@ pub fn ThreadStream(comptime Addr: type) type {
             _ = self.reserveBytes(open_bytes - run_bytes);
             const at = producer.group_start + self.open_in_group;
             const words: [*]volatile u32 = @ptrCast(@alignCast(producer.chunk + at));
-            assert(words[0] == @intFromEnum(records.Kind.block_run) | block.id << records.count_shift);
+            assert(words[0] == records.blockRunHead(block.id));
             producer.salvageUpTo(at);
             const tail = producer.chunk + at + run_bytes;
             const tail_bytes = producer.cursor - at - run_bytes;
             std.mem.copyBackwards(u8, (tail + 4)[0..tail_bytes], tail[0..tail_bytes]);
             const written: u32 = @intCast(self.open_layout.?.entries.len);
             words[1] = block.id;
-            words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift | written << records.block_accesses_shift;
+            words[0] = records.blockOpenHead(executed, written);
             producer.commitRewritten(open_bytes - run_bytes);
             self.open_is_run = false;
         }

@@ -404,7 +404,7 @@ fn Server(comptime Addr: type) type {
             const data: [*]u8 = @ptrFromInt(at + 4);
             std.mem.copyBackwards(u8, data[4 .. 4 + data_bytes], data[0..data_bytes]);
             @memset(data[4 + data_bytes ..][0..pad], 0);
-            words[0] = @intFromEnum(records.Kind.block_open) | executed << records.count_shift | written << records.block_accesses_shift;
+            words[0] = records.blockOpenHead(executed, written);
             words[1] = id;
             cursor.cursor += 4 + pad;
         }

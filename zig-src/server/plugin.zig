@@ -143,10 +143,16 @@ fn Server(comptime Addr: type) type {
 
         inline fn streamFor(vcpu_index: c_uint) *Stream {
             if (vcpu_index >= vcpus_max) fatal(error.TooManyThreads);
-            if (@atomicLoad(?*Stream, &streams[vcpu_index], .Acquire)) |stream| {
-                if (stream.owner == currentThread()) return stream;
-            }
-            return streamForSlow(vcpu_index);
+            return ownStream(vcpu_index) orelse streamForSlow(vcpu_index);
+        }
+
+        /// The calling thread's stream when it is where it usually is
+        /// (without a call: onMem's common case relies on that); null
+        /// for streamForSlow to sort out.
+        inline fn ownStream(vcpu_index: c_uint) ?*Stream {
+            if (vcpu_index >= vcpus_max) return null;
+            const stream = @atomicLoad(?*Stream, &streams[vcpu_index], .Acquire) orelse return null;
+            return if (stream.owner == currentThread()) stream else null;
         }
 
         fn streamForSlow(vcpu_index: c_uint) *Stream {
@@ -371,10 +377,8 @@ fn Server(comptime Addr: type) type {
         /// read-back, and none can appear but by this thread's clone), the
         /// meminfo layout checked, the stream this thread's.
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
-            if (meminfo_inline != .yes or vcpu_index >= vcpus_max or @atomicLoad(bool, &shares_memory, .Acquire))
-                return onMemSlow(vcpu_index, info, vaddr, userdata);
-            const stream = @atomicLoad(?*Stream, &streams[vcpu_index], .Acquire) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
-            if (stream.owner != currentThread()) return onMemSlow(vcpu_index, info, vaddr, userdata);
+            if (meminfo_inline != .yes or @atomicLoad(bool, &shares_memory, .Acquire)) return onMemSlow(vcpu_index, info, vaddr, userdata);
+            const stream = ownStream(vcpu_index) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
             const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));

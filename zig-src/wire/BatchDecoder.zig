@@ -676,8 +676,7 @@ fn layoutEntry(size_shift: u32, store: bool, insn: u32) u32 {
 
 /// The same entry, its address the previous one's plus `delta`.
 fn derivedEntry(size_shift: u32, store: bool, insn: u32, delta: i32) u32 {
-    const raw: u32 = @bitCast(delta);
-    return layoutEntry(size_shift, store, insn) | 1 << records.layout_derived_bit | raw << records.layout_delta_shift;
+    return records.derivedEntry(layoutEntry(size_shift, store, insn), delta).?;
 }
 
 /// A test chunk: words, and packed bytes padded to whole words.

@@ -227,6 +227,28 @@ pub inline fn layoutDelta(entry: u32) i32 {
     return raw - (raw & 0x4000) * 2;
 }
 
+/// `entry` (not derived) as derived: its address is the previous entry's
+/// plus `delta`; null when the delta does not fit its signed 15 bits.
+pub fn derivedEntry(entry: u32, delta: i64) ?u32 {
+    std.debug.assert(!layoutDerived(entry) and entry >> layout_delta_shift == 0);
+    if (delta < -(1 << 14) or delta >= 1 << 14) return null;
+    const field: u32 = @as(u15, @truncate(@as(u64, @bitCast(delta))));
+    return entry | 1 << layout_derived_bit | field << layout_delta_shift;
+}
+
+/// A block_run record: block `id` ran whole.
+pub inline fn blockRunHead(id: u32) u32 {
+    std.debug.assert(id <= block_run_id_max);
+    return @intFromEnum(Kind.block_run) | id << count_shift;
+}
+
+/// A block_open record's head: `executed` instructions ran, and `written`
+/// of the layout's accesses follow.
+pub inline fn blockOpenHead(executed: u32, written: u32) u32 {
+    std.debug.assert(executed <= block_insns_mask and written <= block_accesses_mask);
+    return @intFromEnum(Kind.block_open) | executed << count_shift | written << block_accesses_shift;
+}
+
 /// Bytes of an access's record after a block_run: its address unless
 /// derived, then its value in its own size.
 pub inline fn layoutAccessBytes(entry: u32, addr_words: u32) u32 {
@@ -275,6 +297,10 @@ test "a layout entry stands for the mem head it replaces, and derives addresses"
     try std.testing.expectEqual(head, layoutHead(back8));
     try std.testing.expect(layoutDerived(back8));
     try std.testing.expectEqual(@as(i32, -8), layoutDelta(back8));
+    try std.testing.expectEqual(back8, derivedEntry(entry, -8).?);
+    try std.testing.expectEqual(@as(i32, -16384), layoutDelta(derivedEntry(entry, -16384).?));
+    try std.testing.expectEqual(@as(i32, 16383), layoutDelta(derivedEntry(entry, 16383).?));
+    try std.testing.expect(derivedEntry(entry, 16384) == null and derivedEntry(entry, -16385) == null);
     try std.testing.expectEqual(@as(u32, 8), layoutAccessBytes(back8, 2));
     const byte_load = memHead(0 << mem_size_shift_bit, 0, true) >> mem_size_shift_bit & layout_flags_mask;
     try std.testing.expectEqual(@as(u32, 5), layoutAccessBytes(byte_load, 1));
