@@ -95,11 +95,13 @@ export interface MemEvent {
   readonly pc: number;
   /** Guest virtual address accessed. */
   readonly addr: number;
-  /** Access size in bytes: 1, 2, 4, 8 (or 16: then `value` holds the low 8 bytes). */
+  /** Access size in bytes: 1, 2, 4, 8 or 16 (SSE and AVX moves, aarch64
+   *  casp, and on QEMU 9.0+ an aarch64 ldp/stp of two X registers). */
   readonly size: number;
   /** The value loaded or stored, as the guest sees it (byte order applied),
-   *  zero-extended; 0 in a run traced with `--no-values`. Built when read (a BigInt costs more than the rest of the
-   *  event): handlers that never read it do not pay for it. */
+   *  zero-extended, all 16 bytes of a 16-byte access; 0 in a run traced
+   *  with `--no-values`. Built when read (a BigInt costs more than the rest
+   *  of the event): handlers that never read it do not pay for it. */
   readonly value: bigint;
   readonly isStore: boolean;
   /** The load sign-extends into its register (the value here is still the raw memory value). */
@@ -187,6 +189,9 @@ export interface RecordBatch {
   /** Low and high 32 bits of each value. */
   readonly memValueLo: Uint32Array;
   readonly memValueHi: Uint32Array;
+  /** Bits 64-95 and 96-127 of each value: 0 except for 16-byte accesses. */
+  readonly memValueUpperLo: Uint32Array;
+  readonly memValueUpperHi: Uint32Array;
   /** Index in execPc of the instruction that made each access. */
   readonly memExecIndex: Uint32Array;
   /** Number of system calls issued in this batch. */

@@ -28,7 +28,8 @@ export default defineTracer<undefined, string, undefined>({
     for (let i = 0; i < b.execCount; i++) {
       out.push(\`\${p} exec \${hex(b.execPc[i]!)}\\n\`);
       for (; m < b.memCount && b.memExecIndex[m] === i; m++) {
-        const value = (BigInt(b.memValueHi[m]!) << 32n) | BigInt(b.memValueLo[m]!);
+        const upper = (BigInt(b.memValueUpperHi[m]!) << 32n) | BigInt(b.memValueUpperLo[m]!);
+        const value = (upper << 64n) | (BigInt(b.memValueHi[m]!) << 32n) | BigInt(b.memValueLo[m]!);
         out.push(\`\${p} \${b.memIsStore[m] ? "write" : "read"} \${hex(b.memPc[m]!)} \${hex(b.memAddr[m]!)} \${b.memSize[m]} \${hex(value)}\\n\`);
       }
     }

@@ -217,7 +217,7 @@ function randomLayout(random: (n: number) => number, insns: number): Entry[] {
 }
 
 /** Value bytes of an access with the entry flags `flags`, packed (walk.ts valueBytes). */
-const entryValueBytes = (flags: number) => ((flags >>> 6) & 1 ? 0 : Math.min(8, 1 << (flags & 7)));
+const entryValueBytes = (flags: number) => ((flags >>> 6) & 1 ? 0 : 1 << (flags & 7));
 
 /** Random chunks, mostly well-formed, some with one word damaged or one
  *  layout rule broken. */
@@ -278,7 +278,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
         if (delta === null) fields.push([random(1 << 30) + (wide ? random(3) * 2 ** 32 : 0), wide ? 8 : 4]);
         const size = entryValueBytes(flags);
         fields.push([random(1 << 30), Math.min(size, 4)]);
-        if (size === 8) fields.push([random(1 << 30), 4]);
+        for (let word = 1; word < size / 4; word++) fields.push([random(1 << 30), 4]);
         nextInsn = insn;
       }
       words.push(...packed(fields, () => (random(4) ? 0 : random(256))));
@@ -296,6 +296,7 @@ function randomChunk(random: (n: number) => number, wide: boolean): Uint32Array 
       addr(random(1 << 30));
       if (!noValue) words.push(random(1 << 30));
       if (!noValue && sizeShift >= 3) words.push(random(4));
+      if (!noValue && sizeShift === 4) words.push(random(1 << 30), random(1 << 30));
     } else if (choice === 8) {
       words.push(Kind.exec | (random(4) === 0 ? (1 + random(15)) << 8 : 0));
       addr(0x2000 + random(16) * 4);
@@ -338,7 +339,8 @@ test("the native decoder gives the reference walker's columns, counts and verdic
       batch: (_ctx: unknown, b: import("../src/tracer").RecordBatch) => {
         for (let e = 0; e < b.execCount; e++) sink.execs.push(b.execPc[e]!);
         for (let m = 0; m < b.memCount; m++) {
-          sink.rows.push(`${b.memPc[m]} ${b.memAddr[m]} ${b.memSize[m]} ${b.memIsStore[m]} ${b.memValueLo[m]} ${b.memValueHi[m]} ${b.memExecIndex[m]}`);
+          const upper = `${b.memValueUpperLo[m]}:${b.memValueUpperHi[m]}`;
+          sink.rows.push(`${b.memPc[m]} ${b.memAddr[m]} ${b.memSize[m]} ${b.memIsStore[m]} ${b.memValueLo[m]} ${b.memValueHi[m]} ${upper} ${b.memExecIndex[m]}`);
         }
       },
     };
@@ -356,7 +358,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
       },
     };
     const access = (kind: string) => (_ctx: unknown, event: import("../src/tracer").MemEvent) => {
-      sink.events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${Number(event.value)}`);
+      sink.events.push(`${kind} ${event.pc} ${event.addr} ${event.size} ${event.value}`);
     };
     const perEvent = { exec: (_ctx: unknown, event: { pc: number }) => void sink.events.push(`exec ${event.pc}`), read: access("read"), write: access("write") };
     const decoders = {
@@ -385,7 +387,7 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           if (run.length > 0) runs.push(`${run.id} ${ownerRow} ${run.length}`);
           run = { id: 0, length: 0 };
         };
-        walker.walk(words, (kind, at, pc, head, addr, lo, hi) => {
+        walker.walk(words, (kind, at, pc, head, addr, lo, hi, upperLo, upperHi) => {
           if (kind === Kind.exec) {
             if (at >= 0) {
               endRun();
@@ -406,8 +408,9 @@ test("the native decoder gives the reference walker's columns, counts and verdic
           const size = 1 << ((head >>> memSizeShiftBit) & 7);
           const row = ownerRow + ((head >>> memInsnShift) & memInsnMask);
           addrs.push(addr);
-          rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${row}`);
-          events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${lo + hi * 2 ** 32}`);
+          rows.push(`${pc} ${addr} ${size} ${(head >>> memStoreBit) & 1} ${lo} ${hi} ${upperLo}:${upperHi} ${row}`);
+          const value = (BigInt(upperHi) << 96n) | (BigInt(upperLo) << 64n) | (BigInt(hi) << 32n) | BigInt(lo);
+          events.push(`${(head >>> memStoreBit) & 1 ? "write" : "read"} ${pc} ${addr} ${size} ${value}`);
         });
         endRun();
         expected = { execs, rows, events, runs, runExecs: execs, addrs, others };

@@ -121,6 +121,7 @@ export class TraceTables {
             copied(m.size),
             copied(m.isStore),
             u64FromWords(m.valueLo, m.valueHi),
+            u64FromWords(m.valueUpperLo, m.valueUpperHi),
           ]);
       }
       rows.seq += chunk.instructions;

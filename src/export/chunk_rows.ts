@@ -27,7 +27,17 @@ export interface ChunkRows {
   /** One row per block run (the `blocks` table). */
   runs?: { firstExec: Uint32Array; length: Uint32Array; pc: Float64Array; blockId: Uint32Array };
   /** One row per access (the `memory` table). */
-  memory?: { execIndex: Uint32Array; pc: Float64Array; addr: Float64Array; size: Uint8Array; isStore: Uint8Array; valueLo: Uint32Array; valueHi: Uint32Array };
+  memory?: {
+    execIndex: Uint32Array;
+    pc: Float64Array;
+    addr: Float64Array;
+    size: Uint8Array;
+    isStore: Uint8Array;
+    valueLo: Uint32Array;
+    valueHi: Uint32Array;
+    valueUpperLo: Uint32Array;
+    valueUpperHi: Uint32Array;
+  };
   others: OtherRow[];
 }
 
@@ -64,6 +74,8 @@ function rowsOf(ctx: RowsContext, b: RecordBatch): ChunkRows {
       isStore: copy(b.memIsStore, n),
       valueLo: copy(b.memValueLo, n),
       valueHi: copy(b.memValueHi, n),
+      valueUpperLo: copy(b.memValueUpperLo, n),
+      valueUpperHi: copy(b.memValueUpperHi, n),
     };
   }
   if (ctx.pending.length > 0) {

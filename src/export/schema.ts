@@ -45,6 +45,7 @@ export const tables = {
       { name: "size", type: "UTINYINT", doc: "bytes accessed (1, 2, 4, 8, 16)" },
       { name: "is_store", type: "BOOLEAN", doc: "a write (else a read)" },
       { name: "value", type: "UBIGINT", doc: "the value read or written (the low 8 bytes of a 16-byte access; 0 with --no-values)" },
+      { name: "value_high", type: "UBIGINT", doc: "a 16-byte access's high 8 bytes (value_high << 64 | value is the whole); 0 for the others" },
     ],
   },
   syscalls: {

@@ -19,6 +19,9 @@ export interface NativeColumns {
   memIsStore: Uint8Array;
   memValueLo: Uint32Array;
   memValueHi: Uint32Array;
+  /** Bytes 8-15 of a 16-byte access's value, as two words (0 for the others). */
+  memValueUpperLo: Uint32Array;
+  memValueUpperHi: Uint32Array;
   memExecIndex: Uint32Array;
   /** Each access's head shifted right by `memSizeShiftBit`: size shift, store, sign, big endian. */
   memFlags: Uint8Array;
@@ -48,6 +51,8 @@ const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wante
   mem_is_store: (c) => BigInt(ptr(c.memIsStore)),
   mem_value_lo: (c) => BigInt(ptr(c.memValueLo)),
   mem_value_hi: (c) => BigInt(ptr(c.memValueHi)),
+  mem_value_upper_lo: (c) => BigInt(ptr(c.memValueUpperLo)),
+  mem_value_upper_hi: (c) => BigInt(ptr(c.memValueUpperHi)),
   mem_exec_index: (c) => BigInt(ptr(c.memExecIndex)),
   mem_flags: (c) => BigInt(ptr(c.memFlags)),
   block_pcs: (c) => BigInt(ptr(c.blockPcs)),

@@ -19,12 +19,20 @@ const memoryColumns =
   columnBit("mem_is_store") |
   columnBit("mem_value_lo") |
   columnBit("mem_value_hi") |
+  columnBit("mem_value_upper") |
   columnBit("mem_exec_index") |
   columnBit("mem_flags");
 
 /** What the per-event handlers are fed from. */
 export const perEventColumns =
-  columnBit("exec_pc") | columnBit("mem_pc") | columnBit("mem_addr") | columnBit("mem_value_lo") | columnBit("mem_value_hi") | columnBit("mem_exec_index") | columnBit("mem_flags");
+  columnBit("exec_pc") |
+  columnBit("mem_pc") |
+  columnBit("mem_addr") |
+  columnBit("mem_value_lo") |
+  columnBit("mem_value_hi") |
+  columnBit("mem_value_upper") |
+  columnBit("mem_exec_index") |
+  columnBit("mem_flags");
 
 /** Reusable column storage, grown on demand (never empty: the native fill
  *  takes their addresses). */
@@ -37,6 +45,8 @@ export class BatchColumns implements NativeColumns {
   memIsStore = new Uint8Array(1);
   memValueLo = new Uint32Array(1);
   memValueHi = new Uint32Array(1);
+  memValueUpperLo = new Uint32Array(1);
+  memValueUpperHi = new Uint32Array(1);
   memExecIndex = new Uint32Array(1);
   memFlags = new Uint8Array(1);
   blockPcs = new Float64Array(1);
@@ -67,6 +77,8 @@ export class BatchColumns implements NativeColumns {
         this.memIsStore = new Uint8Array(n);
         this.memValueLo = new Uint32Array(n);
         this.memValueHi = new Uint32Array(n);
+        this.memValueUpperLo = new Uint32Array(n);
+        this.memValueUpperHi = new Uint32Array(n);
         this.memExecIndex = new Uint32Array(n);
         this.memFlags = new Uint8Array(n);
       });
@@ -177,6 +189,12 @@ export class LazyBatch implements RecordBatch {
   }
   get memValueHi() {
     return this.#with(columnBit("mem_value_hi")).memValueHi;
+  }
+  get memValueUpperLo() {
+    return this.#with(columnBit("mem_value_upper")).memValueUpperLo;
+  }
+  get memValueUpperHi() {
+    return this.#with(columnBit("mem_value_upper")).memValueUpperHi;
   }
   get memExecIndex() {
     return this.#with(columnBit("mem_exec_index")).memExecIndex;

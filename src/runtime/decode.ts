@@ -16,11 +16,13 @@ export class HandlerError extends Error {}
 
 export type { ChunkCounts };
 
-/** A memory event whose 64-bit value becomes a BigInt only if a handler
- *  reads it (building one costs more than the rest of the event). */
+/** A memory event whose value becomes a BigInt only if a handler reads it
+ *  (building one costs more than the rest of the event). */
 class DecodedMemEvent implements MemEvent {
   readonly #lo: number;
   readonly #hi: number;
+  readonly #upperLo: number;
+  readonly #upperHi: number;
 
   constructor(
     readonly pc: number,
@@ -31,13 +33,19 @@ class DecodedMemEvent implements MemEvent {
     readonly bigEndian: boolean,
     lo: number,
     hi: number,
+    upperLo: number,
+    upperHi: number,
   ) {
     this.#lo = lo;
     this.#hi = hi;
+    this.#upperLo = upperLo;
+    this.#upperHi = upperHi;
   }
 
   get value(): bigint {
-    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
+    const low = (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
+    if (this.size < 16) return low;
+    return (BigInt(this.#upperHi) << 96n) | (BigInt(this.#upperLo) << 64n) | low;
   }
 }
 
@@ -177,6 +185,8 @@ export class ChunkDecoder {
       ((flags >>> (memBigEndianBit - memSizeShiftBit)) & 1) === 1,
       columns.memValueLo[m]!,
       columns.memValueHi[m]!,
+      columns.memValueUpperLo[m]!,
+      columns.memValueUpperHi[m]!,
     );
     handler.call(this.#tracer, this.#ctx, event, out);
   }
@@ -190,7 +200,7 @@ export class ChunkDecoder {
     const walker = this.#walker;
     const aw = walker.wide ? 2 : 1;
     const current = { kind: 0, at: 0, pc: 0, head: 0, addr: 0 };
-    const visit: Visit = (kind, at, pc, head, addr, valueLo, valueHi) => {
+    const visit: Visit = (kind, at, pc, head, addr, valueLo, valueHi, valueUpperLo, valueUpperHi) => {
       current.kind = kind;
       current.at = at;
       current.pc = pc;
@@ -214,6 +224,8 @@ export class ChunkDecoder {
             ((head >>> memBigEndianBit) & 1) === 1,
             valueLo,
             valueHi,
+            valueUpperLo,
+            valueUpperHi,
           );
           handler.call(tracer, ctx, event, out);
           break;

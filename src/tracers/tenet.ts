@@ -33,23 +33,18 @@ interface Ctx {
   bigEndian: boolean;
 }
 
-/** An access as Tenet reads it, `0xADDR:BYTES` with the bytes in memory
- *  order as hex: all of them, or of a 16-byte access (x86 SSE, QEMU 10's
- *  aarch64 ldp/stp) the 8 whose value the trace carries (its low half, see
- *  MemEvent.value), so Tenet shows the other 8 as unknown, not as zeros. */
+/** An access as Tenet reads it, `0xADDR:BYTES`: its bytes in memory order,
+ *  as hex. */
 function memoryEntry(event: MemEvent, bigEndian: boolean): string {
-  const known = Math.min(event.size, 8);
   const value = event.value;
   let hex = "";
-  for (let i = 0; i < known; i++) {
-    const shift = BigInt(8 * (bigEndian ? known - 1 - i : i));
+  for (let i = 0; i < event.size; i++) {
+    const shift = BigInt(8 * (bigEndian ? event.size - 1 - i : i));
     hex += Number((value >> shift) & 0xffn)
       .toString(16)
       .padStart(2, "0");
   }
-  // A big-endian value's low half is the access's last 8 bytes.
-  const addr = event.addr + (bigEndian ? event.size - known : 0);
-  return `0x${addr.toString(16)}:${hex}`;
+  return `0x${event.addr.toString(16)}:${hex}`;
 }
 
 /** One instruction: its registers and instruction pointer, and its accesses. */

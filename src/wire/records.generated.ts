@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Generated from zig-src/wire/records.zig by `zig build wire-ts`. Do not edit.
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 export const Kind = {
   exec: 1,
   mem: 2,
@@ -41,7 +41,7 @@ export const layoutDerivedBit = 16;
 export const layoutDeltaShift = 17;
 export const recordWords1 = {
   exec: 2,
-  mem: 4,
+  mem: 6,
   syscall: 8,
   sysret: 3,
   exit: 1,
@@ -54,7 +54,7 @@ export const recordWords1 = {
 } as const;
 export const recordWords2 = {
   exec: 3,
-  mem: 5,
+  mem: 7,
   syscall: 15,
   sysret: 5,
   exit: 1,

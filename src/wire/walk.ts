@@ -43,9 +43,11 @@ import {
  *  record's offset (-1 for an access of a block with a layout, packed in
  *  the block's bytes), `head` its mem head (for a layout's, the one its
  *  entry stands for), `addr` its address (a layout's may be derived) and
- *  `valueLo`/`valueHi` its value's low and high 32 bits. `pc` is the
- *  instruction's for `exec`, the accessing instruction's for `mem`. */
-export type Visit = (kind: number, at: number, pc: number, head: number, addr: number, valueLo: number, valueHi: number) => void;
+ *  `valueLo`, `valueHi`, `valueUpperLo` and `valueUpperHi` its value's
+ *  32-bit words, least significant first (the last two 0 but for a 16-byte
+ *  access). `pc` is the instruction's for `exec`, the accessing
+ *  instruction's for `mem`. */
+export type Visit = (kind: number, at: number, pc: number, head: number, addr: number, valueLo: number, valueHi: number, valueUpperLo: number, valueUpperHi: number) => void;
 
 /** Takes a block's instructions from its `from`th to before its `to`th in
  *  one call; `def` is the word offset of its definition, whose PCs start at
@@ -61,13 +63,14 @@ export function corrupt(message: string): never {
 /** Bytes of a packed value (records.zig valueBytes). */
 function valueBytes(head: number): number {
   if ((head >>> memNoValueBit) & 1) return 0;
-  return Math.min(8, 1 << ((head >>> memSizeShiftBit) & 7));
+  return 1 << ((head >>> memSizeShiftBit) & 7);
 }
 
 /** Value words of the memory record whose head is `head` (records.zig memValueWords). */
 export function memValueWords(head: number): number {
   if ((head >>> memNoValueBit) & 1) return 0;
-  return ((head >>> memSizeShiftBit) & 7) <= 2 ? 1 : 2;
+  const sizeShift = (head >>> memSizeShiftBit) & 7;
+  return sizeShift <= 2 ? 1 : sizeShift === 3 ? 2 : 4;
 }
 
 /** The mem head a layout entry stands for (records.zig layoutHead). */
@@ -179,7 +182,8 @@ class ChunkWalk {
       if (kind === Kind.mem) {
         const valueAt = at + 1 + this.#aw;
         const valueWords = memValueWords(head);
-        this.#access(at, head, at, this.walker.addr(words, at + 1), valueWords > 0 ? words[valueAt]! : 0, valueWords > 1 ? words[valueAt + 1]! : 0);
+        const word = (index: number) => (valueWords > index ? words[valueAt + index]! : 0);
+        this.#access(at, head, at, this.walker.addr(words, at + 1), word(0), word(1), word(2), word(3));
       } else if (kind === Kind.exec) this.#exec(at, head);
       else if (kind === Kind.block_run) at += this.#run(at, head);
       else if (kind === Kind.block_open) at += this.#open(at, head);
@@ -187,12 +191,12 @@ class ChunkWalk {
       else if (kind === Kind.regs) {
         // The exec record's instruction, before its accesses.
         if (this.#def >= 0 || this.#executed !== 1 || this.#nextInsn !== 0) corrupt(`registers at word ${at} follow no exec record`);
-        this.visit(Kind.regs, at, this.#execPc, head, 0, 0, 0);
+        this.visit(Kind.regs, at, this.#execPc, head, 0, 0, 0, 0, 0);
       } else {
         // After the owner's last instruction; no access of it follows.
         this.#emitThrough(this.#executed);
         this.#nextInsn = this.#executed;
-        this.visit(kind, at, 0, head, 0, 0, 0);
+        this.visit(kind, at, 0, head, 0, 0, 0, 0, 0);
       }
       at += size;
     }
@@ -208,19 +212,19 @@ class ChunkWalk {
     const from = this.#emitted;
     if (from >= end) return;
     if (this.visitBlock) this.visitBlock(this.#def, from, end);
-    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0, 0, 0, 0);
+    else for (let i = from; i < end; i++) this.visit(Kind.exec, -1, this.#pcOf(i), 0, 0, 0, 0, 0, 0);
     this.#emitted = end;
   }
 
   /** The access told by `head` (its record at `at`, -1 for a layout's),
    *  right after the instruction it names (`where`: its record or its
    *  block's, for errors). */
-  #access(at: number, head: number, where: number, addr: number, valueLo: number, valueHi: number): void {
+  #access(at: number, head: number, where: number, addr: number, valueLo: number, valueHi: number, upperLo: number, upperHi: number): void {
     const insn = (head >>> memInsnShift) & memInsnMask;
     if (insn < this.#nextInsn || insn >= this.#executed) corrupt(`access at word ${where} names instruction ${insn} of ${this.#executed} (from ${this.#nextInsn} on)`);
     this.#nextInsn = insn;
     this.#emitThrough(insn + 1);
-    this.visit(Kind.mem, at, this.#pcOf(insn), head, addr, valueLo, valueHi);
+    this.visit(Kind.mem, at, this.#pcOf(insn), head, addr, valueLo, valueHi, upperLo, upperHi);
   }
 
   #exec(at: number, head: number): void {
@@ -230,7 +234,7 @@ class ChunkWalk {
     this.#executed = 1;
     this.#emitted = 1;
     this.#nextInsn = 0;
-    this.visit(Kind.exec, at, this.#execPc, head, 0, 0, 0);
+    this.visit(Kind.exec, at, this.#execPc, head, 0, 0, 0, 0, 0);
   }
 
   /** Records the block_def at `at` for the block_opens after it. Its layout
@@ -288,7 +292,7 @@ class ChunkWalk {
     this.#executed = executed;
     this.#emitted = 0;
     this.#nextInsn = 0;
-    this.visit(head & 0xff, at, 0, head, 0, 0, 0);
+    this.visit(head & 0xff, at, 0, head, 0, 0, 0, 0, 0);
   }
 
   /** Visits the first `count` accesses of the owning block's layout,
@@ -319,8 +323,9 @@ class ChunkWalk {
         at += aw * 4;
       }
       const valueLo = size === 0 ? 0 : size === 1 ? view.getUint8(at) : size === 2 ? view.getUint16(at, true) : view.getUint32(at, true);
-      const valueHi = size === 8 ? view.getUint32(at + 4, true) : 0;
-      this.#access(-1, head, where, lo + hi * two32, valueLo, valueHi);
+      const valueHi = size >= 8 ? view.getUint32(at + 4, true) : 0;
+      const wide = size === 16;
+      this.#access(-1, head, where, lo + hi * two32, valueLo, valueHi, wide ? view.getUint32(at + 8, true) : 0, wide ? view.getUint32(at + 12, true) : 0);
       at += size;
     }
     return Math.ceil(at / 4) - start;

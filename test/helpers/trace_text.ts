@@ -137,7 +137,7 @@ export function parseTrace(text: string): ParsedTrace {
       }
       if (cur.pc !== pc) err(n, line, `access pc differs from its exec line's pc 0x${cur.pc.toString(16)}`);
       if (![1, 2, 4, 8, 16].includes(size)) err(n, line, `odd access size ${size}`);
-      else if (size < 16 && value >> BigInt(size * 8) !== 0n) err(n, line, `value wider than ${size} bytes`);
+      else if (value >> BigInt(size * 8) !== 0n) err(n, line, `value wider than ${size} bytes`);
       cur.accesses.push({ store, addr: BigInt(`0x${m[7]}`), size, value });
     } else if (m[10]) {
       const args = (m[12] ?? "")

@@ -210,7 +210,7 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// distance), which it does from here on. Out of line, so that the
         /// callback's path for an access that keeps to its layout stays
         /// small (fewer registers saved on every call).
-        noinline fn headedMem(self: *Self, head: u32, addr: u64, value: u64, with_value: bool) void {
+        noinline fn headedMem(self: *Self, head: u32, addr: u64, value: u128, with_value: bool) void {
             if (self.layoutActive()) self.settleLayout();
             if (self.learning) self.learnAccess(head, addr);
             const bytes = records.memWords(head, addr_words) * 4;
@@ -218,10 +218,25 @@ pub fn ThreadStream(comptime Addr: type) type {
             words[0] = head;
             putAddr(words + 1, addr);
             if (with_value) {
-                words[1 + addr_words] = @truncate(value);
-                if (bytes > (2 + addr_words) * 4) words[2 + addr_words] = @truncate(value >> 32);
+                const value_words = records.memValueWords(head);
+                for (0..value_words) |index| words[1 + addr_words + index] = @truncate(value >> @intCast(index * 32));
             }
             self.producer.commit(bytes);
+        }
+
+        /// `mem` for an access of any size, 16 bytes included: the paths
+        /// that can meet one (helpers, QEMU's own values, a 16-byte
+        /// read-back), so that `mem`'s value stays one register wide.
+        pub fn memAnySize(self: *Self, flags: u32, insn: u32, addr: u64, value: u128, with_value: bool) void {
+            if ((flags >> records.mem_size_shift_bit) & 7 != 4) return self.mem(flags, insn, addr, @truncate(value), with_value);
+            const head = records.memHead(flags, insn, with_value);
+            if (self.layout_heads[self.layout_next] == head and self.layoutAccess(addr, @truncate(value))) {
+                // layoutAccess wrote the low 8 bytes last; the high 8 follow.
+                const end = self.producer.chunk + self.layout_at + self.layout_bytes;
+                if (with_value) std.mem.writeIntLittle(u64, (end - 8)[0..8], @as(u64, @truncate(value >> 64)));
+                return;
+            }
+            self.headedMem(head, addr, value, with_value);
         }
 
         pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
@@ -740,4 +755,51 @@ test "a block's layout is learned from its first whole run; later runs keep to i
     try std.testing.expectEqual(@as(u32, 5 + 2 + 6), counts.reads);
     try std.testing.expectEqual(@as(u32, 3), counts.writes);
     try std.testing.expectEqual(@as(u32, 9), counts.runs);
+}
+
+test "a 16-byte access keeps all its value bytes: learned, kept to, departed from" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    // One instruction loading 16 bytes (QEMU 10's aarch64 ldp).
+    const block = try Block.create(arena.allocator(), 3, &.{0x60});
+    var stream = ThreadStream(u32){
+        .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
+        .pid = 1,
+        .tid = 1,
+        .generation = 1,
+    };
+    defer stream.producer.release();
+    const load16: u32 = 4 << records.mem_size_shift_bit;
+    const store16: u32 = load16 | 1 << records.mem_store_bit;
+    const values = [_]u128{ 0x1f1e1d1c_1b1a1918_17161514_13121110, 0x2f2e2d2c_2b2a2928_27262524_23222120, 0x3f3e3d3c_3b3a3938_37363534_33323130, 0x4f4e4d4c_4b4a4948_47464544_43424140 };
+    // Learns, keeps to it, then departs with a second access.
+    for (values[0..3], 0..) |value, index| {
+        stream.enterBlock(block);
+        stream.memAnySize(load16, 0, 0x8000 + index * 0x100, value, true);
+        if (index == 2) stream.memAnySize(store16, 0, 0x9000, values[3], true);
+        block.counters[0] += 1;
+    }
+    stream.closeBlock();
+    const words: []const u32 = @as([*]const u32, @ptrCast(@alignCast(stream.producer.chunk)))[0 .. stream.producer.cursor / 4];
+    const value_words = 4;
+    // Defined, opened, headed; defined with its layout, block_run, address
+    // and value; block_run, address and value, then the departing store
+    // headed (a block_run that made all its layout's accesses stays one).
+    try std.testing.expectEqual(@as(usize, (3 + 2 + 1 + 1 + value_words) + (4 + 1 + 1 + value_words) + (1 + 1 + value_words) + (2 + value_words)), words.len);
+
+    var decoder = wire.BatchDecoder.init(std.testing.allocator);
+    defer decoder.deinit();
+    var out = wire.BatchDecoder.TestColumns(4, 4){};
+    const columns = out.columns();
+    var counts: wire.BatchDecoder.Counts = .{};
+    try decoder.fill(words, 1, &columns, &counts);
+    try std.testing.expectEqual(@as(u32, 3), counts.reads);
+    try std.testing.expectEqual(@as(u32, 1), counts.writes);
+    for (values, 0..) |value, index| {
+        try std.testing.expectEqual(@as(u32, @truncate(value)), out.mem_value_lo[index]);
+        try std.testing.expectEqual(@as(u32, @truncate(value >> 32)), out.mem_value_hi[index]);
+        try std.testing.expectEqual(@as(u32, @truncate(value >> 64)), out.mem_value_upper_lo[index]);
+        try std.testing.expectEqual(@as(u32, @truncate(value >> 96)), out.mem_value_upper_hi[index]);
+    }
+    try std.testing.expectEqualSlices(f64, &.{ 0x8000, 0x8100, 0x8200, 0x9000 }, out.mem_addr[0..4]);
 }

@@ -7,6 +7,7 @@
 //! (unmapped, a guard page) fails the read instead of faulting QEMU.
 const std = @import("std");
 const linux = std.os.linux;
+const records = @import("wire").records;
 
 /// Host address of guest address 0: read directly on the memory-callback
 /// hot path (plugin.zig's read-back), valid once `baseKnown`.
@@ -45,6 +46,26 @@ pub fn readPointer(address: u64, pointer_bytes: u8, big_endian: bool) ?u64 {
     return if (big_endian) std.mem.readIntBig(u64, &bytes) else std.mem.readIntLittle(u64, &bytes);
 }
 
+/// The value of an access (mem head `flags`: size and byte order) at
+/// `host`, where QEMU holds the guest's bytes, as the guest sees it,
+/// zero-extended. The caller knows the bytes are mapped: the access just
+/// succeeded.
+pub inline fn accessValue(flags: u32, host: [*]const u8) u128 {
+    const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
+    return switch ((flags >> records.mem_size_shift_bit) & 7) {
+        0 => host[0],
+        1 => readGuest(u16, host, big_endian),
+        2 => readGuest(u32, host, big_endian),
+        3 => readGuest(u64, host, big_endian),
+        else => readGuest(u128, host, big_endian),
+    };
+}
+
+inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
+    const bytes: *align(1) const [@sizeOf(T)]u8 = @ptrCast(host);
+    return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
+}
+
 /// The NUL-terminated guest string at `address`, into `out` (without the
 /// NUL); null when unreadable or longer than `out`. Reads page by page so
 /// a string that ends just before an unmapped page still reads.
@@ -74,6 +95,13 @@ test "reads this process's own memory through a zero base" {
     const words = [_]u32{ 0x11223344, 0 };
     try std.testing.expectEqual(@as(?u64, 0x11223344), readPointer(@intFromPtr(&words), 4, false));
     try std.testing.expectEqual(@as(?u64, 0x44332211), readPointer(@intFromPtr(&words), 4, true));
+    const size = records.mem_size_shift_bit;
+    const big = 1 << records.mem_big_endian_bit;
+    const bytes = [16]u8{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+    try std.testing.expectEqual(@as(u128, 0x0201), accessValue(1 << size, &bytes));
+    try std.testing.expectEqual(@as(u128, 0x01020304), accessValue(2 << size | big, &bytes));
+    try std.testing.expectEqual(@as(u128, 0x100f0e0d0c0b0a090807060504030201), accessValue(4 << size, &bytes));
+    try std.testing.expectEqual(@as(u128, 0x0102030405060708090a0b0c0d0e0f10), accessValue(4 << size | big, &bytes));
     // Page 0 is never mapped: the read fails instead of faulting.
     try std.testing.expect(readPointer(16, 8, false) == null);
 }

@@ -480,14 +480,8 @@ fn Server(comptime Addr: type) type {
             if (insn_offset % 4 != 0 or insn_offset >= producer.cursor or producer.cursor - insn_offset < exec_bytes) fatal(error.CursorCorrupt);
             const insn: [*]const u32 = @ptrCast(@alignCast(producer.chunk + insn_offset));
             if (insn[0] & 0xff != @intFromEnum(records.Kind.exec)) fatal(error.CursorCorrupt);
-            const size_shift: u3 = @truncate(flags >> records.mem_size_shift_bit);
-            const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
-            const value: u64 = switch (size_shift) {
-                0 => host[0],
-                1 => readGuest(u16, host, big_endian),
-                2 => readGuest(u32, host, big_endian),
-                else => readGuest(u64, host, big_endian),
-            };
+            // Helpers make the 16-byte accesses (aarch64 casp, x86 cmpxchg16b).
+            const value = guest_memory.accessValue(flags, host);
             producer.group_start = @intCast(insn_offset);
             // An instruction never reserves more than a chunk (reserve_max);
             // one that cannot fit with this record fails in reserve.
@@ -495,7 +489,7 @@ fn Server(comptime Addr: type) type {
             _ = producer.reserve(mem_bytes + room) catch |err| fatal(err);
             const group_start = producer.group_start;
             // After its exec record: instruction 0.
-            thread.stream.mem(flags, 0, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value, config.trace_values);
+            thread.stream.memAnySize(flags, 0, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value, config.trace_values);
             producer.endGroup();
             syncOut(thread);
             cursor.insn = @intFromPtr(producer.chunk) + group_start;
@@ -716,11 +710,6 @@ fn onceSlot(pc: u64) *u32 {
         entry.value_ptr.* = slot;
     }
     return entry.value_ptr.*;
-}
-
-inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
-    const bytes: *align(1) const [@sizeOf(T)]u8 = @ptrCast(host);
-    return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
 }
 
 fn writeHandshake(buffer: []u8, pid: i32, tid: i32) ![]const u8 {

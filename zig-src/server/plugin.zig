@@ -383,7 +383,8 @@ fn Server(comptime Addr: type) type {
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
             if (!config.trace_values) return stream.mem(flags, insn, addr, 0, false);
-            stream.mem(flags, insn, addr, readBack(flags, addr), true);
+            if (flags & (4 << records.mem_size_shift_bit) != 0) return onMemSlow(vcpu_index, info, vaddr, userdata);
+            stream.mem(flags, insn, addr, @truncate(readBack(flags, addr)), true);
         }
 
         noinline fn onMemSlow(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) void {
@@ -402,11 +403,11 @@ fn Server(comptime Addr: type) type {
             // so if this read-back saw another thread's write, the flag load
             // after it sees the flag.
             const back = readBack(flags, addr);
-            const value: u64 = if (api.mem_get_value != null and @atomicLoad(bool, &shares_memory, .Acquire))
+            const value: u128 = if (api.mem_get_value != null and @atomicLoad(bool, &shares_memory, .Acquire))
                 valueFromQemu(api.mem_get_value.?(info))
             else
                 back;
-            streamFor(vcpu_index).mem(flags, insn, addr, value, true);
+            streamFor(vcpu_index).memAnySize(flags, insn, addr, value, true);
         }
 
         fn onSyscall(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64, a7: u64, a8: u64) callconv(.C) void {
@@ -558,35 +559,22 @@ fn memFlagsSlow(info: qp.qemu_plugin_meminfo_t) u32 {
 }
 
 /// 9.2+: the value QEMU itself loaded or stored (immune to another guest
-/// thread writing the location before the callback runs). A 16-byte access
-/// keeps its low 8 bytes, as the record says.
-inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u64 {
+/// thread writing the location before the callback runs).
+inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u128 {
     return switch (value.type) {
         .u8 => value.data.u8,
         .u16 => value.data.u16,
         .u32 => value.data.u32,
         .u64 => value.data.u64,
-        else => value.data.u128.low,
+        else => @as(u128, value.data.u128.high) << 64 | value.data.u128.low,
     };
 }
 
 /// The callback runs after the access succeeded, so the guest page is
 /// mapped and holds the value just loaded or stored (for an atomic
 /// read-modify-write: the value it stored).
-inline fn readBack(flags: u32, addr: u64) u64 {
-    const host: [*]const u8 = @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr)));
-    const big_endian = flags & (1 << records.mem_big_endian_bit) != 0;
-    return switch ((flags >> records.mem_size_shift_bit) & 7) {
-        0 => host[0],
-        1 => readGuest(u16, host, big_endian),
-        2 => readGuest(u32, host, big_endian),
-        else => readGuest(u64, host, big_endian),
-    };
-}
-
-inline fn readGuest(comptime T: type, host: [*]const u8, big_endian: bool) T {
-    const bytes: *align(1) const [@sizeOf(T)]u8 = @ptrCast(host);
-    return if (big_endian) std.mem.readIntBig(T, bytes) else std.mem.readIntLittle(T, bytes);
+inline fn readBack(flags: u32, addr: u64) u128 {
+    return guest_memory.accessValue(flags, @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr))));
 }
 
 /// QEMU 10.0's linux-user binaries do not export

@@ -58,6 +58,8 @@ pub const Column = enum(u5) {
     mem_is_store,
     mem_value_lo,
     mem_value_hi,
+    /// mem_value_upper_lo and mem_value_upper_hi.
+    mem_value_upper,
     mem_exec_index,
     mem_flags,
     /// run_pcs_at, run_length, run_first_exec and run_block_id.
@@ -75,7 +77,7 @@ pub const Column = enum(u5) {
 
     /// The columns with one row per memory access.
     pub const memory_bits = bit(.mem_pc) | bit(.mem_addr) | bit(.mem_size) | bit(.mem_is_store) |
-        bit(.mem_value_lo) | bit(.mem_value_hi) | bit(.mem_exec_index) | bit(.mem_flags);
+        bit(.mem_value_lo) | bit(.mem_value_hi) | bit(.mem_value_upper) | bit(.mem_exec_index) | bit(.mem_flags);
 };
 
 /// The run_block_id of an instruction recorded alone (an exec record).
@@ -96,6 +98,9 @@ pub const Columns = extern struct {
     mem_is_store: [*]u8,
     mem_value_lo: [*]u32,
     mem_value_hi: [*]u32,
+    /// A 16-byte access's value bytes 8-11 and 12-15 (0 for the others).
+    mem_value_upper_lo: [*]u32,
+    mem_value_upper_hi: [*]u32,
     /// Row in exec_pc of the instruction that made each access.
     mem_exec_index: [*]u32,
     /// Each access's head from its lowest flag up (head >> mem_size_shift_bit:
@@ -278,7 +283,7 @@ fn Walker(comptime addr_words: u32) type {
         /// entry's), at `address`, of `value`: counted, checked against its
         /// owner (else the record at `at` is corrupt), and put in the
         /// columns.
-        inline fn access(w: *Self, at: u32, head: u32, address: u64, value: u64, comptime filling: bool) Error!void {
+        inline fn access(w: *Self, at: u32, head: u32, address: u64, value: u128, comptime filling: bool) Error!void {
             const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
             if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
             w.next_insn = insn;
@@ -338,7 +343,7 @@ fn Walker(comptime addr_words: u32) type {
         }
 
         /// A packed value in its own size at byte `data.*`, which moves past it.
-        inline fn packedValue(bytes: []const u8, head: u32, data: *usize) u64 {
+        inline fn packedValue(bytes: []const u8, head: u32, data: *usize) u128 {
             const at = data.*;
             const size = records.valueBytes(head);
             data.* = at + size;
@@ -347,16 +352,20 @@ fn Walker(comptime addr_words: u32) type {
                 1 => bytes[at],
                 2 => std.mem.readIntLittle(u16, bytes[at..][0..2]),
                 4 => std.mem.readIntLittle(u32, bytes[at..][0..4]),
-                else => std.mem.readIntLittle(u64, bytes[at..][0..8]),
+                8 => std.mem.readIntLittle(u64, bytes[at..][0..8]),
+                else => std.mem.readIntLittle(u128, bytes[at..][0..16]),
             };
         }
 
         /// A headed mem record's value, at word `at`.
-        inline fn recordValue(w: *const Self, head: u32, at: u32) u64 {
+        inline fn recordValue(w: *const Self, head: u32, at: u32) u128 {
             const value_words = records.memValueWords(head);
             if (value_words == 0) return 0;
             const lo: u64 = w.words[at];
-            return if (value_words > 1) lo | @as(u64, w.words[at + 1]) << 32 else lo;
+            if (value_words == 1) return lo;
+            const low = lo | @as(u64, w.words[at + 1]) << 32;
+            if (value_words == 2) return low;
+            return low | @as(u128, w.words[at + 2]) << 64 | @as(u128, w.words[at + 3]) << 96;
         }
 
         /// A block (or an exec record's instruction) ran its first
@@ -394,7 +403,7 @@ fn Walker(comptime addr_words: u32) type {
         /// The access of `head` (its record's, or its layout entry's) by the
         /// owner's instruction `insn`, at `address`, of `value`: the wanted
         /// columns of its row.
-        inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value: u64) Error!void {
+        inline fn putMem(w: *Self, head: u32, insn: u32, address: u64, value: u128) Error!void {
             const columns = w.columns.?;
             // No memory column wanted: their storage need not have room.
             if (columns.wanted & Column.memory_bits == 0) return;
@@ -406,6 +415,10 @@ fn Walker(comptime addr_words: u32) type {
             if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = @truncate(value);
             if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = @truncate(value >> 32);
+            if (columns.wants(.mem_value_upper)) {
+                columns.mem_value_upper_lo[m] = @truncate(value >> 64);
+                columns.mem_value_upper_hi[m] = @truncate(value >> 96);
+            }
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
             w.mem = m + 1;
@@ -564,7 +577,7 @@ const testing = std.testing;
 
 /// Column storage for tests: room for `execs` instructions, `mems`
 /// accesses and chunks of up to `words` words, every column wanted.
-fn TestColumns(comptime execs: usize, comptime mems: usize) type {
+pub fn TestColumns(comptime execs: usize, comptime mems: usize) type {
     const words = 64;
     return struct {
         exec_pc: [execs]f64 = undefined,
@@ -574,6 +587,8 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         mem_is_store: [mems]u8 = undefined,
         mem_value_lo: [mems]u32 = undefined,
         mem_value_hi: [mems]u32 = undefined,
+        mem_value_upper_lo: [mems]u32 = undefined,
+        mem_value_upper_hi: [mems]u32 = undefined,
         mem_exec_index: [mems]u32 = undefined,
         mem_flags: [mems]u8 = undefined,
         block_pcs: [words + block_pcs_slack]f64 = .{0} ** (words + block_pcs_slack),
@@ -589,7 +604,7 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
         reg_value_lo: [words / 2]u32 = undefined,
         reg_value_hi: [words / 2]u32 = undefined,
 
-        fn columns(self: *@This()) Columns {
+        pub fn columns(self: *@This()) Columns {
             return .{
                 .wanted = std.math.maxInt(u64),
                 .exec_pc = &self.exec_pc,
@@ -601,6 +616,8 @@ fn TestColumns(comptime execs: usize, comptime mems: usize) type {
                 .mem_is_store = &self.mem_is_store,
                 .mem_value_lo = &self.mem_value_lo,
                 .mem_value_hi = &self.mem_value_hi,
+                .mem_value_upper_lo = &self.mem_value_upper_lo,
+                .mem_value_upper_hi = &self.mem_value_upper_hi,
                 .mem_exec_index = &self.mem_exec_index,
                 .mem_flags = &self.mem_flags,
                 .block_pcs = &self.block_pcs,
@@ -747,6 +764,41 @@ test "a block with a layout: its accesses follow its block_run or block_open wit
     try testing.expectEqualSlices(u32, &.{ 0, 1, 1, 2 }, &out.mem_exec_index);
     var counted: Counts = .{};
     try decoder.count(chunk.words.items, 2, &counted);
+    try testing.expectEqual(counts, counted);
+}
+
+test "a 16-byte access carries its 16 value bytes, packed or in its record" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    // 32-bit guest: block 5 = pc 0x100, a 16-byte load (QEMU 10's aarch64
+    // ldp). It runs whole (block_run), then departs: a second 16-byte
+    // store, headed.
+    var chunk = TestChunk{};
+    defer chunk.deinit();
+    for ([_]u32{ head_block_def | 1 << 8 | 1 << records.block_accesses_shift, 5, 0x100, layoutEntry(4, false, 0) }) |word| try chunk.word(word);
+    try chunk.word(head_run | 5 << 8);
+    try chunk.int(u32, 0x2000);
+    try chunk.int(u128, 0x44444444_33333333_22222222_11111111);
+    try chunk.word(head_open | 1 << 8 | 1 << records.block_accesses_shift);
+    try chunk.word(5);
+    try chunk.int(u32, 0x3000);
+    try chunk.int(u128, 0x88888888_77777777_66666666_55555555);
+    for ([_]u32{ memHead(4, true, 0), 0x4000, 0xa, 0xb, 0xc, 0xd }) |word| try chunk.word(word);
+    try testing.expectEqual(@as(usize, 4 + 1 + 5 + 2 + 5 + 6), chunk.words.items.len);
+    var out = TestColumns(2, 3){};
+    const columns = out.columns();
+    var counts: Counts = .{};
+    try decoder.fill(chunk.words.items, 1, &columns, &counts);
+    try testing.expectEqual(@as(u32, 2), counts.reads);
+    try testing.expectEqual(@as(u32, 1), counts.writes);
+    try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x4000 }, &out.mem_addr);
+    try testing.expectEqualSlices(u8, &.{ 16, 16, 16 }, &out.mem_size);
+    try testing.expectEqualSlices(u32, &.{ 0x11111111, 0x55555555, 0xa }, &out.mem_value_lo);
+    try testing.expectEqualSlices(u32, &.{ 0x22222222, 0x66666666, 0xb }, &out.mem_value_hi);
+    try testing.expectEqualSlices(u32, &.{ 0x33333333, 0x77777777, 0xc }, &out.mem_value_upper_lo);
+    try testing.expectEqualSlices(u32, &.{ 0x44444444, 0x88888888, 0xd }, &out.mem_value_upper_hi);
+    var counted: Counts = .{};
+    try decoder.count(chunk.words.items, 1, &counted);
     try testing.expectEqual(counts, counted);
 }
 

@@ -45,8 +45,8 @@
 //!            below 2^24). A block with a layout is followed by all its
 //!            accesses without a head, byte after byte: per layout entry,
 //!            its address (addr_words words, none for a derived one), then
-//!            its value in its own size (1, 2, 4 or 8 bytes: the low 8 of a
-//!            16-byte access; none with no_value), unaligned; zero to three
+//!            its value in its own size (1, 2, 4, 8 or 16 bytes; none with
+//!            no_value), unaligned; zero to three
 //!            bytes after the last pad them to whole words
 //!   block_open [head | executed<<8 | written<<18] [id]   a block ran its
 //!            first `executed` instructions, and a block with a layout is
@@ -66,8 +66,9 @@
 //!            | no_value<<14 | insn<<16] [addr] [value]
 //!            one access, after it completed, where no layout tells it.
 //!            insn: the accessing instruction's index in the open block (0
-//!            after an exec record). value: one word for 1- to 4-byte accesses, two (low,
-//!            high) for 8 and 16 (the low 8 bytes); none with no_value
+//!            after an exec record). value: one word for 1- to 4-byte
+//!            accesses, two (low, high) for 8, four (least significant
+//!            first) for 16; none with no_value
 //!            (`--no-values`). An instruction's accesses come in the order
 //!            it made them and a block's in its instructions' order;
 //!            accesses QEMU makes inside helpers (MIPS lwl/swr, x86 xsave,
@@ -144,8 +145,7 @@ pub const regs_index_mask: u32 = 0xffff;
 pub const exec_insn_bytes_shift = count_shift;
 pub const path_bytes_max = 4096;
 
-/// Three bits: 1 << shift bytes, up to 16 (only the low 8 bytes of a 16-byte
-/// access are carried in `value`).
+/// Three bits: 1 << shift bytes, up to 16.
 pub const mem_size_shift_bit = 8;
 pub const mem_store_bit = 11;
 pub const mem_sign_bit = 12;
@@ -158,12 +158,12 @@ pub const mem_insn_mask: u32 = 0x3ff;
 pub const syscall_args = 6;
 
 /// Words per record for a guest whose addresses take `addr_words` words;
-/// for `mmap`, without its path; for `mem`, the largest (an 8-byte value).
+/// for `mmap`, without its path; for `mem`, the largest (a 16-byte value).
 pub fn recordWords(kind: Kind, addr_words: u32) u32 {
     std.debug.assert(addr_words == 1 or addr_words == 2);
     return switch (kind) {
         .exec => 1 + addr_words,
-        .mem => 1 + addr_words + 2,
+        .mem => 1 + addr_words + 4,
         .syscall => 1 + (1 + syscall_args) * addr_words,
         .sysret => 1 + 2 * addr_words,
         .exit => 1,
@@ -179,7 +179,11 @@ pub fn recordWords(kind: Kind, addr_words: u32) u32 {
 /// Value words of a memory record, from its head.
 pub inline fn memValueWords(head: u32) u32 {
     if (head & (1 << mem_no_value_bit) != 0) return 0;
-    return if ((head >> mem_size_shift_bit) & 7 <= 2) 1 else 2;
+    return switch ((head >> mem_size_shift_bit) & 7) {
+        0, 1, 2 => 1,
+        3 => 2,
+        else => 4,
+    };
 }
 
 /// Words of the memory record whose head is `head`.
@@ -255,11 +259,10 @@ pub inline fn layoutAccessBytes(entry: u32, addr_words: u32) u32 {
     return (if (layoutDerived(entry)) 0 else addr_words * 4) + valueBytes(layoutHead(entry));
 }
 
-/// The bytes a packed value takes: its size, the low 8 of 16, none with
-/// no_value.
+/// The bytes a packed value takes: its size, none with no_value.
 pub inline fn valueBytes(head: u32) u32 {
     if (head & (1 << mem_no_value_bit) != 0) return 0;
-    return @min(8, @as(u32, 1) << @intCast((head >> mem_size_shift_bit) & 7));
+    return @as(u32, 1) << @intCast((head >> mem_size_shift_bit) & 7);
 }
 
 pub fn pathWords(path_bytes: u32) u32 {
@@ -273,7 +276,8 @@ pub fn pathWords(path_bytes: u32) u32 {
 /// `fence`), memory records without a pc, values in their own size.
 /// 3: static memory layouts in block_def, accesses without a head, and
 /// one-word block_run records for blocks that ran whole.
-pub const protocol_version = 3;
+/// 4: a 16-byte access carries all 16 value bytes (3: the low 8).
+pub const protocol_version = 4;
 
 test "a memory record's size follows its head" {
     const byte_load = memHead(0 << mem_size_shift_bit, 3, true);
@@ -281,9 +285,10 @@ test "a memory record's size follows its head" {
     try std.testing.expectEqual(@as(u32, 3), memWords(byte_load, 1));
     try std.testing.expectEqual(@as(u32, 3), (byte_load >> mem_insn_shift) & mem_insn_mask);
     try std.testing.expectEqual(@as(u32, 5), memWords(memHead(3 << mem_size_shift_bit, 0, true), 2));
-    try std.testing.expectEqual(@as(u32, 5), memWords(memHead(4 << mem_size_shift_bit, 0, true), 2));
+    try std.testing.expectEqual(@as(u32, 7), memWords(memHead(4 << mem_size_shift_bit, 0, true), 2));
+    try std.testing.expectEqual(@as(u32, 16), valueBytes(memHead(4 << mem_size_shift_bit, 0, true)));
     try std.testing.expectEqual(@as(u32, 3), memWords(memHead(3 << mem_size_shift_bit, 0, false), 2));
-    try std.testing.expectEqual(@as(u32, memWords(memHead(3 << mem_size_shift_bit, 0, true), 2)), recordWords(.mem, 2));
+    try std.testing.expectEqual(@as(u32, memWords(memHead(4 << mem_size_shift_bit, 0, true), 2)), recordWords(.mem, 2));
 }
 
 test "a layout entry stands for the mem head it replaces, and derives addresses" {
