@@ -383,8 +383,8 @@ fn Server(comptime Addr: type) type {
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
             if (!config.trace_values) return stream.mem(flags, insn, addr, 0, false);
-            if (flags & (4 << records.mem_size_shift_bit) != 0) return onMemSlow(vcpu_index, info, vaddr, userdata);
-            stream.mem(flags, insn, addr, @truncate(readBack(flags, addr)), true);
+            const value = guest_memory.accessValueNarrow(flags, guestHost(addr)) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
+            stream.mem(flags, insn, addr, value, true);
         }
 
         noinline fn onMemSlow(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) void {
@@ -402,7 +402,7 @@ fn Server(comptime Addr: type) type {
             // at the clone that creates a thread, before that thread exists,
             // so if this read-back saw another thread's write, the flag load
             // after it sees the flag.
-            const back = readBack(flags, addr);
+            const back = guest_memory.accessValue(flags, guestHost(addr));
             const value: u128 = if (api.mem_get_value != null and @atomicLoad(bool, &shares_memory, .Acquire))
                 valueFromQemu(api.mem_get_value.?(info))
             else
@@ -570,11 +570,12 @@ inline fn valueFromQemu(value: qp.qemu_plugin_mem_value) u128 {
     };
 }
 
-/// The callback runs after the access succeeded, so the guest page is
-/// mapped and holds the value just loaded or stored (for an atomic
-/// read-modify-write: the value it stored).
-inline fn readBack(flags: u32, addr: u64) u128 {
-    return guest_memory.accessValue(flags, @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr))));
+/// Where QEMU holds guest address `addr`. The memory callback runs after
+/// the access succeeded, so the guest page is mapped and holds the value
+/// just loaded or stored (for an atomic read-modify-write: the value it
+/// stored): reading it back gives the access's value.
+inline fn guestHost(addr: u64) [*]const u8 {
+    return @ptrFromInt(guest_memory.base +% @as(usize, @intCast(addr)));
 }
 
 /// QEMU 10.0's linux-user binaries do not export
