@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import type { ThreadStats } from "../src/runtime/OrderedStage";
+import { QEMU_10_0, elfSymbols, guestPath } from "./helpers/oracle";
 import { scratchDir } from "./helpers/scratch";
 
 const repo = join(import.meta.dir, "..");
@@ -23,11 +24,11 @@ function cannoli(...args: string[]) {
   return { stdout: result.stdout.toString(), stderr: result.stderr.toString(), exitCode: result.exitCode };
 }
 
-/** Records `argv`, keeping the live run's per-thread statistics. */
-function recorded(name: string, argv: string[]): { recording: string; perThread: ThreadStats[]; stdout: string } {
+/** Records `argv` (`options` before it), keeping the live run's per-thread statistics. */
+function recorded(name: string, argv: string[], options: string[] = []): { recording: string; perThread: ThreadStats[]; stdout: string } {
   const recording = join(scratch, `${name}.cnl`);
   const stats = join(scratch, `${name}.stats.json`);
-  const run = cannoli("record", "--quiet", "-o", recording, "--stats-json", stats, "--", ...argv);
+  const run = cannoli("record", "--quiet", "-o", recording, "--stats-json", stats, ...options, "--", ...argv);
   expect(run.stderr).toBe("");
   const perThread = (JSON.parse(readFileSync(stats, "utf8")) as { per_thread: ThreadStats[] }).per_thread;
   return { recording, perThread, stdout: run.stdout };
@@ -105,6 +106,15 @@ test("last-writer names the store that last wrote the byte, with its value", { t
   expect(at(3n).map((r) => [r.size, r.value])).toEqual([[2, "0x2233"]]);
   expect(at(13n).map((r) => [r.size, r.value])).toEqual([[8, "0x8899aabbccddeeff"]]);
   expect(at(1n)).toEqual([]); // never written
+});
+
+test("a 16-byte store keeps all its bytes (QEMU 10's x86_64 movdqu): value_high holds the upper 8", { timeout: 60_000 }, () => {
+  const { recording } = recorded("wide", [guestPath("x86_64", "regs")], ["--qemu", QEMU_10_0.binary("x86_64")]);
+  const wide = elfSymbols(guestPath("x86_64", "regs")).get("wide")!.value;
+  // regs.c stores r12 then r13 (little-endian) by one movdqu.
+  expect(sqlJson(recording, "--query", "last-writer", `0x${(wide + 12n).toString(16)}`).map((r) => [r.size, r.value])).toEqual([[16, "0x99aabbccddeeff001122334455667788"]]);
+  const [row] = sqlJson(recording, `SELECT value, value_high FROM memory WHERE addr = ${wide} AND is_store`);
+  expect([BigInt(row!.value as string | number), BigInt(row!.value_high as string | number)]).toEqual([0x1122334455667788n, 0x99aabbccddeeff00n]);
 });
 
 test("the named queries answer on a real program; syscalls carry their results", () => {

@@ -27,7 +27,8 @@ export const namedQueries: Record<string, NamedQuery> = {
     doc: "per thread, the last store that wrote the byte at ADDR",
     sql: (args) => {
       const addr = address(args[0], "last-writer ADDR");
-      return `SELECT pid, image, tid, seq, printf('0x%x', pc) AS pc, printf('0x%x', addr) AS addr, size, printf('0x%x', value) AS value
+      const value = `CASE WHEN value_high = 0 THEN printf('0x%x', value) ELSE printf('0x%x%016x', value_high, value) END`;
+      return `SELECT pid, image, tid, seq, printf('0x%x', pc) AS pc, printf('0x%x', addr) AS addr, size, ${value} AS value
        FROM memory WHERE is_store AND addr <= ${addr} AND ${addr} < addr + size
        QUALIFY row_number() OVER (PARTITION BY pid, image, tid ORDER BY seq DESC) = 1
        ORDER BY pid, image, tid`;
