@@ -5,9 +5,10 @@
 //! instruction count must also equal QEMU's own insn plugin.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { bunBinary, cliPath, runCannoli } from "./helpers/cannoli_run";
+import { bunBinary, cliPath, runCannoli, runCannoliWithOracles } from "./helpers/cannoli_run";
+import { firstDivergence } from "./helpers/compare";
 import { readFileSync } from "node:fs";
-import { coRunEnv, guestEnv, parseInsnOutput, parseMemOutput, repoRoot } from "./helpers/oracle";
+import { type Arch, QEMU_7_2, coRunEnv, elfSymbols, guestEnv, parseInsnOutput, parseMemOutput, repoRoot } from "./helpers/oracle";
 import { scratchDir } from "./helpers/scratch";
 
 const build = Bun.spawnSync(["bash", join(repoRoot, "scripts/qemu-build.sh")], { stderr: "inherit" });
@@ -144,6 +145,38 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("threads/%s on the pat
     const accesses = (withMem.stats?.reads ?? 0) + (withMem.stats?.writes ?? 0);
     expect(accesses).toBeGreaterThanOrEqual(oracleAccesses);
     expect(accesses - oracleAccesses).toBeLessThan(oracleAccesses * 0.01);
+  });
+});
+
+// A guest dying of an uncaught fault (patch 0010): QEMU runs no callback on
+// that path, so the records the JIT wrote since the thread's last server
+// callback (the crash's own instructions) reach the consumer only because
+// dump_core_and_abort hands the server the cursor. The trace ends at the
+// faulting instruction (crash.c's crash_here), exactly: QEMU 7.2's execlog,
+// in the same QEMU, logs an instruction once the next one runs, so it stops
+// right before it. With blocks (the fault cuts the block short) and with a
+// record per instruction (--no-blocks).
+describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("crash/%s on the patched backend", (arch) => {
+  test.each([
+    ["blocks", []],
+    ["--no-blocks", ["--no-blocks"]],
+  ])("%s: the trace ends at the faulting instruction", { timeout: 60_000 }, async (_label, options) => {
+    const guest = join(repoRoot, "test/guests/build", arch, "crash");
+    const { cannoli, oracle } = await runCannoliWithOracles(QEMU_7_2, arch as Arch, guest, [], {
+      env: guestEnv(),
+      qemu: join(patchedBin, `qemu-${arch}`),
+      options: ["--backend", "patched", ...options],
+      want: { execlog: true, insn: false, mem: false },
+    });
+    expect(cannoli.exitCode).toBe(139);
+    expect(cannoli.stderr).toMatch(/died of SIGSEGV; the trace ends there/);
+    const insns = [...cannoli.trace.threads.values()][0]!.insns;
+    const seq = oracle.execlog!.cpus.get(0)!;
+    expect(seq.length).toBeGreaterThan(100);
+    expect(firstDivergence(seq, insns.slice(0, -1))).toBeNull();
+    expect(insns.length).toBe(seq.length + 1);
+    const crashHere = elfSymbols(guest).get("crash_here")!.value;
+    expect({ pc: insns.at(-1)!.pc, accesses: insns.at(-1)!.accesses }).toEqual({ pc: crashHere, accesses: [] });
   });
 });
 

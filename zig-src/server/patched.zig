@@ -37,7 +37,7 @@ const RegisterSet = @import("RegisterSet.zig");
 /// takes the block's layout, a u32 per access; its memory records lose
 /// their head, derived ones their address too), and one-word block_run
 /// records.
-const abi_version = 7;
+const abi_version = 8;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
 /// Plugin-style arguments after the library path: filters plus ours.
@@ -108,6 +108,7 @@ pub const Callbacks = extern struct {
     block_cut: *const fn (cursor: *Cursor, pc: u64) callconv(.C) void,
     regs_bytes: u32,
     regs: ?*const fn (cursor: *Cursor, pc: u64, env: *const anyopaque) callconv(.C) void,
+    fatal_signal: *const fn (cursor: *Cursor) callconv(.C) void,
 };
 
 /// cannoli.h's CANNOLI_HOOK_* values.
@@ -257,6 +258,7 @@ fn Server(comptime Addr: type) type {
                 .block_cut = onBlockCut,
                 .regs_bytes = if (register_set.count > 0) register_set.recordBytesMax() else 0,
                 .regs = if (register_set.count > 0) onRegisters else null,
+                .fatal_signal = onFatalSignal,
             };
         }
 
@@ -560,6 +562,20 @@ fn Server(comptime Addr: type) type {
             }
         }
 
+        /// The guest thread dies of a signal, and no callback follows: the
+        /// consumer salvages the open chunk up to the salvage length, which
+        /// only server callbacks move, so the records the JIT wrote since
+        /// the last one (the crash's own instructions) would be lost. A
+        /// block the fault cut short was rewritten at the landing, before.
+        /// The other threads keep running until the process dies; their
+        /// cursors are theirs to move, so they keep their last callback's.
+        fn onFatalSignal(cursor: *Cursor) callconv(.C) void {
+            const thread = threadOf(cursor) orelse return;
+            if (thread.finished) return;
+            syncIn(thread);
+            thread.stream.producer.salvageUpTo(thread.stream.producer.cursor);
+        }
+
         /// The JIT's cursor is the producer's write position.
         inline fn syncIn(thread: *Thread) void {
             const start = @intFromPtr(thread.stream.producer.chunk);
@@ -733,4 +749,5 @@ test "the C structs keep cannoli.h's layout" {
     // Eleven function pointers after the two u32s, then regs_bytes and regs.
     try std.testing.expectEqual(@as(usize, 8 + 11 * 8), @offsetOf(Callbacks, "regs_bytes"));
     try std.testing.expectEqual(@as(usize, 8 + 12 * 8), @offsetOf(Callbacks, "regs"));
+    try std.testing.expectEqual(@as(usize, 8 + 13 * 8), @offsetOf(Callbacks, "fatal_signal"));
 }
