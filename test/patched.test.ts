@@ -180,6 +180,38 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("crash/%s on the patch
   });
 });
 
+// With a second thread spinning when the main thread crashes (patch 0010
+// keeps it out of translated code until the process dies): each thread's
+// trace is its vCPU's execlog plus the instruction execlog had not logged
+// yet. Before, the spinner's ended at its last server callback.
+describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("crashthreads/%s on the patched backend", (arch) => {
+  test("every thread's trace reaches where the crash stopped it", { timeout: 60_000 }, async () => {
+    const guest = join(repoRoot, "test/guests/build", arch, "crashthreads");
+    const { cannoli, oracle } = await runCannoliWithOracles(QEMU_7_2, arch as Arch, guest, [], {
+      env: guestEnv(),
+      qemu: join(patchedBin, `qemu-${arch}`),
+      options: ["--backend", "patched"],
+      want: { execlog: true, insn: false, mem: false },
+    });
+    expect(cannoli.exitCode).toBe(139);
+    const cpus = oracle.execlog!.cpus;
+    expect([...cpus.keys()].sort()).toEqual([0, 1]);
+    const threads = [...cannoli.trace.threads.values()];
+    const main = threads.find((t) => t.tid === t.pid)!;
+    const spinner = threads.find((t) => t.tid !== t.pid)!;
+    expect(threads.length).toBe(2);
+    for (const [thread, seq] of [
+      [main, cpus.get(0)!],
+      [spinner, cpus.get(1)!],
+    ] as const) {
+      expect(firstDivergence(seq, thread.insns.slice(0, -1))).toBeNull();
+      expect(thread.insns.length).toBe(seq.length + 1);
+    }
+    expect(main.insns.at(-1)!.pc).toBe(elfSymbols(guest).get("crash_here")!.value);
+    expect(spinner.insns.length).toBeGreaterThan(20_000);
+  });
+});
+
 // "once" hooks silence themselves after the first execution: inline, with an
 // atomic claim of the flag, so two guest threads racing for a fresh
 // instruction cannot both record it.

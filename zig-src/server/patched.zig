@@ -233,7 +233,30 @@ fn Server(comptime Addr: type) type {
             sequence: u64 = std.math.maxInt(u64),
             /// `--regs`: the values last recorded.
             register_values: RegisterValues = .{},
+            /// Who may touch the stream outside translated code: its own
+            /// thread in a syscall, sysret or thread-exit callback (`busy`),
+            /// or another thread's fatal signal (`flushing`), one at a time.
+            outside: std.atomic.Atomic(u32) = std.atomic.Atomic(u32).init(outside_idle),
         };
+
+        const outside_idle = 0;
+        const outside_busy = 1;
+        const outside_flushing = 2;
+
+        /// Set by a fatal signal before it visits the other threads: a
+        /// thread that exits after that keeps its memory (see onThreadExit).
+        var fatal_flushing: bool = false;
+
+        /// The callbacks QEMU makes outside translated code (syscall, sysret,
+        /// thread exit) may meet another thread's fatal signal: they wait
+        /// for it to be done with their stream.
+        fn holdOutside(thread: *Thread) void {
+            while (thread.outside.compareAndSwap(outside_idle, outside_busy, .Acquire, .Monotonic) != null) std.atomic.spinLoopHint();
+        }
+
+        fn releaseOutside(thread: *Thread) void {
+            thread.outside.store(outside_idle, .Release);
+        }
 
         /// Live threads, for fork and process exit. Lock-free: a fork may
         /// happen while another thread registers, and the child must not
@@ -503,9 +526,11 @@ fn Server(comptime Addr: type) type {
         fn onSyscall(cursor: *Cursor, number: i64, args: *const [records.syscall_args]u64) callconv(.C) void {
             const thread = threadFor(cursor);
             if (thread.finished) return;
+            holdOutside(thread);
             syncIn(thread);
             thread.stream.syscall(@bitCast(number), args.*);
             syncOut(thread);
+            releaseOutside(thread);
             followExec(cursor, @bitCast(number), args.*);
         }
 
@@ -523,6 +548,8 @@ fn Server(comptime Addr: type) type {
         fn onSyscallReturn(cursor: *Cursor, number: i64, ret: i64) callconv(.C) void {
             const thread = threadFor(cursor);
             if (thread.finished) return;
+            holdOutside(thread);
+            defer releaseOutside(thread);
             syncIn(thread);
             defer syncOut(thread);
             const stream = &thread.stream;
@@ -533,11 +560,17 @@ fn Server(comptime Addr: type) type {
         fn onThreadExit(cursor: *Cursor) callconv(.C) void {
             const thread = threadOf(cursor) orelse return;
             unregister(thread);
+            holdOutside(thread);
             if (!thread.finished) {
                 syncIn(thread);
                 thread.stream.finish();
             }
             cursor.* = .{ .cursor = 0, .limit = 0, .thread = null };
+            releaseOutside(thread);
+            // A fatal signal that found the thread registered may still
+            // hold its address (both sides are sequentially consistent:
+            // either it saw the slot empty or this sees its flag).
+            if (@atomicLoad(bool, &fatal_flushing, .SeqCst)) return;
             allocator.destroy(thread);
         }
 
@@ -562,15 +595,30 @@ fn Server(comptime Addr: type) type {
             }
         }
 
-        /// The guest thread dies of a signal, and no callback follows: the
-        /// consumer salvages the open chunk up to the salvage length, which
+        /// A guest thread dies of a signal, and no callback follows: the
+        /// consumer salvages each open chunk up to its salvage length, which
         /// only server callbacks move, so the records the JIT wrote since
-        /// the last one (the crash's own instructions) would be lost. A
-        /// block the fault cut short was rewritten at the landing, before.
-        /// The other threads keep running until the process dies; their
-        /// cursors are theirs to move, so they keep their last callback's.
+        /// each thread's last one (the crash's own instructions, and what
+        /// the other threads did meanwhile) would be lost. QEMU calls this
+        /// with every other thread out of translated code (start_exclusive),
+        /// where their cursors hold; a block the fault cut short was
+        /// rewritten at the landing, before. A thread inside a syscall,
+        /// sysret or thread-exit callback keeps its last callback's length.
         fn onFatalSignal(cursor: *Cursor) callconv(.C) void {
-            const thread = threadOf(cursor) orelse return;
+            @atomicStore(bool, &fatal_flushing, true, .SeqCst);
+            for (&threads) |*slot| {
+                const thread = @atomicLoad(?*Thread, slot, .SeqCst) orelse continue;
+                if (thread.cursor == cursor) {
+                    salvageAll(thread);
+                } else if (thread.outside.compareAndSwap(outside_idle, outside_flushing, .Acquire, .Monotonic) == null) {
+                    salvageAll(thread);
+                    thread.outside.store(outside_idle, .Release);
+                }
+            }
+        }
+
+        /// What the JIT wrote at the thread's cursor becomes salvageable.
+        fn salvageAll(thread: *Thread) void {
             if (thread.finished) return;
             syncIn(thread);
             thread.stream.producer.salvageUpTo(thread.stream.producer.cursor);
@@ -625,9 +673,11 @@ fn Server(comptime Addr: type) type {
             var buffer: [4096]u8 = undefined;
             const handshake_json = writeHandshake(&buffer, thread.stream.pid, thread.stream.tid) catch |err| fatal(err);
             thread.stream.producer.connect(config.socketPath(), handshake_json) catch |err| fatal(err);
-            register(thread);
             cursor.thread = thread;
             syncOut(thread);
+            // Registered with its cursor set: a fatal signal on another
+            // thread may read it from here on.
+            register(thread);
             return thread;
         }
 
