@@ -297,7 +297,7 @@ fn Walker(comptime addr_words: u32) type {
         /// packed from word `start` on, after the block_run or block_open
         /// at `at` (which checked that the layout has that many). Returns
         /// where the next record starts.
-        fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
+        inline fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
             if (written == 0) return start;
             const layout = w.words[block.layout_at..][0..written];
             const bytes = std.mem.sliceAsBytes(w.words);
