@@ -690,7 +690,10 @@ fn Server(comptime Addr: type) type {
 
         fn unregister(thread: *Thread) void {
             for (&threads) |*slot| {
-                if (@cmpxchgStrong(?*Thread, slot, thread, null, .AcqRel, .Monotonic) == null) return;
+                // Sequentially consistent: onThreadExit then reads
+                // fatal_flushing, which onFatalSignal sets before it reads
+                // the slots.
+                if (@cmpxchgStrong(?*Thread, slot, thread, null, .SeqCst, .Monotonic) == null) return;
             }
             unreachable;
         }
