@@ -17,7 +17,7 @@ have run live. A damaged recording is replayed up to the damage, which is
 then reported with its offset.
 
 options:
-  --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module [default: count]
+  --tracer NAME|FILE   built-in (count, print, tail, null, demo) or a tracer module [default: count]
   -o FILE              tracer output to FILE instead of stderr
   --stats-json FILE    write run statistics as JSON at exit
   --partial            a recording that is damaged or ends early: replay what it

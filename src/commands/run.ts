@@ -10,6 +10,7 @@ import type { AnyTracer } from "../tracer";
 import { recordLevelMax } from "../record/format";
 import { Session } from "../runtime/session";
 import { printSymbolsTracer } from "../tracers/print_symbols";
+import { tailTracer } from "../tracers/tail";
 import { qemuVersion, serverLoadFailure } from "./qemu_version";
 import { findPatchedQemu, findQemu, findSysroot, qemuCommand, serverArgument } from "./qemu_paths";
 import type { RecordingWriter } from "../record/RecordingWriter";
@@ -23,7 +24,7 @@ Traces every instruction and memory access of a program running under
 qemu-user, and hands the trace to a TypeScript tracer running on Bun Workers.
 
 options:
-  --tracer NAME|FILE   built-in (count, print, null, demo) or a tracer module (.ts/.js)
+  --tracer NAME|FILE   built-in (count, print, tail, null, demo) or a tracer module (.ts/.js)
                        [default: count]
 ${tracerArgUsage}  -o FILE              tracer output to FILE instead of stderr
   --symbols            with --tracer print: follow each exec line's pc with
@@ -198,9 +199,10 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   const sysroot = findSysroot(elf.arch, elf.interpreter, args.sysroot);
   const serverLibrary = nativePath("libcannoli_server.so");
   // --symbols: Workers load the built-in `print-symbols`; the ordered stage
-  // gets one that knows the sysroot the guest's libraries come from.
+  // gets one that knows the sysroot the guest's libraries come from (so
+  // does `tail`'s, which always symbolizes).
   const tracerSpec = args.symbols ? "print-symbols" : args.tracer;
-  const tracer = args.symbols ? (printSymbolsTracer({ sysroot }) as AnyTracer) : await loadTracer(args.tracer);
+  const tracer = args.symbols ? (printSymbolsTracer({ sysroot }) as AnyTracer) : args.tracer === "tail" ? (tailTracer({ sysroot }) as AnyTracer) : await loadTracer(args.tracer);
   const pluginOptions = [
     ...args.ranges.map((r) => `range=${r}`),
     `mem=${args.mem && !args.once ? "on" : "off"}`,

@@ -67,8 +67,14 @@ export class OrderedStage {
     this.fail(`cannoli: tracer handler ${handler} returned a promise; handlers must be synchronous (not async)`);
   }
 
+  /** Builds the tracer's state; a throwing `init` ends the run before
+   *  QEMU starts, with one line naming the handler. */
   init(args: TracerArgs): void {
-    this.#state = this.#tracer.init?.(args);
+    try {
+      this.#state = this.#tracer.init?.(args);
+    } catch (error) {
+      throw new Error(`cannoli: tracer handler init threw: ${firstLine(error)}`);
+    }
   }
 
   get streamCount(): number {

@@ -8,6 +8,7 @@ import exportRows from "../export/chunk_rows";
 import nullTracer from "./null";
 import print from "./print";
 import printSymbols from "./print_symbols";
+import tail from "./tail";
 import tenet from "./tenet";
 
 export const builtinTracers: Record<string, AnyTracer> = {
@@ -18,5 +19,6 @@ export const builtinTracers: Record<string, AnyTracer> = {
   cov: cov as AnyTracer,
   "print-symbols": printSymbols as AnyTracer,
   tenet: tenet as AnyTracer,
+  tail: tail as AnyTracer,
   export: exportRows as AnyTracer,
 };
