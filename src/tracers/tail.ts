@@ -93,7 +93,9 @@ export function tailTracer(options: SymbolizerOptions = {}): Tracer<number, Item
         else if ("munmap" in item) process.munmap(item.munmap);
         else {
           tail.instructions += item.instructions;
-          tail.steps = tail.steps.concat(item.steps).slice(-state.count);
+          // A chunk usually ran more than `count` instructions: its own
+          // steps are the tail, with nothing to copy.
+          tail.steps = item.steps.length >= state.count ? item.steps : tail.steps.concat(item.steps).slice(-state.count);
         }
       }
     },
