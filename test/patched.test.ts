@@ -212,6 +212,44 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("crashthreads/%s on th
   });
 });
 
+// The crash meets threads inside the server's syscall callbacks too, which
+// it must neither wait for nor race (zig-src/server/patched.zig,
+// holdOutside): every run ends with the guest's signal, every stream
+// decodes, and each thread's trace ends with it.
+describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("crashsyscalls/%s on the patched backend", (arch) => {
+  test("a crash among threads in system calls: no hang, every stream whole", { timeout: 60_000 }, () => {
+    const guest = join(repoRoot, "test/guests/build", arch, "crashsyscalls");
+    const stats = join(scratch, `${arch}-crashsyscalls.json`);
+    for (let round = 0; round < 3; round++) {
+      const argv = [
+        bunBinary,
+        cliPath,
+        "run",
+        "--quiet",
+        "--tracer",
+        "null",
+        "--backend",
+        "patched",
+        "--qemu",
+        join(patchedBin, `qemu-${arch}`),
+        "--stats-json",
+        stats,
+        "--",
+        guest,
+      ];
+      const run = Bun.spawnSync(argv, { cwd: repoRoot, env: guestEnv(), timeout: 30_000 });
+      // A corrupt stream would be one more line and exit 1.
+      expect({ exitCode: run.exitCode, stderr: run.stderr.toString().replace(/^qemu: uncaught target signal 11 .*\n/, "") }).toEqual({
+        exitCode: 139,
+        stderr: `cannoli: ${join(patchedBin, `qemu-${arch}`)} died of SIGSEGV; the trace ends there\n`,
+      });
+      const perThread = (JSON.parse(readFileSync(stats, "utf8")) as { per_thread: { instructions: number }[] }).per_thread;
+      expect(perThread.length).toBe(6);
+      for (const thread of perThread) expect(thread.instructions).toBeGreaterThan(0);
+    }
+  });
+});
+
 // "once" hooks silence themselves after the first execution: inline, with an
 // atomic claim of the flag, so two guest threads racing for a fresh
 // instruction cannot both record it.
