@@ -65,6 +65,22 @@ describe.each(["mipsel", "aarch64", "riscv64", "x86_64"])("%s", (arch) => {
   });
 });
 
+// 16-byte accesses made inside helpers (a 16-byte compare-and-swap, run as
+// an atomic once the guest has threads): both backends carry all 16 value
+// bytes (wire protocol 4). Each thread swaps its own slot, so the values
+// are the same in every run.
+test.each(["x86_64", "aarch64"])("wide/%s: a 16-byte atomic inside a helper carries all its bytes, on both backends", { timeout: 60_000 }, async (arch) => {
+  const { patched, plugin } = await bothBackends(arch, "wide");
+  for (const run of [patched, plugin]) {
+    const slot = BigInt(/slot=(0x[0-9a-f]+)/.exec(run.stdout)![1]!);
+    const wide = [...run.trace.threads.values()].flatMap((t) => t.insns.flatMap((i) => i.accesses.filter((a) => a.size === 16 && a.store)));
+    expect(wide.map((a) => [a.addr - slot, a.value]).sort((x, y) => Number(x[0]! - y[0]!))).toEqual([
+      [0n, 0x11111111111111110123456789abcdefn],
+      [16n, 0x22222222222222220123456789abcdf0n],
+    ]);
+  }
+});
+
 // Static layouts (patch 0009): a kept block's definition lists its accesses,
 // whose records then come without a head. In segv's straight-line function
 // the fault cuts that block after the two stores it made, in each of the
