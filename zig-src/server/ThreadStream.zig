@@ -658,6 +658,16 @@ pub fn fatal(err: anyerror) noreturn {
     std.os.linux.exit_group(125);
 }
 
+/// A stream of one 4 KiB chunk at a time for the tests (release its producer).
+fn testStream(comptime Addr: type) !ThreadStream(Addr) {
+    return .{
+        .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
+        .pid = 1,
+        .tid = 1,
+        .generation = 1,
+    };
+}
+
 test "a block's layout is learned from its first whole run; later runs keep to it, depart from it, or are cut" {
     var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
     defer arena.deinit();
@@ -667,12 +677,7 @@ test "a block's layout is learned from its first whole run; later runs keep to i
     const block = try Block.create(arena.allocator(), 7, &.{ 0x10, 0x14, 0x18 });
     const tail = try Block.create(arena.allocator(), 8, &.{ 0x40, 0x44 });
     const pair = try Block.create(arena.allocator(), 9, &.{0x50});
-    var stream = ThreadStream(u64){
-        .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
-        .pid = 1,
-        .tid = 1,
-        .generation = 1,
-    };
+    var stream = try testStream(u64);
     defer stream.producer.release();
     const load4: u32 = 2 << records.mem_size_shift_bit;
     const load8: u32 = 3 << records.mem_size_shift_bit;
@@ -762,12 +767,7 @@ test "a 16-byte access keeps all its value bytes: learned, kept to, departed fro
     defer arena.deinit();
     // One instruction loading 16 bytes (QEMU 10's aarch64 ldp).
     const block = try Block.create(arena.allocator(), 3, &.{0x60});
-    var stream = ThreadStream(u32){
-        .producer = try mempipe.Producer.create(.{ .chunk_bytes = 4096, .chunk_count = 2 }),
-        .pid = 1,
-        .tid = 1,
-        .generation = 1,
-    };
+    var stream = try testStream(u32);
     defer stream.producer.release();
     const load16: u32 = 4 << records.mem_size_shift_bit;
     const store16: u32 = load16 | 1 << records.mem_store_bit;

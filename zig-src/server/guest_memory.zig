@@ -39,11 +39,7 @@ pub fn readPointer(address: u64, pointer_bytes: u8, big_endian: bool) ?u64 {
     std.debug.assert(pointer_bytes == 4 or pointer_bytes == 8);
     var bytes: [8]u8 = undefined;
     if (!read(address, bytes[0..pointer_bytes])) return null;
-    if (pointer_bytes == 4) {
-        const word = bytes[0..4];
-        return if (big_endian) std.mem.readIntBig(u32, word) else std.mem.readIntLittle(u32, word);
-    }
-    return if (big_endian) std.mem.readIntBig(u64, &bytes) else std.mem.readIntLittle(u64, &bytes);
+    return if (pointer_bytes == 4) readGuest(u32, &bytes, big_endian) else readGuest(u64, &bytes, big_endian);
 }
 
 /// The value of an access (mem head `flags`: size and byte order) at

@@ -36,7 +36,7 @@ const RegisterSet = @import("RegisterSet.zig");
 /// Info, the `regs` callback). 7: static memory layouts (`block_new`
 /// takes the block's layout, a u32 per access; its memory records lose
 /// their head, derived ones their address too), and one-word block_run
-/// records.
+/// records. 8: `fatal_signal`.
 const abi_version = 8;
 /// Bounds the table of live guest threads (fork and exit visit them all).
 const threads_max = 4096;
@@ -609,16 +609,16 @@ fn Server(comptime Addr: type) type {
             for (&threads) |*slot| {
                 const thread = @atomicLoad(?*Thread, slot, .SeqCst) orelse continue;
                 if (thread.cursor == cursor) {
-                    salvageAll(thread);
+                    salvageToCursor(thread);
                 } else if (thread.outside.compareAndSwap(outside_idle, outside_flushing, .Acquire, .Monotonic) == null) {
-                    salvageAll(thread);
+                    salvageToCursor(thread);
                     thread.outside.store(outside_idle, .Release);
                 }
             }
         }
 
         /// What the JIT wrote at the thread's cursor becomes salvageable.
-        fn salvageAll(thread: *Thread) void {
+        fn salvageToCursor(thread: *Thread) void {
             if (thread.finished) return;
             syncIn(thread);
             thread.stream.producer.salvageUpTo(thread.stream.producer.cursor);

@@ -142,7 +142,6 @@ fn Server(comptime Addr: type) type {
         var slow_path_lock = std.Thread.Mutex{};
 
         inline fn streamFor(vcpu_index: c_uint) *Stream {
-            if (vcpu_index >= vcpus_max) fatal(error.TooManyThreads);
             return ownStream(vcpu_index) orelse streamForSlow(vcpu_index);
         }
 
@@ -157,6 +156,7 @@ fn Server(comptime Addr: type) type {
 
         fn streamForSlow(vcpu_index: c_uint) *Stream {
             @setCold(true);
+            if (vcpu_index >= vcpus_max) fatal(error.TooManyThreads);
             slow_path_lock.lock();
             defer slow_path_lock.unlock();
             const self = currentThread();

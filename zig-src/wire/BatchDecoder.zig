@@ -641,6 +641,17 @@ pub fn TestColumns(comptime execs: usize, comptime mems: usize) type {
     };
 }
 
+/// Fills `columns` from `words` and checks that the counting pass alone
+/// agrees on the counts, which it returns.
+fn fillAndCount(decoder: *BatchDecoder, words: []const u32, addr_words: u32, columns: *const Columns) !Counts {
+    var counts: Counts = .{};
+    try decoder.fill(words, addr_words, columns, &counts);
+    var counted: Counts = .{};
+    try decoder.count(words, addr_words, &counted);
+    try testing.expectEqual(counts, counted);
+    return counts;
+}
+
 const head_block_def: u32 = @intFromEnum(Kind.block_def);
 const head_open: u32 = @intFromEnum(Kind.block_open);
 const head_run: u32 = @intFromEnum(Kind.block_run);
@@ -665,8 +676,7 @@ test "a block's accesses go after the instruction they name" {
     };
     var out = TestColumns(4, 2){};
     const columns = out.columns();
-    var counts: Counts = .{};
-    try decoder.fill(&words, 1, &columns, &counts);
+    const counts = try fillAndCount(&decoder, &words, 1, &columns);
     try testing.expectEqual(@as(u32, 3), counts.instructions);
     try testing.expectEqual(@as(u32, 1), counts.reads);
     try testing.expectEqual(@as(u32, 1), counts.writes);
@@ -681,9 +691,6 @@ test "a block's accesses go after the instruction they name" {
     try testing.expectEqual(@as(u32, 7), out.run_block_id[0]);
     try testing.expectEqual(@as(u32, 3), out.run_length[0]);
     try testing.expectEqualSlices(f64, &.{ 0x100, 0x104, 0x108 }, out.block_pcs[out.run_pcs_at[0]..][0..3]);
-    var counted: Counts = .{};
-    try decoder.count(&words, 1, &counted);
-    try testing.expectEqual(counts, counted);
 }
 
 /// A layout entry: `size_shift`, `store`, by instruction `insn`.
@@ -751,8 +758,7 @@ test "a block with a layout: its accesses follow its block_run or block_open wit
     try testing.expectEqual(@as(usize, 9 + 1 + 8 + 2 + 3), chunk.words.items.len);
     var out = TestColumns(4, 4){};
     const columns = out.columns();
-    var counts: Counts = .{};
-    try decoder.fill(chunk.words.items, 2, &columns, &counts);
+    const counts = try fillAndCount(&decoder, chunk.words.items, 2, &columns);
     try testing.expectEqual(@as(u32, 4), counts.instructions);
     try testing.expectEqual(@as(u32, 2), counts.reads);
     try testing.expectEqual(@as(u32, 2), counts.writes);
@@ -762,9 +768,6 @@ test "a block with a layout: its accesses follow its block_run or block_open wit
     try testing.expectEqualSlices(u32, &.{ 0xab, 0x11, 0x33, 0xcd }, &out.mem_value_lo);
     try testing.expectEqualSlices(u32, &.{ 0, 0x22, 0, 0 }, &out.mem_value_hi);
     try testing.expectEqualSlices(u32, &.{ 0, 1, 1, 2 }, &out.mem_exec_index);
-    var counted: Counts = .{};
-    try decoder.count(chunk.words.items, 2, &counted);
-    try testing.expectEqual(counts, counted);
 }
 
 test "a 16-byte access carries its 16 value bytes, packed or in its record" {
@@ -787,8 +790,7 @@ test "a 16-byte access carries its 16 value bytes, packed or in its record" {
     try testing.expectEqual(@as(usize, 4 + 1 + 5 + 2 + 5 + 6), chunk.words.items.len);
     var out = TestColumns(2, 3){};
     const columns = out.columns();
-    var counts: Counts = .{};
-    try decoder.fill(chunk.words.items, 1, &columns, &counts);
+    const counts = try fillAndCount(&decoder, chunk.words.items, 1, &columns);
     try testing.expectEqual(@as(u32, 2), counts.reads);
     try testing.expectEqual(@as(u32, 1), counts.writes);
     try testing.expectEqualSlices(f64, &.{ 0x2000, 0x3000, 0x4000 }, &out.mem_addr);
@@ -797,9 +799,6 @@ test "a 16-byte access carries its 16 value bytes, packed or in its record" {
     try testing.expectEqualSlices(u32, &.{ 0x22222222, 0x66666666, 0xb }, &out.mem_value_hi);
     try testing.expectEqualSlices(u32, &.{ 0x33333333, 0x77777777, 0xc }, &out.mem_value_upper_lo);
     try testing.expectEqualSlices(u32, &.{ 0x44444444, 0x88888888, 0xd }, &out.mem_value_upper_hi);
-    var counted: Counts = .{};
-    try decoder.count(chunk.words.items, 1, &counted);
-    try testing.expectEqual(counts, counted);
 }
 
 test "a derived address wraps at the guest's address width" {
