@@ -30,6 +30,7 @@
  * ```
  */
 import { noBlockId as wireNoBlockId } from "./consumer_abi.generated";
+import { valueOfWords } from "./wire/value_words";
 
 /** Who produced a stream: one guest thread of one guest process. */
 export interface ThreadInfo {
@@ -237,6 +238,12 @@ export interface RecordBatch {
    *  than 8 bytes: the regs handler has all of them). */
   readonly regValueLo: Uint32Array;
   readonly regValueHi: Uint32Array;
+}
+
+/** Access `m`'s value in a batch as a BigInt, as `MemEvent.value` gives it
+ *  (all 16 bytes of a 16-byte access): from the four value columns. */
+export function memValue(batch: RecordBatch, m: number): bigint {
+  return valueOfWords(batch.memValueLo[m]!, batch.memValueHi[m]!, batch.memValueUpperLo[m]!, batch.memValueUpperHi[m]!);
 }
 
 /** `RecordBatch.runBlockId` of an instruction recorded alone. */

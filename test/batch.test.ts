@@ -19,7 +19,7 @@ const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C
 const columnsTracer = join(scratch, "columns.ts");
 writeFileSync(
   columnsTracer,
-  `import { defineTracer } from ${JSON.stringify(join(repo, "src/tracer.ts"))};
+  `import { defineTracer, memValue } from ${JSON.stringify(join(repo, "src/tracer.ts"))};
 export default defineTracer<undefined, string, undefined>({
   batch(_ctx, b, out) {
     const p = \`\${b.thread.pid}:\${b.thread.tid}\`;
@@ -30,6 +30,7 @@ export default defineTracer<undefined, string, undefined>({
       for (; m < b.memCount && b.memExecIndex[m] === i; m++) {
         const upper = (BigInt(b.memValueUpperHi[m]!) << 32n) | BigInt(b.memValueUpperLo[m]!);
         const value = (upper << 64n) | (BigInt(b.memValueHi[m]!) << 32n) | BigInt(b.memValueLo[m]!);
+        if (memValue(b, m) !== value) throw new Error("memValue differs from the columns");
         out.push(\`\${p} \${b.memIsStore[m] ? "write" : "read"} \${hex(b.memPc[m]!)} \${hex(b.memAddr[m]!)} \${b.memSize[m]} \${hex(value)}\\n\`);
       }
     }

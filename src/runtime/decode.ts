@@ -10,6 +10,7 @@ import { firstLine } from "./errors";
 import { NativeCorrupt, nativeDecoder, type ChunkCounts } from "./NativeDecoder";
 import { BatchColumns, LazyBatch, perEventColumns, rowsOf, type ColumnRows } from "./batch_columns";
 import { RecordWalker, corrupt, type Visit } from "../wire/walk";
+import { valueOfWords } from "../wire/value_words";
 
 /** A tracer's own handler threw; the message names the handler and event. */
 export class HandlerError extends Error {}
@@ -43,9 +44,7 @@ class DecodedMemEvent implements MemEvent {
   }
 
   get value(): bigint {
-    const low = (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
-    if (this.size < 16) return low;
-    return (BigInt(this.#upperHi) << 96n) | (BigInt(this.#upperLo) << 64n) | low;
+    return valueOfWords(this.#lo, this.#hi, this.#upperLo, this.#upperHi);
   }
 }
 

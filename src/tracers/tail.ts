@@ -10,7 +10,7 @@
 //! instructions, so the run costs what a batch tracer's does, not what
 //! printing every event would.
 import { Symbolizer, type SymbolizerOptions } from "../symbols/symbolizer";
-import { type MmapEvent, type MunmapEvent, type RecordBatch, type ThreadInfo, type Tracer, type TracerArgs, defineTracer, threadLabel } from "../tracer";
+import { type MmapEvent, type MunmapEvent, type RecordBatch, type ThreadInfo, type Tracer, type TracerArgs, defineTracer, memValue, threadLabel } from "../tracer";
 
 /** The most instructions `n` may ask for. */
 const countMax = 100_000;
@@ -63,9 +63,8 @@ function lastSteps(batch: RecordBatch, count: number): Step[] {
   let m = batch.memCount;
   while (m > 0 && execIndex[m - 1]! >= first) m--;
   for (; m < batch.memCount; m++) {
-    const value = (BigInt(batch.memValueUpperHi[m]!) << 96n) | (BigInt(batch.memValueUpperLo[m]!) << 64n) | (BigInt(batch.memValueHi[m]!) << 32n) | BigInt(batch.memValueLo[m]!);
     const kind = batch.memIsStore[m] ? "write" : "read";
-    steps[execIndex[m]! - first]!.accesses.push(`${kind} ${hex(batch.memPc[m]!)} ${hex(batch.memAddr[m]!)} ${batch.memSize[m]} ${hex(value)}`);
+    steps[execIndex[m]! - first]!.accesses.push(`${kind} ${hex(batch.memPc[m]!)} ${hex(batch.memAddr[m]!)} ${batch.memSize[m]} ${hex(memValue(batch, m))}`);
   }
   return steps;
 }

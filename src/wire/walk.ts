@@ -181,9 +181,18 @@ class ChunkWalk {
       const kind = head & 0xff;
       if (kind === Kind.mem) {
         const valueAt = at + 1 + this.#aw;
-        const valueWords = memValueWords(head);
-        const word = (index: number) => (valueWords > index ? words[valueAt + index]! : 0);
-        this.#access(at, head, at, this.walker.addr(words, at + 1), word(0), word(1), word(2), word(3));
+        const n = memValueWords(head);
+        // No closure per record: this runs for every headed access.
+        this.#access(
+          at,
+          head,
+          at,
+          this.walker.addr(words, at + 1),
+          n > 0 ? words[valueAt]! : 0,
+          n > 1 ? words[valueAt + 1]! : 0,
+          n > 2 ? words[valueAt + 2]! : 0,
+          n > 3 ? words[valueAt + 3]! : 0,
+        );
       } else if (kind === Kind.exec) this.#exec(at, head);
       else if (kind === Kind.block_run) at += this.#run(at, head);
       else if (kind === Kind.block_open) at += this.#open(at, head);
