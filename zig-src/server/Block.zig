@@ -38,11 +38,9 @@ unlearnable: bool = false,
 pub const Layout = struct {
     /// records.zig's layout entries, as the block_def carries them.
     entries: []const u32,
-    /// The mem head each entry stands for, then 0 (no head is 0): the
-    /// record a run's next access would have is compared with it.
-    heads: [*]const u32,
-    /// Bytes each access takes without a head (address and value).
-    access_bytes: [*]const u8,
+    /// One step per entry, then `Step.end`: what a run's next access is
+    /// compared with, and how it is written.
+    steps: [*]const Step,
     /// What a whole run's accesses take, before padding.
     data_bytes: u32,
     /// What a block opening takes at most: its definition, its record and
@@ -51,6 +49,70 @@ pub const Layout = struct {
     /// The block's block_run record, or 0 when its id is too large for one.
     run_head: u32,
 };
+
+/// A layout entry as the memory callback uses it: one 32-byte load tells
+/// whether the access keeps to it and how to write it.
+pub const Step = extern struct {
+    /// The plugin's memory callback's key of the access it was learned
+    /// from (`memKey`: QEMU's meminfo and the instruction): an access
+    /// with the same key keeps to the step without taking its meminfo
+    /// apart. `no_key` where not known: only the head compares.
+    key: u64,
+    /// A value of up to 8 bytes read 8 wide in host order: the bits of
+    /// the access (little endian) ...
+    value_mask: u64,
+    /// ... or what a byte swap shifts away (big endian).
+    swap_shift: u8,
+    /// Bytes the access's value takes without a head (16 for 16 bytes).
+    value_bytes: u8,
+    flags: u8,
+    _reserved: u8 = 0,
+    /// The mem head the entry stands for; 0 (no head is 0) at the end.
+    head: u32,
+    /// A derived entry's distance from the previous access's address.
+    delta: u64,
+
+    pub const derived: u8 = 1;
+    pub const big_endian: u8 = 2;
+    /// Wider than one 8-byte read: the callback's general path.
+    pub const wide: u8 = 4;
+
+    pub const no_key: u64 = std.math.maxInt(u64);
+    /// After the last entry: matches no access.
+    pub const end: Step = .{ .key = no_key, .value_mask = 0, .swap_shift = 0, .value_bytes = 0, .flags = 0, .head = 0, .delta = 0 };
+
+    comptime {
+        assert(@sizeOf(Step) == 32);
+    }
+
+    /// The step for layout entry `entry`, learned from an access whose
+    /// callback key was `key`.
+    pub fn of(entry: u32, key: u64) Step {
+        const head = records.layoutHead(entry);
+        const value_bytes = records.valueBytes(head);
+        assert(value_bytes == 0 or value_bytes == 1 or value_bytes == 2 or value_bytes == 4 or value_bytes == 8 or value_bytes == 16);
+        const narrow = value_bytes <= 8;
+        const bits: u7 = if (narrow) @intCast(8 * value_bytes) else 64;
+        return .{
+            .key = key,
+            .value_mask = if (bits == 64) std.math.maxInt(u64) else (@as(u64, 1) << @intCast(bits)) - 1,
+            .swap_shift = @intCast(64 - @as(u32, bits)),
+            .value_bytes = @intCast(value_bytes),
+            .flags = @as(u8, if (records.layoutDerived(entry)) derived else 0) |
+                @as(u8, if (head >> records.mem_big_endian_bit & 1 != 0) big_endian else 0) |
+                @as(u8, if (narrow) 0 else wide),
+            .head = head,
+            .delta = @bitCast(@as(i64, records.layoutDelta(entry))),
+        };
+    }
+};
+
+/// The key a plugin memory callback's access is known by: QEMU's meminfo
+/// (size, sign, byte order, direction, MMU index) and the instruction's
+/// index in its block. Equal keys make equal mem heads.
+pub inline fn memKey(info: u32, insn: u32) u64 {
+    return @as(u64, insn) << 32 | info;
+}
 
 /// The learned layout, as far as this thread can see it.
 pub inline fn layout(self: *const Block) ?*const Layout {

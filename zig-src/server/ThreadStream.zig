@@ -35,8 +35,8 @@ pub const RegisterValues = struct {
 /// heads on all of them, in every run of its block.
 pub const learn_accesses_max = 256;
 
-/// What a stream expects when no layout is active: no mem head is 0.
-const no_heads = [_]u32{0};
+/// What a stream expects when no layout is active: no access.
+const no_steps = [_]Block.Step{Block.Step.end};
 
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
@@ -80,16 +80,14 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// The open block's layout when it opened (its definitions in this
         /// chunk carry it).
         open_layout: ?*const Block.Layout = null,
-        /// The open block's layout while its run keeps to it: the mem
-        /// heads it expects (`no_heads` when none: see layoutActive), the
-        /// next one, and the bytes of the accesses written without heads
-        /// after its record, in room enterBlock reserved and not yet
-        /// committed.
-        layout_heads: [*]const u32 = &no_heads,
-        layout_next: u32 = 0,
-        layout_bytes: u32 = 0,
-        /// Where in the chunk the accesses go (after the uncommitted record),
-        /// and the previous one's address, for derived ones.
+        /// The open block's layout while its run keeps to it: the step it
+        /// expects next (`no_steps` when none: see layoutActive), and where
+        /// the next access without a head goes, in room enterBlock reserved
+        /// and not yet committed.
+        layout_step: [*]const Block.Step = &no_steps,
+        layout_end: [*]u8 = undefined,
+        /// Where in the chunk the accesses begin (after the uncommitted
+        /// record), and the previous one's address, for derived ones.
         layout_at: u32 = 0,
         layout_addr: Addr = 0,
         /// The open block's record is a one-word block_run.
@@ -100,11 +98,11 @@ pub fn ThreadStream(comptime Addr: type) type {
         learned_count: u32 = 0,
         learned: [learn_accesses_max]Learned = undefined,
 
-        const Learned = struct { entry: u32, addr: Addr };
+        const Learned = struct { entry: u32, key: u64, addr: Addr };
 
         /// Whether the open block's accesses go without heads for now.
         inline fn layoutActive(self: *const Self) bool {
-            return self.layout_heads != &no_heads;
+            return self.layout_step != &no_steps;
         }
 
         inline fn reserve(self: *Self, comptime kind: records.Kind) [*]u32 {
@@ -197,12 +195,31 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// `flags`: size shift, store, sign and big-endian bits, already in
         /// their record positions; `insn`: the instruction's index in the
         /// open block (0 after an exec record).
-        pub inline fn mem(self: *Self, flags: u32, insn: u32, addr: u64, value: u64, with_value: bool) void {
+        /// `key`: the plugin callback's Block.memKey of the access, which a
+        /// layout learned from it keeps for keepLayout (Step.no_key: none).
+        pub inline fn mem(self: *Self, flags: u32, insn: u32, key: u64, addr: u64, value: u64, with_value: bool) void {
             const head = records.memHead(flags, insn, with_value);
-            // The layout's heads end in 0, so one compare tells both that a
-            // layout is active and that this access keeps to it.
-            if (self.layout_heads[self.layout_next] == head and self.layoutAccess(addr, value)) return;
-            self.headedMem(head, addr, value, with_value);
+            // The layout's steps end in a 0 head, so one compare tells both
+            // that a layout is active and that this access keeps to it.
+            if (self.layout_step[0].head == head and self.layoutAccess(addr, value)) return;
+            self.headedMem(head, key, addr, value, with_value);
+        }
+
+        /// The plugin's memory callback's common case, taken before the
+        /// access's meminfo is taken apart: an access with the key of the
+        /// open layout's next step, whose value (1 to 8 bytes) one 8-byte
+        /// read at `host` gets without leaving its page. False when it is
+        /// not that case, with nothing written: `mem` then decides.
+        pub inline fn keepLayout(self: *Self, key: u64, addr: u64, host: [*]const u8) bool {
+            const step = &self.layout_step[0];
+            if (step.key != key or step.flags & Block.Step.wide != 0) return false;
+            if (@intFromPtr(host) % std.mem.page_size > std.mem.page_size - 8) return false;
+            const raw = std.mem.readIntNative(u64, host[0..8]);
+            const value = if (step.flags & Block.Step.big_endian != 0)
+                std.mem.bigToNative(u64, raw) >> @intCast(step.swap_shift)
+            else
+                std.mem.littleToNative(u64, raw) & step.value_mask;
+            return self.layoutAccess(addr, value);
         }
 
         /// A memory record with its head: no layout, or the run departs
@@ -210,9 +227,9 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// distance), which it does from here on. Out of line, so that the
         /// callback's path for an access that keeps to its layout stays
         /// small (fewer registers saved on every call).
-        noinline fn headedMem(self: *Self, head: u32, addr: u64, value: u128, with_value: bool) void {
+        noinline fn headedMem(self: *Self, head: u32, key: u64, addr: u64, value: u128, with_value: bool) void {
             if (self.layoutActive()) self.settleLayout();
-            if (self.learning) self.learnAccess(head, addr);
+            if (self.learning) self.learnAccess(head, key, addr);
             const bytes = records.memWords(head, addr_words) * 4;
             const words = self.reserveBytes(bytes);
             words[0] = head;
@@ -227,16 +244,15 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// `mem` for an access of any size, 16 bytes included: the paths
         /// that can meet one (helpers, QEMU's own values, a 16-byte
         /// read-back), so that `mem`'s value stays one register wide.
-        pub fn memAnySize(self: *Self, flags: u32, insn: u32, addr: u64, value: u128, with_value: bool) void {
-            if ((flags >> records.mem_size_shift_bit) & 7 != 4) return self.mem(flags, insn, addr, @truncate(value), with_value);
+        pub fn memAnySize(self: *Self, flags: u32, insn: u32, key: u64, addr: u64, value: u128, with_value: bool) void {
+            if ((flags >> records.mem_size_shift_bit) & 7 != 4) return self.mem(flags, insn, key, addr, @truncate(value), with_value);
             const head = records.memHead(flags, insn, with_value);
-            if (self.layout_heads[self.layout_next] == head and self.layoutAccess(addr, @truncate(value))) {
+            if (self.layout_step[0].head == head and self.layoutAccess(addr, @truncate(value))) {
                 // layoutAccess wrote the low 8 bytes last; the high 8 follow.
-                const end = self.producer.chunk + self.layout_at + self.layout_bytes;
-                if (with_value) std.mem.writeIntLittle(u64, (end - 8)[0..8], @as(u64, @truncate(value >> 64)));
+                if (with_value) std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], @as(u64, @truncate(value >> 64)));
                 return;
             }
-            self.headedMem(head, addr, value, with_value);
+            self.headedMem(head, key, addr, value, with_value);
         }
 
         pub fn syscall(self: *Self, number: u64, args: [records.syscall_args]u64) void {
@@ -338,8 +354,6 @@ pub fn ThreadStream(comptime Addr: type) type {
             assert(!self.layoutActive());
             self.producer.beginGroup();
             self.open_block = block;
-            self.layout_next = 0;
-            self.layout_bytes = 0;
             if (block.layout()) |layout| return self.openWithLayout(block, layout);
             self.openLearning(block);
         }
@@ -367,8 +381,9 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.learning = false;
             if (layout.entries.len == 0) return self.producer.commit(bytes + record_bytes);
             self.producer.commit(bytes);
-            self.layout_heads = layout.heads;
+            self.layout_step = layout.steps;
             self.layout_at = self.producer.cursor + record_bytes;
+            self.layout_end = self.producer.chunk + self.layout_at;
         }
 
         /// The block_open of a block without a layout yet: this run's
@@ -413,23 +428,25 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// False (nothing written) when the entry derives the address and
         /// this one is not the one derived.
         inline fn layoutAccess(self: *Self, addr: u64, value: u64) bool {
-            const layout = self.open_layout.?;
-            const next = self.layout_next;
-            var bytes = self.producer.chunk + self.layout_at + self.layout_bytes;
-            const entry = layout.entries[next];
-            if (records.layoutDerived(entry)) {
-                const delta: Addr = @truncate(@as(u64, @bitCast(@as(i64, records.layoutDelta(entry)))));
-                if (addr != self.layout_addr +% delta) return false;
+            const step = &self.layout_step[0];
+            var bytes = self.layout_end;
+            if (step.flags & Block.Step.derived != 0) {
+                if (addr != self.layout_addr +% @as(Addr, @truncate(step.delta))) return false;
             } else {
                 std.mem.writeIntLittle(Addr, bytes[0..@sizeOf(Addr)], @as(Addr, @truncate(addr)));
                 bytes += @sizeOf(Addr);
             }
             std.mem.writeIntLittle(u64, bytes[0..8], value);
             self.layout_addr = @truncate(addr);
-            self.layout_bytes += layout.access_bytes[next];
-            self.layout_next = next + 1;
-            assert(self.layout_bytes <= layout.data_bytes);
+            self.layout_end = bytes + step.value_bytes;
+            self.layout_step = self.layout_step + 1;
+            assert(self.layoutBytes() <= self.open_layout.?.data_bytes);
             return true;
+        }
+
+        /// Bytes of the accesses written without heads so far.
+        inline fn layoutBytes(self: *const Self) u32 {
+            return @intCast(@intFromPtr(self.layout_end) - @intFromPtr(self.producer.chunk + self.layout_at));
         }
 
         /// Ends the open block's headless accesses: its record says how
@@ -437,9 +454,9 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// a block_open, the accesses moving one word on), they are padded
         /// to a word, and the record and they are committed at once.
         fn settleLayout(self: *Self) void {
-            const written = self.layout_next;
-            self.layout_heads = &no_heads;
-            self.layout_next = 0;
+            const written: u32 = @intCast((@intFromPtr(self.layout_step) - @intFromPtr(self.open_layout.?.steps)) / @sizeOf(Block.Step));
+            const layout_bytes = self.layoutBytes();
+            self.layout_step = &no_steps;
             const producer = &self.producer;
             const open_at = producer.group_start + self.open_in_group;
             assert(open_at == producer.cursor);
@@ -449,7 +466,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             var data = self.layout_at;
             if (self.open_is_run and written != self.open_layout.?.entries.len) {
                 const from = producer.chunk + data;
-                std.mem.copyBackwards(u8, (from + 4)[0..self.layout_bytes], from[0..self.layout_bytes]);
+                std.mem.copyBackwards(u8, (from + 4)[0..layout_bytes], from[0..layout_bytes]);
                 words[1] = block.id;
                 self.open_is_run = false;
                 data += 4;
@@ -457,19 +474,19 @@ pub fn ThreadStream(comptime Addr: type) type {
             if (!self.open_is_run) words[0] = records.blockOpenHead(block.insns, written);
             // Zero to three bytes: one unaligned store (enterBlock's
             // reservation has the room), not a call to memset.
-            std.mem.writeIntLittle(u32, (producer.chunk + data + self.layout_bytes)[0..4], 0);
-            const padded = (self.layout_bytes + 3) & ~@as(u32, 3);
+            std.mem.writeIntLittle(u32, (producer.chunk + data + layout_bytes)[0..4], 0);
+            const padded = (layout_bytes + 3) & ~@as(u32, 3);
             producer.commit(data - open_at + padded);
         }
 
         /// Notes an access of a block that has no layout yet.
-        inline fn learnAccess(self: *Self, head: u32, addr: u64) void {
+        inline fn learnAccess(self: *Self, head: u32, key: u64, addr: u64) void {
             if (self.learned_count == learn_accesses_max) {
                 self.learning = false;
                 @atomicStore(bool, &self.open_block.?.unlearnable, true, .Monotonic);
                 return;
             }
-            self.learned[self.learned_count] = .{ .entry = records.layoutEntry(head), .addr = @truncate(addr) };
+            self.learned[self.learned_count] = .{ .entry = records.layoutEntry(head), .key = key, .addr = @truncate(addr) };
             self.learned_count += 1;
         }
 
@@ -483,11 +500,11 @@ pub fn ThreadStream(comptime Addr: type) type {
             @setCold(true);
             const learned = self.learned[0..self.learned_count];
             const n = learned.len;
-            // One allocation (never freed, like the block): entries, heads
-            // and the 0 after them, access sizes.
-            const storage = std.heap.c_allocator.alignedAlloc(u8, @alignOf(u32), (2 * n + 1) * 4 + n) catch return;
-            const words: [*]u32 = @ptrCast(storage.ptr);
-            const access_bytes = storage.ptr + (2 * n + 1) * 4;
+            // One allocation (never freed, like the block): the steps and
+            // the end after them, then the entries.
+            const storage = std.heap.c_allocator.alignedAlloc(u8, @alignOf(Block.Step), (n + 1) * @sizeOf(Block.Step) + n * 4) catch return;
+            const steps: [*]Block.Step = @ptrCast(storage.ptr);
+            const words: [*]u32 = @ptrCast(@alignCast(storage.ptr + (n + 1) * @sizeOf(Block.Step)));
             var data_bytes: u32 = 0;
             for (learned, 0..) |access, index| {
                 var entry = access.entry;
@@ -497,12 +514,10 @@ pub fn ThreadStream(comptime Addr: type) type {
                     entry = records.derivedEntry(entry, delta) orelse entry;
                 }
                 words[index] = entry;
-                words[n + index] = head;
-                const bytes = records.layoutAccessBytes(entry, addr_words);
-                access_bytes[index] = @intCast(bytes);
-                data_bytes += bytes;
+                steps[index] = Block.Step.of(entry, access.key);
+                data_bytes += records.layoutAccessBytes(entry, addr_words);
             }
-            words[2 * n] = 0;
+            steps[n] = Block.Step.end;
             const layout = std.heap.c_allocator.create(Block.Layout) catch {
                 std.heap.c_allocator.free(storage);
                 return;
@@ -510,8 +525,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             const def_bytes = defBytesFor(block.insns, @intCast(n));
             layout.* = .{
                 .entries = words[0..n],
-                .heads = words + n,
-                .access_bytes = access_bytes,
+                .steps = steps,
                 .data_bytes = data_bytes,
                 // The accesses of a run that keeps to the layout follow the
                 // record, padded to a word. Values are stored 8 bytes wide
@@ -688,7 +702,7 @@ test "a block's layout is learned from its first whole run; later runs keep to i
         /// first `ran` instructions move, as translated code moves them.
         fn of(s: *ThreadStream(u64), b: *Block, accesses: []const Access, ran: usize) void {
             s.enterBlock(b);
-            for (accesses) |a| s.mem(a.flags, a.insn, a.addr, a.value, true);
+            for (accesses) |a| s.mem(a.flags, a.insn, Block.Step.no_key, a.addr, a.value, true);
             for (0..ran) |index| b.counters[index] += 1;
         }
     };
@@ -775,8 +789,8 @@ test "a 16-byte access keeps all its value bytes: learned, kept to, departed fro
     // Learns, keeps to it, then departs with a second access.
     for (values[0..3], 0..) |value, index| {
         stream.enterBlock(block);
-        stream.memAnySize(load16, 0, 0x8000 + index * 0x100, value, true);
-        if (index == 2) stream.memAnySize(store16, 0, 0x9000, values[3], true);
+        stream.memAnySize(load16, 0, Block.Step.no_key, 0x8000 + index * 0x100, value, true);
+        if (index == 2) stream.memAnySize(store16, 0, Block.Step.no_key, 0x9000, values[3], true);
         block.counters[0] += 1;
     }
     stream.closeBlock();
@@ -802,4 +816,69 @@ test "a 16-byte access keeps all its value bytes: learned, kept to, departed fro
         try std.testing.expectEqual(@as(u32, @truncate(value >> 96)), out.mem_value_upper_hi[index]);
     }
     try std.testing.expectEqualSlices(f64, &.{ 0x8000, 0x8100, 0x8200, 0x9000 }, out.mem_addr[0..4]);
+}
+
+test "keepLayout writes what mem writes, and leaves to it what it cannot" {
+    const guest_memory = @import("guest_memory.zig");
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    // Guest memory: two host pages, the guest address is the offset.
+    const memory = try std.testing.allocator.alignedAlloc(u8, std.mem.page_size, 2 * std.mem.page_size);
+    defer std.testing.allocator.free(memory);
+    for (memory, 0..) |*byte, index| byte.* = @truncate(index *% 131 +% 7);
+    const flags = struct {
+        fn of(size_shift: u32, store: bool, big_endian: bool) u32 {
+            return size_shift << records.mem_size_shift_bit | @as(u32, @intFromBool(store)) << records.mem_store_bit |
+                @as(u32, @intFromBool(big_endian)) << records.mem_big_endian_bit;
+        }
+    };
+    const Access = struct { flags: u32, insn: u32, info: u32, addr: u64 };
+    const page_end = std.mem.page_size - 4;
+    // Every size in both byte orders, a derived pair, a 16-byte access and
+    // a 4-byte one at the end of a page (both: mem's), then the same
+    // accesses with another meminfo at the third (the same head: mem
+    // keeps it to the layout).
+    const first = [_]Access{
+        .{ .flags = flags.of(0, false, false), .insn = 0, .info = 0x10, .addr = 0x101 },
+        .{ .flags = flags.of(1, true, false), .insn = 1, .info = 0x21, .addr = 0x203 },
+        .{ .flags = flags.of(2, false, true), .insn = 1, .info = 0x32, .addr = 0x305 },
+        .{ .flags = flags.of(3, false, false), .insn = 2, .info = 0x43, .addr = 0x400 },
+        .{ .flags = flags.of(3, false, false), .insn = 2, .info = 0x43, .addr = 0x408 },
+        .{ .flags = flags.of(3, true, true), .insn = 3, .info = 0x54, .addr = 0x511 },
+        .{ .flags = flags.of(4, true, false), .insn = 4, .info = 0x65, .addr = 0x600 },
+        .{ .flags = flags.of(2, false, false), .insn = 5, .info = 0x76, .addr = page_end },
+    };
+    var departing = first;
+    departing[2].info = 0x99;
+    var moved = first;
+    for (&moved) |*access| access.addr += if (access.addr == page_end) 0 else std.mem.page_size - 0x700;
+    const block = try Block.create(arena.allocator(), 3, &.{ 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24 });
+    const all_runs = [_][]const Access{ &first, &first, &moved, &departing, &first };
+
+    var streams = [2]ThreadStream(u64){ try testStream(u64), try testStream(u64) };
+    defer for (&streams) |*s| s.producer.release();
+    // Each defines the block in its own chunk.
+    streams[1].generation = 2;
+    var kept: usize = 0;
+    for (all_runs) |run| {
+        for (&streams, 0..) |*s, which| {
+            s.enterBlock(block);
+            for (run) |a| {
+                const host = memory.ptr + a.addr;
+                const key = Block.memKey(a.info, a.insn);
+                if (which == 1 and s.keepLayout(key, a.addr, host)) {
+                    kept += 1;
+                    continue;
+                }
+                s.memAnySize(a.flags, a.insn, key, a.addr, guest_memory.accessValue(a.flags, host), true);
+            }
+            for (0..block.insns) |index| block.counters[index] += @intFromBool(which == 1);
+        }
+    }
+    for (&streams) |*s| s.closeBlock();
+    // Runs 2 to 5 keep to the layout through keepLayout with their first
+    // six accesses, but for run 4's third.
+    try std.testing.expectEqual(@as(usize, 4 * 6 - 1), kept);
+    const bytes = [2][]const u8{ streams[0].producer.chunk[0..streams[0].producer.cursor], streams[1].producer.chunk[0..streams[1].producer.cursor] };
+    try std.testing.expectEqualSlices(u8, bytes[0], bytes[1]);
 }

@@ -22,6 +22,7 @@ const Hook = @import("hook_api").Hook;
 const Config = @import("Config.zig");
 const guest = @import("guest.zig");
 const process = @import("process.zig");
+const Block = @import("Block.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
 const handshake = @import("handshake.zig");
 const ExecPlan = @import("ExecPlan.zig");
@@ -514,7 +515,7 @@ fn Server(comptime Addr: type) type {
             _ = producer.reserve(mem_bytes + room) catch |err| fatal(err);
             const group_start = producer.group_start;
             // After its exec record: instruction 0.
-            thread.stream.memAnySize(flags, 0, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value, config.trace_values);
+            thread.stream.memAnySize(flags, 0, Block.Step.no_key, if (Addr == u32) vaddr & 0xffff_ffff else vaddr, value, config.trace_values);
             producer.endGroup();
             syncOut(thread);
             cursor.insn = @intFromPtr(producer.chunk) + group_start;

@@ -282,7 +282,7 @@ fn Server(comptime Addr: type) type {
                 // "once" is for coverage: its memory accesses are not recorded.
                 // After an exec record an access names instruction 0.
                 if (choice == .always and hooks.hookMemory(pc, config.trace_mem)) {
-                    qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, null);
+                    qp.qemu_plugin_register_vcpu_mem_cb(insn, memCallback(), .no_regs, .rw, null);
                 }
             }
         }
@@ -327,7 +327,7 @@ fn Server(comptime Addr: type) type {
                     .none => unreachable,
                 }
                 // The access names its instruction by index in the block.
-                if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, onMem, .no_regs, .rw, @ptrFromInt(index));
+                if (traced_mem[index]) qp.qemu_plugin_register_vcpu_mem_cb(insn, memCallback(), .no_regs, .rw, @ptrFromInt(index));
             }
             return true;
         }
@@ -376,15 +376,37 @@ fn Server(comptime Addr: type) type {
         /// guest thread (no other can write the location before the
         /// read-back, and none can appear but by this thread's clone), the
         /// meminfo layout checked, the stream this thread's.
+        /// The memory callback: with values, an access that keeps to its
+        /// block's layout is written before its meminfo is taken apart
+        /// (most of them: ThreadStream.keepLayout); `onMemGeneral` does
+        /// the rest, and all of them without values.
+        fn memCallback() *const MemCallback {
+            return if (config.trace_values) onMem else onMemGeneral;
+        }
+        const MemCallback = fn (c_uint, qp.qemu_plugin_meminfo_t, u64, ?*anyopaque) callconv(.C) void;
+
         fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+            // With a second thread the value comes from QEMU (onMemSlow).
+            if (!@atomicLoad(bool, &shares_memory, .Monotonic)) {
+                if (ownStream(vcpu_index)) |stream| {
+                    const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+                    const insn: u32 = @intCast(@intFromPtr(userdata));
+                    if (stream.keepLayout(Block.memKey(info, insn), addr, guestHost(addr))) return;
+                }
+            }
+            @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
+        }
+
+        fn onMemGeneral(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             if (meminfo_inline != .yes or @atomicLoad(bool, &shares_memory, .Acquire)) return onMemSlow(vcpu_index, info, vaddr, userdata);
             const stream = ownStream(vcpu_index) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
             const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
-            if (!config.trace_values) return stream.mem(flags, insn, addr, 0, false);
+            const key = Block.memKey(info, insn);
+            if (!config.trace_values) return stream.mem(flags, insn, key, addr, 0, false);
             const value = guest_memory.accessValueNarrow(flags, guestHost(addr)) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
-            stream.mem(flags, insn, addr, value, true);
+            stream.mem(flags, insn, key, addr, value, true);
         }
 
         noinline fn onMemSlow(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) void {
@@ -392,7 +414,8 @@ fn Server(comptime Addr: type) type {
             const flags = memFlags(info);
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
-            if (!config.trace_values) return streamFor(vcpu_index).mem(flags, insn, addr, 0, false);
+            const key = Block.memKey(info, insn);
+            if (!config.trace_values) return streamFor(vcpu_index).mem(flags, insn, key, addr, 0, false);
             // Read back while the guest has one thread: the same value for a
             // load or a store, at half the cost of QEMU's call on 10.0
             // (mipsel bench_mem, null PC + mem: 1.2-1.6 s against 2.5-3.0 s).
@@ -407,7 +430,7 @@ fn Server(comptime Addr: type) type {
                 valueFromQemu(api.mem_get_value.?(info))
             else
                 back;
-            streamFor(vcpu_index).memAnySize(flags, insn, addr, value, true);
+            streamFor(vcpu_index).memAnySize(flags, insn, key, addr, value, true);
         }
 
         fn onSyscall(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64, a7: u64, a8: u64) callconv(.C) void {
