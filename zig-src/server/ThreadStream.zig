@@ -333,6 +333,49 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.commit(.munmap);
         }
 
+        /// The plugin's block callback's common case, in one pass without
+        /// a call: the open block ran whole, opened with a block_run, and
+        /// kept to its layout to its end; the next one has a layout that
+        /// this chunk's definition of it carries, and the chunk has room
+        /// for it. What enterBlock would write, or false, with nothing
+        /// changed, when it is not that case.
+        pub inline fn enterBlockFast(self: *Self, block: *Block) bool {
+            const open = self.open_block orelse return false;
+            if (self.learning or !self.open_is_run) return false;
+            var element: ?*volatile u64 = null;
+            if (self.vcpu_counter) |counter| {
+                element = counter.cachedElement(self.vcpu_counter_element) orelse return false;
+                if (element.?.* != open.insns) return false;
+            } else if (open.entryMark() == self.open_mark) return false;
+            const open_layout = self.open_layout.?;
+            const producer = &self.producer;
+            var end = producer.cursor;
+            if (open_layout.entries.len != 0) {
+                if (self.layout_step != open_layout.steps + open_layout.entries.len) return false;
+                end = self.layout_at + ((self.layoutBytes() + 3) & ~@as(u32, 3));
+            }
+            const layout = block.layout() orelse return false;
+            if (layout.run_head == 0 or end + layout.room_bytes > producer.geometry.chunk_bytes) return false;
+            if (@atomicLoad(u64, &block.def_key, .Monotonic) != Block.defKey(self.generation, producer.sequence, true)) return false;
+
+            // The open block's accesses, padded, and the next one's record
+            // are committed together, as settleLayout and openWithLayout do.
+            if (open_layout.entries.len != 0) std.mem.writeIntLittle(u32, self.layout_end[0..4], 0);
+            if (element) |counter| counter.* = 0;
+            @as([*]u32, @ptrCast(@alignCast(producer.chunk + end)))[0] = layout.run_head;
+            producer.commit(end - producer.cursor);
+            producer.beginGroup();
+            if (layout.entries.len == 0) producer.commit(run_bytes);
+            self.open_block = block;
+            if (self.vcpu_counter == null) self.open_mark = block.entryMark();
+            self.open_in_group = 0;
+            self.open_layout = layout;
+            self.layout_at = end + run_bytes;
+            self.layout_end = producer.chunk + self.layout_at;
+            self.layout_step = if (layout.entries.len != 0) layout.steps else &no_steps;
+            return true;
+        }
+
         /// A block starts: the previous one is closed, and this one's
         /// record (after its definition when this chunk does not carry it
         /// yet) opens a group that the pipe keeps in one chunk with the
@@ -881,4 +924,58 @@ test "keepLayout writes what mem writes, and leaves to it what it cannot" {
     try std.testing.expectEqual(@as(usize, 4 * 6 - 1), kept);
     const bytes = [2][]const u8{ streams[0].producer.chunk[0..streams[0].producer.cursor], streams[1].producer.chunk[0..streams[1].producer.cursor] };
     try std.testing.expectEqualSlices(u8, bytes[0], bytes[1]);
+}
+
+test "enterBlockFast writes what enterBlock writes, and leaves to it what it cannot" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    const load4: u32 = 2 << records.mem_size_shift_bit;
+    const load8: u32 = 3 << records.mem_size_shift_bit;
+    const Access = struct { flags: u32, insn: u32, addr: u64 };
+    // Each stream its own copy of the blocks (their counters are its own):
+    // a load then an instruction without one; none; a load in a block
+    // whose id is too large for a block_run; an ldp-like pair.
+    const Blocks = struct {
+        blocks: [4]*Block,
+        fn init(allocator: std.mem.Allocator) !@This() {
+            return .{ .blocks = .{
+                try Block.create(allocator, 1, &.{ 0x10, 0x14 }),
+                try Block.create(allocator, 2, &.{0x20}),
+                try Block.create(allocator, records.block_run_id_max + 1, &.{0x30}),
+                try Block.create(allocator, 4, &.{0x40}),
+            } };
+        }
+    };
+    const Run = struct { block: usize, accesses: []const Access = &.{}, ran: ?usize = null };
+    const a = Access{ .flags = load4, .insn = 0, .addr = 0x1000 };
+    const pair = [_]Access{ .{ .flags = load8, .insn = 0, .addr = 0x2000 }, .{ .flags = load8, .insn = 0, .addr = 0x2008 } };
+    const runs = [_]Run{
+        .{ .block = 0, .accesses = &.{a} },           .{ .block = 0, .accesses = &.{a} },      .{ .block = 0, .accesses = &.{a} },
+        .{ .block = 1 },                              .{ .block = 1 },                         .{ .block = 0, .accesses = &.{a} },
+        .{ .block = 2, .accesses = &.{a} },           .{ .block = 2, .accesses = &.{a} },      .{ .block = 0, .accesses = &.{a} },
+        // Cut after its first instruction; then one that departs.
+        .{ .block = 0, .accesses = &.{a}, .ran = 1 }, .{ .block = 0, .accesses = &.{ a, a } }, .{ .block = 3, .accesses = &pair },
+        .{ .block = 3, .accesses = &pair },           .{ .block = 3, .accesses = &pair },      .{ .block = 1 },
+        .{ .block = 0, .accesses = &.{a} },
+    };
+    var sets = [2]Blocks{ try Blocks.init(arena.allocator()), try Blocks.init(arena.allocator()) };
+    var streams = [2]ThreadStream(u64){ try testStream(u64), try testStream(u64) };
+    defer for (&streams) |*s| s.producer.release();
+    // Padding that is not written shows.
+    for (&streams) |*s| @memset(s.producer.chunk[0..4096], 0xaa);
+    var fast: usize = 0;
+    for (runs, 0..) |run, index| {
+        for (&streams, &sets, 0..) |*s, set, which| {
+            const block = set.blocks[run.block];
+            if (which == 0 or !s.enterBlockFast(block)) s.enterBlock(block) else fast += 1;
+            for (run.accesses, 0..) |access, n| s.mem(access.flags, access.insn, Block.Step.no_key, access.addr + index * 0x10, n, true);
+            for (0..run.ran orelse block.insns) |i| block.counters[i] += 1;
+        }
+    }
+    for (&streams) |*s| s.closeBlock();
+    // Runs 3, 6, 10, 14, 15 and 16: a whole run that kept to its layout
+    // and opened with a block_run, then a block with a layout that the
+    // chunk defines already.
+    try std.testing.expectEqual(@as(usize, 6), fast);
+    try std.testing.expectEqualSlices(u8, streams[0].producer.chunk[0..streams[0].producer.cursor], streams[1].producer.chunk[0..streams[1].producer.cursor]);
 }

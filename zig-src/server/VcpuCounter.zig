@@ -55,6 +55,13 @@ pub inline fn take(self: *const VcpuCounter, vcpu_index: u32, block_insns: u32, 
     return @intCast(started);
 }
 
+/// `take`'s element without a lookup: the cached one while it cannot
+/// move, else null.
+pub inline fn cachedElement(self: *const VcpuCounter, cached: ?*u64) ?*volatile u64 {
+    if (@atomicLoad(bool, self.may_move, .Acquire)) return null;
+    return cached;
+}
+
 fn elementOf(self: *const VcpuCounter, vcpu_index: u32) *u64 {
     return @ptrCast(@alignCast(self.find(self.entry.score.?, vcpu_index).?));
 }

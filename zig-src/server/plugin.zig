@@ -332,7 +332,14 @@ fn Server(comptime Addr: type) type {
             return true;
         }
 
-        fn onBlock(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+        noinline fn onBlock(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+            if (ownStream(vcpu_index)) |stream| {
+                if (stream.enterBlockFast(@ptrCast(@alignCast(userdata.?)))) return;
+            }
+            @call(.always_tail, onBlockGeneral, .{ vcpu_index, userdata });
+        }
+
+        noinline fn onBlockGeneral(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
             streamFor(vcpu_index).enterBlock(@ptrCast(@alignCast(userdata.?)));
         }
 
@@ -385,7 +392,7 @@ fn Server(comptime Addr: type) type {
         }
         const MemCallback = fn (c_uint, qp.qemu_plugin_meminfo_t, u64, ?*anyopaque) callconv(.C) void;
 
-        fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+        noinline fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             // With a second thread the value comes from QEMU (onMemSlow).
             if (!@atomicLoad(bool, &shares_memory, .Monotonic)) {
                 if (ownStream(vcpu_index)) |stream| {
@@ -397,7 +404,7 @@ fn Server(comptime Addr: type) type {
             @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
         }
 
-        fn onMemGeneral(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+        noinline fn onMemGeneral(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             if (meminfo_inline != .yes or @atomicLoad(bool, &shares_memory, .Acquire)) return onMemSlow(vcpu_index, info, vaddr, userdata);
             const stream = ownStream(vcpu_index) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
             const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
