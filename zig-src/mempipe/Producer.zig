@@ -157,6 +157,14 @@ pub inline fn beginGroup(self: *Producer) void {
     self.group_start = self.cursor;
 }
 
+/// `commit` up to `cursor` and `beginGroup` at `group_start` in one.
+pub inline fn commitAndGroup(self: *Producer, cursor: u32, group_start: u32) void {
+    assert(self.cursor <= group_start and group_start <= cursor and cursor <= self.geometry.chunk_bytes);
+    self.cursor = cursor;
+    self.header().open_bytes = cursor;
+    self.group_start = group_start;
+}
+
 pub inline fn endGroup(self: *Producer) void {
     self.group_start = no_group;
 }

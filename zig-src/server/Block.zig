@@ -22,6 +22,8 @@ insns: u32,
 pcs: [*]u64,
 /// Incremented by translated code (inline add) before each instruction runs.
 counters: [*]u64,
+/// The last instruction's counter: the one a block change reads.
+last_counter: *volatile u64,
 /// `counters` as of the last time a cut-short execution was settled.
 settled: [*]u64,
 /// Which chunk of which stream already carries this block's definition
@@ -38,11 +40,13 @@ unlearnable: bool = false,
 pub const Layout = struct {
     /// records.zig's layout entries, as the block_def carries them.
     entries: []const u32,
-    /// One step per entry, then `Step.end`: what a run's next access is
-    /// compared with, and how it is written.
+    /// One step per entry, then `Step.end` (at `steps_end`): what a run's
+    /// next access is compared with, and how it is written.
     steps: [*]const Step,
-    /// What a whole run's accesses take, before padding.
+    steps_end: [*]const Step,
+    /// What a whole run's accesses take, before padding, and padded.
     data_bytes: u32,
+    padded_bytes: u32,
     /// What a block opening takes at most: its definition, its record and
     /// its accesses (ThreadStream.enterBlock's reservation).
     room_bytes: u32,
@@ -136,6 +140,7 @@ pub fn create(arena: std.mem.Allocator, id: u32, pcs: []const u64) !*Block {
         .insns = @intCast(pcs.len),
         .pcs = storage.ptr,
         .counters = storage.ptr + pcs.len,
+        .last_counter = &storage[2 * pcs.len - 1],
         .settled = storage.ptr + 2 * pcs.len,
     };
     return block;
@@ -144,7 +149,7 @@ pub fn create(arena: std.mem.Allocator, id: u32, pcs: []const u64) !*Block {
 /// The last instruction's counter as the block starts: if it has not moved
 /// by the time the next block starts, this execution was cut short.
 pub inline fn entryMark(self: *const Block) u64 {
-    return @as(*volatile u64, &self.counters[self.insns - 1]).*;
+    return self.last_counter.*;
 }
 
 /// How many instructions of the execution that began at `entry_mark` ran

@@ -351,8 +351,8 @@ pub fn ThreadStream(comptime Addr: type) type {
             const producer = &self.producer;
             var end = producer.cursor;
             if (open_layout.entries.len != 0) {
-                if (self.layout_step != open_layout.steps + open_layout.entries.len) return false;
-                end = self.layout_at + ((self.layoutBytes() + 3) & ~@as(u32, 3));
+                if (self.layout_step != open_layout.steps_end) return false;
+                end = self.layout_at + open_layout.padded_bytes;
             }
             const layout = block.layout() orelse return false;
             if (layout.run_head == 0 or end + layout.room_bytes > producer.geometry.chunk_bytes) return false;
@@ -363,9 +363,7 @@ pub fn ThreadStream(comptime Addr: type) type {
             if (open_layout.entries.len != 0) std.mem.writeIntLittle(u32, self.layout_end[0..4], 0);
             if (element) |counter| counter.* = 0;
             @as([*]u32, @ptrCast(@alignCast(producer.chunk + end)))[0] = layout.run_head;
-            producer.commit(end - producer.cursor);
-            producer.beginGroup();
-            if (layout.entries.len == 0) producer.commit(run_bytes);
+            producer.commitAndGroup(if (layout.entries.len == 0) end + run_bytes else end, end);
             self.open_block = block;
             if (self.vcpu_counter == null) self.open_mark = block.entryMark();
             self.open_in_group = 0;
@@ -569,7 +567,9 @@ pub fn ThreadStream(comptime Addr: type) type {
             layout.* = .{
                 .entries = words[0..n],
                 .steps = steps,
+                .steps_end = steps + n,
                 .data_bytes = data_bytes,
+                .padded_bytes = (data_bytes + 3) & ~@as(u32, 3),
                 // The accesses of a run that keeps to the layout follow the
                 // record, padded to a word. Values are stored 8 bytes wide
                 // whatever their size, the padding 4 wide, and a block_run
