@@ -78,7 +78,7 @@ pub const Step = extern struct {
 
     pub const derived: u8 = 1;
     pub const big_endian: u8 = 2;
-    /// Wider than one 8-byte read: the callback's general path.
+    /// 16 bytes: two 8-byte reads.
     pub const wide: u8 = 4;
 
     pub const no_key: u64 = std.math.maxInt(u64);
