@@ -123,7 +123,15 @@ var register_set_chosen: bool = false;
 fn Server(comptime Addr: type) type {
     return struct {
         const Stream = ThreadStream(Addr);
-        var streams = [_]?*Stream{null} ** vcpus_max;
+        /// Each vCPU index's stream, or `no_stream`.
+        var streams = [_]*Stream{&no_stream} ** vcpus_max;
+        /// Where an index without a stream points: its owner is no thread,
+        /// so the callbacks' one owner check sends it to streamForSlow.
+        var no_stream: Stream = .{ .producer = undefined, .pid = 0, .tid = 0, .generation = 0, .owner = 0 };
+
+        comptime {
+            assert(std.math.isPowerOfTwo(vcpus_max));
+        }
 
         fn register(id: qp.qemu_plugin_id_t) void {
             qp.qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
@@ -142,16 +150,21 @@ fn Server(comptime Addr: type) type {
         var slow_path_lock = std.Thread.Mutex{};
 
         inline fn streamFor(vcpu_index: c_uint) *Stream {
-            return ownStream(vcpu_index) orelse streamForSlow(vcpu_index);
+            const stream = slotStream(vcpu_index);
+            return if (isOwn(stream)) stream else streamForSlow(vcpu_index);
         }
 
-        /// The calling thread's stream when it is where it usually is
-        /// (without a call: onMem's common case relies on that); null
-        /// for streamForSlow to sort out.
-        inline fn ownStream(vcpu_index: c_uint) ?*Stream {
-            if (vcpu_index >= vcpus_max) return null;
-            const stream = @atomicLoad(?*Stream, &streams[vcpu_index], .Acquire) orelse return null;
-            return if (stream.owner == currentThread()) stream else null;
+        /// Where the calling thread's stream usually is (without a call:
+        /// the callbacks' common cases rely on that); streamForSlow sorts
+        /// out the rest. An index past the table lands on another thread's
+        /// stream or on no_stream, which isOwn refuses, and so does
+        /// streamForSlow.
+        inline fn slotStream(vcpu_index: c_uint) *Stream {
+            return @atomicLoad(*Stream, &streams[vcpu_index % vcpus_max], .Acquire);
+        }
+
+        inline fn isOwn(stream: *const Stream) bool {
+            return stream.owner == currentThread();
         }
 
         fn streamForSlow(vcpu_index: c_uint) *Stream {
@@ -161,7 +174,8 @@ fn Server(comptime Addr: type) type {
             defer slow_path_lock.unlock();
             const self = currentThread();
             if (takeDeparting(self, false)) |stream| return stream;
-            if (streams[vcpu_index]) |previous| {
+            const previous = streams[vcpu_index];
+            if (previous != &no_stream) {
                 if (previous.owner == self) return previous;
                 // The index's previous thread is still on its way out: keep its
                 // stream where its remaining events will find it.
@@ -204,7 +218,7 @@ fn Server(comptime Addr: type) type {
             var buffer: [16 * 1024]u8 = undefined;
             const handshake_json = writeHandshake(&buffer, stream.pid, stream.tid) catch |err| fatal(err);
             stream.producer.connect(config.socketPath(), handshake_json) catch |err| fatal(err);
-            @atomicStore(?*Stream, &streams[vcpu_index], stream, .Release);
+            @atomicStore(*Stream, &streams[vcpu_index], stream, .Release);
             return stream;
         }
 
@@ -235,11 +249,10 @@ fn Server(comptime Addr: type) type {
                 }
             }
             for (&streams) |*slot| {
-                if (slot.*) |stream| {
-                    stream.producer.release();
-                    allocator.destroy(stream);
-                    slot.* = null;
-                }
+                if (slot.* == &no_stream) continue;
+                slot.*.producer.release();
+                allocator.destroy(slot.*);
+                slot.* = &no_stream;
             }
         }
 
@@ -333,9 +346,8 @@ fn Server(comptime Addr: type) type {
         }
 
         noinline fn onBlock(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
-            if (ownStream(vcpu_index)) |stream| {
-                if (stream.enterBlockFast(@ptrCast(@alignCast(userdata.?)))) return;
-            }
+            const stream = slotStream(vcpu_index);
+            if (isOwn(stream) and stream.enterBlockFast(@ptrCast(@alignCast(userdata.?)))) return;
             @call(.always_tail, onBlockGeneral, .{ vcpu_index, userdata });
         }
 
@@ -394,19 +406,19 @@ fn Server(comptime Addr: type) type {
 
         noinline fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             // With a second thread the value comes from QEMU (onMemSlow).
-            if (!@atomicLoad(bool, &shares_memory, .Monotonic)) {
-                if (ownStream(vcpu_index)) |stream| {
-                    const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-                    const insn: u32 = @intCast(@intFromPtr(userdata));
-                    if (stream.keepLayout(Block.memKey(info, insn), addr, guestHost(addr))) return;
-                }
+            const stream = slotStream(vcpu_index);
+            if (!@atomicLoad(bool, &shares_memory, .Monotonic) and isOwn(stream)) {
+                const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+                const insn: u32 = @intCast(@intFromPtr(userdata));
+                if (stream.keepLayout(Block.memKey(info, insn), addr, guestHost(addr))) return;
             }
             @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
         }
 
         noinline fn onMemGeneral(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             if (meminfo_inline != .yes or @atomicLoad(bool, &shares_memory, .Acquire)) return onMemSlow(vcpu_index, info, vaddr, userdata);
-            const stream = ownStream(vcpu_index) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
+            const stream = slotStream(vcpu_index);
+            if (!isOwn(stream)) return onMemSlow(vcpu_index, info, vaddr, userdata);
             const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
             const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
             const insn: u32 = @intCast(@intFromPtr(userdata));
@@ -483,11 +495,10 @@ fn Server(comptime Addr: type) type {
             const self = currentThread();
             var stream = takeDeparting(self, true);
             if (stream == null) {
-                if (streams[vcpu_index]) |owned| {
-                    if (owned.owner == self) {
-                        stream = owned;
-                        @atomicStore(?*Stream, &streams[vcpu_index], null, .Release);
-                    }
+                const owned = streams[vcpu_index];
+                if (owned != &no_stream and owned.owner == self) {
+                    stream = owned;
+                    @atomicStore(*Stream, &streams[vcpu_index], &no_stream, .Release);
                 }
             }
             slow_path_lock.unlock();
@@ -501,13 +512,18 @@ fn Server(comptime Addr: type) type {
         fn onExit(id: qp.qemu_plugin_id_t, userdata: ?*anyopaque) callconv(.C) void {
             _ = id;
             _ = userdata;
-            for ([_][]?*Stream{ &departing, &streams }) |slots| {
-                for (slots) |*slot| {
-                    const stream = slot.* orelse continue;
-                    slot.* = null;
-                    stream.finish();
-                    allocator.destroy(stream);
-                }
+            for (&departing) |*slot| {
+                const stream = slot.* orelse continue;
+                slot.* = null;
+                stream.finish();
+                allocator.destroy(stream);
+            }
+            for (&streams) |*slot| {
+                const stream = slot.*;
+                if (stream == &no_stream) continue;
+                slot.* = &no_stream;
+                stream.finish();
+                allocator.destroy(stream);
             }
         }
     };
