@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scratchDir } from "./helpers/scratch";
+import { DirectFile } from "../src/record/DirectFile";
 import { RecordingWriter } from "../src/record/RecordingWriter";
 import { protocolVersion } from "../src/wire/records.generated";
 
@@ -215,17 +216,41 @@ describe("damaged recordings", () => {
   });
 });
 
-test("a recording made with another wire protocol is refused in one line that names its version", () => {
+test("a recording made with another wire protocol is refused in one line that names its version", async () => {
   const path = file("protocol-1.cnl");
   const writer = new RecordingWriter(path);
   const handshake = { protocol: 1, backend: "plugin", arch: "aarch64", pointer_bytes: 8, big_endian: false, pid: 7, ppid: 1, tid: 7, exe: "/bin/x", comm: "x" };
   writer.stream(0, JSON.stringify(handshake));
   writer.end(0, { clean: true, failure: null });
-  writer.close(0);
+  await writer.close(0);
   const replay = cli("replay", path);
   expect({ exitCode: replay.exitCode, stdout: replay.stdout.toString(), stderr: replay.stderr.toString() }).toEqual({
     exitCode: 1,
     stdout: "",
     stderr: `cannoli: ${path} was recorded with wire protocol 1; this cannoli reads protocol ${protocolVersion} (record the run again, or replay it with the cannoli that recorded it)\n`,
+  });
+});
+
+describe("DirectFile (recordings on a file system that takes O_DIRECT)", () => {
+  test("writes every byte whatever the size, and the file ends where the bytes do", async () => {
+    // Sizes around a block, a stage (8 MiB), and past every stage in flight
+    // at once (4 × 8 MiB), appended in uneven pieces.
+    for (const size of [0, 1, 4095, 4097, (8 << 20) + 3, (41 << 20) + 5]) {
+      const path = file(`direct-${size}.bin`);
+      const direct = DirectFile.open(path);
+      expect(direct).not.toBeNull();
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 131 + (i >>> 12)) & 0xff;
+      for (let at = 0, piece = 1; at < size; at += piece, piece = (piece * 7 + 13) % 3_000_001) direct!.append(bytes.subarray(at, at + piece));
+      await direct!.close(size);
+      expect(direct!.failure).toBeNull();
+      const back = readFileSync(path);
+      expect(back.length).toBe(size);
+      expect(Buffer.compare(back, Buffer.from(bytes.buffer, 0, size))).toBe(0);
+    }
+  });
+
+  test("is not used for what is not a regular file", () => {
+    expect(DirectFile.open("/dev/null")).toBeNull();
   });
 });

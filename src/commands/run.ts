@@ -228,7 +228,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     describeLoadFailure: () => serverLoadFailure(qemu, args.backend),
   });
   const result = await session.run();
-  recording?.close(result.stats.exit_code);
+  await recording?.close(result.stats.exit_code);
   const errors = [result.error, result.error ? null : (recording?.failure ?? null), writeStats(args.statsJson, result.stats)].filter((e) => e !== null);
   for (const error of errors) process.stderr.write(`${error}\n`);
   return errors.length > 0 && result.exitCode === 0 ? 1 : result.exitCode;

@@ -4,15 +4,16 @@
 //! ticket.
 import { closeSync, openSync } from "node:fs";
 import { describeWriteError, writeAll } from "../runtime/output";
+import { DirectFile } from "./DirectFile";
 import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, recordLevelDefault, runStream } from "./format";
 
 export class RecordingWriter {
+  /** A regular file, where its file system takes O_DIRECT; else written
+   *  through the page cache (pipes, devices, file systems without O_DIRECT). */
+  readonly #direct: DirectFile | null;
   readonly #fd: number;
   readonly #path: string;
-  /** Set at the first write that fails (disk full, a closed pipe): nothing
-   *  more is written, so what is on disk stays readable up to there (the
-   *  reader reports the missing end). The session stops the run on it. */
-  failure: string | null = null;
+  #failure: string | null = null;
   #offset = 0;
   readonly #frameOffsets: number[] = [];
   rawBytes = 0;
@@ -24,17 +25,35 @@ export class RecordingWriter {
     path: string,
     readonly level = recordLevelDefault,
   ) {
-    this.#fd = openSync(path, "w");
+    this.#direct = DirectFile.open(path);
+    this.#fd = this.#direct ? -1 : openSync(path, "w");
     this.#path = path;
     this.#write(new TextEncoder().encode(fileMagic));
   }
 
+  /** Set at the first write that fails (disk full, a closed pipe): nothing
+   *  more is written, so what is on disk stays readable up to there (the
+   *  reader reports the missing end). The session stops the run on it. */
+  get failure(): string | null {
+    const direct = this.#direct?.failure;
+    return this.#failure ?? (direct ? this.#describeFailure(direct.error, direct.readableBytes) : null);
+  }
+
+  #describeFailure(error: unknown, readableBytes: number): string {
+    return `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}; it is readable up to offset ${readableBytes}`;
+  }
+
   #write(bytes: Uint8Array): void {
     if (this.failure) return;
+    if (this.#direct) {
+      this.#direct.append(bytes);
+      this.#offset += bytes.length;
+      return;
+    }
     try {
       writeAll(this.#fd, bytes);
     } catch (error) {
-      this.failure = `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}; it is readable up to offset ${this.#offset}`;
+      this.#failure = this.#describeFailure(error, this.#offset);
       return;
     }
     this.#offset += bytes.length;
@@ -63,8 +82,9 @@ export class RecordingWriter {
     this.#frame(FrameKind.end, stream, 0, bytes.length, bytes);
   }
 
-  /** Records how the run ended, writes the index and footer, closes the file. */
-  close(exitCode: number): void {
+  /** Records how the run ended, writes the index and footer, closes the
+   *  file once every write is done. */
+  async close(exitCode: number): Promise<void> {
     this.end(runStream, { exit_code: exitCode });
     const indexOffset = this.#offset;
     const index = new BigUint64Array(this.#frameOffsets.map((offset) => BigInt(offset)));
@@ -74,10 +94,11 @@ export class RecordingWriter {
     new DataView(footer.buffer).setBigUint64(0, BigInt(indexOffset), true);
     footer.set(new TextEncoder().encode(footerMagic), 8);
     this.#write(footer);
+    if (this.#direct) return this.#direct.close(this.#offset);
     try {
       closeSync(this.#fd);
     } catch (error) {
-      this.failure ??= `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}`;
+      this.#failure ??= `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}`;
     }
   }
 }
