@@ -201,7 +201,7 @@ use at most 0.3 cores: its own previous round keeps the average near 2).
 
 ${wholeProgramTable(results)}
 
-### Recording (\`cannoli record\`, zstd level 1)
+### Recording (\`cannoli record\`: zstd level 1, the default, and \`--level 0\`)
 
 Each recording next to the null tracer's run of the same backend and
 encoding in the same rounds (what storing the trace adds), and the stored

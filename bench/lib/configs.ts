@@ -23,6 +23,8 @@ export interface Config {
   patched?: boolean;
   /** `cannoli record` (its tracer runs live too) instead of `run`. */
   record?: boolean;
+  /** `record --level`; undefined: its default (zstd level 1). */
+  recordLevel?: number;
   /** The QEMU it runs on (default 7.2). Its ratio is against the plain run
    *  of the same version, its count against that version's insn plugin. */
   qemu?: QemuVersion;
@@ -71,6 +73,8 @@ function mainConfigs(memory: boolean): Config[] {
       // as the batch form's docs suggest to PC-level handlers.
       cannoliConfig("patched-runs-mem", "patched QEMU: TS batch via runs, PC + mem", tracerPath("runs_batch"), "batch", true, { patched: true }),
       cannoliConfig("patched-record-mem", "patched QEMU: record, PC + mem", "null", "none", true, { patched: true, record: true }),
+      // Chunks stored as they are: the disk's pace instead of zstd's.
+      cannoliConfig("patched-record0-mem", "patched QEMU: record --level 0, PC + mem", "null", "none", true, { patched: true, record: true, recordLevel: 0 }),
       cannoliConfig("null-mem", "null, PC + mem", "null", "none", true),
       cannoliConfig("count-mem", "count, PC + mem", "count", "count", true),
       cannoliConfig("event-mem", "TS exec/read/write per event, PC + mem", tracerPath("exec_event"), "event", true),
@@ -138,6 +142,7 @@ export function cannoliArgv(config: Config, qemuWrapper: string, guest: string[]
     "--tracer",
     config.tracer ?? "null",
     ...(config.record ? ["-o", files.recording!, "--trace-output", files.tracerOutput] : ["-o", files.tracerOutput]),
+    ...(config.recordLevel === undefined ? [] : ["--level", String(config.recordLevel)]),
     "--stats-json",
     files.statsJson,
     ...(config.mem ? [] : ["--no-mem"]),
