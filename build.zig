@@ -66,6 +66,17 @@ pub fn build(b: *std.Build) void {
     producer_tool.addModule("mempipe", mempipe);
     b.installArtifact(producer_tool);
 
+    // Not built by default: bench/micro/fill_chunks.zig says how to use it.
+    const fill_chunks = b.addExecutable(.{
+        .name = "fill-chunks",
+        .root_source_file = .{ .path = "bench/micro/fill_chunks.zig" },
+        .target = target,
+        .optimize = optimize,
+    });
+    fill_chunks.addModule("wire", wire);
+    const fill_chunks_step = b.step("fill-chunks", "Build the native fill's instruction-count benchmark (bench/micro)");
+    fill_chunks_step.dependOn(&b.addInstallArtifact(fill_chunks, .{}).step);
+
     const wire_ts = b.addExecutable(.{
         .name = "wire-ts",
         .root_source_file = .{ .path = "zig-src/wire/gen_ts.zig" },
