@@ -18,7 +18,7 @@ const stagesMax = 4;
 const alignBytes = 4096;
 
 /** The first write that failed, and how much of the file is whole before it. */
-export interface DirectFileFailure {
+export interface WriteFailure {
   error: unknown;
   readableBytes: number;
 }
@@ -33,7 +33,7 @@ export class DirectFile {
   #stageAt = 0;
   #inFlight = 0;
   #drained: (() => void) | null = null;
-  failure: DirectFileFailure | null = null;
+  failure: WriteFailure | null = null;
 
   private constructor(fd: number) {
     this.#fd = fd;

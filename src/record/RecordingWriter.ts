@@ -2,18 +2,13 @@
 //! Appends frames to a recording file (main thread). Chunks arrive already
 //! compressed by the Workers, in any order; the reader restores order by
 //! ticket.
-import { closeSync, openSync } from "node:fs";
-import { describeWriteError, writeAll } from "../runtime/output";
-import { DirectFile } from "./DirectFile";
+import { describeWriteError } from "../runtime/output";
+import { type RecordingFile, openRecordingFile } from "./RecordingFile";
 import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, recordLevelDefault, runStream } from "./format";
 
 export class RecordingWriter {
-  /** A regular file, where its file system takes O_DIRECT; else written
-   *  through the page cache (pipes, devices, file systems without O_DIRECT). */
-  readonly #direct: DirectFile | null;
-  readonly #fd: number;
+  readonly #file: RecordingFile;
   readonly #path: string;
-  #failure: string | null = null;
   #offset = 0;
   readonly #frameOffsets: number[] = [];
   rawBytes = 0;
@@ -25,8 +20,7 @@ export class RecordingWriter {
     path: string,
     readonly level = recordLevelDefault,
   ) {
-    this.#direct = DirectFile.open(path);
-    this.#fd = this.#direct ? -1 : openSync(path, "w");
+    this.#file = openRecordingFile(path);
     this.#path = path;
     this.#write(new TextEncoder().encode(fileMagic));
   }
@@ -35,27 +29,13 @@ export class RecordingWriter {
    *  more is written, so what is on disk stays readable up to there (the
    *  reader reports the missing end). The session stops the run on it. */
   get failure(): string | null {
-    const direct = this.#direct?.failure;
-    return this.#failure ?? (direct ? this.#describeFailure(direct.error, direct.readableBytes) : null);
-  }
-
-  #describeFailure(error: unknown, readableBytes: number): string {
-    return `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}; it is readable up to offset ${readableBytes}`;
+    const failure = this.#file.failure;
+    if (!failure) return null;
+    return `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(failure.error)}; it is readable up to offset ${failure.readableBytes}`;
   }
 
   #write(bytes: Uint8Array): void {
-    if (this.failure) return;
-    if (this.#direct) {
-      this.#direct.append(bytes);
-      this.#offset += bytes.length;
-      return;
-    }
-    try {
-      writeAll(this.#fd, bytes);
-    } catch (error) {
-      this.#failure = this.#describeFailure(error, this.#offset);
-      return;
-    }
+    this.#file.append(bytes);
     this.#offset += bytes.length;
   }
 
@@ -94,11 +74,6 @@ export class RecordingWriter {
     new DataView(footer.buffer).setBigUint64(0, BigInt(indexOffset), true);
     footer.set(new TextEncoder().encode(footerMagic), 8);
     this.#write(footer);
-    if (this.#direct) return this.#direct.close(this.#offset);
-    try {
-      closeSync(this.#fd);
-    } catch (error) {
-      this.#failure ??= `cannoli: cannot write the recording ${this.#path}: ${describeWriteError(error)}`;
-    }
+    await this.#file.close(this.#offset);
   }
 }
