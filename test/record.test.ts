@@ -250,6 +250,22 @@ describe("DirectFile (recordings on a file system that takes O_DIRECT)", () => {
     }
   });
 
+  test("a stage that waits is written as far as it is filled, and whole later", async () => {
+    const path = file("direct-idle.bin");
+    const direct = DirectFile.open(path)!;
+    const first = new Uint8Array(5000).fill(7);
+    direct.append(first);
+    // The writer killed now would leave these bytes: they reach the file
+    // within about a second, padded to a block.
+    for (const started = performance.now(); readFileSync(path).length === 0 && performance.now() - started < 5000; ) await Bun.sleep(50);
+    expect(readFileSync(path).subarray(0, first.length)).toEqual(Buffer.from(first));
+    const second = new Uint8Array(3000).fill(9);
+    direct.append(second);
+    await direct.close(first.length + second.length);
+    expect(direct.failure).toBeNull();
+    expect(readFileSync(path)).toEqual(Buffer.concat([first, second]));
+  });
+
   test("is not used for what is not a regular file", () => {
     expect(DirectFile.open("/dev/null")).toBeNull();
   });

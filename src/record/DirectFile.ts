@@ -16,6 +16,10 @@ const stagesMax = 4;
 /** O_DIRECT's alignment of buffers, offsets and lengths (a page covers every
  *  logical block size Linux has). */
 const alignBytes = 4096;
+/** A stage nothing was written from for this long is written as far as it
+ *  is filled (and again whole once full): a cannoli killed while a slow
+ *  guest runs loses at most about this much of its recording. */
+const idleFlushMs = 1000;
 
 /** The first write that failed, and how much of the file is whole before it. */
 export interface WriteFailure {
@@ -33,6 +37,11 @@ export class DirectFile {
   #stageAt = 0;
   #inFlight = 0;
   #drained: (() => void) | null = null;
+  /** When a stage last went out, how much of the current one is on disk,
+   *  and the timer that writes an idle stage. */
+  #lastWriteMs = performance.now();
+  #flushedBytes = 0;
+  #idleTimer: ReturnType<typeof setInterval> | null = null;
   failure: WriteFailure | null = null;
 
   private constructor(fd: number) {
@@ -55,6 +64,10 @@ export class DirectFile {
   }
 
   append(bytes: Uint8Array): void {
+    if (!this.#idleTimer) {
+      this.#idleTimer = setInterval(() => this.#flushIdle(), idleFlushMs);
+      this.#idleTimer.unref();
+    }
     for (let from = 0; from < bytes.length && !this.failure; ) {
       const n = Math.min(bytes.length - from, stageBytes - this.#staged);
       this.#current.set(bytes.subarray(from, from + n), this.#staged);
@@ -67,6 +80,7 @@ export class DirectFile {
   /** Writes what is staged, waits for every write, cuts the file back to
    *  `length` (the last stage went out padded to a block) and closes it. */
   async close(length: number): Promise<void> {
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
     if (!this.failure && this.#staged > 0) {
       const padded = Math.ceil(this.#staged / alignBytes) * alignBytes;
       this.#current.fill(0, this.#staged, padded);
@@ -88,6 +102,8 @@ export class DirectFile {
     const at = this.#stageAt;
     this.#stageAt += bytes;
     this.#staged = 0;
+    this.#flushedBytes = 0;
+    this.#lastWriteMs = performance.now();
     const next = this.#free.pop() ?? (this.#stages < stagesMax ? this.#newStage() : null);
     if (!next) {
       try {
@@ -105,6 +121,23 @@ export class DirectFile {
       this.#free.push(stage);
       if (--this.#inFlight === 0) this.#drained?.();
     });
+  }
+
+  /** Writes the current stage as far as it is filled, padded to a block,
+   *  once no stage went out for idleFlushMs. Synchronously: a write of the
+   *  same blocks in flight could land after the stage's whole one. */
+  #flushIdle(): void {
+    if (this.failure || this.#staged === this.#flushedBytes || performance.now() - this.#lastWriteMs < idleFlushMs) return;
+    const padded = Math.ceil(this.#staged / alignBytes) * alignBytes;
+    this.#current.fill(0, this.#staged, padded);
+    try {
+      for (let written = 0; written < padded; ) written += writeSync(this.#fd, this.#current, written, padded - written, this.#stageAt + written);
+    } catch (error) {
+      this.#failed(error, this.#stageAt);
+      return;
+    }
+    this.#flushedBytes = this.#staged;
+    this.#lastWriteMs = performance.now();
   }
 
   #failed(error: unknown, readableBytes: number): void {
