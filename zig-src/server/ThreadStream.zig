@@ -221,6 +221,22 @@ pub fn ThreadStream(comptime Addr: type) type {
             return self.keepLayoutOther(step, addr, host, offset);
         }
 
+        /// Whether the open layout's next step is the access of `key`.
+        pub inline fn expectsKey(self: *const Self, key: u64) bool {
+            return self.layout_step[0].key == key;
+        }
+
+        /// keepLayout with the access's value given (QEMU's own, once the
+        /// guest has threads), of any size.
+        pub inline fn keepLayoutValue(self: *Self, key: u64, addr: u64, value: u128) bool {
+            const step = &self.layout_step[0];
+            if (step.key != key or !self.layoutAccess(addr, @truncate(value))) return false;
+            // layoutAccess wrote the low 8 bytes last; a 16-byte value's
+            // high 8 follow.
+            if (step.flags & Block.Step.wide != 0) std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], @as(u64, @truncate(value >> 64)));
+            return true;
+        }
+
         /// keepLayout for a big-endian value, or a 16-byte one (little
         /// endian: QEMU 9.0+'s ldp/stp of two X registers, SSE moves).
         fn keepLayoutOther(self: *Self, step: *const Block.Step, addr: u64, host: [*]const u8, offset: usize) bool {
@@ -874,7 +890,7 @@ test "a 16-byte access keeps all its value bytes: learned, kept to, departed fro
     try std.testing.expectEqualSlices(f64, &.{ 0x8000, 0x8100, 0x8200, 0x9000 }, out.mem_addr[0..4]);
 }
 
-test "keepLayout writes what mem writes, and leaves to it what it cannot" {
+test "keepLayout and keepLayoutValue write what mem writes, and leave to it what they cannot" {
     const guest_memory = @import("guest_memory.zig");
     var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
     defer arena.deinit();
@@ -911,32 +927,42 @@ test "keepLayout writes what mem writes, and leaves to it what it cannot" {
     const block = try Block.create(arena.allocator(), 3, &.{ 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24 });
     const all_runs = [_][]const Access{ &first, &first, &moved, &departing, &first };
 
-    var streams = [2]ThreadStream(u64){ try testStream(u64), try testStream(u64) };
+    // mem alone; keepLayout first; keepLayoutValue first (with the value
+    // QEMU would give).
+    var streams = [3]ThreadStream(u64){ try testStream(u64), try testStream(u64), try testStream(u64) };
     defer for (&streams) |*s| s.producer.release();
     // Each defines the block in its own chunk.
     streams[1].generation = 2;
-    var kept: usize = 0;
+    streams[2].generation = 3;
+    var kept = [3]usize{ 0, 0, 0 };
     for (all_runs) |run| {
         for (&streams, 0..) |*s, which| {
             s.enterBlock(block);
             for (run) |a| {
                 const host = memory.ptr + a.addr;
                 const key = Block.memKey(a.info, a.insn);
-                if (which == 1 and s.keepLayout(key, a.addr, host)) {
-                    kept += 1;
+                const value = guest_memory.accessValue(a.flags, host);
+                const keeps = switch (which) {
+                    0 => false,
+                    1 => s.keepLayout(key, a.addr, host),
+                    else => s.keepLayoutValue(key, a.addr, value),
+                };
+                if (keeps) {
+                    kept[which] += 1;
                     continue;
                 }
-                s.memAnySize(a.flags, a.insn, key, a.addr, guest_memory.accessValue(a.flags, host), true);
+                s.memAnySize(a.flags, a.insn, key, a.addr, value, true);
             }
-            for (0..block.insns) |index| block.counters[index] += @intFromBool(which == 1);
+            for (0..block.insns) |index| block.counters[index] += @intFromBool(which == streams.len - 1);
         }
     }
     for (&streams) |*s| s.closeBlock();
     // Runs 2 to 5 keep to the layout through keepLayout with their first
-    // seven accesses, but for run 4's third.
-    try std.testing.expectEqual(@as(usize, 4 * 7 - 1), kept);
-    const bytes = [2][]const u8{ streams[0].producer.chunk[0..streams[0].producer.cursor], streams[1].producer.chunk[0..streams[1].producer.cursor] };
-    try std.testing.expectEqualSlices(u8, bytes[0], bytes[1]);
+    // seven accesses, but for run 4's third; keepLayoutValue keeps the one
+    // at the page's end too.
+    try std.testing.expectEqual(@as(usize, 4 * 7 - 1), kept[1]);
+    try std.testing.expectEqual(@as(usize, 4 * 8 - 1), kept[2]);
+    for (streams[1..]) |*s| try std.testing.expectEqualSlices(u8, streams[0].producer.chunk[0..streams[0].producer.cursor], s.producer.chunk[0..s.producer.cursor]);
 }
 
 test "enterBlockFast writes what enterBlock writes, and leaves to it what it cannot" {

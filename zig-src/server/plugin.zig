@@ -405,12 +405,26 @@ fn Server(comptime Addr: type) type {
         const MemCallback = fn (c_uint, qp.qemu_plugin_meminfo_t, u64, ?*anyopaque) callconv(.C) void;
 
         noinline fn onMem(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
-            // With a second thread the value comes from QEMU (onMemSlow).
+            // With a second thread the value comes from QEMU where it can.
+            if (@atomicLoad(bool, &shares_memory, .Monotonic)) return @call(.always_tail, onMemShared, .{ vcpu_index, info, vaddr, userdata });
             const stream = slotStream(vcpu_index);
-            if (!@atomicLoad(bool, &shares_memory, .Monotonic) and isOwn(stream)) {
+            if (isOwn(stream)) {
                 const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
                 const insn: u32 = @intCast(@intFromPtr(userdata));
                 if (stream.keepLayout(Block.memKey(info, insn), addr, guestHost(addr))) return;
+            }
+            @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
+        }
+
+        /// onMem once the guest has threads: another thread may have
+        /// written the location since the access, so an access that keeps
+        /// to its layout takes QEMU's own value (9.2+), as onMemSlow does.
+        noinline fn onMemShared(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
+            const stream = slotStream(vcpu_index);
+            if (api.mem_get_value != null and isOwn(stream)) {
+                const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+                const key = Block.memKey(info, @intCast(@intFromPtr(userdata)));
+                if (stream.expectsKey(key) and stream.keepLayoutValue(key, addr, valueFromQemu(api.mem_get_value.?(info)))) return;
             }
             @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
         }
