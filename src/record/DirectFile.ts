@@ -115,9 +115,17 @@ export class DirectFile {
     }
     this.#current = next;
     this.#inFlight++;
-    write(this.#fd, stage, 0, bytes, at, (error, written) => {
-      if (error) this.#failed(error, at);
-      else if (written !== bytes) this.#failed(new Error(`short write (${written} of ${bytes} bytes)`), at);
+    this.#writeInBackground(stage, 0, bytes, at);
+  }
+
+  /** Writes `stage`'s bytes from `from` to `bytes` at `at` + `from`. A
+   *  short write (a file system that filled up) goes on from where it
+   *  stopped, so that a failure names its own error and offset. */
+  #writeInBackground(stage: Uint8Array, from: number, bytes: number, at: number): void {
+    write(this.#fd, stage, from, bytes - from, at + from, (error, written) => {
+      if (!error && written > 0 && from + written < bytes) return this.#writeInBackground(stage, from + written, bytes, at);
+      if (error) this.#failed(error, at + from);
+      else if (from + written < bytes) this.#failed(new Error(`short write (${written} of ${bytes - from} bytes)`), at + from);
       this.#free.push(stage);
       if (--this.#inFlight === 0) this.#drained?.();
     });
