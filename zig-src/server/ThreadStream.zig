@@ -230,11 +230,8 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// guest has threads), of any size.
         pub inline fn keepLayoutValue(self: *Self, key: u64, addr: u64, value: u128) bool {
             const step = &self.layout_step[0];
-            if (step.key != key or !self.layoutAccess(addr, @truncate(value))) return false;
-            // layoutAccess wrote the low 8 bytes last; a 16-byte value's
-            // high 8 follow.
-            if (step.flags & Block.Step.wide != 0) std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], @as(u64, @truncate(value >> 64)));
-            return true;
+            if (step.key != key) return false;
+            return if (step.flags & Block.Step.wide != 0) self.layoutAccessWide(addr, value) else self.layoutAccess(addr, @truncate(value));
         }
 
         /// keepLayout for a big-endian value, or a 16-byte one (little
@@ -245,10 +242,7 @@ pub fn ThreadStream(comptime Addr: type) type {
                 return self.layoutAccess(addr, std.mem.readIntBig(u64, host[0..8]) >> @intCast(step.swap_shift));
             }
             if (step.flags & Block.Step.big_endian != 0 or offset > std.mem.page_size - 16) return false;
-            if (!self.layoutAccess(addr, std.mem.readIntLittle(u64, host[0..8]))) return false;
-            // layoutAccess wrote the low 8 bytes last; the high 8 follow.
-            std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], std.mem.readIntLittle(u64, host[8..16]));
-            return true;
+            return self.layoutAccessWide(addr, std.mem.readIntLittle(u128, host[0..16]));
         }
 
         /// A memory record with its head: no layout, or the run departs
@@ -276,11 +270,8 @@ pub fn ThreadStream(comptime Addr: type) type {
         pub fn memAnySize(self: *Self, flags: u32, insn: u32, key: u64, addr: u64, value: u128, with_value: bool) void {
             if ((flags >> records.mem_size_shift_bit) & 7 != 4) return self.mem(flags, insn, key, addr, @truncate(value), with_value);
             const head = records.memHead(flags, insn, with_value);
-            if (self.layout_step[0].head == head and self.layoutAccess(addr, @truncate(value))) {
-                // layoutAccess wrote the low 8 bytes last; the high 8 follow.
-                if (with_value) std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], @as(u64, @truncate(value >> 64)));
-                return;
-            }
+            // Without values the layout's entry takes the address alone.
+            if (self.layout_step[0].head == head and (if (with_value) self.layoutAccessWide(addr, value) else self.layoutAccess(addr, @truncate(value)))) return;
             self.headedMem(head, key, addr, value, with_value);
         }
 
@@ -511,6 +502,14 @@ pub fn ThreadStream(comptime Addr: type) type {
             self.layout_end = bytes + step.value_bytes;
             self.layout_step = self.layout_step + 1;
             assert(self.layoutBytes() <= self.open_layout.?.data_bytes);
+            return true;
+        }
+
+        /// layoutAccess for a 16-byte value: it writes the low 8 bytes
+        /// last, and the high 8 follow.
+        inline fn layoutAccessWide(self: *Self, addr: u64, value: u128) bool {
+            if (!self.layoutAccess(addr, @truncate(value))) return false;
+            std.mem.writeIntLittle(u64, (self.layout_end - 8)[0..8], @as(u64, @truncate(value >> 64)));
             return true;
         }
 

@@ -390,11 +390,6 @@ fn Server(comptime Addr: type) type {
             streamFor(vcpu_index).exec(slot.pc, slot.insn_bytes);
         }
 
-        /// The common case with no call of its own, so that the callback
-        /// saves no registers on its way (it runs on every access): one
-        /// guest thread (no other can write the location before the
-        /// read-back, and none can appear but by this thread's clone), the
-        /// meminfo layout checked, the stream this thread's.
         /// The memory callback: with values, an access that keeps to its
         /// block's layout is written before its meminfo is taken apart
         /// (most of them: ThreadStream.keepLayout); `onMemGeneral` does
@@ -409,9 +404,8 @@ fn Server(comptime Addr: type) type {
             if (@atomicLoad(bool, &shares_memory, .Monotonic)) return @call(.always_tail, onMemShared, .{ vcpu_index, info, vaddr, userdata });
             const stream = slotStream(vcpu_index);
             if (isOwn(stream)) {
-                const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-                const insn: u32 = @intCast(@intFromPtr(userdata));
-                if (stream.keepLayout(Block.memKey(info, insn), addr, guestHost(addr))) return;
+                const addr = guestAddr(vaddr);
+                if (stream.keepLayout(Block.memKey(info, accessInsn(userdata)), addr, guestHost(addr))) return;
             }
             @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
         }
@@ -422,20 +416,24 @@ fn Server(comptime Addr: type) type {
         noinline fn onMemShared(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             const stream = slotStream(vcpu_index);
             if (api.mem_get_value != null and isOwn(stream)) {
-                const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-                const key = Block.memKey(info, @intCast(@intFromPtr(userdata)));
-                if (stream.expectsKey(key) and stream.keepLayoutValue(key, addr, valueFromQemu(api.mem_get_value.?(info)))) return;
+                const key = Block.memKey(info, accessInsn(userdata));
+                if (stream.expectsKey(key) and stream.keepLayoutValue(key, guestAddr(vaddr), valueFromQemu(api.mem_get_value.?(info)))) return;
             }
             @call(.always_tail, onMemGeneral, .{ vcpu_index, info, vaddr, userdata });
         }
 
+        /// The common case with no call of its own, so that the callback
+        /// saves no registers on its way: one guest thread (no other can
+        /// write the location before the read-back, and none can appear but
+        /// by this thread's clone), the meminfo layout checked, the stream
+        /// this thread's.
         noinline fn onMemGeneral(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) callconv(.C) void {
             if (meminfo_inline != .yes or @atomicLoad(bool, &shares_memory, .Acquire)) return onMemSlow(vcpu_index, info, vaddr, userdata);
             const stream = slotStream(vcpu_index);
             if (!isOwn(stream)) return onMemSlow(vcpu_index, info, vaddr, userdata);
             const flags = meminfo_flags[qp.meminfo.flagsIndex(info)];
-            const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-            const insn: u32 = @intCast(@intFromPtr(userdata));
+            const addr = guestAddr(vaddr);
+            const insn = accessInsn(userdata);
             const key = Block.memKey(info, insn);
             if (!config.trace_values) return stream.mem(flags, insn, key, addr, 0, false);
             const value = guest_memory.accessValueNarrow(flags, guestHost(addr)) orelse return onMemSlow(vcpu_index, info, vaddr, userdata);
@@ -445,8 +443,8 @@ fn Server(comptime Addr: type) type {
         noinline fn onMemSlow(vcpu_index: c_uint, info: qp.qemu_plugin_meminfo_t, vaddr: u64, userdata: ?*anyopaque) void {
             @setCold(true);
             const flags = memFlags(info);
-            const addr: u64 = if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
-            const insn: u32 = @intCast(@intFromPtr(userdata));
+            const addr = guestAddr(vaddr);
+            const insn = accessInsn(userdata);
             const key = Block.memKey(info, insn);
             if (!config.trace_values) return streamFor(vcpu_index).mem(flags, insn, key, addr, 0, false);
             // Read back while the guest has one thread: the same value for a
@@ -464,6 +462,18 @@ fn Server(comptime Addr: type) type {
             else
                 back;
             streamFor(vcpu_index).memAnySize(flags, insn, key, addr, value, true);
+        }
+
+        /// A memory callback's address as the guest's (QEMU passes a
+        /// 32-bit guest's addresses in 64 bits).
+        inline fn guestAddr(vaddr: u64) u64 {
+            return if (Addr == u32) vaddr & 0xffff_ffff else vaddr;
+        }
+
+        /// The accessing instruction's index in its block, which the
+        /// memory callback's userdata carries (0 after an exec record).
+        inline fn accessInsn(userdata: ?*anyopaque) u32 {
+            return @intCast(@intFromPtr(userdata));
         }
 
         fn onSyscall(id: qp.qemu_plugin_id_t, vcpu_index: c_uint, number: i64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64, a7: u64, a8: u64) callconv(.C) void {
