@@ -7,6 +7,7 @@
 //! that waited for the disk would hold up the ordered stage.
 import { ptr } from "bun:ffi";
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, write, writeSync } from "node:fs";
+import type { RecordingFile, WriteFailure } from "./RecordingFile";
 
 /** One write's size. */
 const stageBytes = 8 << 20;
@@ -21,13 +22,7 @@ const alignBytes = 4096;
  *  guest runs loses at most about this much of its recording. */
 const idleFlushMs = 1000;
 
-/** The first write that failed, and how much of the file is whole before it. */
-export interface WriteFailure {
-  error: unknown;
-  readableBytes: number;
-}
-
-export class DirectFile {
+export class DirectFile implements RecordingFile {
   readonly #fd: number;
   readonly #free: Uint8Array[] = [];
   #stages = 0;
@@ -81,11 +76,7 @@ export class DirectFile {
    *  `length` (the last stage went out padded to a block) and closes it. */
   async close(length: number): Promise<void> {
     if (this.#idleTimer) clearInterval(this.#idleTimer);
-    if (!this.failure && this.#staged > 0) {
-      const padded = Math.ceil(this.#staged / alignBytes) * alignBytes;
-      this.#current.fill(0, this.#staged, padded);
-      this.#submit(padded);
-    }
+    if (!this.failure && this.#staged > 0) this.#submit(this.#padCurrent());
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     try {
       if (!this.failure) ftruncateSync(this.#fd, length);
@@ -106,11 +97,7 @@ export class DirectFile {
     this.#lastWriteMs = performance.now();
     const next = this.#free.pop() ?? (this.#stages < stagesMax ? this.#newStage() : null);
     if (!next) {
-      try {
-        for (let written = 0; written < bytes; ) written += writeSync(this.#fd, stage, written, bytes - written, at + written);
-      } catch (error) {
-        this.#failed(error, at);
-      }
+      this.#writeNow(stage, bytes, at);
       return;
     }
     this.#current = next;
@@ -136,16 +123,29 @@ export class DirectFile {
    *  same blocks in flight could land after the stage's whole one. */
   #flushIdle(): void {
     if (this.failure || this.#staged === this.#flushedBytes || performance.now() - this.#lastWriteMs < idleFlushMs) return;
-    const padded = Math.ceil(this.#staged / alignBytes) * alignBytes;
-    this.#current.fill(0, this.#staged, padded);
-    try {
-      for (let written = 0; written < padded; ) written += writeSync(this.#fd, this.#current, written, padded - written, this.#stageAt + written);
-    } catch (error) {
-      this.#failed(error, this.#stageAt);
-      return;
-    }
+    if (!this.#writeNow(this.#current, this.#padCurrent(), this.#stageAt)) return;
     this.#flushedBytes = this.#staged;
     this.#lastWriteMs = performance.now();
+  }
+
+  /** Writes `stage`'s first `bytes` at `at` before returning; false when
+   *  that failed. */
+  #writeNow(stage: Uint8Array, bytes: number, at: number): boolean {
+    try {
+      for (let written = 0; written < bytes; ) written += writeSync(this.#fd, stage, written, bytes - written, at + written);
+      return true;
+    } catch (error) {
+      this.#failed(error, at);
+      return false;
+    }
+  }
+
+  /** Zeroes the current stage past what is staged up to a block; returns
+   *  the length it then has. */
+  #padCurrent(): number {
+    const padded = Math.ceil(this.#staged / alignBytes) * alignBytes;
+    this.#current.fill(0, this.#staged, padded);
+    return padded;
   }
 
   #failed(error: unknown, readableBytes: number): void {

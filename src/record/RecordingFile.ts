@@ -4,9 +4,13 @@
 //! (pipes, devices, file systems without O_DIRECT).
 import { closeSync, openSync } from "node:fs";
 import { writeAll } from "../runtime/output";
-import { DirectFile, type WriteFailure } from "./DirectFile";
+import { DirectFile } from "./DirectFile";
 
-export type { WriteFailure };
+/** The first write that failed, and how much of the file is whole before it. */
+export interface WriteFailure {
+  error: unknown;
+  readableBytes: number;
+}
 
 export interface RecordingFile {
   /** Appends `bytes` (nothing more once `failure` is set). */
