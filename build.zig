@@ -11,7 +11,11 @@
 const std = @import("std");
 
 pub fn build(b: *std.Build) void {
-    const target = b.standardTargetOptions(.{});
+    // The libraries ship inside the npm package and the single executable,
+    // built on one machine and run on others: the baseline x86-64 CPU, not
+    // the builder's (an AVX-512 build dies with SIGILL on a CPU without it).
+    // `-Dcpu=native` for a build that stays on this machine.
+    const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
     const optimize = b.standardOptimizeOption(.{});
     const hooks_path = b.option([]const u8, "hooks", "Zig hook file compiled into the server") orelse
         "zig-src/server/hooks.zig";
