@@ -18,7 +18,10 @@ let pointerBytes: 4 | 8 = 8;
 try {
   for (const frame of reader.frames()) {
     if (frame.kind === FrameKind.stream) pointerBytes = (JSON.parse(new TextDecoder().decode(frame.payload)) as { pointer_bytes?: 4 | 8 }).pointer_bytes ?? 8;
-    if (frame.kind === FrameKind.chunk) chunks.push(new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes })));
+    if (frame.kind !== FrameKind.chunk) continue;
+    // `record --level 0` stores chunks as they are.
+    const stored = frame.payload.length === frame.rawBytes;
+    chunks.push(stored ? frame.payload.slice() : new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes })));
     if (chunks.length >= Number(chunkArg)) break;
   }
 } catch {

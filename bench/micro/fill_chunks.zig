@@ -3,7 +3,8 @@
 //! this machine's speed drifts too much between minutes for wall time to
 //! tell a few percent apart, an instruction count does not drift. Reads
 //! length-prefixed chunks (bench/micro/dump_chunks.ts) and fills the
-//! columns `wanted` names (BatchDecoder.Column bits) from each, 64-bit guest:
+//! columns `wanted` names (BatchDecoder.Column bits) from each, or only
+//! counts them (`count`: the pass a tracer without columns gets), 64-bit guest:
 //!   zig build fill-chunks -Doptimize=ReleaseFast -Dcpu=x86_64_v3
 //!   valgrind --tool=callgrind zig-out/bin/fill-chunks CHUNKS.bin 0x25
 //! (0x25: exec_pc, mem_addr, mem_value_lo, what bench/tracers/exec_batch.ts reads.)
@@ -18,7 +19,9 @@ pub fn main() !void {
     var args = try std.process.argsWithAllocator(allocator);
     _ = args.next();
     const path = args.next() orelse return usage();
-    const wanted = std.fmt.parseInt(u64, args.next() orelse return usage(), 0) catch return usage();
+    const wanted_arg = args.next() orelse return usage();
+    const count_only = std.mem.eql(u8, wanted_arg, "count");
+    const wanted = if (count_only) 0 else std.fmt.parseInt(u64, wanted_arg, 0) catch return usage();
     const file = try std.fs.cwd().readFileAlloc(allocator, path, 1 << 32);
     var decoder = BatchDecoder.init(allocator);
     defer decoder.deinit();
@@ -61,7 +64,8 @@ pub fn main() !void {
     };
     var at: usize = 0;
     var chunks: u64 = 0;
-    var events: u64 = 0;
+    var instructions: u64 = 0;
+    var accesses: u64 = 0;
     while (at + 4 <= file.len) : (chunks += 1) {
         const bytes = std.mem.readIntLittle(u32, file[at..][0..4]);
         at += 4;
@@ -69,13 +73,14 @@ pub fn main() !void {
         const words: []const u32 = @alignCast(std.mem.bytesAsSlice(u32, file[at..][0..bytes]));
         at += bytes;
         var counts: BatchDecoder.Counts = .{};
-        try decoder.fill(words, 2, &columns, &counts);
-        events += counts.instructions + counts.reads + counts.writes;
+        if (count_only) try decoder.count(words, 2, &counts) else try decoder.fill(words, 2, &columns, &counts);
+        instructions += counts.instructions;
+        accesses += counts.reads + counts.writes;
     }
-    try std.io.getStdOut().writer().print("{d} chunks, {d} events\n", .{ chunks, events });
+    try std.io.getStdOut().writer().print("{d} chunks, {d} instructions, {d} accesses\n", .{ chunks, instructions, accesses });
 }
 
 fn usage() void {
-    std.debug.print("usage: fill-chunks CHUNKS.bin WANTED (BatchDecoder.Column bits)\n", .{});
+    std.debug.print("usage: fill-chunks CHUNKS.bin WANTED|count (WANTED: BatchDecoder.Column bits)\n", .{});
     std.process.exit(2);
 }
