@@ -78,6 +78,9 @@ pub const Column = enum(u5) {
     /// The columns with one row per memory access.
     pub const memory_bits = bit(.mem_pc) | bit(.mem_addr) | bit(.mem_size) | bit(.mem_is_store) |
         bit(.mem_value_lo) | bit(.mem_value_hi) | bit(.mem_value_upper) | bit(.mem_exec_index) | bit(.mem_flags);
+    /// Those a layout entry alone decides (with the run's rows): no
+    /// address or value in them.
+    const memory_meta_bits = bit(.mem_pc) | bit(.mem_size) | bit(.mem_is_store) | bit(.mem_exec_index) | bit(.mem_flags);
 };
 
 /// The run_block_id of an instruction recorded alone (an exec record).
@@ -147,6 +150,18 @@ pub const block_pcs_slack = 2 * copy_insns_fixed;
 /// column as one fixed-size vector (no loop, no mispredicted exit): four in
 /// five blocks in busybox gzip.
 const copy_insns_fixed = 8;
+
+/// By a layout entry's flags: the bits of an 8-byte read its value keeps
+/// and the bytes it takes (none without a value; 16-byte values are read
+/// another way).
+const run_value_steps = blk: {
+    var steps: [records.layout_flags_mask + 1]struct { mask: u64, bytes: usize } = undefined;
+    for (&steps, 0..) |*step, flags| {
+        const bytes = records.valueBytes(records.layoutHead(flags));
+        step.* = .{ .mask = if (bytes >= 8) std.math.maxInt(u64) else (@as(u64, 1) << (8 * bytes)) - 1, .bytes = bytes };
+    }
+    break :blk steps;
+};
 
 /// The current chunk's block definitions.
 blocks: BlockTable,
@@ -300,11 +315,6 @@ fn Walker(comptime addr_words: u32) type {
         inline fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
             if (written == 0) return start;
             const layout = w.words[block.layout_at..][0..written];
-            const bytes = std.mem.sliceAsBytes(w.words);
-            var data: usize = @as(usize, start) * 4;
-            // The previous access's address, for derived ones (define saw
-            // that the first is not).
-            var address: u64 = 0;
             // A whole run: the layout's sums count it, and its accesses need
             // no check one by one (define checked the layout).
             if (written == block.accesses and w.executed == block.insns) {
@@ -312,14 +322,14 @@ fn Walker(comptime addr_words: u32) type {
                 w.counts.reads += block.reads;
                 w.counts.writes += block.accesses - block.reads;
                 w.next_insn = block.last_insn;
-                if (!filling or w.columns.?.wanted & Column.memory_bits == 0) return start + block.data_words;
-                for (layout) |entry| {
-                    const head = records.layoutHead(entry);
-                    address = layoutAddress(bytes, entry, address, &data);
-                    try w.putMem(head, records.layoutInsn(entry), address, packedValue(bytes, head, &data));
-                }
+                if (filling and w.columns.?.wanted & Column.memory_bits != 0) try w.putRunAccesses(block, layout, start);
                 return start + block.data_words;
             }
+            const bytes = std.mem.sliceAsBytes(w.words);
+            var data: usize = @as(usize, start) * 4;
+            // The previous access's address, for derived ones (define saw
+            // that the first is not).
+            var address: u64 = 0;
             for (layout) |entry| {
                 if (records.layoutAccessBytes(entry, addr_words) > bytes.len - data) return w.corrupt(at);
                 const head = records.layoutHead(entry);
@@ -409,19 +419,107 @@ fn Walker(comptime addr_words: u32) type {
             if (columns.wanted & Column.memory_bits == 0) return;
             const m = w.mem;
             if (m >= columns.mem_capacity) return error.ColumnsTooSmall;
-            if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
+            putMemData(columns, m, address, value);
+            if (columns.wanted & Column.memory_meta_bits != 0) w.putMemMeta(m, head, insn);
+            w.mem = m + 1;
+        }
+
+        /// Row `m`'s address and value columns, those wanted.
+        inline fn putMemData(columns: *const Columns, m: usize, address: u64, value: u128) void {
             if (columns.wants(.mem_addr)) columns.mem_addr[m] = @floatFromInt(address);
-            if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
-            if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             if (columns.wants(.mem_value_lo)) columns.mem_value_lo[m] = @truncate(value);
             if (columns.wants(.mem_value_hi)) columns.mem_value_hi[m] = @truncate(value >> 32);
             if (columns.wants(.mem_value_upper)) {
                 columns.mem_value_upper_lo[m] = @truncate(value >> 64);
                 columns.mem_value_upper_hi[m] = @truncate(value >> 96);
             }
+        }
+
+        /// Row `m`'s other columns, those wanted: what the access's head
+        /// and the owner's instruction `insn` say.
+        inline fn putMemMeta(w: *const Self, m: usize, head: u32, insn: u32) void {
+            const columns = w.columns.?;
+            if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
+            if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+            if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
             if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
-            w.mem = m + 1;
+        }
+
+        /// The accesses of a whole run of `block` (its `layout`), whose
+        /// data starts at word `start` (the caller checked that it lies in
+        /// the chunk): the wanted memory columns of their rows. Addresses
+        /// and values in one pass over the data, the rest in one over the
+        /// layout: a handler that reads addresses and values (most) pays
+        /// for no branch on the others.
+        inline fn putRunAccesses(w: *Self, block: *const Block, layout: []const u32, start: u32) Error!void {
+            const columns = w.columns.?;
+            const m = w.mem;
+            if (layout.len > columns.mem_capacity - m) return error.ColumnsTooSmall;
+            const bytes = std.mem.sliceAsBytes(w.words)[@as(usize, start) * 4 ..];
+            if (!block.wide and bytes.len >= @as(usize, block.data_words) * 4 + run_read_slack) {
+                putRunData(columns, m, layout, bytes);
+            } else {
+                var data: usize = 0;
+                var address: u64 = 0;
+                for (layout, m..) |entry, row| {
+                    address = layoutAddress(bytes, entry, address, &data);
+                    putMemData(columns, row, address, packedValue(bytes, records.layoutHead(entry), &data));
+                }
+            }
+            if (columns.wanted & Column.memory_meta_bits != 0) {
+                for (layout, m..) |entry, row| w.putMemMeta(row, records.layoutHead(entry), records.layoutInsn(entry));
+            }
+            w.mem = m + @as(u32, @intCast(layout.len));
+        }
+
+        /// Bytes putRunData may read past a run's data.
+        const run_read_slack = 8;
+
+        /// putRunAccesses' address and value columns where no value takes
+        /// 16 bytes and `bytes` reaches `run_read_slack` past the data:
+        /// every address and value is then one 8-byte read, masked, with
+        /// no branch on the entry (a derived address or a value's size).
+        inline fn putRunData(columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+            const wanted: u4 = @intFromBool(columns.wants(.mem_addr)) |
+                @as(u4, @intFromBool(columns.wants(.mem_value_lo))) << 1 |
+                @as(u4, @intFromBool(columns.wants(.mem_value_hi))) << 2 |
+                @as(u4, @intFromBool(columns.wants(.mem_value_upper))) << 3;
+            switch (wanted) {
+                inline else => |set| putRunDataOf(set, columns, m, layout, bytes),
+            }
+        }
+
+        /// putRunData for one set of columns (bits: address, value_lo,
+        /// value_hi, value_upper), so that the loop tests none.
+        fn putRunDataOf(comptime set: u4, columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+            // In locals: the compiler cannot tell that the column stores
+            // leave `columns` alone, and would load these on every access.
+            const addr_column = columns.mem_addr;
+            const lo_column = columns.mem_value_lo;
+            const hi_column = columns.mem_value_hi;
+            const upper_lo_column = columns.mem_value_upper_lo;
+            const upper_hi_column = columns.mem_value_upper_hi;
+            var data: usize = 0;
+            var address: u64 = 0;
+            for (layout, m..) |entry, row| {
+                // All ones for an address the data holds, zero for a derived one.
+                const read: u64 = @as(u64, (entry >> records.layout_derived_bit) & 1) -% 1;
+                const delta: u64 = @bitCast(@as(i64, records.layoutDelta(entry)));
+                address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & read) | ((address +% delta) & ~read);
+                if (addr_words == 1) address &= 0xffff_ffff;
+                data += (addr_words * 4) & read;
+                const value_step = run_value_steps[entry & records.layout_flags_mask];
+                const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & value_step.mask;
+                data += value_step.bytes;
+                if (set & 1 != 0) addr_column[row] = @floatFromInt(address);
+                if (set & 2 != 0) lo_column[row] = @truncate(value);
+                if (set & 4 != 0) hi_column[row] = @truncate(value >> 32);
+                if (set & 8 != 0) {
+                    upper_lo_column[row] = 0;
+                    upper_hi_column[row] = 0;
+                }
+            }
         }
 
         /// The record at `at` that the other columns do not carry, after
@@ -511,6 +609,7 @@ fn Walker(comptime addr_words: u32) type {
                 block.last_insn = @intCast(insn);
                 block.reads += @intFromBool(head >> records.mem_store_bit & 1 == 0);
                 data_bytes += records.layoutAccessBytes(entry, addr_words);
+                if (records.valueBytes(head) == 16) block.wide = true;
             }
             block.data_words = @intCast((data_bytes + 3) / 4);
             if (filling) block.pcs_at = w.putPcs(at + 2, insns);

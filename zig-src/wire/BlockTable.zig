@@ -23,6 +23,8 @@ pub const Block = struct {
     data_words: u16 = 0,
     /// The instruction of the layout's last access.
     last_insn: u16 = 0,
+    /// An access of the layout carries a 16-byte value.
+    wide: bool = false,
 };
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
