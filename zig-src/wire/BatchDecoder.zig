@@ -230,7 +230,8 @@ fn Walker(comptime addr_words: u32) type {
         /// instruction of an exec record, as a block of one). Its first
         /// `executed` instructions ran, from row `first_row`; accesses may
         /// name instructions from `next_insn` on (0 executed: no owner).
-        owner: Block = .{ .insns = 0, .pcs_at = 0 },
+        /// Where the owner's PCs start in `block_pcs`.
+        owner_pcs_at: u32 = 0,
         owner_is_exec: bool = false,
         executed: u32 = 0,
         next_insn: u32 = 0,
@@ -248,7 +249,7 @@ fn Walker(comptime addr_words: u32) type {
                 if (kind == @intFromEnum(Kind.block_run)) {
                     const id = head >> records.count_shift;
                     const block = w.decoder.blocks.lookup(id) orelse return w.corrupt(at);
-                    try w.open(block.*, block.insns, false, id, filling);
+                    try w.open(block.pcs_at, block.insns, false, id, filling);
                     at = try w.layoutAccesses(block, at, at + 1, block.accesses, filling);
                 } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
@@ -262,14 +263,13 @@ fn Walker(comptime addr_words: u32) type {
                     const executed = (head >> records.count_shift) & records.block_insns_mask;
                     const written = (head >> records.block_accesses_shift) & records.block_accesses_mask;
                     if (executed > block.insns or written > block.accesses) return w.corrupt(at);
-                    try w.open(block.*, executed, false, id, filling);
+                    try w.open(block.pcs_at, executed, false, id, filling);
                     at = try w.layoutAccesses(block, at, at + open_words, written, filling);
                 } else if (kind == @intFromEnum(Kind.exec)) {
                     if (exec_words > words.len - at) return w.corrupt(at);
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    var block = Block{ .insns = 1, .pcs_at = 0 };
-                    if (filling) block.pcs_at = w.putPcs(at + 1, 1);
-                    try w.open(block, 1, true, no_block_id, filling);
+                    const pcs_at = if (filling) w.putPcs(at + 1, 1) else 0;
+                    try w.open(pcs_at, 1, true, no_block_id, filling);
                     at += exec_words;
                 } else if (kind == @intFromEnum(Kind.block_def)) {
                     const size = try w.sizeAt(at);
@@ -380,8 +380,8 @@ fn Walker(comptime addr_words: u32) type {
 
         /// A block (or an exec record's instruction) ran its first
         /// `executed` instructions: the owner of what follows, and a run.
-        inline fn open(w: *Self, block: Block, executed: u32, is_exec: bool, id: u32, comptime filling: bool) Error!void {
-            w.owner = block;
+        inline fn open(w: *Self, pcs_at: u32, executed: u32, is_exec: bool, id: u32, comptime filling: bool) Error!void {
+            w.owner_pcs_at = pcs_at;
             w.owner_is_exec = is_exec;
             w.executed = executed;
             w.next_insn = 0;
@@ -396,12 +396,12 @@ fn Walker(comptime addr_words: u32) type {
             const columns = w.columns.?;
             if (columns.wants(.exec_pc)) {
                 if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-                copyPcs(columns, w.exec, columns.block_pcs[block.pcs_at..columns.block_pcs_capacity], executed);
+                copyPcs(columns, w.exec, columns.block_pcs[pcs_at..columns.block_pcs_capacity], executed);
             }
             if (columns.wants(.runs)) {
                 if (w.run_row >= columns.run_capacity) return error.ColumnsTooSmall;
                 const r = w.run_row;
-                columns.run_pcs_at[r] = block.pcs_at;
+                columns.run_pcs_at[r] = pcs_at;
                 columns.run_length[r] = executed;
                 columns.run_first_exec[r] = w.exec;
                 columns.run_block_id[r] = id;
@@ -439,7 +439,7 @@ fn Walker(comptime addr_words: u32) type {
         /// and the owner's instruction `insn` say.
         inline fn putMemMeta(w: *const Self, m: usize, head: u32, insn: u32) void {
             const columns = w.columns.?;
-            if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner.pcs_at + insn];
+            if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner_pcs_at + insn];
             if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
             if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
