@@ -26,7 +26,7 @@ function buildFillChunks(prefix: string, extra: string[] = []): string {
 function run(argv: string[]): { exitCode: number | null; signal: string | null; stdout: string } {
   // In the scratch directory: QEMU may leave a core file of the SIGILL there.
   const result = Bun.spawnSync(argv, { cwd: dir, stderr: "pipe" });
-  return { exitCode: result.exitCode, signal: result.signalCode ?? null, stdout: result.stdout.toString() };
+  return { exitCode: result.exitCode, signal: result.signalCode ? String(result.signalCode) : null, stdout: result.stdout.toString() };
 }
 
 beforeAll(() => {
