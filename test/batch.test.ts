@@ -53,6 +53,21 @@ export default defineTracer<string, string, undefined>({
 `,
 );
 
+// Per-event, but only `read` and `write`: the accesses alone, in order.
+const memOnlyTracer = join(scratch, "mem_only.ts");
+writeFileSync(
+  memOnlyTracer,
+  `import { defineTracer, type MemEvent } from ${JSON.stringify(join(repo, "src/tracer.ts"))};
+const line = (p: string, e: MemEvent) => \`\${p} \${e.isStore ? "write" : "read"} 0x\${e.pc.toString(16)} 0x\${e.addr.toString(16)} \${e.size} 0x\${e.value.toString(16)}\\n\`;
+export default defineTracer<string, string, undefined>({
+  context: (thread) => \`\${thread.pid}:\${thread.tid}\`,
+  read(p, event, out) { out.push(line(p, event)); },
+  write(p, event, out) { out.push(line(p, event)); },
+  trace(_s, items, _t, output) { output.write(items.join("")); },
+});
+`,
+);
+
 // Walks the instructions through the runs only (no execPc): the same lines,
 // and a block id names the same PCs wherever it recurs in the process.
 const runsTracer = join(scratch, "runs.ts");
@@ -110,6 +125,7 @@ test.each([
   const execLines = expected.filter((line) => / exec /.test(line));
   expect(events(replay(execOnlyTracer, "execs"), / exec /)).toEqual(execLines);
   expect(events(replay(runsTracer, "runs"), / exec /)).toEqual(execLines);
+  expect(events(replay(memOnlyTracer, "mems"), / (read|write) /)).toEqual(expected.filter((line) => / (read|write) /.test(line)));
 });
 
 // A batch tracer that also handles mmap/munmap/syscall/sysret gets those

@@ -23,16 +23,16 @@ const memoryColumns =
   columnBit("mem_exec_index") |
   columnBit("mem_flags");
 
-/** What the per-event handlers are fed from. */
-export const perEventColumns =
-  columnBit("exec_pc") |
-  columnBit("mem_pc") |
-  columnBit("mem_addr") |
-  columnBit("mem_value_lo") |
-  columnBit("mem_value_hi") |
-  columnBit("mem_value_upper") |
-  columnBit("mem_exec_index") |
-  columnBit("mem_flags");
+/** What the per-event handlers are fed from: instructions for an `exec`
+ *  handler, accesses for `read` or `write`, and where each access falls
+ *  among the instructions only when both kinds are handled. */
+export function perEventColumns(exec: boolean, memory: boolean): number {
+  const instructions = exec ? columnBit("exec_pc") : 0;
+  const accesses = memory
+    ? columnBit("mem_pc") | columnBit("mem_addr") | columnBit("mem_value_lo") | columnBit("mem_value_hi") | columnBit("mem_value_upper") | columnBit("mem_flags")
+    : 0;
+  return instructions | accesses | (exec && memory ? columnBit("mem_exec_index") : 0);
+}
 
 /** Reusable column storage, grown on demand (never empty: the native fill
  *  takes their addresses). */

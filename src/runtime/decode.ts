@@ -58,6 +58,8 @@ export class ChunkDecoder {
   /** Per-event, with a handler for syscall, sysret, mmap, munmap or regs
    *  events (which the columns do not carry). */
   readonly #otherHandlers: boolean;
+  /** The columns the per-event handlers are fed from. */
+  readonly #eventColumns: number;
   /** The columns the batch handler has read (DecoderColumn bits): each
    *  chunk fills them with its counting pass. */
   #batchReads = 0;
@@ -69,6 +71,7 @@ export class ChunkDecoder {
     this.#ctx = tracer.context ? tracer.context(thread, args) : undefined;
     this.#perEvent = !tracer.batch && !!(tracer.exec || tracer.read || tracer.write || tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap || tracer.regs);
     this.#otherHandlers = !!(tracer.syscall || tracer.sysret || tracer.mmap || tracer.munmap || tracer.regs);
+    this.#eventColumns = perEventColumns(!!tracer.exec, !!(tracer.read || tracer.write));
   }
 
   /** Decodes `bytes` (one chunk), calls the handlers, returns the counts. */
@@ -132,7 +135,7 @@ export class ChunkDecoder {
    *  native columns, interleaved in execution order; a chunk with events the
    *  columns do not carry, for a tracer that handles them, is walked here. */
   #decodeEvents(words: Uint32Array, out: unknown[]): ChunkCounts {
-    const counts = this.#countAndFill(words, perEventColumns);
+    const counts = this.#countAndFill(words, this.#eventColumns);
     // The columns carry neither those events nor instruction sizes.
     if ((this.#otherHandlers && counts.others > 0) || (this.#tracer.exec && counts.sizedExecs > 0)) {
       this.#walkEvents(words, out);
@@ -153,9 +156,14 @@ export class ChunkDecoder {
         if (exec) for (; e < instructions; e++) exec.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
         return counts;
       }
+      if (!exec) {
+        // Accesses alone: no instruction to interleave them with.
+        for (e = instructions; m < accesses; m++) this.#memEvent(m, out);
+        return counts;
+      }
       for (; e < instructions; e++) {
         for (; m < accesses && execIndex[m]! < e; m++) this.#memEvent(m, out);
-        exec?.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
+        exec.call(tracer, ctx, { pc: pcs[e]!, size: 0 }, out);
       }
       for (; m < accesses; m++) this.#memEvent(m, out);
     } catch (error) {
