@@ -13,9 +13,15 @@ const std = @import("std");
 pub fn build(b: *std.Build) void {
     // The libraries ship inside the npm package and the single executable,
     // built on one machine and run on others: the baseline x86-64 CPU, not
-    // the builder's (an AVX-512 build dies with SIGILL on a CPU without it).
-    // `-Dcpu=native` for a build that stays on this machine.
-    const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
+    // the builder's (an AVX-512 build dies with SIGILL on a CPU without it),
+    // and glibc's symbols as 2.17 has them, not as the builder's glibc does
+    // (2.34 moved pthread_create: QEMU would refuse the server on Debian
+    // 11). `-Dcpu=native` for a build that stays on this machine.
+    const target = b.standardTargetOptions(.{ .default_target = .{
+        .cpu_model = .baseline,
+        .abi = .gnu,
+        .glibc_version = .{ .major = 2, .minor = 17, .patch = 0 },
+    } });
     const optimize = b.standardOptimizeOption(.{});
     const hooks_path = b.option([]const u8, "hooks", "Zig hook file compiled into the server") orelse
         "zig-src/server/hooks.zig";

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-//! The native pieces run on CPUs other than the one that built them: the
-//! npm package and the single executable carry libraries built once, so
-//! `zig build` targets the baseline x86-64 CPU unless told otherwise. The
-//! decoder, built as the release is (ReleaseFast, default target), runs a
-//! recorded chunk under QEMU's `qemu64` CPU (no SSE4, no AVX); the same code
-//! built for x86-64-v3 (AVX2) dies there, so the check can tell them apart.
+//! The native pieces run on machines other than the one that built them:
+//! the npm package and the single executable carry libraries built once, so
+//! `zig build` targets the baseline x86-64 CPU and glibc 2.17's symbols
+//! unless told otherwise. The decoder, built as the release is
+//! (ReleaseFast, default target), runs a recorded chunk under QEMU's
+//! `qemu64` CPU (no SSE4, no AVX); the same code built for x86-64-v3 (AVX2)
+//! dies there, so the check can tell them apart.
 import { beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { bunBinary, cliPath } from "./helpers/cannoli_run";
@@ -53,3 +54,13 @@ test("a build for a newer CPU fails on the baseline one (the check has teeth)", 
   expect(run([fill, chunks, wanted]).exitCode).toBe(0);
   expect(run(["qemu-x86_64", "-cpu", "qemu64", fill, chunks, wanted]).signal).toBe("SIGILL");
 }, 180_000);
+
+test("the libraries ask glibc for no symbol newer than 2.17", () => {
+  for (const library of ["libcannoli_server.so", "libcannoli_consumer.so"]) {
+    const symbols = Bun.spawnSync(["objdump", "-T", join(repoRoot, "zig-out/lib", library)]);
+    expect(symbols.exitCode).toBe(0);
+    const versions = [...symbols.stdout.toString().matchAll(/\(GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(versions.length).toBeGreaterThan(0);
+    expect(versions.filter(([major, minor]) => major > 2 || (major === 2 && minor > 17))).toEqual([]);
+  }
+});
