@@ -914,6 +914,77 @@ test "a derived address wraps at the guest's address width" {
     try testing.expectEqualSlices(f64, &.{ 0xffff_fffc, 4 }, &out.mem_addr);
 }
 
+test "a whole run fills the same rows with room after it as at the chunk's end, for any set of columns" {
+    var decoder = BatchDecoder.init(testing.allocator);
+    defer decoder.deinit();
+    // Block 9 = pcs 0x100, 0x104, 0x108: a byte load and a 2-byte store by
+    // instruction 0, a 4-byte load without its value and an 8-byte load by
+    // 1, a 4-byte store 4 bytes below that, derived, by 2. It runs whole
+    // twice: the first run has the second after it (room for the 8-byte
+    // reads of putRunData), the second ends the chunk (the careful path).
+    const no_value = records.layoutEntry(records.memHead(2 << records.mem_size_shift_bit, 1, false));
+    const layout = [_]u32{ layoutEntry(0, false, 0), layoutEntry(1, true, 0), no_value, layoutEntry(3, false, 1), derivedEntry(2, true, 2, -4) };
+    const addrs = [_]f64{ 0x1000, 0x2002, 0x3004, 0x4008, 0x4004 } ** 2;
+    const sizes = [_]u8{ 1, 2, 4, 8, 4 } ** 2;
+    const stores = [_]u8{ 0, 1, 0, 0, 1 } ** 2;
+    const lows = [_]u32{ 0xab, 0xcdef, 0, 0x5566_7788, 0x99aa_bbcc } ** 2;
+    const highs = [_]u32{ 0, 0, 0, 0x1122_3344, 0 } ** 2;
+    const pcs = [_]f64{ 0x100, 0x100, 0x104, 0x104, 0x108 } ** 2;
+    const rows = [_]u32{ 0, 0, 1, 1, 2, 3, 3, 4, 4, 5 };
+    const zeros_f64 = [_]f64{0} ** 10;
+    const zeros_u32 = [_]u32{0} ** 10;
+    const zeros_u8 = [_]u8{0} ** 10;
+    for ([_]u32{ 1, 2 }) |addr_words| {
+        var chunk = TestChunk{};
+        defer chunk.deinit();
+        try chunk.word(head_block_def | 3 << 8 | @as(u32, layout.len) << records.block_accesses_shift);
+        try chunk.word(9);
+        for ([_]u32{ 0x100, 0x104, 0x108 }) |pc| {
+            try chunk.word(pc);
+            if (addr_words == 2) try chunk.word(0);
+        }
+        for (layout) |entry| try chunk.word(entry);
+        for (0..2) |_| {
+            try chunk.word(head_run | 9 << 8);
+            for ([_]u64{ 0x1000, 0x2002, 0x3004, 0x4008 }, 0..) |addr, index| {
+                if (addr_words == 1) try chunk.int(u32, @as(u32, @intCast(addr))) else try chunk.int(u64, addr);
+                switch (index) {
+                    0 => try chunk.int(u8, 0xab),
+                    1 => try chunk.int(u16, 0xcdef),
+                    2 => {},
+                    else => try chunk.int(u64, 0x1122_3344_5566_7788),
+                }
+            }
+            try chunk.int(u32, 0x99aa_bbcc);
+        }
+        try chunk.flush();
+        // Each set of the four data columns, with and without the others.
+        for (0..32) |choice| {
+            var out = std.mem.zeroes(TestColumns(6, 10));
+            var columns = out.columns();
+            const data_columns = [_]Column{ .mem_addr, .mem_value_lo, .mem_value_hi, .mem_value_upper };
+            columns.wanted = if (choice & 16 != 0) Column.memory_meta_bits else 0;
+            for (data_columns, 0..) |column, bit| {
+                if (choice >> @intCast(bit) & 1 != 0) columns.wanted |= column.bit();
+            }
+            var counts: Counts = .{};
+            try decoder.fill(chunk.words.items, addr_words, &columns, &counts);
+            try testing.expectEqual(@as(u32, 6), counts.reads);
+            try testing.expectEqual(@as(u32, 4), counts.writes);
+            const meta = choice & 16 != 0;
+            try testing.expectEqualSlices(f64, if (choice & 1 != 0) &addrs else &zeros_f64, &out.mem_addr);
+            try testing.expectEqualSlices(u32, if (choice & 2 != 0) &lows else &zeros_u32, &out.mem_value_lo);
+            try testing.expectEqualSlices(u32, if (choice & 4 != 0) &highs else &zeros_u32, &out.mem_value_hi);
+            try testing.expectEqualSlices(u32, &zeros_u32, &out.mem_value_upper_lo);
+            try testing.expectEqualSlices(u32, &zeros_u32, &out.mem_value_upper_hi);
+            try testing.expectEqualSlices(f64, if (meta) &pcs else &zeros_f64, &out.mem_pc);
+            try testing.expectEqualSlices(u8, if (meta) &sizes else &zeros_u8, &out.mem_size);
+            try testing.expectEqualSlices(u8, if (meta) &stores else &zeros_u8, &out.mem_is_store);
+            try testing.expectEqualSlices(u32, if (meta) &rows else &zeros_u32, &out.mem_exec_index);
+        }
+    }
+}
+
 test "a layout out of order, past its block, or whose accesses do not fit is corrupt" {
     var decoder = BatchDecoder.init(testing.allocator);
     defer decoder.deinit();
