@@ -20,9 +20,9 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs cannoli with its own TMPDIR so leftovers can be checked. */
-async function cannoli(args: string[], env: Record<string, string> = {}) {
+async function cannoli(args: string[], env: Record<string, string> = {}, wrapper: string[] = []) {
   const tmp = mkdtempSync(join(scratch, "tmp-"));
-  const child = Bun.spawn([bun, cli, ...args], {
+  const child = Bun.spawn([...wrapper, bun, cli, ...args], {
     cwd: repo,
     // No XDG_RUNTIME_DIR: the socket directory goes to TMPDIR, to be checked.
     env: { ...process.env, TMPDIR: tmp, XDG_RUNTIME_DIR: "", ...env },
@@ -486,6 +486,28 @@ describe("output that cannot be written", () => {
     expect(r.stderr).toMatch(/^cannoli: cannot write the recording \/dev\/full: ENOSPC \(no space left on device\); it is readable up to offset \d+\n$/);
     expect(r.exitCode).toBe(1);
     expect(r.leftovers).toEqual([]);
+  });
+
+  // A file system that fills up part-way, without mounting one: past
+  // RLIMIT_FSIZE a write stops short, then fails with EFBIG (SIGXFSZ
+  // ignored: an ignored signal stays ignored across exec). 20 MiB ends
+  // inside the third 8 MiB stage, which is then cut short while the next
+  // one fails outright, in the background.
+  test("cannoli record into a file system that fills up: one line, and a recording readable up to there", async () => {
+    const recording = join(scratch, "limited.cnl");
+    const limitBytes = 20 << 20;
+    const limited = ["bash", "-c", `trap '' XFSZ; ulimit -f ${limitBytes / 1024}; exec "$@"`, "bash"];
+    const r = await cannoli(["record", "--quiet", "--level", "0", "-o", recording, "--", guest("aarch64", "bench_mem"), "2000000"], {}, limited);
+    expect(r.stderr).toBe(`cannoli: cannot write the recording ${recording}: EFBIG (file too large); it is readable up to offset ${limitBytes}\n`);
+    expect(r.exitCode).toBe(1);
+    expect(r.leftovers).toEqual([]);
+    expect(statSync(recording).size).toBe(limitBytes);
+    const replay = await cannoli(["replay", "--partial", recording, "--tracer", "count"]);
+    expect(replay.exitCode).toBe(0);
+    expect(replay.stderr).toMatch(/^\S+ instructions [1-9]\d* reads [1-9]\d* writes [1-9]\d*\n/);
+    const cut = Number(/recording truncated at offset (\d+) \(--partial: replayed up to there\)\n$/.exec(replay.stderr)?.[1]);
+    expect(cut).toBeGreaterThan(limitBytes - (1 << 20));
+    expect(cut).toBeLessThanOrEqual(limitBytes);
   });
 
   test("run -o /dev/full (tracer output) and --stats-json /dev/full", async () => {

@@ -37,7 +37,7 @@ export class DirectFile implements RecordingFile {
   #lastWriteMs = performance.now();
   #flushedBytes = 0;
   #idleTimer: ReturnType<typeof setInterval> | null = null;
-  failure: WriteFailure | null = null;
+  #failure: WriteFailure | null = null;
 
   private constructor(fd: number) {
     this.#fd = fd;
@@ -58,12 +58,19 @@ export class DirectFile implements RecordingFile {
     return null;
   }
 
+  /** The first write that failed, named once no write is in flight: a
+   *  stage written before it may still stop short of it (a file system
+   *  that filled up), and the file is readable only up to the lowest. */
+  get failure(): WriteFailure | null {
+    return this.#inFlight === 0 ? this.#failure : null;
+  }
+
   append(bytes: Uint8Array): void {
     if (!this.#idleTimer) {
       this.#idleTimer = setInterval(() => this.#flushIdle(), idleFlushMs);
       this.#idleTimer.unref();
     }
-    for (let from = 0; from < bytes.length && !this.failure; ) {
+    for (let from = 0; from < bytes.length && !this.#failure; ) {
       const n = Math.min(bytes.length - from, stageBytes - this.#staged);
       this.#current.set(bytes.subarray(from, from + n), this.#staged);
       this.#staged += n;
@@ -76,10 +83,10 @@ export class DirectFile implements RecordingFile {
    *  `length` (the last stage went out padded to a block) and closes it. */
   async close(length: number): Promise<void> {
     if (this.#idleTimer) clearInterval(this.#idleTimer);
-    if (!this.failure && this.#staged > 0) this.#submit(this.#padCurrent());
+    if (!this.#failure && this.#staged > 0) this.#submit(this.#padCurrent());
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     try {
-      if (!this.failure) ftruncateSync(this.#fd, length);
+      if (!this.#failure) ftruncateSync(this.#fd, length);
     } catch (error) {
       this.#failed(error, Math.floor(length / alignBytes) * alignBytes);
     }
@@ -122,7 +129,7 @@ export class DirectFile implements RecordingFile {
    *  once no stage went out for idleFlushMs. Synchronously: a write of the
    *  same blocks in flight could land after the stage's whole one. */
   #flushIdle(): void {
-    if (this.failure || this.#staged === this.#flushedBytes || performance.now() - this.#lastWriteMs < idleFlushMs) return;
+    if (this.#failure || this.#staged === this.#flushedBytes || performance.now() - this.#lastWriteMs < idleFlushMs) return;
     if (!this.#writeNow(this.#current, this.#padCurrent(), this.#stageAt)) return;
     this.#flushedBytes = this.#staged;
     this.#lastWriteMs = performance.now();
@@ -149,7 +156,7 @@ export class DirectFile implements RecordingFile {
   }
 
   #failed(error: unknown, readableBytes: number): void {
-    if (!this.failure || readableBytes < this.failure.readableBytes) this.failure = { error, readableBytes };
+    if (!this.#failure || readableBytes < this.#failure.readableBytes) this.#failure = { error, readableBytes };
   }
 
   /** A stage whose first byte sits on an alignBytes boundary. */

@@ -15,7 +15,8 @@ export interface WriteFailure {
 export interface RecordingFile {
   /** Appends `bytes` (nothing more once `failure` is set). */
   append(bytes: Uint8Array): void;
-  /** The first write that failed, and how much of the file is whole. */
+  /** The first write that failed, and how much of the file is whole;
+   *  reported once every write started before it has ended. */
   readonly failure: WriteFailure | null;
   /** Ends the file at `length` bytes, once every write is done. */
   close(length: number): Promise<void>;
