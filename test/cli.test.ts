@@ -2,7 +2,7 @@
 //! Bad input and interruptions: each gives one clear line, a non-zero exit,
 //! and leaves no process and no socket directory behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QEMUS, QEMU_10_0, parseInsnOutput } from "./helpers/oracle";
@@ -422,6 +422,25 @@ test("a comma in TMPDIR and in CANNOLI_CACHE (QEMU splits its plugin argument on
     expect({ backend, exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ backend, exitCode: 3, stderr: "" });
     expect(JSON.parse(readFileSync(stats, "utf8")).instructions).toBeGreaterThan(10_000);
   }
+});
+
+test("a home that cannot be written: the executable unpacks its libraries in TMPDIR, only into a private directory", () => {
+  // /proc: no one, not even root, can make a cache directory there.
+  const tmp = mkdtempSync(join(scratch, "no-home-"));
+  const env = { PATH: "/usr/bin:/bin", HOME: "/proc/cannoli-no-home", TMPDIR: tmp };
+  const run = () => Bun.spawnSync([join(repo, "dist/cannoli"), "run", "--quiet", "--tracer", "null", "--", guest("aarch64", "loops")], { env });
+  const first = run();
+  expect({ exitCode: first.exitCode, stderr: first.stderr.toString() }).toEqual({ exitCode: 3, stderr: "" });
+  const native = join(tmp, `cannoli-native-${process.getuid!()}`);
+  expect(statSync(native).mode & 0o777).toBe(0o700);
+  expect(readdirSync(native).length).toBeGreaterThan(0);
+  // One that others may write is refused: QEMU would load what is in it.
+  chmodSync(native, 0o777);
+  const refused = run();
+  expect(refused.stderr.toString()).toBe(
+    `cannoli: cannot unpack the native libraries: /proc/cannoli-no-home/.cache/cannoli/native: ENOENT, and ${native} is not a private directory of this user (set CANNOLI_CACHE to a directory of yours)\n`,
+  );
+  expect(refused.exitCode).toBe(2);
 });
 
 test("a library planted in the cache is replaced by the embedded one before QEMU loads it; the cache is private", () => {
