@@ -500,6 +500,26 @@ describe("output that cannot be written", () => {
     }
   });
 
+  test("-o, --trace-output and a recording that cannot be opened fail before the guest runs, with one line", async () => {
+    // A directory: refused even to root.
+    const dir = mkdtempSync(join(scratch, "a-dir-"));
+    const recording = join(scratch, "never-made.cnl");
+    for (const [args, line] of [
+      [["run", "--quiet", "-o", dir], `cannot write tracer output to ${dir}: EISDIR (is a directory)`],
+      [["record", "--quiet", "-o", dir], `cannot write the recording ${dir}: EISDIR (is a directory)`],
+      [["record", "--quiet", "-o", recording, "--tracer", "print", "--trace-output", dir], `cannot write tracer output to ${dir}: EISDIR (is a directory)`],
+    ] as const) {
+      const r = await cannoli([...args, "--", guest("aarch64", "loops")]);
+      expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, leftovers: r.leftovers }).toEqual({
+        exitCode: 2,
+        stdout: "",
+        stderr: `cannoli: ${line}\n`,
+        leftovers: [],
+      });
+    }
+    expect(existsSync(recording)).toBe(false);
+  });
+
   test("cannoli record -o /dev/full", async () => {
     const r = await cannoli(["record", "--quiet", "-o", "/dev/full", "--", guest("aarch64", "forksleep"), "5"]);
     expect(r.stderr).toMatch(/^cannoli: cannot write the recording \/dev\/full: ENOSPC \(no space left on device\); it is readable up to offset \d+\n$/);

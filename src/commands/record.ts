@@ -3,7 +3,7 @@
 //! every thread's raw stream, compressed, for `cannoli replay`.
 import { RecordingWriter } from "../record/RecordingWriter";
 import { parseRunArgs, runSession } from "./run";
-import { UsageError } from "./usage_error";
+import { UsageError, checkOutputPath } from "./usage_error";
 
 export const recordUsage = `usage: cannoli record -o FILE [options] -- <guest> [args...]
 
@@ -27,5 +27,8 @@ export async function record(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv, "record", recordUsage);
   if (!args.output) throw new UsageError("cannoli: record needs -o FILE (where the recording goes)");
   if (!argv.includes("--tracer")) args.tracer = "null";
+  // Before the recording is made: a run refused for its trace output
+  // leaves no empty recording behind.
+  checkOutputPath(args.traceOutput, "tracer output to");
   return runSession(args, new RecordingWriter(args.output, args.level));
 }

@@ -20,7 +20,11 @@ export class RecordingWriter {
     path: string,
     readonly level = recordLevelDefault,
   ) {
-    this.#file = openRecordingFile(path);
+    try {
+      this.#file = openRecordingFile(path);
+    } catch (error) {
+      throw new Error(`cannoli: cannot write the recording ${path}: ${describeWriteError(error)}`);
+    }
     this.#path = path;
     this.#write(new TextEncoder().encode(fileMagic));
   }

@@ -10,6 +10,9 @@ export function describeWriteError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const known: Record<string, string> = {
     ENOSPC: "no space left on device",
+    EACCES: "permission denied",
+    EROFS: "read-only file system",
+    EISDIR: "is a directory",
     EPIPE: "the reader went away",
     EDQUOT: "disk quota exceeded",
     EIO: "I/O error",
@@ -34,8 +37,14 @@ export class BufferedOutput implements Output {
   #parts: string[] = [];
   #pending = 0;
 
+  /** Opens `path` (else stderr); one that cannot be written fails here,
+   *  before the guest runs. */
   constructor(path?: string) {
-    this.#fd = path ? openSync(path, "w") : 2;
+    try {
+      this.#fd = path ? openSync(path, "w") : 2;
+    } catch (error) {
+      throw new Error(`cannoli: cannot write tracer output to ${path}: ${describeWriteError(error)}`);
+    }
     this.#ownsFd = !!path;
     this.#name = path ?? "stderr";
   }

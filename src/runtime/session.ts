@@ -68,7 +68,7 @@ interface LiveStream {
 
 export class Session {
   readonly #options: SessionOptions;
-  readonly #listener = new PipeListener();
+  readonly #listener: PipeListener;
   readonly #streams = new Map<number, LiveStream>();
   readonly #output: BufferedOutput;
   readonly #stage: OrderedStage;
@@ -77,7 +77,10 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.#options = options;
+    // Before the listener makes its directory: an output that cannot be
+    // written ends the command with nothing left behind.
     this.#output = new BufferedOutput(options.outputPath);
+    this.#listener = new PipeListener();
     this.#stage = new OrderedStage(options.tracer, this.#output);
   }
 
