@@ -520,6 +520,24 @@ describe("output that cannot be written", () => {
     expect(existsSync(recording)).toBe(false);
   });
 
+  test("export and tenet -o naming a file: one line before anything runs", async () => {
+    const notDir = join(scratch, "a-file");
+    writeFileSync(notDir, "");
+    const recording = join(scratch, "for-export.cnl");
+    expect((await cannoli(["record", "--quiet", "-o", recording, "--", guest("aarch64", "loops")])).exitCode).toBe(3);
+    for (const args of [
+      ["export", recording, "-o", notDir],
+      ["tenet", "-o", notDir, "--", guest("x86_64", "loops")],
+    ]) {
+      const r = await cannoli(args);
+      expect({ exitCode: r.exitCode, stderr: r.stderr, leftovers: r.leftovers }).toEqual({
+        exitCode: 2,
+        stderr: `cannoli: cannot write -o ${notDir}: ENOTDIR (not a directory)\n`,
+        leftovers: [],
+      });
+    }
+  });
+
   test("cannoli record -o /dev/full", async () => {
     const r = await cannoli(["record", "--quiet", "-o", "/dev/full", "--", guest("aarch64", "forksleep"), "5"]);
     expect(r.stderr).toMatch(/^cannoli: cannot write the recording \/dev\/full: ENOSPC \(no space left on device\); it is readable up to offset \d+\n$/);

@@ -213,6 +213,16 @@ describe("damaged recordings", () => {
     const replay = cli("replay", join(repo, "package.json"));
     expect(replay.stderr.toString().trim()).toBe(`cannoli: ${join(repo, "package.json")} is not a cannoli recording`);
     expect(replay.exitCode).toBe(2);
+    // Shorter than the magic: not "truncated", which would say it is one.
+    for (const [name, text, line] of [
+      ["empty.cnl", "", "is empty, not a cannoli recording"],
+      ["short.cnl", "hi\n", "is not a cannoli recording"],
+    ] as const) {
+      const path = file(name);
+      writeFileSync(path, text);
+      const short = cli("replay", path);
+      expect({ stderr: short.stderr.toString(), exitCode: short.exitCode }).toEqual({ stderr: `cannoli: ${path} ${line}\n`, exitCode: 2 });
+    }
   });
 });
 

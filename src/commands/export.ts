@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //! `cannoli export run.cnl -o DIR`: a recording as Parquet tables.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeParquet } from "../export/parquet";
 import { type RecordingTables, recordingTables } from "../export/recording_tables";
@@ -9,7 +9,7 @@ import { parseTables, tableNames, tables as tableSpecs } from "../export/schema"
 import { defaultWorkerCount } from "../runtime/WorkerPool";
 import { parseWorkers, workersUsage } from "./guest_argv";
 import { scanArguments } from "./scan_arguments";
-import { UsageError } from "./usage_error";
+import { UsageError, makeOutputDirectory } from "./usage_error";
 
 export const exportUsage = `usage: cannoli export FILE -o DIR [options]
 
@@ -59,12 +59,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   new RecordingReader(path).close(); // refuses a missing or foreign file before DIR is made
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`cannoli: -o ${dir} is not empty`);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw new UsageError(`cannoli: cannot create ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  makeOutputDirectory(dir, "-o", { empty: true });
   // Rows gather in a DuckDB database next to the output, then go out as
   // Parquet partitioned by thread; the database goes once they have.
   const database = join(dir, ".cannoli-export.duckdb");

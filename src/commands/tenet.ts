@@ -5,7 +5,7 @@
 import { readGuestElf } from "../elf";
 import { tenetRegisters } from "../tracers/tenet";
 import { parseRunArgs, runSession } from "./run";
-import { UsageError } from "./usage_error";
+import { UsageError, makeOutputDirectory } from "./usage_error";
 
 export const tenetUsage = `usage: cannoli tenet -o DIR [options] -- <guest> [args...]
 
@@ -30,6 +30,7 @@ export async function tenet(argv: string[]): Promise<number> {
   if (!args.mem || !args.values) throw new UsageError("cannoli: tenet traces need memory values: drop --no-mem / --no-values");
   const arch = readGuestElf(args.guest[0]!).arch;
   if (!tenetRegisters[arch]) throw new UsageError(`cannoli: Tenet reads x86, x86_64 and 32-bit ARM traces; ${args.guest[0]} is ${arch}`);
+  makeOutputDirectory(args.output, "-o", { empty: false });
   args.tracer = "tenet";
   args.tracerArgs = { ...args.tracerArgs, dir: args.output };
   args.output = undefined;

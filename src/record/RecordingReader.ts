@@ -22,10 +22,12 @@ export class RecordingReader {
       throw new RecordingError(`cannoli: cannot open recording ${path}`);
     }
     this.size = fstatSync(this.#fd).size;
-    const magic = this.#read(0, fileMagic.length);
-    if (new TextDecoder().decode(magic) !== fileMagic) {
+    // Shorter than the magic (empty, say): not "truncated", which would
+    // say that it is one.
+    const magic = this.size >= fileMagic.length ? new TextDecoder().decode(this.#read(0, fileMagic.length)) : "";
+    if (magic !== fileMagic) {
       closeSync(this.#fd);
-      throw new RecordingError(`cannoli: ${path} is not a cannoli recording`);
+      throw new RecordingError(`cannoli: ${path} is ${this.size === 0 ? "empty, " : ""}not a cannoli recording`);
     }
   }
 

@@ -13,6 +13,7 @@ export function describeWriteError(error: unknown): string {
     EACCES: "permission denied",
     EROFS: "read-only file system",
     EISDIR: "is a directory",
+    ENOTDIR: "not a directory",
     EPIPE: "the reader went away",
     EDQUOT: "disk quota exceeded",
     EIO: "I/O error",
