@@ -336,7 +336,7 @@ fn Server(comptime Addr: type) type {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index).?;
                 switch (block_counting) {
                     .block_counters => api.insn_exec_inline.?(insn, .inline_add_u64, &block.counters[index], 1),
-                    .vcpu_counter => api.insn_exec_inline_per_vcpu.?(insn, .inline_add_u64, vcpu_counter.entry, 1),
+                    .vcpu_counter => vcpu_counter.countInstruction(api, insn, @intCast(index)),
                     .none => unreachable,
                 }
                 // The access names its instruction by index in the block.
