@@ -85,6 +85,8 @@ describe("bad input gets one clear line and a non-zero exit", () => {
     [["run", "--workers", "0", "--", "x"], /^cannoli: --workers takes a whole number/],
     [["run", "--helpers", "-1", "--", "x"], /^cannoli: --helpers takes a whole number/],
     [["frobnicate"], /^cannoli: unknown command frobnicate/],
+    [["run", "--qemu", join(repo, "package.json"), "--", join(repo, "test/guests/build/aarch64/loops")], /^cannoli: --qemu .*package\.json is not an executable file$/],
+    [["run", "--qemu", repo, "--", join(repo, "test/guests/build/aarch64/loops")], /^cannoli: --qemu .* is not an executable file$/],
   ])("%j", async (args, message) => {
     const result = await cannoli(args);
     expect(result.stderr.trim()).toMatch(message);
