@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! Reads just enough of a guest ELF to pick `qemu-<arch>` and to tell a
 //! dynamically linked program (PT_INTERP) from a static one.
-import { openSync, readSync, closeSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 
 export interface GuestElf {
   /** QEMU's target name, as in qemu-<arch>. */
@@ -61,7 +61,12 @@ export function readGuestElf(path: string | Buffer): GuestElf {
     throw new ElfError(`cannoli: guest ${path} does not exist`);
   }
   if (!stat.isFile()) throw new ElfError(`cannoli: guest ${path} is not a file`);
-  const fd = openSync(path, "r");
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw new ElfError(`cannoli: guest ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
   try {
     const header = Buffer.alloc(64);
     const got = readSync(fd, header, 0, 64, 0);
@@ -91,9 +96,20 @@ export function readGuestElf(path: string | Buffer): GuestElf {
       readSync(fd, text, 0, text.length, offset);
       interpreter = text.toString("latin1").replace(/\0.*$/s, "");
     }
+    // QEMU 7.2 exits 1 without a word for a guest it may not execute.
+    if (!executable(path)) throw new ElfError(`cannoli: guest ${path} is not executable (chmod +x it)`);
     return { arch, bits, bigEndian, interpreter };
   } finally {
     closeSync(fd);
+  }
+}
+
+function executable(path: string | Buffer): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -94,6 +94,13 @@ describe("bad input gets one clear line and a non-zero exit", () => {
     expect(result.exitCode).toBe(2);
   });
 
+  test("a guest that may not be executed (QEMU 7.2 would exit 1 without a word)", async () => {
+    const copy = join(scratch, "loops-not-executable");
+    writeFileSync(copy, readFileSync(guest("aarch64", "loops")), { mode: 0o644 });
+    const result = await cannoli(["run", "--", copy]);
+    expect({ stderr: result.stderr, exitCode: result.exitCode }).toEqual({ stderr: `cannoli: guest ${copy} is not executable (chmod +x it)\n`, exitCode: 2 });
+  });
+
   test("an ELF for an unsupported architecture", async () => {
     const elf = Buffer.alloc(64);
     elf.writeUInt32BE(0x7f454c46, 0);
