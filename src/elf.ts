@@ -97,14 +97,15 @@ export function readGuestElf(path: string | Buffer): GuestElf {
       interpreter = text.toString("latin1").replace(/\0.*$/s, "");
     }
     // QEMU 7.2 exits 1 without a word for a guest it may not execute.
-    if (!executable(path)) throw new ElfError(`cannoli: guest ${path} is not executable (chmod +x it)`);
+    if (!isExecutable(path)) throw new ElfError(`cannoli: guest ${path} is not executable (chmod +x it)`);
     return { arch, bits, bigEndian, interpreter };
   } finally {
     closeSync(fd);
   }
 }
 
-function executable(path: string | Buffer): boolean {
+/** `path` may be executed by this process (access(2) X_OK). */
+export function isExecutable(path: string | Buffer): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

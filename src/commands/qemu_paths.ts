@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 //! Which QEMU binary and which sysroot a guest runs with: shared by the
 //! commands that launch a guest (run, cov).
-import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { debianTriples } from "../elf";
+import { debianTriples, isExecutable } from "../elf";
 import { UsageError } from "./usage_error";
 
 /** How to get the patched backend: its patch series and build script live in
@@ -14,21 +14,12 @@ export const patchedBuildAdvice = "build it in a checkout of cannoli's repositor
 export function findQemu(arch: string, override?: string): string {
   if (override) {
     if (!existsSync(override)) throw new UsageError(`cannoli: --qemu ${override} does not exist`);
-    if (!isExecutableFile(override)) throw new UsageError(`cannoli: --qemu ${override} is not an executable file`);
+    if (!statSync(override).isFile() || !isExecutable(override)) throw new UsageError(`cannoli: --qemu ${override} is not an executable file`);
     return override;
   }
   const found = Bun.which(`qemu-${arch}`);
   if (!found) throw new UsageError(`cannoli: qemu-${arch} not found; install Debian's qemu-user package (apt-get install qemu-user)`);
   return found;
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The qemu-<arch> that scripts/qemu-build.sh built (one directory per
