@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 //! Decodes a recording's chunks in memory with the native decoder, for a
-//! tracer that reads nothing (the counting pass) and for one that reads the
-//! PC and memory columns, and prints the best of N rounds: the consumer's
-//! cost per chunk byte without QEMU, the pipe or the Workers. Usage:
+//! tracer that reads nothing (the counting pass), ones whose columns are
+//! filled but barely read (the fill's cost apart from the handler's), and
+//! one that reads the PC and memory columns as bench/tracers/exec_batch.ts
+//! does, and prints the best of N rounds: the consumer's cost per chunk
+//! byte without QEMU, the pipe or the Workers. Usage:
 //!   bun bench/micro/decode_recording.ts RUN.cnl [chunks=400] [rounds=5]
 import { zstdDecompressSync } from "node:zlib";
 import { RecordingReader } from "../../src/record/RecordingReader";
@@ -32,12 +34,19 @@ const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "aarch64", pointerByte
 let sink = 0;
 const tracers = {
   count: defineTracer({}),
+  // One read each: the column is filled for every chunk, the loop is not run.
+  "fill pc": defineTracer({ batch: (_ctx, batch) => void (sink += batch.execPc[0] ?? 0) }),
+  "fill addr + value": defineTracer({ batch: (_ctx, batch) => void (sink += (batch.memAddr[0] ?? 0) + (batch.memValueLo[0] ?? 0)) }),
   columns: defineTracer({
     batch(_ctx, batch) {
+      let pcXor = 0;
       const pcs = batch.execPc;
-      for (let i = 0; i < batch.execCount; i++) sink += pcs[i]!;
+      for (let i = 0; i < batch.execCount; i++) pcXor ^= pcs[i]!;
+      let addrXor = 0;
       const addrs = batch.memAddr;
-      for (let i = 0; i < batch.memCount; i++) sink += addrs[i]!;
+      const values = batch.memValueLo;
+      for (let i = 0; i < batch.memCount; i++) addrXor ^= addrs[i]! ^ values[i]!;
+      sink += pcXor + addrXor;
     },
   }),
 };
