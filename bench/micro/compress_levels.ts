@@ -5,23 +5,11 @@
 //! by measurement. Usage:
 //!   bun bench/micro/compress_levels.ts RUN.cnl [chunks=200] [rounds=3] [levels=-7,-5,-3,-1,1,3]
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { RecordingReader } from "../../src/record/RecordingReader";
-import { FrameKind } from "../../src/record/format";
+import { recordingChunks } from "./recording_chunks";
 
 const [path, chunkArg = "200", roundArg = "3", levelArg = "-7,-5,-3,-1,1,3"] = process.argv.slice(2);
 if (!path) throw new Error("usage: compress_levels.ts RUN.cnl [chunks] [rounds] [levels]");
-const reader = new RecordingReader(path);
-const chunks: Uint8Array[] = [];
-try {
-  for (const frame of reader.frames()) {
-    if (frame.kind !== FrameKind.chunk) continue;
-    const stored = frame.payload.length === frame.rawBytes;
-    chunks.push(stored ? frame.payload.slice() : new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes })));
-    if (chunks.length >= Number(chunkArg)) break;
-  }
-} catch {
-  // A recording read only in part.
-}
+const { chunks } = recordingChunks(path, Number(chunkArg));
 const rawBytes = chunks.reduce((sum, c) => sum + c.length, 0);
 console.log(`${chunks.length} chunks, ${(rawBytes / 2 ** 20).toFixed(0)} MiB`);
 for (const level of levelArg.split(",").map(Number)) {

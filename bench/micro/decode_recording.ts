@@ -6,29 +6,13 @@
 //! does, and prints the best of N rounds: the consumer's cost per chunk
 //! byte without QEMU, the pipe or the Workers. Usage:
 //!   bun bench/micro/decode_recording.ts RUN.cnl [chunks=400] [rounds=5]
-import { zstdDecompressSync } from "node:zlib";
-import { RecordingReader } from "../../src/record/RecordingReader";
-import { FrameKind } from "../../src/record/format";
 import { ChunkDecoder } from "../../src/runtime/decode";
 import { defineTracer } from "../../src/tracer";
+import { recordingChunks } from "./recording_chunks";
 
 const [path, chunkArg = "400", roundArg = "5"] = process.argv.slice(2);
 if (!path) throw new Error("usage: decode_recording.ts RUN.cnl [chunks] [rounds]");
-const reader = new RecordingReader(path);
-const chunks: Uint8Array[] = [];
-let pointerBytes: 4 | 8 = 8;
-try {
-  for (const frame of reader.frames()) {
-    if (frame.kind === FrameKind.stream) pointerBytes = (JSON.parse(new TextDecoder().decode(frame.payload)) as { pointer_bytes?: 4 | 8 }).pointer_bytes ?? 8;
-    if (frame.kind !== FrameKind.chunk) continue;
-    // `record --level 0` stores chunks as they are.
-    const stored = frame.payload.length === frame.rawBytes;
-    chunks.push(stored ? frame.payload.slice() : new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes })));
-    if (chunks.length >= Number(chunkArg)) break;
-  }
-} catch {
-  // A recording read only in part.
-}
+const { chunks, pointerBytes } = recordingChunks(path, Number(chunkArg));
 const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
 const thread = { pid: 1, ppid: 0, tid: 1, image: 0, arch: "aarch64", pointerBytes, bigEndian: false, exe: "", comm: "", backend: "patched", registers: [] };
 let sink = 0;

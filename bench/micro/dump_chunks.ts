@@ -3,21 +3,15 @@
 //! little endian), for bench/micro/fill_chunks.zig. Usage:
 //!   bun bench/micro/dump_chunks.ts RUN.cnl OUT.bin [chunks=60]
 import { writeFileSync } from "node:fs";
-import { zstdDecompressSync } from "node:zlib";
-import { RecordingReader } from "../../src/record/RecordingReader";
-import { FrameKind } from "../../src/record/format";
+import { recordingChunks } from "./recording_chunks";
 
 const [path, out, chunkArg = "60"] = process.argv.slice(2);
 if (!path || !out) throw new Error("usage: dump_chunks.ts RUN.cnl OUT.bin [chunks]");
 const parts: Uint8Array[] = [];
-for (const frame of new RecordingReader(path).frames()) {
-  if (frame.kind !== FrameKind.chunk) continue;
-  const stored = frame.payload.length === frame.rawBytes;
-  const chunk = stored ? frame.payload : new Uint8Array(zstdDecompressSync(frame.payload, { maxOutputLength: frame.rawBytes }));
+for (const chunk of recordingChunks(path, Number(chunkArg)).chunks) {
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, chunk.length, true);
   parts.push(length, chunk);
-  if (parts.length / 2 >= Number(chunkArg)) break;
 }
 writeFileSync(out, Buffer.concat(parts));
 console.log(`${parts.length / 2} chunks to ${out}`);

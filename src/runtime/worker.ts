@@ -5,8 +5,7 @@
 //! compressing them for the recording file first. Replay: decompresses and decodes the
 //! chunks it is sent. An idle Worker backs off to sleeping so a sleeping
 //! guest costs next to nothing.
-import { zstdDecompressSync } from "node:zlib";
-import { framePayloadBytesMax } from "../record/format";
+import { inflateChunk, storedChunk } from "../record/chunk_payload";
 import type { Pointer } from "bun:ffi";
 import { PipeReader } from "../mempipe/PipeReader";
 import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
@@ -76,9 +75,8 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         const stream = streams.get(message.id);
         if (!stream) throw new Error(`cannoli: replayed chunk for unknown stream ${message.id}`);
         const bytes = inflateChunk(message.id, message.rawBytes, message.data);
-        const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
         const items: unknown[] = [];
-        const counts = stream.decoder.decode(aligned, items);
+        const counts = stream.decoder.decode(bytes, items);
         post({ type: "chunk", id: message.id, ticket: message.ticket, items, counts });
         break;
       }
@@ -95,34 +93,6 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
 process.on("unhandledRejection", (reason: unknown) => {
   post({ type: "fatal", message: `cannoli: a tracer handler's promise was rejected (handlers must not be async): ${firstLine(reason)}` });
 });
-
-/** A chunk as a recording stores it (src/record/format.ts): zstd at `level`,
- *  or its bytes as they are at level 0 and where zstd does not shrink them,
- *  so that a stored payload as long as its chunk is never zstd. */
-function storedChunk(bytes: Uint8Array, level: number): Uint8Array {
-  if (level > 0) {
-    const data = Bun.zstdCompressSync(bytes, { level });
-    if (data.length < bytes.length) return data;
-  }
-  return bytes.slice();
-}
-
-/** A recorded chunk's bytes, decompressed into no more than the size its
- *  frame declares (itself bounded): a hand-built frame must not make a Worker
- *  allocate gigabytes. */
-function inflateChunk(stream: number, rawBytes: number, data: Uint8Array): Uint8Array {
-  const damaged = (what: string) => new Error(`cannoli: recording damaged: a chunk of stream ${stream} ${what}`);
-  if (!Number.isInteger(rawBytes) || rawBytes <= 0 || rawBytes > framePayloadBytesMax) throw damaged(`declares ${rawBytes} bytes`);
-  if (data.length === rawBytes) return data;
-  let bytes: Uint8Array;
-  try {
-    bytes = zstdDecompressSync(data, { maxOutputLength: rawBytes });
-  } catch (error) {
-    throw damaged(`does not inflate to the ${rawBytes} bytes its frame declares (${firstLine(error)})`);
-  }
-  if (bytes.length !== rawBytes) throw damaged(`inflates to ${bytes.length} bytes, its frame declares ${rawBytes}`);
-  return bytes;
-}
 
 async function serveLive(): Promise<void> {
   running = true;
