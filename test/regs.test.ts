@@ -136,7 +136,17 @@ describe("--regs where registers are not to be had: one line, no trace", () => {
     const run = cannoli(["run", "--regs", "--qemu", QEMU_10_0.binary("mipsel"), "--", guestPath("mipsel", "regs")]);
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toStartWith("cannoli-server: QEMU offers no mipsel register matching regs=core to plugins; stopping\n");
+    expect(run.stderr).toBe("cannoli: QEMU offers plugins no mipsel registers (--regs)\n");
+  });
+
+  test("a name that is no register (a typo): refused, naming it and the registers on offer", () => {
+    const run = cannoli(["run", "--regs=x0,bogus,x1*", "--qemu", QEMU_10_0.binary("aarch64"), "--", guestPath("aarch64", "regs")]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^cannoli: --regs: no aarch64 register matches bogus \(QEMU offers plugins: x0 x1 x2 .* sp pc cpsr .*\)\n$/);
+    const glob = cannoli(["run", "--regs=q*", "--qemu", QEMU_10_0.binary("aarch64"), "--", guestPath("aarch64", "regs")]);
+    expect(glob.exitCode).toBe(1);
+    expect(glob.stderr).toStartWith("cannoli: --regs: no aarch64 register matches q* (QEMU offers plugins: x0 x1 ");
   });
 
   test("a bad list", () => {
@@ -219,6 +229,17 @@ describe("--regs on the patched backend (QEMU 7.2)", () => {
     },
     60_000,
   );
+
+  test("a name that is no register: QEMU's refusal and one line naming it and the registers it has", () => {
+    const run = cannoli(["run", "--regs=x19,x99", "--backend", "patched", "--", guestPath("aarch64", "regs")]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^qemu: -cannoli: .* refused to start$/);
+    expect(lines.slice(1)).toEqual([
+      "cannoli: --regs: no aarch64 register matches x99 (the patched QEMU has: x0 x1 x2 x3 x4 x5 x6 x7 x8 x9 x10 x11 x12 x13 x14 x15 x16 x17 x18 x19 x20 x21 x22 x23 x24 x25 x26 x27 x28 x29 x30 sp pc cpsr)",
+    ]);
+  });
 
   test("the batch form's register columns list what the regs handler gets, entry for entry", () => {
     const tracer = (form: "event" | "batch") => {

@@ -47,8 +47,11 @@ export interface SessionOptions {
  *  native guard ends the process (a graceful stop takes ~2 s at most). */
 const stopGuardMs = 5000;
 
-/** The server writes `<socket>.loaded` when QEMU loads it (zig-src/server/process.zig). */
+/** The server writes `<socket>.loaded` when QEMU loads it, and
+ *  `<socket>.refused` with its one line when it will not trace
+ *  (zig-src/server/process.zig). */
 const serverLoadedSuffix = ".loaded";
+const serverRefusedSuffix = ".refused";
 
 export interface SessionResult {
   exitCode: number;
@@ -92,6 +95,7 @@ export class Session {
     let interrupted = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     let serverLoaded = false;
+    let serverRefusal: string | undefined;
     /** cannoli stopped QEMU itself (a tracer or stream failure). */
     let stoppedByUs = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -160,6 +164,7 @@ export class Session {
       await this.#pool?.stop();
       this.#releaseStreams();
       serverLoaded = existsSync(this.#listener.socketPath + serverLoadedSuffix);
+      serverRefusal = readRefusal(this.#listener.socketPath + serverRefusedSuffix);
       this.#listener.close();
     }
     // A QEMU that never loaded the server (too old, no plugin support, a
@@ -168,7 +173,13 @@ export class Session {
     // A "QEMU" that exits 0 without ever loading the server (`--qemu
     // /bin/true`) traced nothing either: the same line, not an empty trace.
     if (qemu && this.#nextId === 0 && !interrupted && qemu.signalCode === null && (qemu.exitCode !== 0 || !serverLoaded)) {
-      stage.fail(serverLoaded ? `cannoli: QEMU exited (code ${qemu.exitCode}) before the guest ran an instruction; QEMU's message is above` : this.#options.describeLoadFailure());
+      stage.fail(
+        serverRefusal !== undefined
+          ? `cannoli: ${serverRefusal}`
+          : serverLoaded
+            ? `cannoli: QEMU exited (code ${qemu.exitCode}) before the guest ran an instruction; QEMU's message is above`
+            : this.#options.describeLoadFailure(),
+      );
     }
     stage.finish();
     this.#output.close();
@@ -322,4 +333,17 @@ function threadAlive(pid: number, tid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The server's refusal (one line of its own making, so kept to printable
+ *  text of a bounded length), or undefined when it wrote none. */
+function readRefusal(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const line = text.replace(/[^\x20-\x7e]/g, " ").trim();
+  return line === "" ? undefined : line.slice(0, 2048);
 }

@@ -14,6 +14,10 @@ pub const registers_max = 128;
 /// Wider registers (SVE) are left out of the selection.
 pub const value_bytes_max = 64;
 pub const spec_bytes_max = 256;
+/// A spec lists at most this many names and globs (each one byte and a ':').
+pub const patterns_max = spec_bytes_max / 2;
+/// Bounds the list of registers a refusal names.
+pub const offered_bytes_max = 320;
 
 count: u32 = 0,
 handles: [registers_max]*qp.qemu_plugin_register = undefined,
@@ -24,6 +28,12 @@ value_words: u32 = 0,
 /// The program counter among them: QEMU updates it only at block starts, so
 /// the server writes the instruction's own address there instead.
 pc_index: ?u32 = null,
+/// The spec's first name or glob that no register on offer matched: the
+/// caller refuses to start rather than quietly record fewer registers.
+unmatched: ?[]const u8 = null,
+/// The registers on offer (those of at most `value_bytes_max` bytes), by
+/// name, for that refusal.
+offered: std.BoundedArray(u8, offered_bytes_max) = .{},
 
 /// Selects from the calling vCPU's registers (call from a vCPU callback;
 /// QEMU's names and handles live as long as it does). `probe` is a scratch
@@ -35,14 +45,19 @@ pub fn select(api: qp.PluginApi, spec: []const u8, probe: *qp.GByteArray) error{
     const array = getRegisters() orelse return set;
     defer _ = qp.g_array_free(array, 1);
     const descriptors: [*]const qp.qemu_plugin_reg_descriptor = @ptrCast(@alignCast(array.data orelse return set));
+    var matched: PatternMask = 0;
     for (descriptors[0..array.len]) |descriptor| {
-        if (set.count == registers_max) break;
-        if (!wanted(spec, std.mem.span(descriptor.name), if (descriptor.feature) |f| std.mem.span(f) else "")) continue;
         _ = qp.g_byte_array_set_size(probe, 0);
         const width = readRegister(descriptor.handle, probe);
         if (width <= 0 or width > value_bytes_max) continue;
+        const name = std.mem.span(descriptor.name);
+        set.offer(name);
+        const patterns = wanted(spec, name, if (descriptor.feature) |f| std.mem.span(f) else "");
+        matched |= patterns;
+        if (patterns == 0 or set.count == registers_max) continue;
         set.handles[set.add(descriptor.name, @intCast(width))] = descriptor.handle;
     }
+    set.unmatched = firstUnmatched(spec, matched);
     return set;
 }
 
@@ -52,13 +67,32 @@ pub fn select(api: qp.PluginApi, spec: []const u8, probe: *qp.GByteArray) error{
 pub fn selectFromTable(spec: []const u8, names: []const [*:0]const u8, widths: []const u32, chosen: *[registers_max]u32) RegisterSet {
     std.debug.assert(names.len == widths.len);
     var set = RegisterSet{};
+    var matched: PatternMask = 0;
     for (names, widths, 0..) |name, width, index| {
-        if (set.count == registers_max) break;
         if (width == 0 or width > value_bytes_max) continue;
-        if (!wanted(spec, std.mem.span(name), "core.core")) continue;
+        set.offer(std.mem.span(name));
+        const patterns = wanted(spec, std.mem.span(name), "core.core");
+        matched |= patterns;
+        if (patterns == 0 or set.count == registers_max) continue;
         chosen[set.add(name, @intCast(width))] = @intCast(index);
     }
+    set.unmatched = firstUnmatched(spec, matched);
     return set;
+}
+
+/// Notes a register on offer for a refusal's list (names past the list's
+/// bound become one "...").
+fn offer(set: *RegisterSet, name: []const u8) void {
+    const ellipsis = " ...";
+    const list = &set.offered;
+    if (std.mem.endsWith(u8, list.slice(), ellipsis)) return;
+    const separator: []const u8 = if (list.len == 0) "" else " ";
+    if (list.len + separator.len + name.len + ellipsis.len <= offered_bytes_max) {
+        list.appendSliceAssumeCapacity(separator);
+        list.appendSliceAssumeCapacity(name);
+    } else {
+        list.appendSliceAssumeCapacity(ellipsis);
+    }
 }
 
 /// Appends register `name` of `width` bytes (the caller checked there is
@@ -92,15 +126,36 @@ pub inline fn valueWords(width: u8) u32 {
     return (@as(u32, width) + 3) / 4;
 }
 
-/// Whether register `name` of gdb feature `feature` is in `spec`.
-fn wanted(spec: []const u8, name: []const u8, feature: []const u8) bool {
-    if (std.mem.eql(u8, spec, "all")) return true;
-    if (std.mem.eql(u8, spec, "core")) return std.mem.endsWith(u8, feature, ".core") or std.mem.endsWith(u8, feature, ".cpu");
+/// One bit per name or glob of a spec, in the order it lists them.
+const PatternMask = std.meta.Int(.unsigned, patterns_max);
+
+/// The names and globs of `spec` that register `name` of gdb feature
+/// `feature` matches (bit 0 alone for `all`, and for `core` when it is a
+/// core register); 0 when it is not wanted.
+fn wanted(spec: []const u8, name: []const u8, feature: []const u8) PatternMask {
+    if (std.mem.eql(u8, spec, "all")) return 1;
+    if (std.mem.eql(u8, spec, "core")) return @intFromBool(std.mem.endsWith(u8, feature, ".core") or std.mem.endsWith(u8, feature, ".cpu"));
+    std.debug.assert(spec.len <= spec_bytes_max);
+    var mask: PatternMask = 0;
     var patterns = std.mem.splitScalar(u8, spec, ':');
-    while (patterns.next()) |pattern| {
-        if (glob(pattern, name)) return true;
+    var index: u32 = 0;
+    while (patterns.next()) |pattern| : (index += 1) {
+        if (glob(pattern, name)) mask |= @as(PatternMask, 1) << @intCast(index);
     }
-    return false;
+    return mask;
+}
+
+/// The first name or glob of `spec` whose bit `matched` lacks; null when
+/// every one matched, and for `all` and `core` (whose emptiness the caller
+/// tells from the set's count).
+fn firstUnmatched(spec: []const u8, matched: PatternMask) ?[]const u8 {
+    if (std.mem.eql(u8, spec, "all") or std.mem.eql(u8, spec, "core")) return null;
+    var patterns = std.mem.splitScalar(u8, spec, ':');
+    var index: u32 = 0;
+    while (patterns.next()) |pattern| : (index += 1) {
+        if (matched & (@as(PatternMask, 1) << @intCast(index)) == 0) return pattern;
+    }
+    return null;
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -116,14 +171,36 @@ fn glob(pattern: []const u8, text: []const u8) bool {
 }
 
 test "register specs: core features, globs, lists" {
-    try std.testing.expect(wanted("core", "x0", "org.gnu.gdb.aarch64.core"));
-    try std.testing.expect(wanted("core", "r1", "org.gnu.gdb.mips.cpu"));
-    try std.testing.expect(!wanted("core", "v0", "org.gnu.gdb.aarch64.fpu"));
-    try std.testing.expect(wanted("all", "v0", "org.gnu.gdb.aarch64.fpu"));
-    try std.testing.expect(wanted("x1*:sp", "x19", ""));
-    try std.testing.expect(wanted("x1*:sp", "sp", ""));
-    try std.testing.expect(!wanted("x1*:sp", "x2", ""));
+    try std.testing.expect(wanted("core", "x0", "org.gnu.gdb.aarch64.core") != 0);
+    try std.testing.expect(wanted("core", "r1", "org.gnu.gdb.mips.cpu") != 0);
+    try std.testing.expect(wanted("core", "v0", "org.gnu.gdb.aarch64.fpu") == 0);
+    try std.testing.expect(wanted("all", "v0", "org.gnu.gdb.aarch64.fpu") != 0);
+    try std.testing.expectEqual(@as(PatternMask, 0b001), wanted("x1*:sp:x19", "x1", ""));
+    try std.testing.expectEqual(@as(PatternMask, 0b101), wanted("x1*:sp:x19", "x19", ""));
+    try std.testing.expectEqual(@as(PatternMask, 0b010), wanted("x1*:sp:x19", "sp", ""));
+    try std.testing.expect(wanted("x1*:sp", "x2", "") == 0);
     try std.testing.expect(glob("*", ""));
     try std.testing.expect(glob("a*c*e", "abcde"));
     try std.testing.expect(!glob("a*c", "abd"));
+}
+
+test "a name or glob that matches no register is named, and the offered ones listed" {
+    const names = [_][*:0]const u8{ "x0", "x1", "sp", "v0" };
+    const widths = [_]u32{ 8, 8, 8, 128 };
+    var chosen: [registers_max]u32 = undefined;
+    const typo = selectFromTable("x0:bogus:s*", &names, &widths, &chosen);
+    try std.testing.expectEqual(@as(u32, 2), typo.count);
+    try std.testing.expectEqualStrings("bogus", typo.unmatched.?);
+    // v0 is wider than any register the server records: not on offer.
+    try std.testing.expectEqualStrings("x0 x1 sp", typo.offered.slice());
+    try std.testing.expectEqualStrings("v0", selectFromTable("x*:v0", &names, &widths, &chosen).unmatched.?);
+    try std.testing.expect(selectFromTable("x*:sp", &names, &widths, &chosen).unmatched == null);
+    try std.testing.expect(selectFromTable("core", &names, &widths, &chosen).unmatched == null);
+}
+
+test "the offered list stays within its bound" {
+    var set = RegisterSet{};
+    for (0..200) |_| set.offer("register");
+    try std.testing.expect(set.offered.len <= offered_bytes_max);
+    try std.testing.expect(std.mem.endsWith(u8, set.offered.slice(), "register ..."));
 }

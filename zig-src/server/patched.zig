@@ -200,8 +200,8 @@ fn chooseRegisters(info: *const Info, spec: []const u8) bool {
     }
     var chosen: [RegisterSet.registers_max]u32 = undefined;
     register_set = RegisterSet.selectFromTable(spec, names[0..table.len], widths[0..table.len], &chosen);
-    if (register_set.count == 0) {
-        _ = refuse("no {s} register matches regs={s}", .{ arch.name, spec });
+    if (register_set.count == 0 or register_set.unmatched != null) {
+        _ = refuse("--regs: no {s} register matches {s} (the patched QEMU has: {s})", .{ arch.name, register_set.unmatched orelse spec, register_set.offered.slice() });
         return false;
     }
     for (0..register_set.count) |index| register_table[index] = table[chosen[index]];
@@ -215,7 +215,7 @@ fn chooseRegisters(info: *const Info, spec: []const u8) bool {
 }
 
 fn refuse(comptime format: []const u8, args: anytype) ?*const Callbacks {
-    process.printLine(format, args);
+    process.refuse(format, args);
     return null;
 }
 

@@ -111,7 +111,7 @@ export fn qemu_plugin_install(id: qp.qemu_plugin_id_t, info: *const qp.qemu_info
 }
 
 fn refuse(comptime format: []const u8, args: anytype) c_int {
-    process.printLine(format, args);
+    process.refuse(format, args);
     return -1;
 }
 
@@ -231,9 +231,14 @@ fn Server(comptime Addr: type) type {
                 register_set = RegisterSet.select(api, spec, @ptrCast(@alignCast(values.read_buffer.?))) catch |err| fatal(err);
                 register_set_chosen = true;
                 // QEMU lists only registers its gdb XML describes (none on
-                // MIPS, for one): say so rather than trace no registers.
-                if (register_set.count == 0) {
-                    process.printLine("QEMU offers no {s} register matching regs={s} to plugins; stopping", .{ arch.name, spec });
+                // MIPS, for one): say so rather than trace no registers, or
+                // fewer than were asked for.
+                if (register_set.count == 0 and register_set.offered.len == 0) {
+                    process.refuse("QEMU offers plugins no {s} registers (--regs)", .{arch.name});
+                    linux.exit_group(1);
+                }
+                if (register_set.count == 0 or register_set.unmatched != null) {
+                    process.refuse("--regs: no {s} register matches {s} (QEMU offers plugins: {s})", .{ arch.name, register_set.unmatched orelse spec, register_set.offered.slice() });
                     linux.exit_group(1);
                 }
             }

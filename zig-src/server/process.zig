@@ -2,8 +2,8 @@
 //! The QEMU process the server lives in, for both front doors (plugin.zig,
 //! patched.zig): its pid, which a forked child renews before dropping the
 //! streams it inherited, QEMU's tie to the consumer's life, the word to the
-//! consumer that QEMU loaded the server, and the one-line messages the
-//! server prints when it refuses to start.
+//! consumer that QEMU loaded the server, and the one line that says why
+//! the server refuses to trace.
 const std = @import("std");
 const linux = std.os.linux;
 const Config = @import("Config.zig");
@@ -80,9 +80,24 @@ fn watch() void {
     }
 }
 
+/// Bounds a refusal's line (a register list's refusal names the registers).
+const line_bytes_max = 1024;
+
+/// Why the server will not trace, in one line, without allocating: for the
+/// consumer to print as its own (`<socket>.refused`, once announceLoaded
+/// has said where the consumer is), so the user reads one line and not
+/// QEMU's exit besides; on stderr before that, or when the file cannot be
+/// written. The caller then stops QEMU (a refused install, exit_group).
+pub fn refuse(comptime format: []const u8, args: anytype) void {
+    var buffer: [line_bytes_max]u8 = undefined;
+    const message = std.fmt.bufPrint(&buffer, format, args) catch "cannot start (its message did not fit)";
+    if (writeBeside(refused_suffix, message)) return;
+    printLine("{s}", .{message});
+}
+
 /// "cannoli-server: <message>" on stderr, without allocating.
 pub fn printLine(comptime format: []const u8, args: anytype) void {
-    var buffer: [256]u8 = undefined;
+    var buffer: [line_bytes_max + 32]u8 = undefined;
     const message = std.fmt.bufPrint(&buffer, "cannoli-server: " ++ format ++ "\n", args) catch "cannoli-server: cannot start\n";
     _ = linux.write(2, message.ptr, message.len);
 }
@@ -94,14 +109,30 @@ pub fn printLine(comptime format: []const u8, args: anytype) void {
 /// server, which is what the consumer's one-line diagnosis rests on.
 /// Best effort: nothing about tracing depends on it.
 pub fn announceLoaded(socket_path: []const u8, backend: []const u8, plugin_api: c_int) void {
-    var path_buffer: [Config.socket_path_bytes_max + loaded_suffix.len + 1]u8 = undefined;
-    const path = std.fmt.bufPrintZ(&path_buffer, "{s}" ++ loaded_suffix, .{socket_path}) catch return;
-    const fd = std.os.openZ(path, std.os.O.WRONLY | std.os.O.CREAT | std.os.O.TRUNC | std.os.O.CLOEXEC, 0o600) catch return;
-    defer std.os.close(fd);
+    if (socket_path.len > Config.socket_path_bytes_max) return;
+    @memcpy(consumer_socket[0..socket_path.len], socket_path);
+    consumer_socket_len = socket_path.len;
     var text_buffer: [64]u8 = undefined;
     const text = std.fmt.bufPrint(&text_buffer, "backend={s} plugin_api={d}\n", .{ backend, plugin_api }) catch return;
-    _ = std.os.write(fd, text) catch {};
+    _ = writeBeside(loaded_suffix, text);
 }
 
-/// Must match src/runtime/session.ts (`serverLoadedSuffix`).
+/// The consumer's socket, once announceLoaded knows it.
+var consumer_socket: [Config.socket_path_bytes_max]u8 = undefined;
+var consumer_socket_len: usize = 0;
+
+/// Writes `text` to the file named by the consumer's socket and `suffix`;
+/// false when there is no such socket yet or the file cannot be written.
+fn writeBeside(comptime suffix: []const u8, text: []const u8) bool {
+    if (consumer_socket_len == 0) return false;
+    var path_buffer: [Config.socket_path_bytes_max + suffix.len + 1]u8 = undefined;
+    const path = std.fmt.bufPrintZ(&path_buffer, "{s}" ++ suffix, .{consumer_socket[0..consumer_socket_len]}) catch return false;
+    const fd = std.os.openZ(path, std.os.O.WRONLY | std.os.O.CREAT | std.os.O.TRUNC | std.os.O.CLOEXEC, 0o600) catch return false;
+    defer std.os.close(fd);
+    const written = std.os.write(fd, text) catch return false;
+    return written == text.len;
+}
+
+/// Must match src/runtime/session.ts (`serverLoadedSuffix`, `serverRefusedSuffix`).
 const loaded_suffix = ".loaded";
+const refused_suffix = ".refused";
