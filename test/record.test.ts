@@ -3,7 +3,7 @@
 //! run gave it; damaged recordings replay up to the damage and name its
 //! offset.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scratchDir } from "./helpers/scratch";
 import { DirectFile } from "../src/record/DirectFile";
@@ -58,6 +58,22 @@ describe("replayed output is byte-identical to the live run's", () => {
     const info = cli("info", recording).stdout.toString();
     if (level === "0") expect(info).toContain("(1.0x)");
     else expect(info).not.toContain("(1.0x)");
+  });
+
+  test("a run that never started (the server refused, QEMU failed) leaves no recording behind", () => {
+    for (const [options, line] of [
+      [["--backend", "patched", "--regs=x0,bogus"], /^cannoli: --regs: no aarch64 register matches bogus \(the patched QEMU has: x0 .*\)$/m],
+      [
+        ["--qemu-arg", "-no-such-qemu-option"],
+        /^qemu: unknown option 'no-such-qemu-option'\ncannoli: \/usr\/bin\/qemu-aarch64 \(QEMU 7\.2\.\d+\) stopped before it loaded cannoli's server; QEMU's own message is above$/m,
+      ],
+    ] as const) {
+      const recording = file("never.cnl");
+      const result = cli("record", "--quiet", "-o", recording, ...options, "--", guest("aarch64", "loops"));
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.toString()).toMatch(line);
+      expect(existsSync(recording)).toBe(false);
+    }
   });
 
   test("record --level out of range, or given to run: one line, exit 2", () => {

@@ -81,5 +81,8 @@ export function serverLoadFailure(qemuPath: string, backend: "plugin" | "patched
   else if (!atLeast(version, oldest.major, oldest.minor)) why = `: it is older than 7.2`;
   else if (version.major > newestMajor) why = `: it is newer than cannoli knows (up to ${newestMajor}.x)`;
   else if (!hasPluginOption(qemuPath)) why = ": it was built without TCG plugin support (--enable-plugins)";
+  // A QEMU that can load the server stopped before it did: QEMU's own
+  // message (a --qemu-arg it refused, a guest it cannot load) is the reason.
+  else return `cannoli: ${named} stopped before it loaded cannoli's server; QEMU's own message is above`;
   return `cannoli: ${named} could not load cannoli's server${why}${version ? " (QEMU's own message is above)" : ""}; cannoli needs ${supportedQemu} with plugin support: install qemu-user from Debian 12 or later, or give --qemu PATH (cannoli doctor lists what works)`;
 }

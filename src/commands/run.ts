@@ -228,7 +228,8 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
     describeLoadFailure: () => serverLoadFailure(qemu, args.backend),
   });
   const result = await session.run();
-  await recording?.close(result.stats.exit_code);
+  if (recording && result.error && result.stats.threads === 0) await recording.discard();
+  else await recording?.close(result.stats.exit_code);
   const errors = [result.error, result.error ? null : (recording?.failure ?? null), writeStats(args.statsJson, result.stats)].filter((e) => e !== null);
   for (const error of errors) process.stderr.write(`${error}\n`);
   return errors.length > 0 && result.exitCode === 0 ? 1 : result.exitCode;

@@ -2,6 +2,7 @@
 //! Appends frames to a recording file (main thread). Chunks arrive already
 //! compressed by the Workers, in any order; the reader restores order by
 //! ticket.
+import { lstatSync, unlinkSync } from "node:fs";
 import { describeWriteError } from "../runtime/output";
 import { type RecordingFile, openRecordingFile } from "./RecordingFile";
 import { FrameKind, type FrameKindValue, encodeFrameHeader, fileMagic, footerMagic, recordLevelDefault, runStream } from "./format";
@@ -64,6 +65,18 @@ export class RecordingWriter {
   end(stream: number, summary: object): void {
     const bytes = new TextEncoder().encode(JSON.stringify(summary));
     this.#frame(FrameKind.end, stream, 0, bytes.length, bytes);
+  }
+
+  /** For a run that never got as far as a stream (QEMU refused or failed
+   *  to start): closes the file and removes it when it is a regular file,
+   *  so no recording of nothing is left to replay as "0 instructions". */
+  async discard(): Promise<void> {
+    await this.#file.close(this.#offset);
+    try {
+      if (lstatSync(this.#path).isFile()) unlinkSync(this.#path);
+    } catch {
+      // Already gone, or not ours to remove: nothing to undo.
+    }
   }
 
   /** Records how the run ended, writes the index and footer, closes the
