@@ -39,7 +39,7 @@ export const DecodeStatus = {
   out_of_memory: 3,
   bad_argument: 4,
 } as const;
-/** wire.BatchDecoder.Column: the bit `1 << n` of DecoderColumns.wanted. */
+/** wire.decoder_abi.Column: the bit `1 << n` of DecoderColumns.wanted. */
 export const DecoderColumn = {
   exec_pc: 0,
   mem_pc: 1,
@@ -82,7 +82,7 @@ export const ListenerEvent = {
   reason: 5,
   length: 6,
 } as const;
-/** wire.BatchDecoder.Counts: index of each field in a Uint32 array over it. */
+/** wire.decoder_abi.Counts: index of each field in a Uint32 array over it. */
 export const DecoderCounts = {
   instructions: 0,
   reads: 1,
@@ -96,7 +96,7 @@ export const DecoderCounts = {
   register_entries: 9,
   length: 10,
 } as const;
-/** wire.BatchDecoder.Columns: index of each field in a BigUint64 array over it. */
+/** wire.decoder_abi.Columns: index of each field in a BigUint64 array over it. */
 export const DecoderColumns = {
   wanted: 0,
   exec_pc: 1,

@@ -9,7 +9,7 @@ const std = @import("std");
 const c_api = @import("mempipe/c_api.zig");
 const Consumer = @import("mempipe/Consumer.zig");
 const Listener = @import("mempipe/Listener.zig");
-const BatchDecoder = @import("wire/BatchDecoder.zig");
+const decoder_abi = @import("wire/decoder_abi.zig");
 
 pub fn main() !void {
     const out = std.io.getStdOut().writer();
@@ -18,15 +18,15 @@ pub fn main() !void {
     try printEnum(out, "StreamFailure", Consumer.Failure);
     try printEnum(out, "ListenerEventKind", Listener.EventKind);
     try printEnum(out, "RejectReason", Listener.Reason);
-    try printEnum(out, "DecodeStatus", BatchDecoder.Status);
-    try out.writeAll("/** wire.BatchDecoder.Column: the bit `1 << n` of DecoderColumns.wanted. */\n");
-    try printEnum(out, "DecoderColumn", BatchDecoder.Column);
-    try out.print("export const noBlockId = 0x{x};\nexport const blockPcsSlack = {d};\n", .{ BatchDecoder.no_block_id, BatchDecoder.block_pcs_slack });
+    try printEnum(out, "DecodeStatus", decoder_abi.Status);
+    try out.writeAll("/** wire.decoder_abi.Column: the bit `1 << n` of DecoderColumns.wanted. */\n");
+    try printEnum(out, "DecoderColumn", decoder_abi.Column);
+    try out.print("export const noBlockId = 0x{x};\nexport const blockPcsSlack = {d};\n", .{ decoder_abi.no_block_id, decoder_abi.block_pcs_slack });
     try printFields(out, "ClaimOut", c_api.ClaimOut, u64);
     try printFields(out, "SummaryOut", c_api.SummaryOut, u64);
     try printFields(out, "ListenerEvent", Listener.Event, u32);
-    try printFields(out, "DecoderCounts", BatchDecoder.Counts, u32);
-    try printFields(out, "DecoderColumns", BatchDecoder.Columns, u64);
+    try printFields(out, "DecoderCounts", decoder_abi.Counts, u32);
+    try printFields(out, "DecoderColumns", decoder_abi.Columns, u64);
 }
 
 fn printEnum(out: anytype, comptime name: []const u8, comptime E: type) !void {

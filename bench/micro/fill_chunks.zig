@@ -66,6 +66,7 @@ pub fn main() !void {
     var chunks: u64 = 0;
     var instructions: u64 = 0;
     var accesses: u64 = 0;
+    var runs: u64 = 0;
     while (at + 4 <= file.len) : (chunks += 1) {
         const bytes = std.mem.readIntLittle(u32, file[at..][0..4]);
         at += 4;
@@ -76,8 +77,9 @@ pub fn main() !void {
         if (count_only) try decoder.count(words, 2, &counts) else try decoder.fill(words, 2, &columns, &counts);
         instructions += counts.instructions;
         accesses += counts.reads + counts.writes;
+        runs += counts.runs;
     }
-    try std.io.getStdOut().writer().print("{d} chunks, {d} instructions, {d} accesses\n", .{ chunks, instructions, accesses });
+    try std.io.getStdOut().writer().print("{d} chunks, {d} instructions, {d} accesses, {d} runs\n", .{ chunks, instructions, accesses, runs });
 }
 
 fn usage() void {

@@ -40,7 +40,7 @@ export interface NativeColumns {
   regValueHi: Uint32Array;
 }
 
-/** What each field of BatchDecoder.Columns gets: a column's address or a capacity. */
+/** What each field of decoder_abi.Columns gets: a column's address or a capacity. */
 const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wanted">, (columns: NativeColumns) => bigint> = {
   exec_pc: (c) => BigInt(ptr(c.execPc)),
   exec_capacity: (c) => BigInt(c.execPc.length),
@@ -73,7 +73,7 @@ const columnValue: Record<Exclude<keyof typeof DecoderColumns, "length" | "wante
   reg_value_hi: (c) => BigInt(ptr(c.regValueHi)),
 };
 
-/** A chunk's counts (BatchDecoder.Counts); the run's statistics add them up. */
+/** A chunk's counts (decoder_abi.Counts); the run's statistics add them up. */
 export interface ChunkCounts {
   instructions: number;
   reads: number;
@@ -112,7 +112,7 @@ class NativeDecoder {
   readonly #handle: Pointer;
   readonly #counts = new Uint32Array(DecoderCounts.length);
   readonly #countsPtr = ptr(this.#counts);
-  /** BatchDecoder.Columns, rebuilt when the column arrays change. */
+  /** decoder_abi.Columns, rebuilt when the column arrays change. */
   readonly #columns = new BigUint64Array(DecoderColumns.length);
   #columnsFor: NativeColumns | undefined;
   #columnsGeneration = -1;

@@ -8,7 +8,7 @@ import { DecoderColumn, blockPcsSlack } from "../consumer_abi.generated";
 import type { RecordBatch, ThreadInfo } from "../tracer";
 import type { ChunkCounts, NativeColumns } from "./NativeDecoder";
 
-/** `Columns.wanted` bits (zig-src/wire/BatchDecoder.zig). */
+/** `Columns.wanted` bits (zig-src/wire/decoder_abi.zig). */
 export const columnBit = (column: keyof typeof DecoderColumn): number => 1 << DecoderColumn[column];
 
 /** The columns with one row per memory access. */

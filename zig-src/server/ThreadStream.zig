@@ -874,7 +874,7 @@ test "a 16-byte access keeps all its value bytes: learned, kept to, departed fro
 
     var decoder = wire.BatchDecoder.init(std.testing.allocator);
     defer decoder.deinit();
-    var out = wire.BatchDecoder.TestColumns(4, 4){};
+    var out = wire.decoder_abi.TestColumns(4, 4){};
     const columns = out.columns();
     var counts: wire.BatchDecoder.Counts = .{};
     try decoder.fill(words, 1, &columns, &counts);

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+//! The columns of one whole block run without a branch per instruction or
+//! per access: its PCs as one fixed-size copy, each access's address and
+//! value as one masked 8-byte read. BatchDecoder.zig's fast path, taken
+//! where a run is whole and its data lies far enough from the chunk's end;
+//! its per-access path is the reference these must agree with (a test there
+//! fills the same run both ways).
+const std = @import("std");
+const records = @import("records.zig");
+const abi = @import("decoder_abi.zig");
+const Columns = abi.Columns;
+
+/// Blocks of at most this many executed instructions are copied into the
+/// column as one fixed-size vector (no loop, no mispredicted exit): four in
+/// five blocks in busybox gzip. Twice this is the `block_pcs` slack.
+const copy_insns_fixed = abi.block_pcs_slack / 2;
+
+/// By a layout entry's flags: the bits of an 8-byte read its value keeps
+/// and the bytes it takes (none without a value; 16-byte values are read
+/// another way).
+const run_value_steps = blk: {
+    var steps: [records.layout_flags_mask + 1]struct { mask: u64, bytes: usize } = undefined;
+    for (&steps, 0..) |*step, flags| {
+        const bytes = records.valueBytes(records.layoutHead(flags));
+        step.* = .{ .mask = if (bytes >= 8) std.math.maxInt(u64) else (@as(u64, 1) << (8 * bytes)) - 1, .bytes = bytes };
+    }
+    break :blk steps;
+};
+
+/// Copies a block's first `n` PCs from `pcs` to the column at row
+/// `exec`; the caller checked `n` fits. Blocks of up to 16 go as one
+/// fixed-size vector (no loop, no mispredicted exit), the copy past
+/// `n` landing in the column's free room; `pcs` reaches past the
+/// chunk's PCs by `abi.block_pcs_slack`.
+pub inline fn copyPcs(columns: *const Columns, exec: u64, pcs: []const f64, n: u32) void {
+    const room = columns.exec_capacity - exec;
+    std.debug.assert(n <= room and pcs.len >= n + abi.block_pcs_slack);
+    const out = columns.exec_pc[exec..columns.exec_capacity];
+    if (n <= copy_insns_fixed and room >= copy_insns_fixed) {
+        out[0..copy_insns_fixed].* = pcs[0..copy_insns_fixed].*;
+    } else if (n <= 2 * copy_insns_fixed and room >= 2 * copy_insns_fixed) {
+        out[0 .. 2 * copy_insns_fixed].* = pcs[0 .. 2 * copy_insns_fixed].*;
+    } else {
+        @memcpy(out[0..n], pcs[0..n]);
+    }
+}
+
+/// Bytes putRunData may read past a run's data.
+pub const run_read_slack = 8;
+
+/// The address and value columns of a whole run's accesses (rows `m`
+/// on, their `layout`, their data from `bytes` on), for a run where no
+/// value takes 16 bytes and `bytes` reaches `run_read_slack` past the
+/// data: every address and value is then one 8-byte read, masked, with
+/// no branch on the entry (a derived address or a value's size).
+pub inline fn putRunData(comptime addr_words: u32, columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+    const wanted: u4 = @intFromBool(columns.wants(.mem_addr)) |
+        @as(u4, @intFromBool(columns.wants(.mem_value_lo))) << 1 |
+        @as(u4, @intFromBool(columns.wants(.mem_value_hi))) << 2 |
+        @as(u4, @intFromBool(columns.wants(.mem_value_upper))) << 3;
+    switch (wanted) {
+        inline else => |set| putRunDataOf(addr_words, set, columns, m, layout, bytes),
+    }
+}
+
+/// putRunData for one set of columns (bits: address, value_lo,
+/// value_hi, value_upper), so that the loop tests none.
+fn putRunDataOf(comptime addr_words: u32, comptime set: u4, columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+    // In locals: the compiler cannot tell that the column stores
+    // leave `columns` alone, and would load these on every access.
+    const addr_column = columns.mem_addr;
+    const lo_column = columns.mem_value_lo;
+    const hi_column = columns.mem_value_hi;
+    const upper_lo_column = columns.mem_value_upper_lo;
+    const upper_hi_column = columns.mem_value_upper_hi;
+    var data: usize = 0;
+    var address: u64 = 0;
+    for (layout, m..) |entry, row| {
+        // All ones for an address the data holds, zero for a derived one.
+        const read: u64 = @as(u64, (entry >> records.layout_derived_bit) & 1) -% 1;
+        const delta: u64 = @bitCast(@as(i64, records.layoutDelta(entry)));
+        address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & read) | ((address +% delta) & ~read);
+        if (addr_words == 1) address &= 0xffff_ffff;
+        data += (addr_words * 4) & read;
+        const value_step = run_value_steps[entry & records.layout_flags_mask];
+        const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & value_step.mask;
+        data += value_step.bytes;
+        if (set & 1 != 0) addr_column[row] = @floatFromInt(address);
+        if (set & 2 != 0) lo_column[row] = @truncate(value);
+        if (set & 4 != 0) hi_column[row] = @truncate(value >> 32);
+        if (set & 8 != 0) {
+            upper_lo_column[row] = 0;
+            upper_hi_column[row] = 0;
+        }
+    }
+}
