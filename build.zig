@@ -120,6 +120,7 @@ pub fn build(b: *std.Build) void {
         "zig-src/server/qemu_plugin.zig",
         "zig-src/server/patched.zig",
         "zig-src/exec_argv.zig",
+        "zig-src/stdio_blocking.zig",
     };
     for (test_roots) |root| {
         const unit_tests = b.addTest(.{ .root_source_file = .{ .path = root }, .target = target });

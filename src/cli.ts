@@ -4,6 +4,7 @@
 //! (src/commands/). Every failure is one line on stderr and a non-zero exit.
 import { ElfError } from "./elf";
 import { firstLine } from "./runtime/errors";
+import { leaveStdioBlockingAtExit, writeStderr, writeStdout } from "./runtime/stdio";
 import { UsageError } from "./commands/usage_error";
 import { doctor } from "./commands/doctor";
 import { info } from "./commands/info";
@@ -45,7 +46,7 @@ ${runUsage}`;
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    process.stdout.write(usage);
+    writeStdout(usage);
     return command === undefined ? 2 : 0;
   }
   const handler = commands[command];
@@ -53,11 +54,12 @@ async function main(argv: string[]): Promise<number> {
   return handler(rest);
 }
 
+leaveStdioBlockingAtExit();
 try {
   adoptLauncherArgv();
   process.exit(await main(process.argv.slice(2)));
 } catch (error) {
   const known = error instanceof UsageError || error instanceof ElfError || (error instanceof Error && error.message.startsWith("cannoli:"));
-  process.stderr.write(`${known ? firstLine(error) : `cannoli: ${firstLine(error)}`}\n`);
+  writeStderr(`${known ? firstLine(error) : `cannoli: ${firstLine(error)}`}\n`);
   process.exit(2);
 }

@@ -12,6 +12,7 @@ const repo = join(import.meta.dir, "..");
 const bun = process.execPath;
 const cli = join(repo, "src/cli.ts");
 const guest = (arch: string, name: string) => join(repo, "test/guests/build", arch, name);
+const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
 let scratch: string;
 
 beforeAll(() => {
@@ -629,7 +630,6 @@ test("streams from outside the traced QEMU are refused; the run goes on", async 
 // leave the listener holding the destroyed consumer: Bun segfaulted when
 // that producer went away.)
 test("a malformed stream opened from inside the guest is refused; the run goes on", async () => {
-  const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
   const producer = join(repo, "zig-out/bin/mempipe-producer");
   // A host program the guest execs (QEMU runs it natively): it opens a
   // well-formed pipe whose handshake is not cannoli's, then is killed.
@@ -649,6 +649,27 @@ test("tracer output to a reader that went away: one line naming the output, not 
   expect(result.stdout.toString()).toBe("3\n");
 });
 
+test("the guest's output and the trace share a pipe with a slow reader (2>&1 | less): both waited for, nothing lost", () => {
+  // Node's process.stderr in Bun makes its pipe non-blocking, for every
+  // process that shares it: QEMU's guest too, whose writes into the full
+  // pipe then failed with EAGAIN ("cat: write error", 64 KiB of 750).
+  const payload = join(scratch, "payload.txt");
+  const lines = 40_000;
+  writeFileSync(payload, Array.from({ length: lines }, (_, i) => `payload line ${i}\n`).join(""));
+  const piped = (tracer: string) => {
+    const script = `${bun} ${cli} run --no-mem --tracer ${tracer} -- ${busybox} cat ${payload} 2>&1 | (sleep 1; grep -c -e "^payload line" -e "^[0-9]*:[0-9]* exit$"); echo "\${PIPESTATUS[0]}"`;
+    return Bun.spawnSync(["/bin/bash", "-c", script], { cwd: repo }).stdout.toString();
+  };
+  expect(piped("print")).toBe(`${lines + 1}\n0\n`);
+  // A tracer that writes through process.stdout and process.stderr in its
+  // Workers itself, from the guest's start on (context() runs as its
+  // thread's stream opens).
+  const noisy = join(scratch, "noisy.ts");
+  const write = `process.stdout.write(""); process.stderr.write("");`;
+  writeFileSync(noisy, `export default { context() { ${write} }, exec() { ${write} } };\n`);
+  expect(piped(noisy)).toBe(`${lines}\n0\n`);
+}, 30_000);
+
 test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is lost", async () => {
   const tracer = join(scratch, "slow-trace.ts");
   writeFileSync(
@@ -666,7 +687,6 @@ test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is
   // hundreds of chunks of trace.
   const random = Buffer.from(crypto.getRandomValues(new Uint8Array(1_000_000))).toString("base64");
   writeFileSync(input, random.replace(/.{76}/g, "$&\n"));
-  const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
   const rss = join(scratch, "slow.rss");
   const stats = join(scratch, "slow-stats.json");
   const run = Bun.spawnSync(
@@ -684,7 +704,6 @@ test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is
 // turn them into U+FFFD (src/runtime/argv_bytes.ts). bash makes the
 // command line, since a JavaScript string cannot hold such bytes.
 describe("guest arguments and paths that are not UTF-8", () => {
-  const busybox = join(process.env.CANNOLI_CACHE ?? join(process.env.HOME ?? "/root", ".cache/cannoli"), "busybox/arm64/busybox");
   const viaBash = (launcher: string, guestArgs: string) =>
     Bun.spawnSync(["/bin/bash", "-c", `exec ${launcher} run --quiet --tracer count -- ${guestArgs}`], {
       cwd: repo,

@@ -13,6 +13,7 @@ import { encodeModoff } from "../coverage/modoff_writer";
 import { readGuestElf } from "../elf";
 import { nativePath } from "../native_paths";
 import { Session } from "../runtime/session";
+import { writeStderr } from "../runtime/stdio";
 import type { AnyTracer, ThreadInfo } from "../tracer";
 import { type CovState, covTracer, settleCoverage } from "../tracers/cov";
 import { serverLoadFailure } from "./qemu_version";
@@ -155,7 +156,7 @@ export async function cov(argv: string[]): Promise<number> {
     describeLoadFailure: () => serverLoadFailure(qemu, "plugin"),
   });
   const result = await session.run();
-  if (!args.quiet && summary) process.stderr.write(summary);
-  if (result.error) process.stderr.write(`${result.error}\n`);
+  if (!args.quiet && summary) writeStderr(summary);
+  if (result.error) writeStderr(`${result.error}\n`);
   return result.exitCode;
 }

@@ -3,6 +3,7 @@
 //! recording, through the same API and with the same results as a live run.
 import { loadTracer } from "../runtime/load_tracer";
 import { replay as replayRecording } from "../runtime/ReplaySession";
+import { writeStderr } from "../runtime/stdio";
 import { defaultWorkerCount } from "../runtime/WorkerPool";
 import { parseWorkers, workersUsage } from "./guest_argv";
 import { addTracerArg, tracerArgUsage } from "./tracer_args";
@@ -58,11 +59,11 @@ export async function replay(argv: string[]): Promise<number> {
   const tracer = await loadTracer(tracerSpec);
   const result = await replayRecording({ path, tracerSpec, tracerArgs, tracer, workers, outputPath: output });
   const statsFailure = writeStats(statsJson, result.stats);
-  if (statsFailure) process.stderr.write(`${statsFailure}\n`);
+  if (statsFailure) writeStderr(`${statsFailure}\n`);
   // The damage line first: a tracer error after it is often its consequence.
-  if (result.damage) process.stderr.write(`${result.damage}${partial ? " (--partial: replayed up to there)" : ""}\n`);
+  if (result.damage) writeStderr(`${result.damage}${partial ? " (--partial: replayed up to there)" : ""}\n`);
   if (result.error) {
-    process.stderr.write(`${result.error}\n`);
+    writeStderr(`${result.error}\n`);
     return 1;
   }
   if (result.damage && !partial) return 1;

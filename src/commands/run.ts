@@ -9,6 +9,7 @@ import { describeWriteError } from "../runtime/output";
 import type { AnyTracer } from "../tracer";
 import { recordLevelMax } from "../record/format";
 import { Session } from "../runtime/session";
+import { writeStderr } from "../runtime/stdio";
 import { printSymbolsTracer } from "../tracers/print_symbols";
 import { tailTracer } from "../tracers/tail";
 import { qemuVersion, serverLoadFailure } from "./qemu_version";
@@ -231,7 +232,7 @@ export async function runSession(args: RunArgs, recording?: RecordingWriter): Pr
   if (recording && result.error && result.stats.threads === 0) await recording.discard();
   else await recording?.close(result.stats.exit_code);
   const errors = [result.error, result.error ? null : (recording?.failure ?? null), writeStats(args.statsJson, result.stats)].filter((e) => e !== null);
-  for (const error of errors) process.stderr.write(`${error}\n`);
+  for (const error of errors) writeStderr(`${error}\n`);
   return errors.length > 0 && result.exitCode === 0 ? 1 : result.exitCode;
 }
 

@@ -23,6 +23,7 @@ const symbols = {
   cnl_consumer_release: { args: [FFIType.ptr, FFIType.u64_fast], returns: FFIType.void },
   cnl_consumer_mark_gone: { args: [FFIType.ptr], returns: FFIType.void },
   cnl_stop_guard_arm: { args: [FFIType.u32], returns: FFIType.u32 },
+  cnl_stdio_blocking: { args: [], returns: FFIType.u32 },
   cnl_consumer_closed_clean: { args: [FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_wants_help: { args: [FFIType.ptr], returns: FFIType.u32 },
   cnl_consumer_base: { args: [FFIType.ptr], returns: FFIType.ptr },
@@ -42,6 +43,11 @@ let library: ConsumerLibrary | undefined;
 
 export function consumerLibrary(): ConsumerLibrary {
   library ??= dlopen(nativePath("libcannoli_consumer.so"), symbols).symbols;
+  return library;
+}
+
+/** The library if this thread has loaded it already, without loading it. */
+export function loadedConsumerLibrary(): ConsumerLibrary | undefined {
   return library;
 }
 

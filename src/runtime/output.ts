@@ -22,10 +22,19 @@ export function describeWriteError(error: unknown): string {
   return code ? `${code}${known[code] ? ` (${known[code]})` : ""}` : String(error);
 }
 
-/** Writes all of `bytes` to `fd` (writeSync may write less than asked). */
+/** Writes all of `bytes` to `fd` (writeSync may write less than asked).
+ *  A descriptor something made non-blocking (see stdio.ts) says EAGAIN
+ *  while its pipe is full: wait for the reader, as a blocking write does. */
 export function writeAll(fd: number, bytes: Uint8Array): void {
   let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written);
+  while (written < bytes.length) {
+    try {
+      written += writeSync(fd, bytes, written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      Bun.sleepSync(1);
+    }
+  }
 }
 
 export class BufferedOutput implements Output {

@@ -17,6 +17,7 @@ import type { FromWorker, WorkerMode } from "./messages";
 import { OrderedStage, type RunStats } from "./OrderedStage";
 import { BufferedOutput } from "./output";
 import { signalName } from "./signals";
+import { keepStdioBlocking, makeNodeStdio, stderrIsTerminal, writeStderr } from "./stdio";
 import { WorkerPool } from "./WorkerPool";
 
 export { defaultHelperCount, defaultWorkerCount } from "./WorkerPool";
@@ -52,6 +53,8 @@ const stopGuardMs = 5000;
  *  (zig-src/server/process.zig). */
 const serverLoadedSuffix = ".loaded";
 const serverRefusedSuffix = ".refused";
+/** How often a run puts descriptors 0-2 back in blocking mode (stdio.ts). */
+const stdioCheckMs = 100;
 
 export interface SessionResult {
   exitCode: number;
@@ -92,6 +95,7 @@ export class Session {
     const stage = this.#stage;
     let qemu: ReturnType<typeof Bun.spawn> | undefined;
     let progress: ReturnType<typeof setInterval> | undefined;
+    let stdioKeeper: ReturnType<typeof setInterval> | undefined;
     let interrupted = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     let serverLoaded = false;
@@ -126,6 +130,12 @@ export class Session {
         this.#onWorkerMessage(m),
       );
       stage.init(this.#options.tracerArgs);
+      // The Workers have made their process.stdout and process.stderr;
+      // so does this thread (trace() runs here): the guest gets its stdio
+      // as the shell gave it, blocking.
+      makeNodeStdio();
+      keepStdioBlocking();
+      stdioKeeper = setInterval(keepStdioBlocking, stdioCheckMs);
       const qemuArgv = [...this.#options.qemuArgv, `${this.#options.pluginArg(this.#listener.socketPath)},owner=${process.pid}`];
       qemu = Bun.spawn(spawnArgv(qemuArgv, this.#options.guestArgv, dirname(this.#listener.socketPath)), {
         stdin: "inherit",
@@ -135,21 +145,22 @@ export class Session {
         // with, not process.env (which no longer has CANNOLI_RAW_ARGV).
         env: this.#options.env ?? process.env,
       });
-      if (!this.#options.quiet && process.stderr.isTTY) {
+      if (!this.#options.quiet && stderrIsTerminal()) {
         let lastEvents = 0;
         progress = setInterval(() => {
           const rate = stage.events - lastEvents;
           lastEvents = stage.events;
-          process.stderr.write(`\rcannoli: ${(rate / 1e6).toFixed(1)} M events/s, ${stage.streamCount} thread(s)\x1b[K`);
+          writeStderr(`\rcannoli: ${(rate / 1e6).toFixed(1)} M events/s, ${stage.streamCount} thread(s)\x1b[K`);
         }, 1000);
       }
       await this.#serve(qemu);
     } catch (error) {
       stage.fail(firstLine(error));
     } finally {
+      if (stdioKeeper) clearInterval(stdioKeeper);
       if (progress) {
         clearInterval(progress);
-        process.stderr.write("\r\x1b[K");
+        writeStderr("\r\x1b[K");
       }
       if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
         qemu.kill(9);
@@ -233,7 +244,7 @@ export class Session {
         quietRoundsAfterExit = 0;
         if (event.kind === "opened") this.#openStream(event.connection, event.consumer, event.handshake);
         // One bad connection ends only itself: the run goes on, and says so.
-        else if (event.kind === "rejected") process.stderr.write(`cannoli: refused a trace connection (${event.reason})\n`);
+        else if (event.kind === "rejected") writeStderr(`cannoli: refused a trace connection (${event.reason})\n`);
         else if (event.kind === "hung-up") this.#hungUp.add(event.consumer);
         // "gone": the Workers see the end through the consumer.
         continue;
@@ -257,7 +268,7 @@ export class Session {
       // One bad stream ends only itself; a protocol mismatch is the run's.
       this.#listener.refuse(connection, consumer);
       if (error instanceof ProtocolMismatchError) throw error;
-      process.stderr.write(`cannoli: refused a trace connection (${firstLine(error).replace(/^cannoli: /, "")})\n`);
+      writeStderr(`cannoli: refused a trace connection (${firstLine(error).replace(/^cannoli: /, "")})\n`);
       return;
     }
     const id = this.#nextId++;

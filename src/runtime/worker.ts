@@ -12,6 +12,7 @@ import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import { ChunkDecoder } from "./decode";
 import { firstLine } from "./errors";
 import { loadTracer } from "./load_tracer";
+import { makeNodeStdio } from "./stdio";
 import { type FromWorker, type ToWorker, type WorkerMode, inFlightChunksMax } from "./messages";
 
 declare const self: Worker;
@@ -50,6 +51,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       case "init":
         mode = message.mode;
         helper = message.helper;
+        makeNodeStdio();
         tracer = await loadTracer(message.tracer);
         tracerArgs = message.tracerArgs;
         inFlight = message.inFlight;
