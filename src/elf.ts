@@ -58,7 +58,10 @@ export function readGuestElf(path: string | Buffer): GuestElf {
   try {
     stat = statSync(path);
   } catch {
-    throw new ElfError(`cannoli: guest ${path} does not exist`);
+    const found = typeof path === "string" && !path.includes("/") ? onSearchPath(path) : undefined;
+    // Like QEMU, cannoli runs the file it is given; a bare name that the
+    // shell would find in PATH gets its path suggested.
+    throw new ElfError(`cannoli: guest ${path} does not exist${found ? ` (to trace ${found}, give its path)` : ""}`);
   }
   if (!stat.isFile()) throw new ElfError(`cannoli: guest ${path} is not a file`);
   let fd: number;
@@ -127,3 +130,17 @@ export const debianTriples: Record<string, string> = {
   ppc64le: "powerpc64le-linux-gnu",
   s390x: "s390x-linux-gnu",
 };
+
+/** Where `name` is in PATH as an executable file, as a shell finds it. */
+function onSearchPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir === "") continue;
+    const candidate = `${dir}/${name}`;
+    try {
+      if (statSync(candidate).isFile() && isExecutable(candidate)) return candidate;
+    } catch {
+      // Not there: the next directory.
+    }
+  }
+  return undefined;
+}

@@ -79,6 +79,9 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
 describe("bad input gets one clear line and a non-zero exit", () => {
   test.each([
     [["run", "--", "/nonexistent/guest"], /^cannoli: guest \/nonexistent\/guest does not exist$/],
+    // A bare name is not searched for (QEMU runs the file it is given), but
+    // one the shell would find in PATH gets its path suggested.
+    [["run", "--", "sh"], /^cannoli: guest sh does not exist \(to trace \/(usr\/)?bin\/sh, give its path\)$/],
     [["run", "--", join(repo, "package.json")], /^cannoli: guest .*package\.json is not an ELF file$/],
     [["run"], /^cannoli: no guest program given/],
     [["run", "--bogus", "--", "x"], /^cannoli: unknown option --bogus/],

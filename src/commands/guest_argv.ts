@@ -2,6 +2,7 @@
 //! The shared shape of `cannoli <command> [options] -- <guest> [args...]`:
 //! options up to `--` (or up to the first word that is not an option), then
 //! the guest's own argv, untouched.
+import { writeStdout } from "../runtime/stdio";
 import { defaultHelperCount, defaultWorkerCount } from "../runtime/WorkerPool";
 import { UsageError } from "./usage_error";
 
@@ -16,7 +17,7 @@ export function scanGuestCommand(argv: string[], command: string, usage: string,
     if (arg === "--") return argv.slice(i + 1);
     if (!arg.startsWith("-")) return argv.slice(i);
     if (arg === "-h" || arg === "--help") {
-      process.stdout.write(usage);
+      writeStdout(usage);
       process.exit(0);
     }
     const value = (): string => {

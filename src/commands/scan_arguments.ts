@@ -3,6 +3,7 @@
 //! any order (`replay`, `export`, `sql`): each option once through
 //! `option`, each other word through `positional`; `-h`/`--help` prints the
 //! usage and exits 0.
+import { writeStdout } from "../runtime/stdio";
 import { UsageError } from "./usage_error";
 
 /** `option(flag, value)` returns false for a flag it does not know
@@ -17,7 +18,7 @@ export function scanArguments(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h" || arg === "--help") {
-      process.stdout.write(usage);
+      writeStdout(usage);
       process.exit(0);
     }
     if (!arg.startsWith("-") || arg === "-") {
