@@ -34,12 +34,16 @@ pub const Error = error{ Corrupt, ColumnsTooSmall, OutOfMemory };
 
 /// The current chunk's block definitions.
 blocks: BlockTable,
+/// The current chunk's layout entries as the branch-free fill reads them,
+/// each block's from its `steps_at` (filled only when columns are).
+run_steps: std.ArrayListUnmanaged(run_fill.RunStep) = .{},
 
 pub fn init(allocator: std.mem.Allocator) BatchDecoder {
     return .{ .blocks = BlockTable.init(allocator) };
 }
 
 pub fn deinit(self: *BatchDecoder) void {
+    self.run_steps.deinit(self.blocks.allocator);
     self.blocks.deinit();
     self.* = undefined;
 }
@@ -62,10 +66,15 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
         if (c.block_pcs_capacity < words.len + block_pcs_slack) return error.ColumnsTooSmall;
     }
     try self.blocks.nextChunk();
+    self.run_steps.clearRetainingCapacity();
     switch (addr_words) {
         inline 1, 2 => |aw| {
             var walker = Walker(aw){ .decoder = self, .words = words, .columns = columns, .counts = counts };
-            if (columns == null) try walker.run(false) else try walker.run(true);
+            // Three instantiations: a fill without memory columns (an exec or
+            // runs handler) keeps its registers for the instructions.
+            if (columns) |c| {
+                if (c.wanted & Column.memory_bits != 0) try walker.run(.fill_memory) else try walker.run(.fill);
+            } else try walker.run(.count);
             if (columns) |c| {
                 std.debug.assert(walker.exec == counts.instructions);
                 std.debug.assert(walker.mem <= c.mem_capacity);
@@ -75,6 +84,10 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
         else => unreachable,
     }
 }
+
+/// What a Walker pass writes: nothing (the counting pass), the columns
+/// but none of the memory ones, or the memory columns too.
+const Pass = enum { count, fill, fill_memory };
 
 /// One pass over one chunk of a guest whose addresses take `addr_words`
 /// words; mirrors RecordWalker.walk in src/wire/walk.ts.
@@ -106,10 +119,10 @@ fn Walker(comptime addr_words: u32) type {
         next_insn: u32 = 0,
         first_row: u32 = 0,
 
-        /// Both passes: `filling` writes the columns too. The record kinds
+        /// Every pass: `pass` says which columns it writes. The record kinds
         /// are tested most frequent first, with branches rather than a
         /// table, so the CPU runs ahead of the load chain.
-        fn run(w: *Self, comptime filling: bool) Error!void {
+        fn run(w: *Self, comptime pass: Pass) Error!void {
             const words = w.words;
             var at: u32 = 0;
             while (at < words.len) {
@@ -118,12 +131,12 @@ fn Walker(comptime addr_words: u32) type {
                 if (kind == @intFromEnum(Kind.block_run)) {
                     const id = head >> records.count_shift;
                     const block = w.decoder.blocks.lookup(id) orelse return w.corrupt(at);
-                    try w.open(block.pcs_at, block.insns, false, id, filling);
-                    at = try w.layoutAccesses(block, at, at + 1, block.accesses, filling);
+                    try w.open(block.pcs_at, block.insns, false, id, pass);
+                    at = try w.layoutAccesses(block, at, at + 1, block.accesses, pass);
                 } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
-                    try w.access(at, head, w.rawAddr(at + 1), w.recordValue(head, at + 1 + addr_words), filling);
+                    try w.access(at, head, w.rawAddr(at + 1), w.recordValue(head, at + 1 + addr_words), pass);
                     at += size;
                 } else if (kind == @intFromEnum(Kind.block_open)) {
                     if (open_words > words.len - at) return w.corrupt(at);
@@ -132,31 +145,31 @@ fn Walker(comptime addr_words: u32) type {
                     const executed = (head >> records.count_shift) & records.block_insns_mask;
                     const written = (head >> records.block_accesses_shift) & records.block_accesses_mask;
                     if (executed > block.insns or written > block.accesses) return w.corrupt(at);
-                    try w.open(block.pcs_at, executed, false, id, filling);
-                    at = try w.layoutAccesses(block, at, at + open_words, written, filling);
+                    try w.open(block.pcs_at, executed, false, id, pass);
+                    at = try w.layoutAccesses(block, at, at + open_words, written, pass);
                 } else if (kind == @intFromEnum(Kind.exec)) {
                     if (exec_words > words.len - at) return w.corrupt(at);
                     w.counts.sized_execs += @intFromBool(head >> records.exec_insn_bytes_shift != 0);
-                    const pcs_at = if (filling) w.putPcs(at + 1, 1) else 0;
-                    try w.open(pcs_at, 1, true, no_block_id, filling);
+                    const pcs_at = if (pass != .count) w.putPcs(at + 1, 1) else 0;
+                    try w.open(pcs_at, 1, true, no_block_id, pass);
                     at += exec_words;
                 } else if (kind == @intFromEnum(Kind.block_def)) {
                     const size = try w.sizeAt(at);
-                    try w.define(at, filling);
+                    try w.define(at, pass);
                     at += size;
                 } else if (kind == @intFromEnum(Kind.regs)) {
                     // The exec record's instruction, before its accesses.
                     const size = try w.sizeAt(at);
                     if (!w.owner_is_exec or w.executed != 1 or w.next_insn != 0) return w.corrupt(at);
-                    if (filling) try w.putOther(at);
-                    try w.registerEntries(at, size, filling);
+                    if (pass != .count) try w.putOther(at);
+                    try w.registerEntries(at, size, pass);
                     w.counts.others += 1;
                     at += size;
                 } else {
                     const size = try w.sizeAt(at);
                     // After the owner's last instruction: no access follows.
                     w.next_insn = w.executed;
-                    if (filling and head & 0xff != @intFromEnum(Kind.exit)) try w.putOther(at);
+                    if (pass != .count and head & 0xff != @intFromEnum(Kind.exit)) try w.putOther(at);
                     w.countOther(head);
                     at += size;
                 }
@@ -167,21 +180,21 @@ fn Walker(comptime addr_words: u32) type {
         /// entry's), at `address`, of `value`: counted, checked against its
         /// owner (else the record at `at` is corrupt), and put in the
         /// columns.
-        inline fn access(w: *Self, at: u32, head: u32, address: u64, value: u128, comptime filling: bool) Error!void {
+        inline fn access(w: *Self, at: u32, head: u32, address: u64, value: u128, comptime pass: Pass) Error!void {
             const insn = (head >> records.mem_insn_shift) & records.mem_insn_mask;
             if (insn < w.next_insn or insn >= w.executed) return w.corrupt(at);
             w.next_insn = insn;
             const store = (head >> records.mem_store_bit) & 1;
             w.counts.writes += store;
             w.counts.reads += 1 - store;
-            if (filling) try w.putMem(head, insn, address, value);
+            if (pass == .fill_memory) try w.putMem(head, insn, address, value);
         }
 
         /// The first `written` of the layout's accesses, without a head,
         /// packed from word `start` on, after the block_run or block_open
         /// at `at` (which checked that the layout has that many). Returns
         /// where the next record starts.
-        inline fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime filling: bool) Error!u32 {
+        inline fn layoutAccesses(w: *Self, block: *const Block, at: u32, start: u32, written: u32, comptime pass: Pass) Error!u32 {
             if (written == 0) return start;
             const layout = w.words[block.layout_at..][0..written];
             // A whole run: the layout's sums count it, and its accesses need
@@ -191,7 +204,7 @@ fn Walker(comptime addr_words: u32) type {
                 w.counts.reads += block.reads;
                 w.counts.writes += block.accesses - block.reads;
                 w.next_insn = block.last_insn;
-                if (filling and w.columns.?.wanted & Column.memory_bits != 0) try w.putRunAccesses(block, layout, start);
+                if (pass == .fill_memory) try w.putRunAccesses(block, layout, start);
                 return start + block.data_words;
             }
             const bytes = std.mem.sliceAsBytes(w.words);
@@ -203,7 +216,7 @@ fn Walker(comptime addr_words: u32) type {
                 if (records.layoutAccessBytes(entry, addr_words) > bytes.len - data) return w.corrupt(at);
                 const head = records.layoutHead(entry);
                 address = layoutAddress(bytes, entry, address, &data);
-                try w.access(at, head, address, packedValue(bytes, head, &data), filling);
+                try w.access(at, head, address, packedValue(bytes, head, &data), pass);
             }
             return @intCast((data + 3) / 4);
         }
@@ -249,7 +262,7 @@ fn Walker(comptime addr_words: u32) type {
 
         /// A block (or an exec record's instruction) ran its first
         /// `executed` instructions: the owner of what follows, and a run.
-        inline fn open(w: *Self, pcs_at: u32, executed: u32, is_exec: bool, id: u32, comptime filling: bool) Error!void {
+        inline fn open(w: *Self, pcs_at: u32, executed: u32, is_exec: bool, id: u32, comptime pass: Pass) Error!void {
             w.owner_pcs_at = pcs_at;
             w.owner_is_exec = is_exec;
             w.executed = executed;
@@ -258,7 +271,7 @@ fn Walker(comptime addr_words: u32) type {
             w.counts.instructions += executed;
             if (executed == 0) return;
             w.counts.runs += 1;
-            if (!filling) {
+            if (pass == .count) {
                 w.exec += executed;
                 return;
             }
@@ -327,7 +340,7 @@ fn Walker(comptime addr_words: u32) type {
             if (layout.len > columns.mem_capacity - m) return error.ColumnsTooSmall;
             const bytes = std.mem.sliceAsBytes(w.words)[@as(usize, start) * 4 ..];
             if (!block.wide and bytes.len >= @as(usize, block.data_words) * 4 + run_fill.run_read_slack) {
-                run_fill.putRunData(addr_words, columns, m, layout, bytes);
+                run_fill.putRunData(addr_words, columns, m, w.decoder.run_steps.items[block.steps_at..][0..layout.len], bytes);
             } else {
                 var data: usize = 0;
                 var address: u64 = 0;
@@ -358,10 +371,10 @@ fn Walker(comptime addr_words: u32) type {
         /// Walks the entries of the regs record at `at` (`size` words, in
         /// the chunk): each must lie inside it; counted, and put in the
         /// register columns when wanted. The instruction is the owner's.
-        fn registerEntries(w: *Self, at: u32, size: u32, comptime filling: bool) Error!void {
+        fn registerEntries(w: *Self, at: u32, size: u32, comptime pass: Pass) Error!void {
             const end = at + size;
             var entry = at + 1;
-            const wanted = filling and w.columns.?.wants(.registers);
+            const wanted = pass != .count and w.columns.?.wants(.registers);
             while (entry < end) {
                 const value_words = w.words[entry] >> records.regs_value_words_shift;
                 if (value_words == 0 or value_words > end - entry - 1) return w.corrupt(at);
@@ -395,11 +408,11 @@ fn Walker(comptime addr_words: u32) type {
         /// Enters the block_def at `at` (sizeAt checked its length) in the
         /// table, with its PCs converted when columns are filled. A layout
         /// must name the block's instructions in order, with real sizes.
-        fn define(w: *Self, at: u32, comptime filling: bool) Error!void {
+        fn define(w: *Self, at: u32, comptime pass: Pass) Error!void {
             const insns = (w.words[at] >> records.count_shift) & records.block_insns_mask;
             const accesses = (w.words[at] >> records.block_accesses_shift) & records.block_accesses_mask;
             std.debug.assert(insns >= 1 and insns <= records.block_insns_max and accesses <= records.block_accesses_max);
-            var block = Block{ .insns = insns, .pcs_at = 0, .layout_at = at + 2 + insns * addr_words, .accesses = @intCast(accesses) };
+            var block = Block{ .insns = @intCast(insns), .pcs_at = 0, .layout_at = at + 2 + insns * addr_words, .accesses = @intCast(accesses) };
             var data_bytes: u32 = 0;
             for (w.words[block.layout_at..][0..accesses], 0..) |entry, index| {
                 const insn = records.layoutInsn(entry);
@@ -414,7 +427,13 @@ fn Walker(comptime addr_words: u32) type {
                 if (records.valueBytes(head) == 16) block.wide = true;
             }
             block.data_words = @intCast((data_bytes + 3) / 4);
-            if (filling) block.pcs_at = w.putPcs(at + 2, insns);
+            if (pass != .count) block.pcs_at = w.putPcs(at + 2, insns);
+            if (pass == .fill_memory) {
+                const steps = &w.decoder.run_steps;
+                block.steps_at = @intCast(steps.items.len);
+                try steps.ensureUnusedCapacity(w.decoder.blocks.allocator, accesses);
+                for (w.words[block.layout_at..][0..accesses]) |entry| steps.appendAssumeCapacity(run_fill.RunStep.of(addr_words, entry));
+            }
             try w.decoder.blocks.define(w.words[at + 1], block);
         }
 

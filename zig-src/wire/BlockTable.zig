@@ -14,9 +14,12 @@ const BlockTable = @This();
 /// of it carries, so that a pass that does not put accesses in columns can
 /// count them and step over their words at once.
 pub const Block = struct {
-    insns: u32,
     pcs_at: u32,
     layout_at: u32 = 0,
+    /// Where its layout's RunSteps start (when filling columns).
+    steps_at: u32 = 0,
+    /// At most records.block_insns_max; 16 bits keep a slot at 32 bytes.
+    insns: u16,
     accesses: u16 = 0,
     reads: u16 = 0,
     /// The words of all the layout's accesses.
@@ -28,6 +31,11 @@ pub const Block = struct {
 };
 
 const Slot = struct { stamp: u32, id: u32, block: Block };
+
+comptime {
+    // Slots a shift apart: the lookup's index arithmetic is one shift.
+    std.debug.assert(@sizeOf(Slot) == 32);
+}
 
 const empty_slot = Slot{ .stamp = 0, .id = 0, .block = .{ .insns = 0, .pcs_at = 0 } };
 
@@ -137,7 +145,7 @@ test "a chunk's definitions are found by id, the later of two wins, and the next
     try table.define(7, .{ .insns = 3, .pcs_at = 0 });
     try table.define(9, .{ .insns = 1, .pcs_at = 3 });
     try table.define(7, .{ .insns = 4, .pcs_at = 4 });
-    try testing.expectEqual(@as(u32, 4), table.lookup(7).?.insns);
+    try testing.expectEqual(@as(u16, 4), table.lookup(7).?.insns);
     try testing.expectEqual(@as(u32, 3), table.lookup(9).?.pcs_at);
     try testing.expectEqual(@as(u32, 2), table.defined);
     try table.nextChunk();

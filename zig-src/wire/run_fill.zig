@@ -15,16 +15,29 @@ const Columns = abi.Columns;
 /// five blocks in busybox gzip. Twice this is the `block_pcs` slack.
 const copy_insns_fixed = abi.block_pcs_slack / 2;
 
-/// By a layout entry's flags: the bits of an 8-byte read its value keeps
-/// and the bytes it takes (none without a value; 16-byte values are read
-/// another way).
-const run_value_steps = blk: {
-    var steps: [records.layout_flags_mask + 1]struct { mask: u64, bytes: usize } = undefined;
-    for (&steps, 0..) |*step, flags| {
-        const bytes = records.valueBytes(records.layoutHead(flags));
-        step.* = .{ .mask = if (bytes >= 8) std.math.maxInt(u64) else (@as(u64, 1) << (8 * bytes)) - 1, .bytes = bytes };
+/// A layout entry as the branch-free fill uses it, worked out once per
+/// chunk when the block is defined (BatchDecoder's define) rather than at
+/// each access: whether the data holds the address (`read` all ones) or the
+/// previous one's plus `delta` does (`read` zero), and the bits of an 8-byte
+/// read its value keeps, with the bytes each takes.
+pub const RunStep = struct {
+    read: u64,
+    delta: u64,
+    value_mask: u64,
+    addr_bytes: u32,
+    value_bytes: u32,
+
+    pub fn of(comptime addr_words: u32, entry: u32) RunStep {
+        const derived = records.layoutDerived(entry);
+        const value_bytes = records.valueBytes(records.layoutHead(entry));
+        return .{
+            .read = if (derived) 0 else std.math.maxInt(u64),
+            .delta = @bitCast(@as(i64, records.layoutDelta(entry))),
+            .value_mask = if (value_bytes >= 8) std.math.maxInt(u64) else (@as(u64, 1) << @intCast(8 * value_bytes)) - 1,
+            .addr_bytes = if (derived) 0 else addr_words * 4,
+            .value_bytes = value_bytes,
+        };
     }
-    break :blk steps;
 };
 
 /// Copies a block's first `n` PCs from `pcs` to the column at row
@@ -49,23 +62,23 @@ pub inline fn copyPcs(columns: *const Columns, exec: u64, pcs: []const f64, n: u
 pub const run_read_slack = 8;
 
 /// The address and value columns of a whole run's accesses (rows `m`
-/// on, their `layout`, their data from `bytes` on), for a run where no
+/// on, their layout's `steps`, their data from `bytes` on), for a run where no
 /// value takes 16 bytes and `bytes` reaches `run_read_slack` past the
 /// data: every address and value is then one 8-byte read, masked, with
 /// no branch on the entry (a derived address or a value's size).
-pub inline fn putRunData(comptime addr_words: u32, columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+pub inline fn putRunData(comptime addr_words: u32, columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void {
     const wanted: u4 = @intFromBool(columns.wants(.mem_addr)) |
         @as(u4, @intFromBool(columns.wants(.mem_value_lo))) << 1 |
         @as(u4, @intFromBool(columns.wants(.mem_value_hi))) << 2 |
         @as(u4, @intFromBool(columns.wants(.mem_value_upper))) << 3;
     switch (wanted) {
-        inline else => |set| putRunDataOf(addr_words, set, columns, m, layout, bytes),
+        inline else => |set| putRunDataOf(addr_words, set, columns, m, steps, bytes),
     }
 }
 
 /// putRunData for one set of columns (bits: address, value_lo,
 /// value_hi, value_upper), so that the loop tests none.
-fn putRunDataOf(comptime addr_words: u32, comptime set: u4, columns: *const Columns, m: usize, layout: []const u32, bytes: []const u8) void {
+fn putRunDataOf(comptime addr_words: u32, comptime set: u4, columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void {
     // In locals: the compiler cannot tell that the column stores
     // leave `columns` alone, and would load these on every access.
     const addr_column = columns.mem_addr;
@@ -75,16 +88,12 @@ fn putRunDataOf(comptime addr_words: u32, comptime set: u4, columns: *const Colu
     const upper_hi_column = columns.mem_value_upper_hi;
     var data: usize = 0;
     var address: u64 = 0;
-    for (layout, m..) |entry, row| {
-        // All ones for an address the data holds, zero for a derived one.
-        const read: u64 = @as(u64, (entry >> records.layout_derived_bit) & 1) -% 1;
-        const delta: u64 = @bitCast(@as(i64, records.layoutDelta(entry)));
-        address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & read) | ((address +% delta) & ~read);
+    for (steps, m..) |*step, row| {
+        address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.read) | ((address +% step.delta) & ~step.read);
         if (addr_words == 1) address &= 0xffff_ffff;
-        data += (addr_words * 4) & read;
-        const value_step = run_value_steps[entry & records.layout_flags_mask];
-        const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & value_step.mask;
-        data += value_step.bytes;
+        data += step.addr_bytes;
+        const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.value_mask;
+        data += step.value_bytes;
         if (set & 1 != 0) addr_column[row] = @floatFromInt(address);
         if (set & 2 != 0) lo_column[row] = @truncate(value);
         if (set & 4 != 0) hi_column[row] = @truncate(value >> 32);
