@@ -73,6 +73,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
             // Three instantiations: a fill without memory columns (an exec or
             // runs handler) keeps its registers for the instructions.
             if (columns) |c| {
+                walker.put_run_data = run_fill.putRunDataFor(aw, c);
                 if (c.wanted & Column.memory_bits != 0) try walker.run(.fill_memory) else try walker.run(.fill);
             } else try walker.run(.count);
             if (columns) |c| {
@@ -118,10 +119,11 @@ fn Walker(comptime addr_words: u32) type {
         executed: u32 = 0,
         next_insn: u32 = 0,
         first_row: u32 = 0,
+        /// Fills a whole run's address and value columns (chosen once).
+        put_run_data: run_fill.PutRunData = undefined,
 
-        /// Every pass: `pass` says which columns it writes. The record kinds
-        /// are tested most frequent first, with branches rather than a
-        /// table, so the CPU runs ahead of the load chain.
+        /// Every pass: `pass` says which columns it writes. block_run
+        /// records, most of a chunk's, go to blockRuns' own loop.
         fn run(w: *Self, comptime pass: Pass) Error!void {
             const words = w.words;
             var at: u32 = 0;
@@ -129,10 +131,7 @@ fn Walker(comptime addr_words: u32) type {
                 const head = words[at];
                 const kind = head & 0xff;
                 if (kind == @intFromEnum(Kind.block_run)) {
-                    const id = head >> records.count_shift;
-                    const block = w.decoder.blocks.lookup(id) orelse return w.corrupt(at);
-                    try w.open(block.pcs_at, block.insns, false, id, pass);
-                    at = try w.layoutAccesses(block, at, at + 1, block.accesses, pass);
+                    at = try w.blockRuns(at, pass);
                 } else if (kind == @intFromEnum(Kind.mem)) {
                     const size = records.memWords(head, addr_words);
                     if (size > words.len - at) return w.corrupt(at);
@@ -174,6 +173,67 @@ fn Walker(comptime addr_words: u32) type {
                     at += size;
                 }
             }
+        }
+
+        /// The block_run records from `at` on (the first is one): what
+        /// open and layoutAccesses do for each, in a loop of its own with
+        /// the counts and rows in registers. Most of a chunk's records are
+        /// these, and in the walker's one big loop they paid for its
+        /// register pressure (spills on every run). Returns where the first
+        /// record that is not a block_run starts.
+        noinline fn blockRuns(w: *Self, start: u32, comptime pass: Pass) Error!u32 {
+            const words = w.words;
+            const blocks = &w.decoder.blocks;
+            var at = start;
+            var instructions: u32 = 0;
+            var runs: u32 = 0;
+            var accesses: u32 = 0;
+            var reads: u32 = 0;
+            var exec = w.exec;
+            var first_row = exec;
+            var last: *const Block = undefined;
+            while (at < words.len) {
+                const head = words[at];
+                if (head & 0xff != @intFromEnum(Kind.block_run)) break;
+                const id = head >> records.count_shift;
+                const block = blocks.lookup(id) orelse return w.corrupt(at);
+                // A block has at least one instruction (define checked it).
+                const insns: u32 = block.insns;
+                std.debug.assert(insns >= 1);
+                instructions += insns;
+                runs += 1;
+                if (pass != .count) try w.putRun(block.pcs_at, insns, exec, id);
+                first_row = exec;
+                exec += insns;
+                if (block.accesses != 0) {
+                    // A whole run: the layout's sums count it, and its
+                    // accesses need no check one by one (define checked it).
+                    if (block.data_words > words.len - (at + 1)) return w.corrupt(at);
+                    accesses += block.accesses;
+                    reads += block.reads;
+                    if (pass == .fill_memory) {
+                        w.owner_pcs_at = block.pcs_at;
+                        w.first_row = first_row;
+                        try w.putRunAccesses(block, words[block.layout_at..][0..block.accesses], at + 1);
+                    }
+                    at += block.data_words;
+                }
+                at += 1;
+                last = block;
+            }
+            std.debug.assert(runs >= 1);
+            w.counts.instructions += instructions;
+            w.counts.runs += runs;
+            w.counts.reads += reads;
+            w.counts.writes += accesses - reads;
+            w.exec = exec;
+            // The last run owns what follows.
+            w.owner_pcs_at = last.pcs_at;
+            w.owner_is_exec = false;
+            w.executed = last.insns;
+            w.next_insn = if (last.accesses != 0) last.last_insn else 0;
+            w.first_row = first_row;
+            return at;
         }
 
         /// The access whose head is `head` (its mem record's, or its layout
@@ -271,25 +331,27 @@ fn Walker(comptime addr_words: u32) type {
             w.counts.instructions += executed;
             if (executed == 0) return;
             w.counts.runs += 1;
-            if (pass == .count) {
-                w.exec += executed;
-                return;
-            }
+            if (pass != .count) try w.putRun(pcs_at, executed, w.exec, id);
+            w.exec += executed;
+        }
+
+        /// A run of `executed` instructions from block_pcs[pcs_at] on, from
+        /// row `exec`: its rows of exec_pc and of the run columns, those wanted.
+        inline fn putRun(w: *Self, pcs_at: u32, executed: u32, exec: u32, id: u32) Error!void {
             const columns = w.columns.?;
             if (columns.wants(.exec_pc)) {
-                if (executed > columns.exec_capacity - w.exec) return error.ColumnsTooSmall;
-                run_fill.copyPcs(columns, w.exec, columns.block_pcs[pcs_at..columns.block_pcs_capacity], executed);
+                if (executed > columns.exec_capacity - exec) return error.ColumnsTooSmall;
+                run_fill.copyPcs(columns, exec, columns.block_pcs[pcs_at..columns.block_pcs_capacity], executed);
             }
             if (columns.wants(.runs)) {
                 if (w.run_row >= columns.run_capacity) return error.ColumnsTooSmall;
                 const r = w.run_row;
                 columns.run_pcs_at[r] = pcs_at;
                 columns.run_length[r] = executed;
-                columns.run_first_exec[r] = w.exec;
+                columns.run_first_exec[r] = exec;
                 columns.run_block_id[r] = id;
                 w.run_row = r + 1;
             }
-            w.exec += executed;
         }
 
         /// The access of `head` (its record's, or its layout entry's) by the
@@ -340,7 +402,7 @@ fn Walker(comptime addr_words: u32) type {
             if (layout.len > columns.mem_capacity - m) return error.ColumnsTooSmall;
             const bytes = std.mem.sliceAsBytes(w.words)[@as(usize, start) * 4 ..];
             if (!block.wide and bytes.len >= @as(usize, block.data_words) * 4 + run_fill.run_read_slack) {
-                run_fill.putRunData(addr_words, columns, m, w.decoder.run_steps.items[block.steps_at..][0..layout.len], bytes);
+                w.put_run_data(columns, m, w.decoder.run_steps.items[block.steps_at..][0..layout.len], bytes);
             } else {
                 var data: usize = 0;
                 var address: u64 = 0;

@@ -58,48 +58,58 @@ pub inline fn copyPcs(columns: *const Columns, exec: u64, pcs: []const f64, n: u
     }
 }
 
-/// Bytes putRunData may read past a run's data.
+/// Bytes a PutRunData may read past a run's data.
 pub const run_read_slack = 8;
 
-/// The address and value columns of a whole run's accesses (rows `m`
-/// on, their layout's `steps`, their data from `bytes` on), for a run where no
-/// value takes 16 bytes and `bytes` reaches `run_read_slack` past the
-/// data: every address and value is then one 8-byte read, masked, with
-/// no branch on the entry (a derived address or a value's size).
-pub inline fn putRunData(comptime addr_words: u32, columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void {
+/// Fills the address and value columns of a whole run's accesses (rows `m`
+/// on, their layout's `steps`, their data from `bytes` on), for a run where
+/// no value takes 16 bytes and `bytes` reaches `run_read_slack` past the
+/// data: every address and value is then one 8-byte read, masked, with no
+/// branch on the entry (a derived address or a value's size).
+pub const PutRunData = *const fn (columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void;
+
+/// The PutRunData for the columns `columns` wants, chosen once per chunk:
+/// each set of columns has its own loop, which tests none of them.
+pub fn putRunDataFor(comptime addr_words: u32, columns: *const Columns) PutRunData {
     const wanted: u4 = @intFromBool(columns.wants(.mem_addr)) |
         @as(u4, @intFromBool(columns.wants(.mem_value_lo))) << 1 |
         @as(u4, @intFromBool(columns.wants(.mem_value_hi))) << 2 |
         @as(u4, @intFromBool(columns.wants(.mem_value_upper))) << 3;
-    switch (wanted) {
-        inline else => |set| putRunDataOf(addr_words, set, columns, m, steps, bytes),
-    }
+    return switch (wanted) {
+        inline else => |set| &PutRunDataOf(addr_words, set).put,
+    };
 }
 
-/// putRunData for one set of columns (bits: address, value_lo,
-/// value_hi, value_upper), so that the loop tests none.
-fn putRunDataOf(comptime addr_words: u32, comptime set: u4, columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void {
-    // In locals: the compiler cannot tell that the column stores
-    // leave `columns` alone, and would load these on every access.
-    const addr_column = columns.mem_addr;
-    const lo_column = columns.mem_value_lo;
-    const hi_column = columns.mem_value_hi;
-    const upper_lo_column = columns.mem_value_upper_lo;
-    const upper_hi_column = columns.mem_value_upper_hi;
-    var data: usize = 0;
-    var address: u64 = 0;
-    for (steps, m..) |*step, row| {
-        address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.read) | ((address +% step.delta) & ~step.read);
-        if (addr_words == 1) address &= 0xffff_ffff;
-        data += step.addr_bytes;
-        const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.value_mask;
-        data += step.value_bytes;
-        if (set & 1 != 0) addr_column[row] = @floatFromInt(address);
-        if (set & 2 != 0) lo_column[row] = @truncate(value);
-        if (set & 4 != 0) hi_column[row] = @truncate(value >> 32);
-        if (set & 8 != 0) {
-            upper_lo_column[row] = 0;
-            upper_hi_column[row] = 0;
+/// PutRunData for one set of columns (bits: address, value_lo, value_hi,
+/// value_upper).
+fn PutRunDataOf(comptime addr_words: u32, comptime set: u4) type {
+    return struct {
+        /// Called through a pointer: inlined into blockRuns, its loop
+        /// reloaded a spilled register at every access.
+        fn put(columns: *const Columns, m: usize, steps: []const RunStep, bytes: []const u8) void {
+            // In locals: the compiler cannot tell that the column stores
+            // leave `columns` alone, and would load these on every access.
+            const addr_column = columns.mem_addr;
+            const lo_column = columns.mem_value_lo;
+            const hi_column = columns.mem_value_hi;
+            const upper_lo_column = columns.mem_value_upper_lo;
+            const upper_hi_column = columns.mem_value_upper_hi;
+            var data: usize = 0;
+            var address: u64 = 0;
+            for (steps, m..) |*step, row| {
+                address = (std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.read) | ((address +% step.delta) & ~step.read);
+                if (addr_words == 1) address &= 0xffff_ffff;
+                data += step.addr_bytes;
+                const value = std.mem.readIntLittle(u64, bytes[data..][0..8]) & step.value_mask;
+                data += step.value_bytes;
+                if (set & 1 != 0) addr_column[row] = @floatFromInt(address);
+                if (set & 2 != 0) lo_column[row] = @truncate(value);
+                if (set & 4 != 0) hi_column[row] = @truncate(value >> 32);
+                if (set & 8 != 0) {
+                    upper_lo_column[row] = 0;
+                    upper_hi_column[row] = 0;
+                }
+            }
         }
-    }
+    };
 }
