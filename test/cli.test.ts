@@ -415,10 +415,16 @@ describe("a tracer handler that throws", () => {
     // Async handlers: a rejected promise is an error too, never a silent exit 0.
     ["async exec", `async exec() { throw new Error("boom"); }`, /^cannoli: a tracer handler's promise was rejected \(handlers must not be async\): boom$/],
     ["async trace", `exec(ctx, ev, out) { out.push(1); }, async trace() {}`, /^cannoli: tracer handler trace returned a promise; handlers must be synchronous \(not async\)$/],
+    // Items cross to trace() by structured clone: a function cannot.
+    [
+      "an item that cannot be cloned",
+      `exec(ctx, ev, out) { out.push(() => ev.pc); }`,
+      /^cannoli: a tracer handler pushed an item that cannot be sent to trace\(\) \(push plain data: .*\), in thread \d+:\d+: .*clone/,
+    ],
   ];
   for (const [name, body, line] of cases) {
     test(`${name}: one line, exit 1, nothing left behind`, async () => {
-      const path = join(scratch, `throws-${name.replace(" ", "-")}.ts`);
+      const path = join(scratch, `throws-${name.replaceAll(" ", "-")}.ts`);
       writeFileSync(path, `export default { ${body} };`);
       const result = await cannoli(["run", "--quiet", "--tracer", path, "--", guest("aarch64", "forksleep"), "2"]);
       expect(result.stderr.trim()).toMatch(line);

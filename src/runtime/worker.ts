@@ -10,6 +10,7 @@ import type { Pointer } from "bun:ffi";
 import { PipeReader } from "../mempipe/PipeReader";
 import type { AnyTracer, ThreadInfo, TracerArgs } from "../tracer";
 import { ChunkDecoder } from "./decode";
+import type { ChunkCounts } from "./NativeDecoder";
 import { firstLine } from "./errors";
 import { loadTracer } from "./load_tracer";
 import { makeNodeStdio } from "./stdio";
@@ -42,6 +43,27 @@ const live: Stream[] = [];
 let running = false;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => self.postMessage(message, transfer);
+
+/** A chunk's items and counts to the ordered stage. Items cross by
+ *  structured clone: one that cannot (a function, a symbol) ends the run
+ *  with a line that says what went wrong and where, not the clone's own. */
+function postChunk(stream: Stream, ticket: number, items: unknown[], counts: ChunkCounts): void {
+  try {
+    post({ type: "chunk", id: stream.id, ticket, items, counts });
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "DataCloneError")) throw error;
+    const where = `thread ${stream.thread.pid}:${stream.thread.tid}`;
+    throw new Error(
+      `cannoli: a tracer handler pushed an item that cannot be sent to trace() (push plain data: numbers, strings, arrays, objects; not functions or symbols), in ${where}: ${firstLine(error)}`,
+    );
+  }
+}
+
+/** The fatal message's line: cannoli's own, or one prefixed as cannoli's. */
+const fatalLine = (error: unknown): string => {
+  const line = firstLine(error);
+  return line.startsWith("cannoli: ") ? line : `cannoli: ${line}`;
+};
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
@@ -79,14 +101,14 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         const bytes = inflateChunk(message.id, message.rawBytes, message.data);
         const items: unknown[] = [];
         const counts = stream.decoder.decode(bytes, items);
-        post({ type: "chunk", id: message.id, ticket: message.ticket, items, counts });
+        postChunk(stream, message.ticket, items, counts);
         break;
       }
       case "shutdown":
         break;
     }
   } catch (error) {
-    post({ type: "fatal", message: firstLine(error) });
+    post({ type: "fatal", message: fatalLine(error) });
   }
 };
 
@@ -133,7 +155,7 @@ async function serveLive(): Promise<void> {
           stream.reader!.release(chunk.ticket);
         }
         if (inFlight) Atomics.add(inFlight, 0, 1);
-        post({ type: "chunk", id: stream.id, ticket: chunk.ticket, items, counts });
+        postChunk(stream, chunk.ticket, items, counts);
       }
       if (worked) {
         idle = 0;
@@ -150,7 +172,7 @@ async function serveLive(): Promise<void> {
       }
     }
   } catch (error) {
-    post({ type: "fatal", message: firstLine(error) });
+    post({ type: "fatal", message: fatalLine(error) });
   } finally {
     running = false;
   }
