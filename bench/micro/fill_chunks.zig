@@ -7,7 +7,8 @@
 //! counts them (`count`: the pass a tracer without columns gets), 64-bit guest:
 //!   zig build fill-chunks -Doptimize=ReleaseFast -Dcpu=x86_64_v3
 //!   valgrind --tool=callgrind zig-out/bin/fill-chunks CHUNKS.bin 0x25
-//! (0x25: exec_pc, mem_addr, mem_value_lo, what bench/tracers/exec_batch.ts reads.)
+//! (0x25: exec_pc, mem_addr, mem_value_lo, what bench/tracers/exec_batch.ts reads;
+//! 0x424: the runs, mem_addr and mem_value_lo, what bench/tracers/runs_batch.ts reads.)
 const std = @import("std");
 const BatchDecoder = @import("wire").BatchDecoder;
 
@@ -28,6 +29,7 @@ pub fn main() !void {
     const f64s = try allocator.alloc(f64, 3 * rows_max);
     const u32s = try allocator.alloc(u32, 5 * rows_max);
     const u8s = try allocator.alloc(u8, 4 * rows_max);
+    const run_rows = try allocator.alloc(u32, 4 * rows_max);
     const rows = f64s.ptr;
     const columns = BatchDecoder.Columns{
         .wanted = wanted,
@@ -46,12 +48,12 @@ pub fn main() !void {
         .mem_flags = u8s.ptr + 2 * rows_max,
         .block_pcs = (try allocator.alloc(f64, rows_max)).ptr,
         .block_pcs_capacity = rows_max,
-        // Runs, others and registers: not wanted here.
-        .run_capacity = 0,
-        .run_pcs_at = u32s.ptr,
-        .run_length = u32s.ptr,
-        .run_first_exec = u32s.ptr,
-        .run_block_id = u32s.ptr,
+        .run_capacity = rows_max,
+        .run_pcs_at = run_rows.ptr,
+        .run_length = run_rows.ptr + rows_max,
+        .run_first_exec = run_rows.ptr + 2 * rows_max,
+        .run_block_id = run_rows.ptr + 3 * rows_max,
+        // Others and registers: not wanted here.
         .other_capacity = 0,
         .other_kind = u8s.ptr,
         .other_word = u32s.ptr,
