@@ -679,6 +679,20 @@ test("the guest's output and the trace share a pipe with a slow reader (2>&1 | l
   expect(piped(noisy)).toBe(`${lines}\n0\n`);
 }, 30_000);
 
+test("stdio is left blocking at exit, as the shell gave it (Bun's own streams leave O_NONBLOCK set)", () => {
+  const recording = join(scratch, "for-flags.cnl");
+  expect(Bun.spawnSync([bun, cli, "record", "--quiet", "-o", recording, "--", guest("aarch64", "loops")]).exitCode).toBe(3);
+  // The file description of fd 5 is the shell's: what cannoli's exit leaves on it stays.
+  const flags = (command: string) =>
+    Bun.spawnSync(["/bin/bash", "-c", `exec 5>${scratch}/flags.txt; ${command} >&5 2>&5; sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/5`])
+      .stdout.toString()
+      .trim();
+  const nonBlocking = (octal: string) => (Number.parseInt(octal, 8) & 0o4000) !== 0;
+  expect(nonBlocking(flags(`${bun} -e 'process.stdout.write(String())'`))).toBe(true);
+  expect(nonBlocking(flags(`${bun} ${cli} info ${recording}`))).toBe(false);
+  expect(nonBlocking(flags(`${bun} ${cli} run --quiet --tracer print -- ${guest("aarch64", "loops")}`))).toBe(false);
+});
+
 test("a slow trace() keeps memory bounded (backpressure to QEMU), and nothing is lost", async () => {
   const tracer = join(scratch, "slow-trace.ts");
   writeFileSync(

@@ -46,11 +46,6 @@ export function consumerLibrary(): ConsumerLibrary {
   return library;
 }
 
-/** The library if this thread has loaded it already, without loading it. */
-export function loadedConsumerLibrary(): ConsumerLibrary | undefined {
-  return library;
-}
-
 export type { Pointer };
 
 /** What each Consumer.Failure means, for the one-line error. */

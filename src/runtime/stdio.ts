@@ -10,7 +10,8 @@
 //! write), the run then clears the flag, and keeps clearing it while QEMU
 //! runs (zig-src/stdio_blocking.zig).
 import { isatty } from "node:tty";
-import { consumerLibrary, loadedConsumerLibrary } from "../mempipe/native";
+import { constants, readFileSync } from "node:fs";
+import { consumerLibrary } from "../mempipe/native";
 import { writeAll } from "./output";
 
 /** Writes `text` to stderr, waiting for a pipe that is full. */
@@ -49,10 +50,26 @@ export function makeNodeStdio(): void {
 }
 
 /** At exit, leaves descriptors 0-2 blocking, as a shell expects them:
- *  Bun does not undo the flag its streams set (a later `cat` in the same
- *  pipeline would see EAGAIN). Only where the native library is loaded
- *  already (every command that runs a guest or decodes): exiting is no time
- *  to unpack it. */
+ *  Bun does not undo the flag its streams set (a later command on the same
+ *  terminal would see EAGAIN). The native library is loaded for it only
+ *  when /proc says a descriptor needs it: `--help` unpacks nothing. */
 export function leaveStdioBlockingAtExit(): void {
-  process.on("exit", () => loadedConsumerLibrary()?.cnl_stdio_blocking());
+  process.on("exit", () => {
+    if (![0, 1, 2].some(isNonBlocking)) return;
+    try {
+      consumerLibrary().cnl_stdio_blocking();
+    } catch {
+      // No library to be had at exit: the flag stays, as Bun left it.
+    }
+  });
+}
+
+/** Whether /proc/self/fdinfo shows O_NONBLOCK on `fd` (false when unknown). */
+function isNonBlocking(fd: number): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1];
+    return flags !== undefined && (Number.parseInt(flags, 8) & constants.O_NONBLOCK) !== 0;
+  } catch {
+    return false;
+  }
 }
