@@ -38,6 +38,10 @@ pub const learn_accesses_max = 256;
 /// What a stream expects when no layout is active: no access.
 const no_steps = [_]Block.Step{Block.Step.end};
 
+/// How the plugin backend tells how far a block ran (plugin.zig): QEMU
+/// 7.2-8.2's per-block inline counters, or QEMU 9.0+'s per-vCPU one.
+pub const Counting = enum { block_counters, vcpu_counter };
+
 pub fn ThreadStream(comptime Addr: type) type {
     comptime assert(Addr == u32 or Addr == u64);
     return struct {
@@ -359,14 +363,20 @@ pub fn ThreadStream(comptime Addr: type) type {
         /// this chunk's definition of it carries, and the chunk has room
         /// for it. What enterBlock would write, or false, with nothing
         /// changed, when it is not that case.
-        pub inline fn enterBlockFast(self: *Self, block: *Block) bool {
+        pub inline fn enterBlockFast(self: *Self, block: *Block, comptime counting: Counting) bool {
+            // The mode is the server's, fixed at install: the fast path
+            // tests for neither.
+            assert((self.vcpu_counter != null) == (counting == .vcpu_counter));
             const open = self.open_block orelse return false;
             if (self.learning or !self.open_is_run) return false;
-            var element: ?*volatile u64 = null;
-            if (self.vcpu_counter) |counter| {
-                element = counter.cachedElement(self.vcpu_counter_element) orelse return false;
-                if (element.?.* != open.insns) return false;
-            } else if (open.entryMark() == self.open_mark) return false;
+            var element: *volatile u64 = undefined;
+            switch (counting) {
+                .vcpu_counter => {
+                    element = self.vcpu_counter.?.cachedElement(self.vcpu_counter_element) orelse return false;
+                    if (element.* != open.insns) return false;
+                },
+                .block_counters => if (open.entryMark() == self.open_mark) return false,
+            }
             const open_layout = self.open_layout.?;
             const producer = &self.producer;
             var end = producer.cursor;
@@ -381,11 +391,11 @@ pub fn ThreadStream(comptime Addr: type) type {
             // The open block's accesses, padded, and the next one's record
             // are committed together, as settleLayout and openWithLayout do.
             if (open_layout.entries.len != 0) std.mem.writeIntLittle(u32, self.layout_end[0..4], 0);
-            if (element) |counter| counter.* = 0;
+            if (counting == .vcpu_counter) element.* = 0;
             @as([*]u32, @ptrCast(@alignCast(producer.chunk + end)))[0] = layout.run_head;
             producer.commitAndGroup(if (layout.entries.len == 0) end + run_bytes else end, end);
             self.open_block = block;
-            if (self.vcpu_counter == null) self.open_mark = block.entryMark();
+            if (counting == .block_counters) self.open_mark = block.entryMark();
             self.open_in_group = 0;
             self.open_layout = layout;
             self.layout_at = end + run_bytes;
@@ -1005,7 +1015,7 @@ test "enterBlockFast writes what enterBlock writes, and leaves to it what it can
     for (runs, 0..) |run, index| {
         for (&streams, &sets, 0..) |*s, set, which| {
             const block = set.blocks[run.block];
-            if (which == 0 or !s.enterBlockFast(block)) s.enterBlock(block) else fast += 1;
+            if (which == 0 or !s.enterBlockFast(block, .block_counters)) s.enterBlock(block) else fast += 1;
             for (run.accesses, 0..) |access, n| s.mem(access.flags, access.insn, Block.Step.no_key, access.addr + index * 0x10, n, true);
             for (0..run.ran orelse block.insns) |i| block.counters[i] += 1;
         }

@@ -26,6 +26,7 @@ const Config = @import("Config.zig");
 const guest = @import("guest.zig");
 const process = @import("process.zig");
 const ThreadStream = @import("ThreadStream.zig").ThreadStream;
+const ThreadStreamCounting = @import("ThreadStream.zig").Counting;
 const handshake = @import("handshake.zig");
 const Block = @import("Block.zig");
 const VcpuCounter = @import("VcpuCounter.zig");
@@ -336,7 +337,7 @@ fn Server(comptime Addr: type) type {
             }
             const block = Block.create(arena.allocator(), next_block_id, pcs[0..count]) catch fatal(error.OutOfMemory);
             next_block_id +%= 1;
-            qp.qemu_plugin_register_vcpu_tb_exec_cb(tb, onBlock, .no_regs, block);
+            qp.qemu_plugin_register_vcpu_tb_exec_cb(tb, onBlock(), .no_regs, block);
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index).?;
                 switch (block_counting) {
@@ -350,10 +351,23 @@ fn Server(comptime Addr: type) type {
             return true;
         }
 
-        noinline fn onBlock(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
-            const stream = slotStream(vcpu_index);
-            if (isOwn(stream) and stream.enterBlockFast(@ptrCast(@alignCast(userdata.?)))) return;
-            @call(.always_tail, onBlockGeneral, .{ vcpu_index, userdata });
+        /// The block callback of the server's counting mode.
+        fn onBlock() *const fn (c_uint, ?*anyopaque) callconv(.C) void {
+            return switch (block_counting) {
+                .block_counters => &OnBlock(.block_counters).call,
+                .vcpu_counter => &OnBlock(.vcpu_counter).call,
+                .none => unreachable,
+            };
+        }
+
+        fn OnBlock(comptime counting: ThreadStreamCounting) type {
+            return struct {
+                noinline fn call(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
+                    const stream = slotStream(vcpu_index);
+                    if (isOwn(stream) and stream.enterBlockFast(@ptrCast(@alignCast(userdata.?)), counting)) return;
+                    @call(.always_tail, onBlockGeneral, .{ vcpu_index, userdata });
+                }
+            };
         }
 
         noinline fn onBlockGeneral(vcpu_index: c_uint, userdata: ?*anyopaque) callconv(.C) void {
