@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! A translated block recorded as a whole (the block-level encoding): its
-//! PCs, and one inline counter per instruction that tells, when the next
+//! PCs, and one inline counter per instruction (but the first of two or
+//! more, which the block callback shows started) that tells, when the next
 //! block starts, how far this one really ran (a fault may cut it short).
 //! The counters are used only while the guest has a single thread (QEMU
 //! 7.2's inline adds are not atomic, and a second thread would share them);
@@ -20,7 +21,8 @@ const Block = @This();
 id: u32,
 insns: u32,
 pcs: [*]u64,
-/// Incremented by translated code (inline add) before each instruction runs.
+/// Incremented by translated code (inline add) before each instruction
+/// runs, but the first of a block of two or more (`counted`).
 counters: [*]u64,
 /// The last instruction's counter: the one a block change reads.
 last_counter: *volatile u64,
@@ -162,8 +164,10 @@ pub fn executed(self: *Block, entry_mark: u64) u32 {
     // by one, and this cut execution moved only those of the instructions
     // it started: they are the ones ahead of the last instruction's count.
     const complete = counters[n - 1] -% self.settled[n - 1];
-    var ran: u32 = 0;
-    for (0..n) |index| {
+    // The first instruction started: the block callback ran, at its entry
+    // (so a block of two or more has no counter of its own for it).
+    var ran: u32 = 1;
+    for (1..n) |index| {
         if (counters[index] -% self.settled[index] > complete) ran = @intCast(index + 1);
         self.settled[index] = counters[index];
     }
@@ -215,4 +219,33 @@ test "cut-short executions are found, also after earlier cuts" {
     mark = block.entryMark();
     for (0..4) |i| block.counters[i] += 1;
     try std.testing.expectEqual(@as(u32, 4), block.executed(mark));
+}
+
+/// Whether instruction `index` of a block of `insns` gets an inline
+/// counter: not the first of two or more, which the block callback shows
+/// started (an add per block saved); a block of one keeps it, as its last
+/// instruction's counter is what tells a whole run.
+pub fn counted(index: usize, insns: usize) bool {
+    assert(index < insns);
+    return index > 0 or insns == 1;
+}
+
+test "a cut on the first instruction of a block whose first has no counter" {
+    var arena = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena.deinit();
+    const block = try Block.create(arena.allocator(), 1, &.{ 0x10, 0x14, 0x18 });
+    try std.testing.expect(!counted(0, 3) and counted(1, 3) and counted(0, 1));
+    // A whole run moves the counted ones; then one cut on its first.
+    var mark = block.entryMark();
+    for (1..3) |i| block.counters[i] += 1;
+    try std.testing.expectEqual(@as(u32, 3), block.executed(mark));
+    mark = block.entryMark();
+    try std.testing.expectEqual(@as(u32, 1), block.executed(mark));
+    // One cut on its second, after a whole run.
+    mark = block.entryMark();
+    for (1..3) |i| block.counters[i] += 1;
+    try std.testing.expectEqual(@as(u32, 3), block.executed(mark));
+    mark = block.entryMark();
+    block.counters[1] += 1;
+    try std.testing.expectEqual(@as(u32, 2), block.executed(mark));
 }

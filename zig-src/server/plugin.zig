@@ -341,7 +341,7 @@ fn Server(comptime Addr: type) type {
             for (0..count) |index| {
                 const insn = qp.qemu_plugin_tb_get_insn(tb, index).?;
                 switch (block_counting) {
-                    .block_counters => api.insn_exec_inline.?(insn, .inline_add_u64, &block.counters[index], 1),
+                    .block_counters => if (Block.counted(index, count)) api.insn_exec_inline.?(insn, .inline_add_u64, &block.counters[index], 1),
                     .vcpu_counter => vcpu_counter.countInstruction(api, insn, @intCast(index)),
                     .none => unreachable,
                 }
