@@ -162,6 +162,12 @@ test("bad input: one line and a non-zero exit", { timeout: 60_000 }, () => {
   expect(query.exitCode).toBe(1);
   expect(query.stderr).toStartWith("cannoli: sql: Binder Error: ");
   expect(query.stderr.trimEnd().split("\n").length).toBe(1);
+  // A table that is not there: its line lists the ones that are.
+  const unknown = cannoli("sql", recording, "SELECT count(*) FROM exec");
+  expect([unknown.exitCode, unknown.stderr]).toEqual([
+    1,
+    "cannoli: sql: Catalog Error: Table with name exec does not exist! (tables: instructions, blocks, memory, syscalls, mmaps, threads, modules)\n",
+  ]);
   expect(cannoli("sql", recording, "--query", "last-writer", "nowhere").stderr).toBe("cannoli: --query last-writer ADDR: give an address (decimal or 0x hex)\n");
 });
 

@@ -115,7 +115,10 @@ async function runQuery(connection: DuckDBConnection, text: string, format: Resu
     process.stdout.write(resultText(reader, format));
     return 0;
   } catch (error) {
-    process.stderr.write(`cannoli: sql: ${firstLine(error)}\n`);
+    const line = firstLine(error);
+    // DuckDB's own suggestion names its catalog's lookalikes; the table list is shorter.
+    const hint = /^Catalog Error: Table with name \S+ does not exist/.test(line) ? ` (tables: ${tableNames.join(", ")})` : "";
+    process.stderr.write(`cannoli: sql: ${line}${hint}\n`);
     return 1;
   }
 }
