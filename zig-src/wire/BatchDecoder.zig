@@ -74,6 +74,7 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
             // runs handler) keeps its registers for the instructions.
             if (columns) |c| {
                 walker.put_run_data = run_fill.putRunDataFor(aw, c);
+                walker.put_run_meta = run_fill.putRunMetaFor(c);
                 if (c.wanted & Column.memory_bits != 0) try walker.run(.fill_memory) else try walker.run(.fill);
             } else try walker.run(.count);
             if (columns) |c| {
@@ -121,6 +122,8 @@ fn Walker(comptime addr_words: u32) type {
         first_row: u32 = 0,
         /// Fills a whole run's address and value columns (chosen once).
         put_run_data: run_fill.PutRunData = undefined,
+        /// Fills a whole run's other memory columns (chosen once; null: none wanted).
+        put_run_meta: ?run_fill.PutRunMeta = null,
 
         /// Every pass: `pass` says which columns it writes. block_run
         /// records, most of a chunk's, go to blockRuns' own loop.
@@ -411,9 +414,7 @@ fn Walker(comptime addr_words: u32) type {
                     putMemData(columns, row, address, packedValue(bytes, records.layoutHead(entry), &data));
                 }
             }
-            if (columns.wanted & Column.memory_meta_bits != 0) {
-                for (layout, m..) |entry, row| w.putMemMeta(row, records.layoutHead(entry), records.layoutInsn(entry));
-            }
+            if (w.put_run_meta) |put| put(columns, m, layout, columns.block_pcs + w.owner_pcs_at, w.first_row);
             w.mem = m + @as(u32, @intCast(layout.len));
         }
 

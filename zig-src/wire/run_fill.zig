@@ -113,3 +113,47 @@ fn PutRunDataOf(comptime addr_words: u32, comptime set: u4) type {
         }
     };
 }
+
+/// Fills the columns that a whole run's layout alone decides (rows `m`
+/// on: mem_pc, mem_size, mem_is_store, mem_exec_index, mem_flags, those
+/// wanted), its instructions' PCs at `pcs` and its first row `first_row`.
+pub const PutRunMeta = *const fn (columns: *const Columns, m: usize, layout: []const u32, pcs: [*]const f64, first_row: u32) void;
+
+/// The PutRunMeta for the columns `columns` wants, chosen once per chunk;
+/// null when it wants none of them.
+pub fn putRunMetaFor(columns: *const Columns) ?PutRunMeta {
+    const wanted: u5 = @intFromBool(columns.wants(.mem_pc)) |
+        @as(u5, @intFromBool(columns.wants(.mem_size))) << 1 |
+        @as(u5, @intFromBool(columns.wants(.mem_is_store))) << 2 |
+        @as(u5, @intFromBool(columns.wants(.mem_exec_index))) << 3 |
+        @as(u5, @intFromBool(columns.wants(.mem_flags))) << 4;
+    return switch (wanted) {
+        0 => null,
+        inline else => |set| &PutRunMetaOf(set).put,
+    };
+}
+
+/// PutRunMeta for one set of columns (bits: mem_pc, mem_size,
+/// mem_is_store, mem_exec_index, mem_flags), with the same values as the
+/// decoder's putMemMeta gives an access one at a time.
+fn PutRunMetaOf(comptime set: u5) type {
+    return struct {
+        fn put(columns: *const Columns, m: usize, layout: []const u32, pcs: [*]const f64, first_row: u32) void {
+            // In locals, as in PutRunDataOf.
+            const pc_column = columns.mem_pc;
+            const size_column = columns.mem_size;
+            const store_column = columns.mem_is_store;
+            const exec_index_column = columns.mem_exec_index;
+            const flags_column = columns.mem_flags;
+            for (layout, m..) |entry, row| {
+                const head = records.layoutHead(entry);
+                const insn = records.layoutInsn(entry);
+                if (set & 1 != 0) pc_column[row] = pcs[insn];
+                if (set & 2 != 0) size_column[row] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+                if (set & 4 != 0) store_column[row] = @intCast((head >> records.mem_store_bit) & 1);
+                if (set & 8 != 0) exec_index_column[row] = first_row + insn;
+                if (set & 16 != 0) flags_column[row] = @truncate(head >> records.mem_size_shift_bit);
+            }
+        }
+    };
+}
