@@ -448,6 +448,17 @@ test("a comma in TMPDIR and in CANNOLI_CACHE (QEMU splits its plugin argument on
   }
 });
 
+test("a TMPDIR too long for a Unix socket's path: the socket goes to /tmp, the run traces", () => {
+  const tmp = join(scratch, "t".repeat(120));
+  mkdirSync(tmp, { recursive: true });
+  const stats = join(scratch, "long-tmpdir.json");
+  const env = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", TMPDIR: tmp, XDG_RUNTIME_DIR: "" };
+  const r = Bun.spawnSync([bun, cli, "run", "--quiet", "--tracer", "null", "--stats-json", stats, "--", guest("aarch64", "loops")], { env });
+  expect({ exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ exitCode: 3, stderr: "" });
+  expect(JSON.parse(readFileSync(stats, "utf8")).instructions).toBeGreaterThan(10_000);
+  expect(readdirSync(tmp)).toEqual([]);
+});
+
 test("a home that cannot be written: the executable unpacks its libraries in TMPDIR, only into a private directory", () => {
   // /proc: no one, not even root, can make a cache directory there.
   const tmp = mkdtempSync(join(scratch, "no-home-"));

@@ -19,20 +19,32 @@ export type PipeEvent =
   | { kind: "hung-up"; connection: number; consumer: Pointer }
   | { kind: "rejected"; connection: number; reason: string };
 
+/** The longest socket path a Unix socket takes (sun_path, NUL excluded). */
+const socketPathBytesMax = 107;
+const socketName = "pipe.sock";
+
+/** Bytes of a socket path in a private directory made in `base`
+ *  (makePrivateDirectory: `cannoli-<pid>-XXXXXX`). */
+const socketPathBytes = (base: string): number => Buffer.byteLength(join(base, `cannoli-${process.pid}-XXXXXX`, socketName));
+
 /** Where the private socket directories live: $XDG_RUNTIME_DIR (per user,
- *  cleared at logout) when there is a usable one, else the temp directory. */
+ *  cleared at logout) when there is a usable one, else the temp directory,
+ *  else /tmp when the others would make the socket's path too long. */
 function socketBase(): string {
+  const candidates: string[] = [];
   const runtime = process.env.XDG_RUNTIME_DIR;
   if (runtime && !runtime.includes(",")) {
     try {
       accessSync(runtime, constants.W_OK | constants.X_OK);
-      return runtime;
+      candidates.push(runtime);
     } catch {
       // not ours or gone: fall back
     }
   }
   // The socket's path goes into QEMU's comma-separated plugin argument.
-  return tmpdir().includes(",") ? "/tmp" : tmpdir();
+  if (!tmpdir().includes(",")) candidates.push(tmpdir());
+  candidates.push("/tmp");
+  return candidates.find((base) => socketPathBytes(base) <= socketPathBytesMax) ?? candidates[0]!;
 }
 
 export class PipeListener {
@@ -46,11 +58,14 @@ export class PipeListener {
     const lib = consumerLibrary();
     this.dir = makePrivateDirectory(socketBase());
     chmodSync(this.dir, 0o700);
-    this.socketPath = join(this.dir, "pipe.sock");
+    this.socketPath = join(this.dir, socketName);
     const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`)) as Pointer | null;
     if (handle === null) {
       rmSync(this.dir, { recursive: true, force: true });
-      throw new Error(`cannoli: cannot listen on ${this.socketPath}`);
+      const tooLong = Buffer.byteLength(this.socketPath) > socketPathBytesMax;
+      throw new Error(
+        `cannoli: cannot listen on ${this.socketPath}${tooLong ? ` (longer than the ${socketPathBytesMax} bytes a Unix socket's path holds: set TMPDIR to a shorter directory)` : ""}`,
+      );
     }
     this.#handle = handle;
     this.#payload = new Uint8Array(lib.cnl_handshake_payload_bytes_max());
