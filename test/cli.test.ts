@@ -456,6 +456,10 @@ test("a TMPDIR too long for a Unix socket's path: the socket goes to /tmp, the r
   const r = Bun.spawnSync([bun, cli, "run", "--quiet", "--tracer", "null", "--stats-json", stats, "--", guest("aarch64", "loops")], { env });
   expect({ exitCode: r.exitCode, stderr: r.stderr.toString() }).toEqual({ exitCode: 3, stderr: "" });
   expect(JSON.parse(readFileSync(stats, "utf8")).instructions).toBeGreaterThan(10_000);
+  // doctor probes QEMU with a socket where a run would put it.
+  const doctor = Bun.spawnSync([bun, cli, "doctor"], { env }).stdout.toString();
+  expect(doctor).toMatch(/^aarch64 +plugin: .*server loads/m);
+  expect(doctor).not.toContain("NOT load");
   expect(readdirSync(tmp)).toEqual([]);
 });
 

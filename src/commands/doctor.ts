@@ -3,8 +3,8 @@
 //! architectures, what each QEMU version offers the server, and what to do
 //! about the ones that cannot.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { socketDirectoryBase } from "../mempipe/PipeListener";
 import { nativePath } from "../native_paths";
 import { firstLine } from "../runtime/errors";
 import { findPatchedQemu, patchedBuildAdvice } from "./qemu_paths";
@@ -32,13 +32,17 @@ interface LoadProbe {
   complaint: string;
 }
 
+const doctorPrefix = "cannoli-doctor-";
+const probeSocket = "probe.sock";
+
 /** Starts `qemu` with the server and a guest that does not exist: QEMU
  *  loads plugins before the guest, and the server leaves its `.loaded` file
  *  (zig-src/server/process.zig) if QEMU got as far as installing it. */
 function probeServer(qemu: string, server: string): LoadProbe {
-  const dir = mkdtempSync(join(tmpdir(), "cannoli-doctor-"));
+  // Where a run's socket would go: a TMPDIR too long for a socket's path is not QEMU's failure.
+  const dir = mkdtempSync(join(socketDirectoryBase(doctorPrefix, probeSocket), doctorPrefix));
   try {
-    const socket = join(dir, "probe.sock");
+    const socket = join(dir, probeSocket);
     const run = Bun.spawnSync([qemu, "-plugin", `${server},sock=${socket}`, join(dir, "no-guest")], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     let marker = "";
     try {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ptr, type Pointer } from "bun:ffi";
 import { ListenerEvent, ListenerEventKind, RejectReason } from "../consumer_abi.generated";
 import { consumerLibrary, describe, rejectReasonText } from "./native";
-import { makePrivateDirectory } from "../runtime/private_directory";
+import { makePrivateDirectory, privateDirectoryPrefix } from "../runtime/private_directory";
 
 export type PipeEvent =
   | { kind: "opened"; connection: number; consumer: Pointer; handshake: string }
@@ -23,14 +23,12 @@ export type PipeEvent =
 const socketPathBytesMax = 107;
 const socketName = "pipe.sock";
 
-/** Bytes of a socket path in a private directory made in `base`
- *  (makePrivateDirectory: `cannoli-<pid>-XXXXXX`). */
-const socketPathBytes = (base: string): number => Buffer.byteLength(join(base, `cannoli-${process.pid}-XXXXXX`, socketName));
-
-/** Where the private socket directories live: $XDG_RUNTIME_DIR (per user,
- *  cleared at logout) when there is a usable one, else the temp directory,
- *  else /tmp when the others would make the socket's path too long. */
-function socketBase(): string {
+/** Where a private directory holding a socket goes: $XDG_RUNTIME_DIR (per
+ *  user, cleared at logout) when there is a usable one, else the temp
+ *  directory, else /tmp when the others would make the path of socket
+ *  `name` in a directory `prefix` + 6 characters (mkdtemp) too long. */
+export function socketDirectoryBase(prefix: string, name: string): string {
+  const socketPathBytes = (base: string): number => Buffer.byteLength(join(base, `${prefix}XXXXXX`, name));
   const candidates: string[] = [];
   const runtime = process.env.XDG_RUNTIME_DIR;
   if (runtime && !runtime.includes(",")) {
@@ -56,7 +54,7 @@ export class PipeListener {
 
   constructor() {
     const lib = consumerLibrary();
-    this.dir = makePrivateDirectory(socketBase());
+    this.dir = makePrivateDirectory(socketDirectoryBase(privateDirectoryPrefix(), socketName));
     chmodSync(this.dir, 0o700);
     this.socketPath = join(this.dir, socketName);
     const handle = lib.cnl_listener_open(Buffer.from(`${this.socketPath}\0`)) as Pointer | null;

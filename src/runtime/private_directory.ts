@@ -7,12 +7,16 @@ import { join } from "node:path";
 
 const ownDirectory = /^cannoli-(\d+)-[A-Za-z0-9]{6}$/;
 
+/** What this process's private directories are named from (mkdtemp adds
+ *  six characters). */
+export const privateDirectoryPrefix = (): string => `cannoli-${process.pid}-`;
+
 /** A new 0700 directory in `base` for this process, after removing the
  *  stale ones there. */
 export function makePrivateDirectory(base: string): string {
   removeStaleDirectories(base);
   // mkdtemp creates it 0700.
-  return mkdtempSync(join(base, `cannoli-${process.pid}-`));
+  return mkdtempSync(join(base, privateDirectoryPrefix()));
 }
 
 /** Removes the private directories in `base` of cannoli processes that are
