@@ -57,7 +57,7 @@ export function leaveStdioBlockingAtExit(): void {
   process.on("exit", () => {
     if (![0, 1, 2].some(isNonBlocking)) return;
     try {
-      consumerLibrary().cnl_stdio_blocking();
+      keepStdioBlocking();
     } catch {
       // No library to be had at exit: the flag stays, as Bun left it.
     }

@@ -76,12 +76,10 @@ fn walk(self: *BatchDecoder, words: []const u32, addr_words: u32, columns: ?*con
                 walker.put_run_data = run_fill.putRunDataFor(aw, c);
                 walker.put_run_meta = run_fill.putRunMetaFor(c);
                 if (c.wanted & Column.memory_bits != 0) try walker.run(.fill_memory) else try walker.run(.fill);
-            } else try walker.run(.count);
-            if (columns) |c| {
                 std.debug.assert(walker.exec == counts.instructions);
                 std.debug.assert(walker.mem <= c.mem_capacity);
                 std.debug.assert(walker.block_pcs_used <= words.len);
-            }
+            } else try walker.run(.count);
         },
         else => unreachable,
     }
@@ -387,10 +385,10 @@ fn Walker(comptime addr_words: u32) type {
         inline fn putMemMeta(w: *const Self, m: usize, head: u32, insn: u32) void {
             const columns = w.columns.?;
             if (columns.wants(.mem_pc)) columns.mem_pc[m] = columns.block_pcs[w.owner_pcs_at + insn];
-            if (columns.wants(.mem_size)) columns.mem_size[m] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
-            if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = @intCast((head >> records.mem_store_bit) & 1);
+            if (columns.wants(.mem_size)) columns.mem_size[m] = abi.memSize(head);
+            if (columns.wants(.mem_is_store)) columns.mem_is_store[m] = abi.memIsStore(head);
             if (columns.wants(.mem_exec_index)) columns.mem_exec_index[m] = w.first_row + insn;
-            if (columns.wants(.mem_flags)) columns.mem_flags[m] = @truncate(head >> records.mem_size_shift_bit);
+            if (columns.wants(.mem_flags)) columns.mem_flags[m] = abi.memFlags(head);
         }
 
         /// The accesses of a whole run of `block` (its `layout`), whose

@@ -5,6 +5,7 @@
 //! from these, and a Bun test checks the two agree, so the layouts Bun
 //! reads are defined here once.
 const std = @import("std");
+const records = @import("records.zig");
 
 /// What the C ABI's calls return (decoder_c_api.zig).
 pub const Status = enum(u32) { ok = 0, corrupt = 1, columns_too_small = 2, out_of_memory = 3, bad_argument = 4 };
@@ -124,7 +125,29 @@ pub const Columns = extern struct {
     pub fn wants(columns: *const Columns, column: Column) bool {
         return columns.wanted & column.bit() != 0;
     }
+
+    /// Which of `list` the columns want: bit i for list[i] (the fills pick
+    /// one loop per such set, once per chunk).
+    pub fn wantedOf(columns: *const Columns, comptime list: []const Column) std.meta.Int(.unsigned, list.len) {
+        var set: std.meta.Int(.unsigned, list.len) = 0;
+        inline for (list, 0..) |column, index| set |= @as(@TypeOf(set), @intFromBool(columns.wants(column))) << index;
+        return set;
+    }
 };
+
+/// What mem_size, mem_is_store and mem_flags hold for an access whose mem
+/// head (or layout entry's head) is `head`.
+pub inline fn memSize(head: u32) u8 {
+    return @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
+}
+
+pub inline fn memIsStore(head: u32) u8 {
+    return @intCast((head >> records.mem_store_bit) & 1);
+}
+
+pub inline fn memFlags(head: u32) u8 {
+    return @truncate(head >> records.mem_size_shift_bit);
+}
 
 /// Room past a chunk's PCs in `block_pcs` for the fixed-size copies of a
 /// run's PCs (run_fill.zig).

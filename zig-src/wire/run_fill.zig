@@ -71,11 +71,7 @@ pub const PutRunData = *const fn (columns: *const Columns, m: usize, steps: []co
 /// The PutRunData for the columns `columns` wants, chosen once per chunk:
 /// each set of columns has its own loop, which tests none of them.
 pub fn putRunDataFor(comptime addr_words: u32, columns: *const Columns) PutRunData {
-    const wanted: u4 = @intFromBool(columns.wants(.mem_addr)) |
-        @as(u4, @intFromBool(columns.wants(.mem_value_lo))) << 1 |
-        @as(u4, @intFromBool(columns.wants(.mem_value_hi))) << 2 |
-        @as(u4, @intFromBool(columns.wants(.mem_value_upper))) << 3;
-    return switch (wanted) {
+    return switch (columns.wantedOf(&.{ .mem_addr, .mem_value_lo, .mem_value_hi, .mem_value_upper })) {
         inline else => |set| &PutRunDataOf(addr_words, set).put,
     };
 }
@@ -122,12 +118,7 @@ pub const PutRunMeta = *const fn (columns: *const Columns, m: usize, layout: []c
 /// The PutRunMeta for the columns `columns` wants, chosen once per chunk;
 /// null when it wants none of them.
 pub fn putRunMetaFor(columns: *const Columns) ?PutRunMeta {
-    const wanted: u5 = @intFromBool(columns.wants(.mem_pc)) |
-        @as(u5, @intFromBool(columns.wants(.mem_size))) << 1 |
-        @as(u5, @intFromBool(columns.wants(.mem_is_store))) << 2 |
-        @as(u5, @intFromBool(columns.wants(.mem_exec_index))) << 3 |
-        @as(u5, @intFromBool(columns.wants(.mem_flags))) << 4;
-    return switch (wanted) {
+    return switch (columns.wantedOf(&.{ .mem_pc, .mem_size, .mem_is_store, .mem_exec_index, .mem_flags })) {
         0 => null,
         inline else => |set| &PutRunMetaOf(set).put,
     };
@@ -149,10 +140,10 @@ fn PutRunMetaOf(comptime set: u5) type {
                 const head = records.layoutHead(entry);
                 const insn = records.layoutInsn(entry);
                 if (set & 1 != 0) pc_column[row] = pcs[insn];
-                if (set & 2 != 0) size_column[row] = @as(u8, 1) << @intCast((head >> records.mem_size_shift_bit) & 7);
-                if (set & 4 != 0) store_column[row] = @intCast((head >> records.mem_store_bit) & 1);
+                if (set & 2 != 0) size_column[row] = abi.memSize(head);
+                if (set & 4 != 0) store_column[row] = abi.memIsStore(head);
                 if (set & 8 != 0) exec_index_column[row] = first_row + insn;
-                if (set & 16 != 0) flags_column[row] = @truncate(head >> records.mem_size_shift_bit);
+                if (set & 16 != 0) flags_column[row] = abi.memFlags(head);
             }
         }
     };
